@@ -1,0 +1,167 @@
+//! `remotemedia run MANIFEST [--input FILE]...` (SPEC 10): runs a manifest natively
+//! and prints the result JSON of SPEC 5 on stdout. Other commands: `validate
+//! MANIFEST`, `nodes`.
+//!
+//! `--input` takes a `.json` file (an array of items in wire form, or one item) or an
+//! audio file (`.wav`, `.mp3`, `.flac`, `.ogg`), passed as binary bytes. Errors go to
+//! stderr as a readable line plus the error JSON, with exit status 1.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use remotemedia_runtime::executor::{CancelFlag, Executor};
+use remotemedia_runtime::{wire, RuntimeData};
+use serde_json::{json, Value};
+
+const USAGE: &str = "usage:
+  remotemedia run MANIFEST [--input FILE]...   run a pipeline, print the result JSON
+  remotemedia validate MANIFEST                print {valid, errors, warnings}
+  remotemedia nodes                            list the Rust node types
+
+--input FILE: a .json file (an array of items in wire form) or an audio file
+(.wav .mp3 .flac .ogg), passed as binary bytes; repeat for more inputs.";
+
+const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "mp3", "flac", "ogg"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure { message, json }) => {
+            eprintln!("remotemedia: {message}");
+            if let Some(json) = json {
+                println!("{json}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Failure {
+    message: String,
+    json: Option<Value>,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure {
+            message,
+            json: None,
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<String, Failure> {
+    let executor = Executor::default();
+    match args.first().map(String::as_str) {
+        Some("run") => {
+            let (manifest_path, inputs) = parse_run_args(&args[1..])?;
+            let manifest = read_json(Path::new(&manifest_path))?;
+            let manifest = executor.parse(&manifest).map_err(|e| Failure {
+                message: e.to_string(),
+                json: Some(e.to_json()),
+            })?;
+            let mut items = Vec::new();
+            for path in inputs {
+                items.extend(read_input(Path::new(&path))?);
+            }
+            let result = pollster::block_on(executor.run(&manifest, items, &CancelFlag::new()))
+                .map_err(|e| Failure {
+                    message: e.to_string(),
+                    json: Some(e.to_json()),
+                })?;
+            Ok(result.to_json().to_string())
+        }
+        Some("validate") => {
+            let [_, path] = args else {
+                return Err(format!("validate takes one manifest path\n{USAGE}").into());
+            };
+            let manifest = read_json(Path::new(path))?;
+            let (_, report) = executor.validate(&manifest);
+            let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+            if report.valid {
+                Ok(text)
+            } else {
+                Err(Failure {
+                    message: report.to_string(),
+                    json: serde_json::to_value(&report).ok(),
+                })
+            }
+        }
+        Some("nodes") => {
+            let list: Vec<Value> = executor
+                .registry()
+                .factories()
+                .iter()
+                .map(|f| {
+                    json!({
+                        "node_type": f.node_type,
+                        "aliases": f.aliases,
+                        "summary": f.summary,
+                        "params": f.params.iter().map(|p| json!({
+                            "name": p.name, "type": p.kind.describe(), "required": p.required,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            Ok(serde_json::to_string_pretty(&list).unwrap_or_default())
+        }
+        Some("-h" | "--help" | "help") => Ok(USAGE.to_string()),
+        _ => Err(USAGE.to_string().into()),
+    }
+}
+
+fn parse_run_args(args: &[String]) -> Result<(String, Vec<String>), String> {
+    let mut manifest = None;
+    let mut inputs = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--input" | "-i" => inputs.push(
+                it.next()
+                    .ok_or_else(|| format!("--input needs a file\n{USAGE}"))?
+                    .clone(),
+            ),
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}\n{USAGE}")),
+            path if manifest.is_none() => manifest = Some(path.to_string()),
+            extra => return Err(format!("unexpected argument {extra}\n{USAGE}")),
+        }
+    }
+    let manifest = manifest.ok_or_else(|| format!("run needs a manifest path\n{USAGE}"))?;
+    Ok((manifest, inputs))
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
+}
+
+/// Items from one `--input` file.
+fn read_input(path: &Path) -> Result<Vec<RuntimeData>, String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if AUDIO_EXTENSIONS.contains(&ext.as_str()) {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        return Ok(vec![RuntimeData::Binary(bytes)]);
+    }
+    if ext != "json" {
+        return Err(format!(
+            "{}: --input takes .json or an audio file (.wav .mp3 .flac .ogg)",
+            path.display()
+        ));
+    }
+    let value = read_json(path)?;
+    let items = match value {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    wire::decode_all(&items).map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,189 @@
+//! `RuntimeData`: the items that flow between nodes (SPEC 4).
+//!
+//! Names follow native RemoteMedia. Audio is always interleaved `f32`
+//! (`samples.len() == frames * channels`).
+
+use serde_json::{Map, Value};
+
+/// One item flowing along a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuntimeData {
+    /// Interleaved float32 audio.
+    Audio(AudioBuffer),
+    /// UTF-8 text (a JSON string on the wire).
+    Text(String),
+    /// Any other JSON value: numbers, booleans, null, arrays, objects.
+    Json(Value),
+    /// Raw bytes, for example a whole audio file.
+    Binary(Vec<u8>),
+    /// An n-dimensional array (the numpy envelope on the wire).
+    Tensor(Tensor),
+}
+
+impl RuntimeData {
+    /// Short lower-case name of the variant (`"audio"`, `"text"`, `"json"`,
+    /// `"binary"`, `"tensor"`), used in error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RuntimeData::Audio(_) => "audio",
+            RuntimeData::Text(_) => "text",
+            RuntimeData::Json(_) => "json",
+            RuntimeData::Binary(_) => "binary",
+            RuntimeData::Tensor(_) => "tensor",
+        }
+    }
+}
+
+/// Interleaved float32 audio with its format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioBuffer {
+    /// Interleaved samples, nominally in [-1, 1]; length is `frames * channels`.
+    pub samples: Vec<f32>,
+    /// Frames per second, in Hz.
+    pub sample_rate: u32,
+    /// Number of interleaved channels (at least 1).
+    pub channels: u16,
+    /// Presentation time of the first frame, in microseconds, if known.
+    pub timestamp_us: Option<u64>,
+    /// Identifier of the stream this buffer belongs to, if any.
+    pub stream_id: Option<String>,
+    /// Annotations added by nodes, for example `{"vad": {...}}` from
+    /// `VoiceActivityDetector`. Empty for plain audio.
+    pub metadata: Map<String, Value>,
+}
+
+impl AudioBuffer {
+    /// A buffer with no timestamp, stream id or metadata.
+    pub fn new(samples: Vec<f32>, sample_rate: u32, channels: u16) -> Self {
+        AudioBuffer {
+            samples,
+            sample_rate,
+            channels,
+            timestamp_us: None,
+            stream_id: None,
+            metadata: Map::new(),
+        }
+    }
+
+    /// Number of frames (samples per channel).
+    pub fn frames(&self) -> usize {
+        self.samples.len() / usize::from(self.channels.max(1))
+    }
+
+    /// Duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.frames() as f64 / f64::from(self.sample_rate.max(1))
+    }
+
+    /// A copy of this buffer's format (rate, channels, stream id) with other samples.
+    pub fn with_samples(&self, samples: Vec<f32>, sample_rate: u32, channels: u16) -> Self {
+        AudioBuffer {
+            samples,
+            sample_rate,
+            channels,
+            timestamp_us: self.timestamp_us,
+            stream_id: self.stream_id.clone(),
+            metadata: Map::new(),
+        }
+    }
+}
+
+/// Element type of a [`Tensor`], with numpy's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DType {
+    /// 32-bit IEEE float.
+    Float32,
+    /// 64-bit IEEE float.
+    Float64,
+    /// Signed 16-bit integer.
+    Int16,
+    /// Signed 32-bit integer.
+    Int32,
+    /// Signed 64-bit integer.
+    Int64,
+    /// Unsigned 8-bit integer.
+    Uint8,
+}
+
+impl DType {
+    /// Every supported dtype, for error messages.
+    pub const ALL: [DType; 6] = [
+        DType::Float32,
+        DType::Float64,
+        DType::Int16,
+        DType::Int32,
+        DType::Int64,
+        DType::Uint8,
+    ];
+
+    /// numpy's name (`"float32"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::Float32 => "float32",
+            DType::Float64 => "float64",
+            DType::Int16 => "int16",
+            DType::Int32 => "int32",
+            DType::Int64 => "int64",
+            DType::Uint8 => "uint8",
+        }
+    }
+
+    /// Parses numpy's name or its little-endian type string (`"<f4"`).
+    pub fn parse(name: &str) -> Option<DType> {
+        Some(match name {
+            "float32" | "<f4" | "f4" => DType::Float32,
+            "float64" | "<f8" | "f8" => DType::Float64,
+            "int16" | "<i2" | "i2" => DType::Int16,
+            "int32" | "<i4" | "i4" => DType::Int32,
+            "int64" | "<i8" | "i8" => DType::Int64,
+            "uint8" | "|u1" | "u1" => DType::Uint8,
+            _ => return None,
+        })
+    }
+
+    /// Bytes per element.
+    pub fn item_size(self) -> usize {
+        match self {
+            DType::Uint8 => 1,
+            DType::Int16 => 2,
+            DType::Float32 | DType::Int32 => 4,
+            DType::Float64 | DType::Int64 => 8,
+        }
+    }
+}
+
+/// An n-dimensional row-major array stored as little-endian bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// Element type.
+    pub dtype: DType,
+    /// Dimensions, outermost first; the element count is their product.
+    pub shape: Vec<usize>,
+    /// `product(shape) * dtype.item_size()` little-endian bytes.
+    pub data: Vec<u8>,
+}
+
+impl Tensor {
+    /// A float32 tensor of the given shape.
+    ///
+    /// Errors if `values.len()` is not the product of `shape`.
+    pub fn from_f32(shape: Vec<usize>, values: &[f32]) -> Result<Tensor, String> {
+        let count: usize = shape.iter().product();
+        if count != values.len() {
+            return Err(format!(
+                "tensor shape {shape:?} holds {count} elements but {} were given",
+                values.len()
+            ));
+        }
+        Ok(Tensor {
+            dtype: DType::Float32,
+            shape,
+            data: crate::wire::f32_to_le_bytes(values),
+        })
+    }
+
+    /// The elements as float32, if the dtype is float32.
+    pub fn to_f32(&self) -> Option<Vec<f32>> {
+        (self.dtype == DType::Float32).then(|| crate::wire::le_bytes_to_f32(&self.data))
+    }
+}

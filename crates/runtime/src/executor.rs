@@ -1,0 +1,635 @@
+//! The executor (SPEC 5): batch runs and streaming sessions over one engine.
+//!
+//! A pushed item enters every source node, then every node, in topological order,
+//! processes what its parents delivered during this push; outputs fan out (copied
+//! to each child) and fan in (a node receives its parents' items in topological
+//! order of the parents). `close` does the same once more with each node flushed
+//! after its queue. A batch run is `open`, one `push` per input, `close`, so batch
+//! and streaming results agree.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use crate::data::RuntimeData;
+use crate::graph::Graph;
+use crate::manifest::{Manifest, NodeSpec, RuntimeHint};
+use crate::node::{AsyncNode, ExternalNodes, Node, NodeFailure};
+use crate::params::Params;
+use crate::registry::NodeRegistry;
+use crate::validate::{KnownTypes, ValidationReport};
+use crate::wire;
+
+/// A shared flag that stops a run or session between items.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks every run holding this flag to stop at the next item boundary.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`CancelFlag::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a run or session failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunError {
+    /// The manifest is invalid; the report lists every problem.
+    Manifest(ValidationReport),
+    /// A node failed on an item or while flushing.
+    Node {
+        /// The node's id in the manifest.
+        node_id: String,
+        /// Its `node_type`.
+        node_type: String,
+        /// `"rust"` or the external language (`"python"`).
+        language: String,
+        /// What went wrong.
+        message: String,
+        /// Python traceback, for Python nodes.
+        traceback: Option<String>,
+    },
+    /// The cancel flag was set.
+    Cancelled,
+    /// The session was used after it failed or closed.
+    SessionClosed(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Manifest(report) => write!(f, "{report}"),
+            RunError::Node {
+                node_id,
+                node_type,
+                language,
+                message,
+                ..
+            } => write!(
+                f,
+                "node \"{node_id}\" ({node_type}, {language}) failed: {message}"
+            ),
+            RunError::Cancelled => write!(f, "cancelled"),
+            RunError::SessionClosed(why) => write!(f, "session is closed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl RunError {
+    /// The error as JSON: `{"status": "error", "error": {"kind", "message", ...}}`.
+    pub fn to_json(&self) -> Value {
+        let error = match self {
+            RunError::Manifest(report) => json!({
+                "kind": "manifest",
+                "message": self.to_string(),
+                "errors": report.errors,
+                "warnings": report.warnings,
+            }),
+            RunError::Node {
+                node_id,
+                node_type,
+                language,
+                message,
+                traceback,
+            } => json!({
+                "kind": "node",
+                "message": self.to_string(),
+                "node_id": node_id,
+                "node_type": node_type,
+                "language": language,
+                "error": message,
+                "traceback": traceback,
+            }),
+            RunError::Cancelled => json!({ "kind": "cancelled", "message": "cancelled" }),
+            RunError::SessionClosed(_) => json!({ "kind": "closed", "message": self.to_string() }),
+        };
+        json!({ "status": "error", "error": error })
+    }
+}
+
+/// Milliseconds from an arbitrary origin; the wasm worker passes `performance.now`.
+pub type Clock = fn() -> f64;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn default_clock() -> f64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
+        * 1000.0
+}
+
+#[cfg(target_arch = "wasm32")]
+fn default_clock() -> f64 {
+    // wasm32-unknown-unknown has no clock without JS; the worker sets one.
+    0.0
+}
+
+/// Builds and runs pipelines. Cheap to clone; holds no run state.
+#[derive(Clone)]
+pub struct Executor {
+    registry: Rc<NodeRegistry>,
+    external: Option<Rc<dyn ExternalNodes>>,
+    clock: Clock,
+}
+
+impl Default for Executor {
+    fn default() -> Self {
+        Executor::new(NodeRegistry::builtin())
+    }
+}
+
+impl Executor {
+    /// An executor over `registry`, with no external nodes.
+    pub fn new(registry: NodeRegistry) -> Self {
+        Executor {
+            registry: Rc::new(registry),
+            external: None,
+            clock: default_clock,
+        }
+    }
+
+    /// Plugs in a provider of external (Python) nodes.
+    pub fn with_external(mut self, external: Rc<dyn ExternalNodes>) -> Self {
+        self.external = Some(external);
+        self
+    }
+
+    /// Replaces the clock used for metrics (milliseconds).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The Rust node registry.
+    pub fn registry(&self) -> &NodeRegistry {
+        &self.registry
+    }
+
+    /// Validates a manifest against this executor's node types.
+    pub fn validate(&self, manifest: &Value) -> (Option<Manifest>, ValidationReport) {
+        let python = self
+            .external
+            .as_ref()
+            .map(|e| e.node_types())
+            .unwrap_or_default();
+        crate::validate::validate_value(
+            manifest,
+            KnownTypes {
+                rust: &self.registry,
+                python: &python,
+            },
+        )
+    }
+
+    /// Validates and returns the typed manifest, or `RunError::Manifest`.
+    pub fn parse(&self, manifest: &Value) -> Result<Manifest, RunError> {
+        match self.validate(manifest) {
+            (Some(m), _) => Ok(m),
+            (None, report) => Err(RunError::Manifest(report)),
+        }
+    }
+
+    /// Opens a streaming session: builds one fresh instance of every node.
+    ///
+    /// Errors: `RunError::Node` if a node cannot be created (an unknown external
+    /// type, a Python `initialize` that raises).
+    pub async fn open(&self, manifest: &Manifest) -> Result<Session, RunError> {
+        let graph = Graph::build(manifest).map_err(|cycle| {
+            RunError::Manifest(ValidationReport {
+                valid: false,
+                errors: vec![crate::validate::Problem {
+                    path: "connections".into(),
+                    message: format!("cycle: {}", cycle.cycle.join(" -> ")),
+                }],
+                warnings: vec![],
+            })
+        })?;
+        let mut slots = Vec::with_capacity(manifest.nodes.len());
+        for spec in &manifest.nodes {
+            slots.push(self.instantiate(manifest, spec).await?);
+        }
+        let n = slots.len();
+        Ok(Session {
+            manifest: manifest.clone(),
+            graph,
+            slots,
+            metrics: vec![NodeMetrics::default(); n],
+            clock: self.clock,
+            state: SessionState::Open,
+        })
+    }
+
+    async fn instantiate(&self, manifest: &Manifest, spec: &NodeSpec) -> Result<Slot, RunError> {
+        let hint = spec.runtime_hint.unwrap_or(RuntimeHint::Auto);
+        if hint != RuntimeHint::Python {
+            if let Some(factory) = self.registry.find(&spec.node_type) {
+                let node = (factory.create)(Params(&spec.params)).map_err(|e| RunError::Node {
+                    node_id: spec.id.clone(),
+                    node_type: spec.node_type.clone(),
+                    language: "rust".into(),
+                    message: format!("params.{}: {}", e.param, e.message),
+                    traceback: None,
+                })?;
+                return Ok(Slot::Rust(node));
+            }
+        }
+        match (&self.external, hint) {
+            (Some(external), RuntimeHint::Python | RuntimeHint::Auto) => {
+                let node = external
+                    .create(manifest, spec)
+                    .await
+                    .map_err(|f| node_error(spec, external.language(), f))?;
+                Ok(Slot::External(node, external.language().to_string()))
+            }
+            _ => Err(node_error(
+                spec,
+                "rust",
+                NodeFailure::new(format!(
+                    "no node type \"{}\" is available here (Python nodes need the Python worker)",
+                    spec.node_type
+                )),
+            )),
+        }
+    }
+
+    /// Batch run (SPEC 5): every source receives every input in order, then every
+    /// node is flushed (the last input and the flush form one step, see
+    /// [`Session::push_final`]).
+    ///
+    /// Errors: `RunError::Node` with the failing node, `RunError::Cancelled`.
+    pub async fn run(
+        &self,
+        manifest: &Manifest,
+        inputs: Vec<RuntimeData>,
+        cancel: &CancelFlag,
+    ) -> Result<RunResult, RunError> {
+        let started = (self.clock)();
+        let mut session = self.open(manifest).await?;
+        let mut outputs = Vec::new();
+        let mut inputs = inputs.into_iter().peekable();
+        while let Some(item) = inputs.next() {
+            if inputs.peek().is_some() {
+                outputs.extend(session.push(item, cancel).await?);
+            } else {
+                outputs.extend(session.push_final(item, cancel).await?);
+            }
+        }
+        if !session.is_closed() {
+            outputs.extend(session.close(cancel).await?);
+        }
+        Ok(session.result(outputs, (self.clock)() - started))
+    }
+}
+
+fn node_error(spec: &NodeSpec, language: &str, failure: NodeFailure) -> RunError {
+    RunError::Node {
+        node_id: spec.id.clone(),
+        node_type: spec.node_type.clone(),
+        language: language.to_string(),
+        message: failure.message,
+        traceback: failure.traceback,
+    }
+}
+
+enum Slot {
+    Rust(Box<dyn Node>),
+    External(Box<dyn AsyncNode>, String),
+}
+
+/// Per-node counters of a run or session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeMetrics {
+    /// Items received.
+    pub items_in: u64,
+    /// Items produced (including on flush).
+    pub items_out: u64,
+    /// Time spent inside the node, in milliseconds.
+    pub time_ms: f64,
+}
+
+/// One item produced by a sink node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// Id of the sink node that produced it.
+    pub node_id: String,
+    /// The item.
+    pub data: RuntimeData,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SessionState {
+    Open,
+    Closed,
+    Failed(String),
+}
+
+/// A streaming session: node state lives across pushes until `close`.
+pub struct Session {
+    manifest: Manifest,
+    graph: Graph,
+    slots: Vec<Slot>,
+    metrics: Vec<NodeMetrics>,
+    clock: Clock,
+    state: SessionState,
+}
+
+impl Session {
+    /// Feeds one item to every source node; returns what the sinks produced.
+    ///
+    /// Errors: `RunError::Node`, `RunError::Cancelled`; after an error the session
+    /// is failed and further calls return `RunError::SessionClosed`.
+    pub async fn push(
+        &mut self,
+        item: RuntimeData,
+        cancel: &CancelFlag,
+    ) -> Result<Vec<Output>, RunError> {
+        self.ensure_open()?;
+        let queues = self.source_queues(Some(item));
+        self.propagate(queues, false, cancel).await
+    }
+
+    /// Flushes every node in topological order and ends the session; returns the
+    /// last sink outputs.
+    pub async fn close(&mut self, cancel: &CancelFlag) -> Result<Vec<Output>, RunError> {
+        self.finish(None, cancel).await
+    }
+
+    /// Pushes a last item and closes in one step (see [`Node::finish`]): same items
+    /// as `push` then `close`, but nodes may keep the final output in one piece.
+    pub async fn push_final(
+        &mut self,
+        item: RuntimeData,
+        cancel: &CancelFlag,
+    ) -> Result<Vec<Output>, RunError> {
+        self.finish(Some(item), cancel).await
+    }
+
+    async fn finish(
+        &mut self,
+        item: Option<RuntimeData>,
+        cancel: &CancelFlag,
+    ) -> Result<Vec<Output>, RunError> {
+        self.ensure_open()?;
+        let queues = self.source_queues(item);
+        let outputs = self.propagate(queues, true, cancel).await?;
+        self.state = SessionState::Closed;
+        Ok(outputs)
+    }
+
+    /// Queues with `item` given to every source: copies for all but the last.
+    fn source_queues(&self, item: Option<RuntimeData>) -> Vec<Vec<RuntimeData>> {
+        let mut queues: Vec<Vec<RuntimeData>> = vec![Vec::new(); self.slots.len()];
+        let sources = self.graph.sources();
+        if let (Some(item), Some((last, rest))) = (item, sources.split_last()) {
+            for &s in rest {
+                queues[s].push(item.clone());
+            }
+            queues[*last].push(item);
+        }
+        queues
+    }
+
+    /// Whether the session was closed (by `close` or `push_final`).
+    pub fn is_closed(&self) -> bool {
+        self.state == SessionState::Closed
+    }
+
+    /// Per-node metrics so far, by node index in manifest order.
+    pub fn metrics(&self) -> &[NodeMetrics] {
+        &self.metrics
+    }
+
+    /// The graph being executed.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    fn ensure_open(&self) -> Result<(), RunError> {
+        match &self.state {
+            SessionState::Open => Ok(()),
+            SessionState::Closed => Err(RunError::SessionClosed("already closed".into())),
+            SessionState::Failed(why) => Err(RunError::SessionClosed(format!(
+                "an earlier error ended it: {why}"
+            ))),
+        }
+    }
+
+    async fn propagate(
+        &mut self,
+        mut queues: Vec<Vec<RuntimeData>>,
+        flush: bool,
+        cancel: &CancelFlag,
+    ) -> Result<Vec<Output>, RunError> {
+        let result = self.propagate_inner(&mut queues, flush, cancel).await;
+        if let Err(e) = &result {
+            self.state = SessionState::Failed(e.to_string());
+        }
+        result
+    }
+
+    async fn propagate_inner(
+        &mut self,
+        queues: &mut [Vec<RuntimeData>],
+        flush: bool,
+        cancel: &CancelFlag,
+    ) -> Result<Vec<Output>, RunError> {
+        let mut emitted = Vec::new();
+        for pos in 0..self.graph.order.len() {
+            let node = self.graph.order[pos];
+            let items = std::mem::take(&mut queues[node]);
+            if items.is_empty() && !flush {
+                continue;
+            }
+            if cancel.is_cancelled() {
+                return Err(RunError::Cancelled);
+            }
+            let started = (self.clock)();
+            self.metrics[node].items_in += items.len() as u64;
+            let produced = self.step(node, items, flush, cancel).await;
+            self.metrics[node].time_ms += (self.clock)() - started;
+            let produced = produced?;
+            self.metrics[node].items_out += produced.len() as u64;
+            self.deliver(node, produced, queues, &mut emitted);
+        }
+        Ok(emitted)
+    }
+
+    /// Runs one node over its queued items (and its flush, when closing).
+    async fn step(
+        &mut self,
+        node: usize,
+        items: Vec<RuntimeData>,
+        flush: bool,
+        cancel: &CancelFlag,
+    ) -> Result<Vec<RuntimeData>, RunError> {
+        let spec = &self.manifest.nodes[node];
+        let mut out = Vec::new();
+        match &mut self.slots[node] {
+            Slot::Rust(n) if flush => {
+                n.finish(items, &mut out)
+                    .map_err(|f| node_error(spec, "rust", f))?;
+            }
+            Slot::Rust(n) => {
+                for item in items {
+                    if cancel.is_cancelled() {
+                        return Err(RunError::Cancelled);
+                    }
+                    n.process(item, &mut out)
+                        .map_err(|f| node_error(spec, "rust", f))?;
+                }
+            }
+            Slot::External(n, language) => {
+                if !items.is_empty() {
+                    out = n
+                        .process(items)
+                        .await
+                        .map_err(|f| node_error(spec, language, f))?;
+                }
+                if flush {
+                    let rest = n.flush().await.map_err(|f| node_error(spec, language, f))?;
+                    out.extend(rest);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn deliver(
+        &self,
+        node: usize,
+        produced: Vec<RuntimeData>,
+        queues: &mut [Vec<RuntimeData>],
+        emitted: &mut Vec<Output>,
+    ) {
+        let children = &self.graph.children[node];
+        if children.is_empty() {
+            let id = &self.graph.ids[node];
+            emitted.extend(produced.into_iter().map(|data| Output {
+                node_id: id.clone(),
+                data,
+            }));
+            return;
+        }
+        // Fan-out: a copy for every child but the last, which takes the originals.
+        let (last, rest) = children.split_last().expect("children is not empty");
+        for &child in rest {
+            queues[child].extend(produced.iter().cloned());
+        }
+        queues[*last].extend(produced);
+    }
+
+    /// Assembles the result of SPEC 5 from all outputs of the session.
+    pub fn result(&self, outputs: Vec<Output>, total_ms: f64) -> RunResult {
+        RunResult {
+            outputs,
+            sinks: self
+                .graph
+                .sinks()
+                .into_iter()
+                .map(|i| self.graph.ids[i].clone())
+                .collect(),
+            execution_order: self
+                .graph
+                .order
+                .iter()
+                .map(|&i| self.graph.ids[i].clone())
+                .collect(),
+            source_count: self.graph.sources().len(),
+            node_metrics: self
+                .graph
+                .ids
+                .iter()
+                .cloned()
+                .zip(self.metrics.iter().cloned())
+                .collect(),
+            total_ms,
+        }
+    }
+}
+
+/// The result of a batch run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// Every sink item in the order produced.
+    pub outputs: Vec<Output>,
+    /// Sink ids in topological order.
+    pub sinks: Vec<String>,
+    /// All node ids in execution (topological) order.
+    pub execution_order: Vec<String>,
+    /// Number of source nodes.
+    pub source_count: usize,
+    /// `(node id, metrics)` in manifest order.
+    pub node_metrics: Vec<(String, NodeMetrics)>,
+    /// Wall time of the whole run, in milliseconds.
+    pub total_ms: f64,
+}
+
+impl RunResult {
+    /// Items produced by one sink, in order.
+    pub fn outputs_of(&self, node_id: &str) -> Vec<&RuntimeData> {
+        self.outputs
+            .iter()
+            .filter(|o| o.node_id == node_id)
+            .map(|o| &o.data)
+            .collect()
+    }
+
+    /// The result JSON of SPEC 5, with items in wire form:
+    /// `{status, outputs, outputs_by_node, graph_info, metrics}`.
+    pub fn to_json(&self) -> Value {
+        let outputs: Vec<Value> = self.outputs.iter().map(|o| wire::encode(&o.data)).collect();
+        let mut by_node = Map::new();
+        for sink in &self.sinks {
+            let items: Vec<Value> = self
+                .outputs
+                .iter()
+                .filter(|o| &o.node_id == sink)
+                .map(|o| wire::encode(&o.data))
+                .collect();
+            by_node.insert(sink.clone(), Value::Array(items));
+        }
+        let mut nodes = Map::new();
+        for (id, m) in &self.node_metrics {
+            nodes.insert(
+                id.clone(),
+                json!({
+                    "items_in": m.items_in,
+                    "items_out": m.items_out,
+                    "time_ms": round3(m.time_ms),
+                }),
+            );
+        }
+        json!({
+            "status": "success",
+            "outputs": outputs,
+            "outputs_by_node": by_node,
+            "graph_info": {
+                "node_count": self.execution_order.len(),
+                "source_count": self.source_count,
+                "sink_count": self.sinks.len(),
+                "execution_order": self.execution_order,
+            },
+            "metrics": { "total_ms": round3(self.total_ms), "nodes": nodes },
+        })
+    }
+}
+
+fn round3(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
+}

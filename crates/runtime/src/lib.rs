@@ -1,0 +1,47 @@
+//! # remotemedia-runtime
+//!
+//! The engine of RemoteMedia Web: it reads RemoteMedia pipeline manifests (JSON
+//! graphs of audio, text and math nodes), validates them, and executes them in
+//! deterministic topological order, as batch runs or streaming sessions. It is
+//! pure Rust with no wasm-bindgen, so the same code runs natively (the
+//! `remotemedia` CLI, tests, benchmarks) and inside browser workers
+//! (`wasm32-unknown-unknown`, wrapped by the `remotemedia-worker` crate).
+//!
+//! Modules, one concept each:
+//! - [`manifest`]: manifest v1 types; [`validate`]: every problem at once, with paths;
+//! - [`graph`]: adjacency and topological order;
+//! - [`data`]: `RuntimeData`; [`wire`]: its JSON wire form (base64 float32, envelopes);
+//! - [`node`]: the `Node` trait and the async `ExternalNodes` hook (Python);
+//! - [`params`], [`registry`]: declared parameters and the node-type registry;
+//! - [`nodes`]: the built-in node catalog;
+//! - [`executor`]: batch runs and sessions, metrics, cancellation.
+//!
+//! ```
+//! use remotemedia_runtime::{executor::{CancelFlag, Executor}, data::RuntimeData};
+//! let manifest = serde_json::json!({
+//!     "version": "v1", "metadata": {"name": "double"},
+//!     "nodes": [{"id": "x2", "node_type": "MultiplyNode", "params": {"factor": 2}}],
+//! });
+//! let executor = Executor::default();
+//! let manifest = executor.parse(&manifest).unwrap();
+//! let inputs = vec![RuntimeData::Json(5.into())];
+//! let result = pollster::block_on(executor.run(&manifest, inputs, &CancelFlag::new())).unwrap();
+//! assert_eq!(result.to_json()["outputs"], serde_json::json!([10]));
+//! ```
+#![deny(missing_docs)]
+
+pub mod data;
+pub mod executor;
+pub mod graph;
+pub mod manifest;
+pub mod node;
+pub mod nodes;
+pub mod params;
+pub mod registry;
+pub mod validate;
+pub mod wire;
+
+pub use data::{AudioBuffer, DType, RuntimeData, Tensor};
+pub use executor::{CancelFlag, Executor, RunError, RunResult, Session};
+pub use manifest::Manifest;
+pub use registry::NodeRegistry;

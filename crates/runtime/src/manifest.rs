@@ -1,0 +1,109 @@
+//! Manifest v1 types (SPEC 3), compatible with native RemoteMedia manifests.
+//!
+//! Parse with [`crate::validate::parse_manifest`], which checks everything and reports
+//! every problem at once; these types are what a valid manifest becomes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A whole pipeline: nodes, connections and the optional Python section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `"v1"`.
+    pub version: String,
+    /// Name and description.
+    pub metadata: Metadata,
+    /// Nodes in manifest order (this order breaks ties in the topological order).
+    pub nodes: Vec<NodeSpec>,
+    /// Directed edges `from -> to`.
+    #[serde(default)]
+    pub connections: Vec<Connection>,
+    /// Pyodide packages and Python modules whose `Node` subclasses become node types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<PythonSection>,
+}
+
+/// `metadata` of a manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Required pipeline name.
+    pub name: String,
+    /// Optional free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One node of the graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeSpec {
+    /// Unique id matching `^[A-Za-z0-9_-]+$`.
+    pub id: String,
+    /// Registered node type, for example `FastResampleNode`.
+    pub node_type: String,
+    /// Node parameters (snake_case names); `{}` when absent.
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    /// Where the node runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_hint: Option<RuntimeHint>,
+}
+
+/// `runtime_hint` of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeHint {
+    /// Rust registry only.
+    Rust,
+    /// Python registry only.
+    Python,
+    /// Rust registry first, then Python (also what an absent hint means).
+    Auto,
+}
+
+/// A directed edge between two node ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Id of the producing node.
+    pub from: String,
+    /// Id of the consuming node.
+    pub to: String,
+}
+
+/// The `python` extension of a manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PythonSection {
+    /// Pyodide packages to load before the modules (for example `"numpy"`).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Module name -> Python source text.
+    #[serde(default)]
+    pub modules: Map<String, Value>,
+}
+
+impl PythonSection {
+    /// Names of the classes in `modules` that subclass `Node` (directly, by a base
+    /// named `Node` or ending in `Node`). A textual scan: enough to validate node
+    /// types before Python is started; the Python worker makes the final decision.
+    pub fn declared_node_types(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for source in self.modules.values().filter_map(Value::as_str) {
+            for line in source.lines() {
+                let Some(rest) = line.strip_prefix("class ") else {
+                    continue;
+                };
+                let Some((name, bases)) = rest.split_once('(') else {
+                    continue;
+                };
+                let bases = bases.split(')').next().unwrap_or("");
+                let is_node = bases
+                    .split(',')
+                    .map(|b| b.trim().rsplit('.').next().unwrap_or(""))
+                    .any(|b| b.ends_with("Node"));
+                if is_node {
+                    names.push(name.trim().to_string());
+                }
+            }
+        }
+        names
+    }
+}

@@ -1,0 +1,108 @@
+//! What a node is: the synchronous [`Node`] trait for Rust nodes and the
+//! asynchronous [`AsyncNode`]/[`ExternalNodes`] pair through which nodes that live
+//! elsewhere (the Python worker) are plugged into the executor.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::data::RuntimeData;
+use crate::manifest::{Manifest, NodeSpec};
+
+/// A boxed future that need not be `Send` (wasm workers are single-threaded).
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Why a node failed on an item. The executor adds the node id and type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeFailure {
+    /// Human-readable reason.
+    pub message: String,
+    /// The Python traceback, for Python nodes.
+    pub traceback: Option<String>,
+}
+
+impl NodeFailure {
+    /// A failure with a message and no traceback.
+    pub fn new(message: impl Into<String>) -> Self {
+        NodeFailure {
+            message: message.into(),
+            traceback: None,
+        }
+    }
+}
+
+impl From<String> for NodeFailure {
+    fn from(message: String) -> Self {
+        NodeFailure::new(message)
+    }
+}
+
+impl From<&str> for NodeFailure {
+    fn from(message: &str) -> Self {
+        NodeFailure::new(message)
+    }
+}
+
+/// A Rust node. One instance lives for one run or session, so fields are the
+/// node's state and never leak into another run.
+pub trait Node {
+    /// Turns one input item into 0..n output items, appended to `out`.
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure>;
+
+    /// Called once after the last item: streaming nodes (chunkers, accumulators,
+    /// resamplers) emit what they still hold. The default emits nothing.
+    fn flush(&mut self, _out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        Ok(())
+    }
+
+    /// The last step of a run: processes the final `items` and flushes. The
+    /// default is `process` for each item, then `flush`. Nodes that would otherwise
+    /// split their output at the end (the resampler's filter tail) override it to
+    /// emit the final items and the tail as one item, so a batch run over one file
+    /// yields one item.
+    fn finish(
+        &mut self,
+        items: Vec<RuntimeData>,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        for item in items {
+            self.process(item, out)?;
+        }
+        self.flush(out)
+    }
+}
+
+/// A node implemented outside this crate and reached asynchronously (a Python node
+/// in the Pyodide worker). Items come in batches to keep calls few.
+pub trait AsyncNode {
+    /// Processes a batch of items in order; returns all outputs in order.
+    fn process(
+        &mut self,
+        inputs: Vec<RuntimeData>,
+    ) -> LocalFuture<'_, Result<Vec<RuntimeData>, NodeFailure>>;
+
+    /// After the last item: emits what the node still holds and releases it
+    /// (Python's `cleanup`).
+    fn flush(&mut self) -> LocalFuture<'_, Result<Vec<RuntimeData>, NodeFailure>>;
+}
+
+/// A provider of external node types (the Python worker).
+pub trait ExternalNodes {
+    /// The language name reported in errors (`"python"`).
+    fn language(&self) -> &str;
+
+    /// Node types it provides without looking at a manifest (built-ins).
+    fn node_types(&self) -> Vec<String>;
+
+    /// Creates one node instance for a run or session of `manifest`
+    /// (Python's `initialize` happens here). Errors if the type is unknown or
+    /// the node fails to start.
+    fn create<'a>(
+        &'a self,
+        manifest: &'a Manifest,
+        node: &'a NodeSpec,
+    ) -> LocalFuture<'a, Result<Box<dyn AsyncNode>, NodeFailure>>;
+}

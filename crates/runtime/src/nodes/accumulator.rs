@@ -1,0 +1,181 @@
+//! `AudioBufferAccumulatorNode`: gathers speech into one audio item per utterance,
+//! from the per-frame decisions that `VoiceActivityDetector` attaches
+//! (`include_metadata: true`).
+//!
+//! An utterance starts at a speech frame, takes in pauses shorter than
+//! `max_pause_ms`, ends at its last speech frame, is cut at
+//! `max_utterance_duration_ms`, and is emitted only if it lasts at least
+//! `min_utterance_duration_ms`.
+
+use serde_json::{json, Value};
+
+use crate::data::{AudioBuffer, RuntimeData};
+use crate::node::{Node, NodeFailure};
+use crate::nodes::expect_audio;
+use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::registry::NodeFactory;
+
+pub(crate) fn factories() -> Vec<NodeFactory> {
+    vec![NodeFactory {
+        node_type: "AudioBufferAccumulatorNode",
+        aliases: &["AudioBufferAccumulator"],
+        summary: "audio with VAD frames -> one audio item per utterance",
+        params: const {
+            &[
+                ParamSpec::optional("min_utterance_duration_ms", ParamKind::Number),
+                ParamSpec::optional("max_utterance_duration_ms", ParamKind::Number),
+                ParamSpec::optional("max_pause_ms", ParamKind::Number),
+            ]
+        },
+        create: |p| Ok(Box::new(Accumulator::from_params(p)?)),
+    }]
+}
+
+/// Utterance assembly state.
+pub struct Accumulator {
+    min_ms: f64,
+    max_ms: f64,
+    max_pause_ms: f64,
+    /// Interleaved samples from absolute frame `base` on.
+    buffer: Vec<f32>,
+    base: u64,
+    format: Option<(u32, u16, Option<String>)>,
+    /// (start, end of last speech frame) of the utterance in progress, in frames.
+    open: Option<(u64, u64)>,
+    /// Non-speech frames since the last speech frame, in frames.
+    pause: u64,
+}
+
+impl Accumulator {
+    fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
+        let min_ms = p.f64("min_utterance_duration_ms", 250.0);
+        let max_ms = p.f64("max_utterance_duration_ms", 30_000.0);
+        if min_ms < 0.0 || max_ms <= 0.0 || min_ms > max_ms {
+            return Err(ParamError::new(
+                "max_utterance_duration_ms",
+                format!("need 0 <= min ({min_ms}) <= max ({max_ms})"),
+            ));
+        }
+        Ok(Accumulator {
+            min_ms,
+            max_ms,
+            max_pause_ms: p.f64("max_pause_ms", 300.0).max(0.0),
+            buffer: Vec::new(),
+            base: 0,
+            format: None,
+            open: None,
+            pause: 0,
+        })
+    }
+
+    fn ms_to_frames(&self, ms: f64) -> u64 {
+        let rate = self.format.as_ref().map(|f| f.0).unwrap_or(16_000);
+        (ms * f64::from(rate) / 1000.0).round() as u64
+    }
+
+    fn emit(&mut self, (start, end): (u64, u64), out: &mut Vec<RuntimeData>) {
+        let Some((rate, channels, stream_id)) = self.format.clone() else {
+            return;
+        };
+        if end <= start || end - start < self.ms_to_frames(self.min_ms) {
+            return;
+        }
+        let ch = u64::from(channels);
+        let from = ((start.max(self.base) - self.base) * ch) as usize;
+        let to = (((end - self.base) * ch) as usize).min(self.buffer.len());
+        let mut audio = AudioBuffer::new(self.buffer[from..to].to_vec(), rate, channels);
+        audio.stream_id = stream_id;
+        audio.timestamp_us = Some(start * 1_000_000 / u64::from(rate));
+        audio.metadata.insert(
+            "utterance".into(),
+            json!({
+                "start_s": start as f64 / f64::from(rate),
+                "end_s": end as f64 / f64::from(rate),
+                "duration_ms": (end - start) as f64 * 1000.0 / f64::from(rate),
+            }),
+        );
+        out.push(RuntimeData::Audio(audio));
+    }
+
+    fn frame_decisions(audio: &AudioBuffer) -> Result<Vec<(u64, u64, bool)>, NodeFailure> {
+        let frames = audio
+            .metadata
+            .get("vad")
+            .and_then(|v| v.get("frames"))
+            .and_then(Value::as_array)
+            .ok_or(
+                "AudioBufferAccumulatorNode needs audio from a VoiceActivityDetector with include_metadata: true",
+            )?;
+        frames
+            .iter()
+            .map(|f| {
+                Some((
+                    f.get("start_sample")?.as_u64()?,
+                    f.get("end_sample")?.as_u64()?,
+                    f.get("is_speech")?.as_bool()?,
+                ))
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| NodeFailure::new("malformed vad.frames metadata"))
+    }
+}
+
+impl Node for Accumulator {
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let audio = expect_audio(input, "AudioBufferAccumulatorNode")?;
+        if audio.samples.is_empty() && !audio.metadata.contains_key("vad") {
+            return Ok(());
+        }
+        let decisions = Self::frame_decisions(&audio)?;
+        match &self.format {
+            Some((r, c, _)) if (*r, *c) != (audio.sample_rate, audio.channels) => {
+                return Err("the audio format changed mid-stream".into())
+            }
+            _ => self.format = Some((audio.sample_rate, audio.channels, audio.stream_id.clone())),
+        }
+        self.buffer.extend_from_slice(&audio.samples);
+        let max_len = self.ms_to_frames(self.max_ms);
+        let max_pause = self.ms_to_frames(self.max_pause_ms);
+        let mut decided_to = self.base;
+        for (start, end, speech) in decisions {
+            decided_to = end;
+            if speech {
+                let (s, _) = self.open.unwrap_or((start, end));
+                self.open = Some((s, end));
+                self.pause = 0;
+                if end - s >= max_len {
+                    self.emit((s, end), out);
+                    self.open = None;
+                }
+            } else if let Some(span) = self.open {
+                self.pause += end - start;
+                if self.pause >= max_pause {
+                    self.emit(span, out);
+                    self.open = None;
+                }
+            }
+        }
+        // Drop samples no open utterance and no undecided frame needs.
+        let keep_from = self
+            .open
+            .map(|(s, _)| s)
+            .unwrap_or(decided_to)
+            .max(self.base);
+        let ch = self.format.as_ref().map(|f| u64::from(f.1)).unwrap_or(1);
+        let drop = (((keep_from - self.base) * ch) as usize).min(self.buffer.len());
+        self.buffer.drain(..drop);
+        self.base = keep_from;
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        if let Some(span) = self.open.take() {
+            self.emit(span, out);
+        }
+        Ok(())
+    }
+}

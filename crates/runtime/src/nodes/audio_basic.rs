@@ -1,0 +1,295 @@
+//! Simple audio nodes: `AudioChunkerNode`, `AudioTransform`, `GainNode`,
+//! `FormatConverterNode`.
+
+use crate::data::{AudioBuffer, RuntimeData};
+use crate::node::{Node, NodeFailure};
+use crate::nodes::expect_audio;
+use crate::nodes::resample::{Quality, StreamResampler};
+use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::registry::NodeFactory;
+
+pub(crate) fn factories() -> Vec<NodeFactory> {
+    vec![
+        NodeFactory {
+            node_type: "AudioChunkerNode",
+            aliases: &["AudioChunker"],
+            summary: "audio -> chunks of chunk_size frames (default 512); flush emits the rest",
+            params: const { &[ParamSpec::optional("chunk_size", ParamKind::Count)] },
+            create: |p| {
+                let chunk = p.count("chunk_size", 512);
+                if chunk == 0 {
+                    return Err(ParamError::new("chunk_size", "must be at least 1 frame"));
+                }
+                Ok(Box::new(Chunker {
+                    chunk_frames: chunk,
+                    held: None,
+                }))
+            },
+        },
+        NodeFactory {
+            node_type: "AudioTransform",
+            aliases: &["AudioTransformNode"],
+            summary: "audio -> audio at output_sample_rate with output_channels (down/up-mix)",
+            params: const {
+                &[
+                    ParamSpec::optional("output_sample_rate", ParamKind::Number),
+                    ParamSpec::optional("output_channels", ParamKind::Count),
+                ]
+            },
+            create: |p| Ok(Box::new(Transform::from_params(p)?)),
+        },
+        NodeFactory {
+            node_type: "GainNode",
+            aliases: &[],
+            summary: "audio -> audio scaled by gain_db (dB)",
+            params: const { &[ParamSpec::optional("gain_db", ParamKind::Number)] },
+            create: |p| {
+                let gain_db = p.f64("gain_db", 0.0);
+                Ok(Box::new(Gain {
+                    factor: 10f64.powf(gain_db / 20.0) as f32,
+                }))
+            },
+        },
+        NodeFactory {
+            node_type: "FormatConverterNode",
+            aliases: &["FormatConverter"],
+            summary: "audio -> f32 audio, or i16 little-endian PCM bytes (binary)",
+            params: const {
+                &[ParamSpec::optional(
+                    "target_format",
+                    ParamKind::OneOf(&["f32", "i16"]),
+                )]
+            },
+            create: |p| {
+                Ok(Box::new(FormatConverter {
+                    to_i16: p.text("target_format", "f32").eq_ignore_ascii_case("i16"),
+                }))
+            },
+        },
+    ]
+}
+
+/// Cuts audio into chunks of exactly `chunk_frames` frames across item boundaries.
+pub struct Chunker {
+    chunk_frames: usize,
+    held: Option<AudioBuffer>,
+}
+
+impl Node for Chunker {
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let audio = expect_audio(input, "AudioChunkerNode")?;
+        let held = match self.held.take() {
+            Some(mut h) => {
+                if h.sample_rate != audio.sample_rate || h.channels != audio.channels {
+                    return Err("the audio format changed mid-stream".into());
+                }
+                h.samples.extend_from_slice(&audio.samples);
+                h
+            }
+            None => audio,
+        };
+        let step = self.chunk_frames * usize::from(held.channels);
+        let mut chunks = held.samples.chunks_exact(step);
+        for (k, chunk) in chunks.by_ref().enumerate() {
+            let mut piece = held.with_samples(chunk.to_vec(), held.sample_rate, held.channels);
+            piece.timestamp_us = held
+                .timestamp_us
+                .map(|t| t + frames_to_us(k * self.chunk_frames, held.sample_rate));
+            out.push(RuntimeData::Audio(piece));
+        }
+        let rest = chunks.remainder().to_vec();
+        let used = (held.samples.len() - rest.len()) / usize::from(held.channels);
+        let mut rest = held.with_samples(rest, held.sample_rate, held.channels);
+        rest.timestamp_us = held
+            .timestamp_us
+            .map(|t| t + frames_to_us(used, held.sample_rate));
+        self.held = Some(rest);
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        if let Some(rest) = self.held.take().filter(|h| !h.samples.is_empty()) {
+            out.push(RuntimeData::Audio(rest));
+        }
+        Ok(())
+    }
+}
+
+fn frames_to_us(frames: usize, rate: u32) -> u64 {
+    (frames as u64 * 1_000_000) / u64::from(rate.max(1))
+}
+
+/// Resamples (rubato, `Medium` quality) and re-maps channels.
+pub struct Transform {
+    rate: Option<u32>,
+    channels: Option<u16>,
+    resampler: Option<StreamResampler>,
+}
+
+impl Transform {
+    fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
+        let rate = match p.get("output_sample_rate") {
+            Some(_) => Some(p.sample_rate("output_sample_rate", 0)?),
+            None => None,
+        };
+        let channels = match p.get("output_channels") {
+            Some(_) => {
+                let c = p.count("output_channels", 1);
+                if !(1..=64).contains(&c) {
+                    return Err(ParamError::new("output_channels", "must be from 1 to 64"));
+                }
+                Some(c as u16)
+            }
+            None => None,
+        };
+        Ok(Transform {
+            rate,
+            channels,
+            resampler: None,
+        })
+    }
+
+    fn convert(
+        &mut self,
+        audio: AudioBuffer,
+        last: bool,
+    ) -> Result<Option<AudioBuffer>, NodeFailure> {
+        let channels = self.channels.unwrap_or(audio.channels);
+        let mixed = remix(
+            &audio.samples,
+            usize::from(audio.channels),
+            usize::from(channels),
+        );
+        let rate = self.rate.unwrap_or(audio.sample_rate);
+        if rate == audio.sample_rate && self.resampler.is_none() {
+            return Ok(Some(audio.with_samples(mixed, rate, channels)));
+        }
+        if self.resampler.is_none() {
+            self.resampler = Some(
+                StreamResampler::new(
+                    audio.sample_rate,
+                    rate,
+                    usize::from(channels),
+                    Quality::Medium,
+                )
+                .map_err(NodeFailure::new)?,
+            );
+        }
+        let r = self.resampler.as_mut().expect("resampler was just set");
+        if r.source_rate() != audio.sample_rate {
+            return Err("the sample rate changed mid-stream".into());
+        }
+        let mut samples = r.push(&mixed).map_err(NodeFailure::new)?;
+        if last {
+            samples.extend(r.finish().map_err(NodeFailure::new)?);
+        }
+        Ok((!samples.is_empty()).then(|| audio.with_samples(samples, rate, channels)))
+    }
+}
+
+impl Node for Transform {
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let audio = expect_audio(input, "AudioTransform")?;
+        out.extend(self.convert(audio, false)?.map(RuntimeData::Audio));
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        if let (Some(r), Some(rate)) = (&mut self.resampler, self.rate) {
+            let samples = r.finish().map_err(NodeFailure::new)?;
+            let channels = self.channels.unwrap_or(1);
+            if !samples.is_empty() {
+                out.push(RuntimeData::Audio(AudioBuffer::new(
+                    samples, rate, channels,
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        items: Vec<RuntimeData>,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let count = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            let audio = expect_audio(item, "AudioTransform")?;
+            out.extend(self.convert(audio, i + 1 == count)?.map(RuntimeData::Audio));
+        }
+        if count == 0 {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Re-maps interleaved audio from `from` to `to` channels: to mono by averaging,
+/// from mono by copying, otherwise output channel `c` takes input channel `c % from`.
+pub fn remix(samples: &[f32], from: usize, to: usize) -> Vec<f32> {
+    if from == to {
+        return samples.to_vec();
+    }
+    let frames = samples.len() / from;
+    let mut out = Vec::with_capacity(frames * to);
+    for frame in samples.chunks_exact(from) {
+        if to == 1 {
+            out.push(frame.iter().sum::<f32>() / from as f32);
+        } else {
+            out.extend((0..to).map(|c| frame[c % from]));
+        }
+    }
+    out
+}
+
+/// Multiplies every sample by a fixed factor.
+pub struct Gain {
+    factor: f32,
+}
+
+impl Node for Gain {
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let mut audio = expect_audio(input, "GainNode")?;
+        audio.samples.iter_mut().for_each(|s| *s *= self.factor);
+        out.push(RuntimeData::Audio(audio));
+        Ok(())
+    }
+}
+
+/// f32 audio passes through; i16 gives little-endian PCM bytes (clamped, rounded).
+pub struct FormatConverter {
+    to_i16: bool,
+}
+
+impl Node for FormatConverter {
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let audio = expect_audio(input, "FormatConverterNode")?;
+        if !self.to_i16 {
+            out.push(RuntimeData::Audio(audio));
+            return Ok(());
+        }
+        let bytes = audio
+            .samples
+            .iter()
+            .flat_map(|&s| ((s.clamp(-1.0, 1.0) * 32767.0).round() as i16).to_le_bytes())
+            .collect();
+        out.push(RuntimeData::Binary(bytes));
+        Ok(())
+    }
+}

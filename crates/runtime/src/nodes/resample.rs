@@ -1,0 +1,349 @@
+//! `FastResampleNode` and the streaming resampler it shares with `AudioTransform`.
+//!
+//! Resampling is rubato's (0.16): `Low` = polynomial (`FastFixedIn`, linear),
+//! `Medium` = synchronous FFT (`FftFixedIn`), `High` = windowed sinc (`SincFixedIn`,
+//! 256 taps, Blackman-Harris). Input is cut into fixed chunks whatever the item
+//! sizes, the resampler's delay is trimmed, and the output is cut to
+//! `ceil(input_frames * target / source)` frames, so the result is the same
+//! whether audio arrives in one piece or in chunks of any size.
+
+use rubato::{
+    FastFixedIn, FftFixedIn, PolynomialDegree, Resampler, SincFixedIn, SincInterpolationParameters,
+    SincInterpolationType, WindowFunction,
+};
+
+use crate::data::{AudioBuffer, RuntimeData};
+use crate::node::{Node, NodeFailure};
+use crate::nodes::expect_audio;
+use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::registry::NodeFactory;
+
+/// Input frames per resampler call.
+const CHUNK_FRAMES: usize = 1024;
+
+pub(crate) fn factories() -> Vec<NodeFactory> {
+    vec![NodeFactory {
+        node_type: "FastResampleNode",
+        aliases: &["ResampleNode"],
+        summary: "audio -> audio at target_rate (rubato); state carried across chunks",
+        params: const {
+            &[
+                ParamSpec::optional("source_rate", ParamKind::NumberOrAuto),
+                ParamSpec::required("target_rate", ParamKind::Number),
+                ParamSpec::optional("quality", ParamKind::OneOf(&["Low", "Medium", "High"])),
+            ]
+        },
+        create: |p| Ok(Box::new(FastResample::from_params(p)?)),
+    }]
+}
+
+/// Resampling quality, trading speed for stop-band attenuation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quality {
+    /// Linear interpolation, no anti-aliasing filter: fastest.
+    Low,
+    /// FFT-based synchronous resampling: fast and clean (the default).
+    Medium,
+    /// 256-tap windowed sinc: slowest, highest attenuation.
+    High,
+}
+
+impl Quality {
+    /// Parses `Low`, `Medium` or `High` (any case).
+    pub fn parse(name: &str) -> Option<Quality> {
+        match name.to_ascii_lowercase().as_str() {
+            "low" => Some(Quality::Low),
+            "medium" => Some(Quality::Medium),
+            "high" => Some(Quality::High),
+            _ => None,
+        }
+    }
+}
+
+enum Engine {
+    Fast(FastFixedIn<f32>),
+    Fft(Box<FftFixedIn<f32>>),
+    Sinc(Box<SincFixedIn<f32>>),
+}
+
+macro_rules! with_engine {
+    ($engine:expr, $r:ident => $body:expr) => {
+        match $engine {
+            Engine::Fast($r) => $body,
+            Engine::Fft($r) => $body,
+            Engine::Sinc($r) => $body,
+        }
+    };
+}
+
+/// A rubato resampler fed with interleaved audio of any chunk size.
+pub struct StreamResampler {
+    engine: Engine,
+    channels: usize,
+    source_rate: u32,
+    target_rate: u32,
+    /// Deinterleaved input not yet processed, per channel.
+    pending: Vec<Vec<f32>>,
+    /// Output frames still to drop (the resampler's delay).
+    skip: usize,
+    frames_in: u64,
+    frames_out: u64,
+    out_scratch: Vec<Vec<f32>>,
+}
+
+impl StreamResampler {
+    /// A resampler from `source_rate` to `target_rate` Hz for `channels` channels.
+    ///
+    /// Errors if rubato rejects the rates (for example a ratio beyond its limits).
+    pub fn new(
+        source_rate: u32,
+        target_rate: u32,
+        channels: usize,
+        quality: Quality,
+    ) -> Result<Self, String> {
+        let ratio = f64::from(target_rate) / f64::from(source_rate);
+        let engine = match quality {
+            Quality::Low => {
+                FastFixedIn::new(ratio, 1.0, PolynomialDegree::Linear, CHUNK_FRAMES, channels)
+                    .map(Engine::Fast)
+                    .map_err(|e| e.to_string())?
+            }
+            Quality::Medium => FftFixedIn::new(
+                source_rate as usize,
+                target_rate as usize,
+                CHUNK_FRAMES,
+                2,
+                channels,
+            )
+            .map(|r| Engine::Fft(Box::new(r)))
+            .map_err(|e| e.to_string())?,
+            Quality::High => {
+                let params = SincInterpolationParameters {
+                    sinc_len: 256,
+                    f_cutoff: 0.95,
+                    interpolation: SincInterpolationType::Cubic,
+                    oversampling_factor: 256,
+                    window: WindowFunction::BlackmanHarris2,
+                };
+                SincFixedIn::new(ratio, 1.0, params, CHUNK_FRAMES, channels)
+                    .map(|r| Engine::Sinc(Box::new(r)))
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        let skip = with_engine!(&engine, r => r.output_delay());
+        let out_scratch = with_engine!(&engine, r => r.output_buffer_allocate(true));
+        Ok(StreamResampler {
+            engine,
+            channels,
+            source_rate,
+            target_rate,
+            pending: vec![Vec::new(); channels],
+            skip,
+            frames_in: 0,
+            frames_out: 0,
+            out_scratch,
+        })
+    }
+
+    /// Input rate in Hz.
+    pub fn source_rate(&self) -> u32 {
+        self.source_rate
+    }
+
+    /// Feeds interleaved samples; returns the interleaved output that is ready.
+    pub fn push(&mut self, interleaved: &[f32]) -> Result<Vec<f32>, String> {
+        for (i, &s) in interleaved.iter().enumerate() {
+            self.pending[i % self.channels].push(s);
+        }
+        self.frames_in += (interleaved.len() / self.channels) as u64;
+        let mut out = Vec::new();
+        loop {
+            let need = with_engine!(&self.engine, r => r.input_frames_next());
+            if self.pending[0].len() < need {
+                break;
+            }
+            let input: Vec<&[f32]> = self.pending.iter().map(|c| &c[..need]).collect();
+            let (_, produced) = with_engine!(&mut self.engine, r =>
+                r.process_into_buffer(&input, &mut self.out_scratch, None))
+            .map_err(|e| e.to_string())?;
+            for ch in &mut self.pending {
+                ch.drain(..need);
+            }
+            self.emit(produced, None, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Ends the stream: processes what is left and the filter tail; returns the
+    /// rest of the output, so the total is `ceil(frames_in * target / source)`.
+    pub fn finish(&mut self) -> Result<Vec<f32>, String> {
+        let total =
+            (self.frames_in * u64::from(self.target_rate)).div_ceil(u64::from(self.source_rate));
+        let mut out = Vec::new();
+        let mut first = true;
+        // Each partial call pads with zeros; a few calls drain the delay line.
+        while self.frames_out < total {
+            let input: Option<Vec<&[f32]>> =
+                first.then(|| self.pending.iter().map(|c| c.as_slice()).collect());
+            let (_, produced) = with_engine!(&mut self.engine, r =>
+                r.process_partial_into_buffer(input.as_deref(), &mut self.out_scratch, None))
+            .map_err(|e| e.to_string())?;
+            first = false;
+            self.emit(produced, Some(total), &mut out);
+            if produced == 0 {
+                break;
+            }
+        }
+        for ch in &mut self.pending {
+            ch.clear();
+        }
+        Ok(out)
+    }
+
+    /// Appends `produced` frames of the scratch buffer to `out` (interleaved),
+    /// after dropping the delay and stopping at `limit` frames in all.
+    fn emit(&mut self, produced: usize, limit: Option<u64>, out: &mut Vec<f32>) {
+        let skip = self.skip.min(produced);
+        self.skip -= skip;
+        let mut end = produced;
+        if let Some(limit) = limit {
+            let room = limit.saturating_sub(self.frames_out) as usize;
+            end = end.min(skip + room);
+        }
+        for frame in skip..end {
+            for ch in &self.out_scratch {
+                out.push(ch[frame]);
+            }
+        }
+        self.frames_out += (end - skip) as u64;
+    }
+}
+
+/// `FastResampleNode`: resamples audio to `target_rate`.
+pub struct FastResample {
+    source_rate: Option<u32>,
+    target_rate: u32,
+    quality: Quality,
+    state: Option<(StreamResampler, AudioBuffer)>,
+}
+
+impl FastResample {
+    fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
+        let source_rate = match p.get("source_rate") {
+            None => None,
+            Some(v) if v == "auto" => None,
+            Some(_) => Some(p.sample_rate("source_rate", 0)?),
+        };
+        let quality = Quality::parse(p.text("quality", "Medium"))
+            .ok_or_else(|| ParamError::new("quality", "expected Low, Medium or High"))?;
+        Ok(FastResample {
+            source_rate,
+            target_rate: p.sample_rate("target_rate", 16000)?,
+            quality,
+            state: None,
+        })
+    }
+
+    /// Resamples one item, keeping state for the next; `last` also drains the tail.
+    fn resample(
+        &mut self,
+        audio: AudioBuffer,
+        last: bool,
+    ) -> Result<Option<AudioBuffer>, NodeFailure> {
+        if let Some(expected) = self.source_rate {
+            if expected != audio.sample_rate {
+                return Err(NodeFailure::new(format!(
+                    "input audio is {} Hz but source_rate is {expected} Hz",
+                    audio.sample_rate
+                )));
+            }
+        }
+        if let Some((r, format)) = &self.state {
+            if r.source_rate() != audio.sample_rate || format.channels != audio.channels {
+                return Err(NodeFailure::new(format!(
+                    "the audio format changed mid-stream ({} Hz x{} -> {} Hz x{})",
+                    r.source_rate(),
+                    format.channels,
+                    audio.sample_rate,
+                    audio.channels
+                )));
+            }
+        }
+        if audio.sample_rate == self.target_rate && self.state.is_none() {
+            return Ok(Some(audio));
+        }
+        if self.state.is_none() {
+            let r = StreamResampler::new(
+                audio.sample_rate,
+                self.target_rate,
+                usize::from(audio.channels),
+                self.quality,
+            )
+            .map_err(NodeFailure::new)?;
+            self.state = Some((
+                r,
+                audio.with_samples(Vec::new(), audio.sample_rate, audio.channels),
+            ));
+        }
+        let (r, _) = self.state.as_mut().expect("state was just set");
+        let mut samples = r.push(&audio.samples).map_err(NodeFailure::new)?;
+        if last {
+            samples.extend(r.finish().map_err(NodeFailure::new)?);
+        }
+        if samples.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(audio.with_samples(
+            samples,
+            self.target_rate,
+            audio.channels,
+        )))
+    }
+}
+
+impl Node for FastResample {
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let audio = expect_audio(input, "FastResampleNode")?;
+        if let Some(a) = self.resample(audio, false)? {
+            out.push(RuntimeData::Audio(a));
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        if let Some((r, format)) = &mut self.state {
+            let samples = r.finish().map_err(NodeFailure::new)?;
+            if !samples.is_empty() {
+                let channels = format.channels;
+                out.push(RuntimeData::Audio(format.with_samples(
+                    samples,
+                    self.target_rate,
+                    channels,
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        items: Vec<RuntimeData>,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let count = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            let audio = expect_audio(item, "FastResampleNode")?;
+            if let Some(a) = self.resample(audio, i + 1 == count)? {
+                out.push(RuntimeData::Audio(a));
+            }
+        }
+        if count == 0 {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,291 @@
+//! `VoiceActivityDetector`: per-frame speech decisions and speech segments.
+//!
+//! Speech probability comes from earshot (a small neural VAD, 256-sample frames at
+//! 16 kHz). Decisions are made on a fixed grid of `frame_duration_ms` frames from
+//! the start of the stream: a frame's score is the overlap-weighted mean of the
+//! earshot scores covering it, and it is speech when the score reaches
+//! `speech_threshold` and its RMS reaches `energy_threshold`. The grid and the
+//! detector state carry across items, so chunking does not change the decisions.
+//! A last partial frame (shorter than one frame) is not decided.
+//!
+//! Output: the input audio, unchanged, with `metadata.vad`:
+//! `{frame_duration_ms, frames: [{start_sample, end_sample, start_s, end_s, score,
+//! rms, is_speech}] (when include_metadata), segments: [{start_s, end_s}]}`.
+//! Segments are reported in the item during which they end; the end of the
+//! stream ends an open segment.
+
+use earshot::Detector;
+use serde_json::{json, Value};
+
+use crate::data::{AudioBuffer, RuntimeData};
+use crate::node::{Node, NodeFailure};
+use crate::nodes::audio_basic::remix;
+use crate::nodes::expect_audio;
+use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::registry::NodeFactory;
+
+/// The only sample rate earshot supports, in Hz.
+pub const VAD_RATE: u32 = 16_000;
+/// earshot's frame, in samples (16 ms).
+const EARSHOT_FRAME: usize = 256;
+
+pub(crate) fn factories() -> Vec<NodeFactory> {
+    vec![NodeFactory {
+        node_type: "VoiceActivityDetector",
+        aliases: &["VoiceActivityDetectorNode", "VADNode"],
+        summary: "16 kHz audio -> the same audio with per-frame speech decisions and segments",
+        params: const {
+            &[
+                ParamSpec::optional("frame_duration_ms", ParamKind::Number),
+                ParamSpec::optional("energy_threshold", ParamKind::Number),
+                ParamSpec::optional("speech_threshold", ParamKind::Number),
+                ParamSpec::optional("include_metadata", ParamKind::Bool),
+            ]
+        },
+        create: |p| Ok(Box::new(Vad::from_params(p)?)),
+    }]
+}
+
+/// One decided frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameDecision {
+    /// First sample (absolute, from the stream start, at 16 kHz).
+    pub start_sample: u64,
+    /// One past the last sample.
+    pub end_sample: u64,
+    /// Mean earshot speech probability, 0..1.
+    pub score: f32,
+    /// RMS of the frame (linear, full scale 1.0).
+    pub rms: f32,
+    /// The decision.
+    pub is_speech: bool,
+}
+
+impl FrameDecision {
+    fn to_json(self) -> Value {
+        json!({
+            "start_sample": self.start_sample,
+            "end_sample": self.end_sample,
+            "start_s": self.start_sample as f64 / f64::from(VAD_RATE),
+            "end_s": self.end_sample as f64 / f64::from(VAD_RATE),
+            "score": (f64::from(self.score) * 1000.0).round() / 1000.0,
+            "rms": (f64::from(self.rms) * 100000.0).round() / 100000.0,
+            "is_speech": self.is_speech,
+        })
+    }
+}
+
+/// The streaming detector state.
+pub struct Vad {
+    frame: usize,
+    energy_threshold: f32,
+    speech_threshold: f32,
+    include_frames: bool,
+    detector: Box<Detector>,
+    /// Mono samples from absolute index `base` on.
+    mono: Vec<f32>,
+    base: u64,
+    /// Absolute index up to which earshot has scored.
+    scored_to: u64,
+    /// earshot scores of its frames from index `score_base` on.
+    scores: Vec<f32>,
+    score_base: u64,
+    /// Next decision frame index.
+    next_frame: u64,
+    /// Start sample of the segment in progress.
+    open_segment: Option<u64>,
+    /// End sample of the last speech frame.
+    last_speech_end: u64,
+    format: Option<(u32, u16)>,
+}
+
+impl Vad {
+    fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
+        let ms = p.f64("frame_duration_ms", 30.0);
+        let frame = ms * f64::from(VAD_RATE) / 1000.0;
+        if !(5.0..=1000.0).contains(&ms) || frame.fract() != 0.0 {
+            return Err(ParamError::new(
+                "frame_duration_ms",
+                format!("must be 5 to 1000 ms and a whole number of samples at 16 kHz, got {ms}"),
+            ));
+        }
+        let speech_threshold = p.f64("speech_threshold", 0.5);
+        if !(0.0..=1.0).contains(&speech_threshold) {
+            return Err(ParamError::new("speech_threshold", "must be from 0 to 1"));
+        }
+        let energy_threshold = p.f64("energy_threshold", 0.001);
+        if energy_threshold < 0.0 {
+            return Err(ParamError::new(
+                "energy_threshold",
+                "must be >= 0 (linear RMS)",
+            ));
+        }
+        Ok(Vad {
+            frame: frame as usize,
+            energy_threshold: energy_threshold as f32,
+            speech_threshold: speech_threshold as f32,
+            include_frames: p.bool("include_metadata", true),
+            detector: Detector::default_boxed(),
+            mono: Vec::new(),
+            base: 0,
+            scored_to: 0,
+            scores: Vec::new(),
+            score_base: 0,
+            next_frame: 0,
+            open_segment: None,
+            last_speech_end: 0,
+            format: None,
+        })
+    }
+
+    /// Feeds mono samples; returns the frames decided and segments ended.
+    fn feed(&mut self, samples: &[f32]) -> (Vec<FrameDecision>, Vec<(u64, u64)>) {
+        self.mono.extend_from_slice(samples);
+        let available = self.base + self.mono.len() as u64;
+        let mut block = [0f32; EARSHOT_FRAME];
+        while self.scored_to + EARSHOT_FRAME as u64 <= available {
+            let off = (self.scored_to - self.base) as usize;
+            for (dst, &src) in block.iter_mut().zip(&self.mono[off..off + EARSHOT_FRAME]) {
+                // earshot expects [-1, 1]; resampler ringing can overshoot slightly.
+                *dst = src.clamp(-1.0, 1.0);
+            }
+            self.scores.push(self.detector.predict_f32(&block));
+            self.scored_to += EARSHOT_FRAME as u64;
+        }
+        let frame = self.frame as u64;
+        let mut decided = Vec::new();
+        let mut ended = Vec::new();
+        while (self.next_frame + 1) * frame <= self.scored_to {
+            let start = self.next_frame * frame;
+            let end = start + frame;
+            let d = self.decide(start, end);
+            match (d.is_speech, self.open_segment) {
+                (true, None) => self.open_segment = Some(start),
+                (false, Some(s)) => {
+                    ended.push((s, self.last_speech_end));
+                    self.open_segment = None;
+                }
+                _ => {}
+            }
+            if d.is_speech {
+                self.last_speech_end = end;
+            }
+            decided.push(d);
+            self.next_frame += 1;
+        }
+        // Keep only what undecided frames and earshot still need.
+        let keep_from = self.next_frame * frame;
+        let drop = (keep_from - self.base) as usize;
+        self.mono.drain(..drop.min(self.mono.len()));
+        self.base = keep_from;
+        let first_needed = keep_from / EARSHOT_FRAME as u64;
+        let drop_scores = first_needed.saturating_sub(self.score_base) as usize;
+        self.scores.drain(..drop_scores.min(self.scores.len()));
+        self.score_base += drop_scores as u64;
+        (decided, ended)
+    }
+
+    fn decide(&self, start: u64, end: u64) -> FrameDecision {
+        let samples = &self.mono[(start - self.base) as usize..(end - self.base) as usize];
+        let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt();
+        let e = EARSHOT_FRAME as u64;
+        let (mut weighted, mut total) = (0f32, 0f32);
+        for j in start / e..end.div_ceil(e) {
+            let overlap = (end.min((j + 1) * e) - start.max(j * e)) as f32;
+            weighted += overlap * self.scores[(j - self.score_base) as usize];
+            total += overlap;
+        }
+        let score = weighted / total;
+        FrameDecision {
+            start_sample: start,
+            end_sample: end,
+            score,
+            rms,
+            is_speech: score >= self.speech_threshold && rms >= self.energy_threshold,
+        }
+    }
+
+    fn annotate(&self, audio: &mut AudioBuffer, frames: &[FrameDecision], segments: &[(u64, u64)]) {
+        let rate = f64::from(VAD_RATE);
+        let mut vad = json!({
+            "frame_duration_ms": self.frame as f64 * 1000.0 / rate,
+            "segments": segments
+                .iter()
+                .map(|&(s, e)| json!({"start_s": s as f64 / rate, "end_s": e as f64 / rate}))
+                .collect::<Vec<_>>(),
+            "speech_frames": frames.iter().filter(|f| f.is_speech).count(),
+            "total_frames": frames.len(),
+        });
+        if self.include_frames {
+            vad["frames"] = frames.iter().map(|f| f.to_json()).collect();
+        }
+        audio.metadata.insert("vad".into(), vad);
+    }
+
+    fn check_format(&mut self, audio: &AudioBuffer) -> Result<(), NodeFailure> {
+        if audio.sample_rate != VAD_RATE {
+            return Err(NodeFailure::new(format!(
+                "VoiceActivityDetector needs {VAD_RATE} Hz audio, got {} Hz; put a FastResampleNode with target_rate {VAD_RATE} before it",
+                audio.sample_rate
+            )));
+        }
+        let format = (audio.sample_rate, audio.channels);
+        match self.format {
+            Some(f) if f != format => Err("the audio format changed mid-stream".into()),
+            _ => {
+                self.format = Some(format);
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends the open segment, if any.
+    fn close_segment(&mut self) -> Option<(u64, u64)> {
+        self.open_segment.take().map(|s| (s, self.last_speech_end))
+    }
+
+    fn run(&mut self, item: RuntimeData, last: bool) -> Result<RuntimeData, NodeFailure> {
+        let mut audio = expect_audio(item, "VoiceActivityDetector")?;
+        self.check_format(&audio)?;
+        let mono = remix(&audio.samples, usize::from(audio.channels), 1);
+        let (frames, mut segments) = self.feed(&mono);
+        if last {
+            segments.extend(self.close_segment());
+        }
+        self.annotate(&mut audio, &frames, &segments);
+        Ok(RuntimeData::Audio(audio))
+    }
+}
+
+impl Node for Vad {
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        out.push(self.run(input, false)?);
+        Ok(())
+    }
+
+    /// At the end of a stream an open segment is reported in an empty audio item.
+    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        if let (Some(segment), Some((rate, channels))) = (self.close_segment(), self.format) {
+            let mut audio = AudioBuffer::new(Vec::new(), rate, channels);
+            self.annotate(&mut audio, &[], &[segment]);
+            out.push(RuntimeData::Audio(audio));
+        }
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        items: Vec<RuntimeData>,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let count = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            out.push(self.run(item, i + 1 == count)?);
+        }
+        self.flush(out)
+    }
+}

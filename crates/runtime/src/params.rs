@@ -1,0 +1,212 @@
+//! Node parameters: declared specs (checked by validation) and typed getters
+//! (used by node constructors).
+
+use serde_json::{Map, Value};
+
+use crate::wire::json_kind;
+
+/// The JSON type a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Any JSON number.
+    Number,
+    /// A whole number >= 0.
+    Count,
+    /// Any string.
+    Text,
+    /// `true` or `false`.
+    Bool,
+    /// A number or the string `"auto"`.
+    NumberOrAuto,
+    /// One of the listed strings (compared case-insensitively).
+    OneOf(&'static [&'static str]),
+    /// A string or an array of strings.
+    TextOrList,
+}
+
+impl ParamKind {
+    /// How the expected type is named in messages.
+    pub fn describe(self) -> String {
+        match self {
+            ParamKind::Number => "number".into(),
+            ParamKind::Count => "whole number >= 0".into(),
+            ParamKind::Text => "string".into(),
+            ParamKind::Bool => "boolean".into(),
+            ParamKind::NumberOrAuto => "number or \"auto\"".into(),
+            ParamKind::OneOf(names) => format!("one of {}", names.join(", ")),
+            ParamKind::TextOrList => "string or array of strings".into(),
+        }
+    }
+
+    /// Whether `value` has this kind.
+    pub fn accepts(self, value: &Value) -> bool {
+        match self {
+            ParamKind::Number => value.is_number(),
+            ParamKind::Count => value.as_u64().is_some() || is_whole_f64(value),
+            ParamKind::Text => value.is_string(),
+            ParamKind::Bool => value.is_boolean(),
+            ParamKind::NumberOrAuto => value.is_number() || value == "auto",
+            ParamKind::OneOf(names) => value
+                .as_str()
+                .is_some_and(|s| names.iter().any(|n| n.eq_ignore_ascii_case(s))),
+            ParamKind::TextOrList => {
+                value.is_string()
+                    || value
+                        .as_array()
+                        .is_some_and(|a| a.iter().all(Value::is_string))
+            }
+        }
+    }
+}
+
+fn is_whole_f64(value: &Value) -> bool {
+    value
+        .as_f64()
+        .is_some_and(|f| f >= 0.0 && f.fract() == 0.0 && f < 9.0e15)
+}
+
+/// One declared parameter of a node type.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    /// snake_case name.
+    pub name: &'static str,
+    /// Expected type.
+    pub kind: ParamKind,
+    /// Whether the manifest must give it.
+    pub required: bool,
+}
+
+impl ParamSpec {
+    /// An optional parameter.
+    pub const fn optional(name: &'static str, kind: ParamKind) -> Self {
+        ParamSpec {
+            name,
+            kind,
+            required: false,
+        }
+    }
+
+    /// A required parameter.
+    pub const fn required(name: &'static str, kind: ParamKind) -> Self {
+        ParamSpec {
+            name,
+            kind,
+            required: true,
+        }
+    }
+}
+
+/// A parameter whose value a constructor rejects (after the type check), for
+/// example `chunk_size: 0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    /// The parameter's name.
+    pub param: String,
+    /// What is wrong with the value.
+    pub message: String,
+}
+
+impl ParamError {
+    /// An error about `param`.
+    pub fn new(param: &str, message: impl Into<String>) -> Self {
+        ParamError {
+            param: param.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Typed read access to a node's `params` object. Types were checked by
+/// validation; getters still fall back to the default rather than panic.
+#[derive(Debug, Clone, Copy)]
+pub struct Params<'a>(pub &'a Map<String, Value>);
+
+impl Params<'_> {
+    /// The raw value, if present and not null.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    /// A number, or `default`.
+    pub fn f64(&self, name: &str, default: f64) -> f64 {
+        self.get(name).and_then(Value::as_f64).unwrap_or(default)
+    }
+
+    /// A whole number >= 0, or `default`.
+    pub fn count(&self, name: &str, default: usize) -> usize {
+        self.get(name)
+            .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
+            .map(|v| v as usize)
+            .unwrap_or(default)
+    }
+
+    /// A boolean, or `default`.
+    pub fn bool(&self, name: &str, default: bool) -> bool {
+        self.get(name).and_then(Value::as_bool).unwrap_or(default)
+    }
+
+    /// A string, or `default`.
+    pub fn text<'b>(&'b self, name: &str, default: &'b str) -> &'b str {
+        self.get(name).and_then(Value::as_str).unwrap_or(default)
+    }
+
+    /// A positive sample rate in Hz; errors on 0, negatives or absurd values.
+    pub fn sample_rate(&self, name: &str, default: u32) -> Result<u32, ParamError> {
+        let rate = self.f64(name, f64::from(default));
+        if !(1.0..=1_536_000.0).contains(&rate) || rate.fract() != 0.0 {
+            return Err(ParamError::new(
+                name,
+                format!("sample rate must be a whole number of Hz from 1 to 1536000, got {rate}"),
+            ));
+        }
+        Ok(rate as u32)
+    }
+}
+
+/// Checks `params` against `specs`: wrong types and missing required parameters are
+/// errors, unknown parameters are warnings (with the closest known names).
+pub fn check(specs: &[ParamSpec], params: &Map<String, Value>) -> CheckResult {
+    let mut result = CheckResult::default();
+    for spec in specs {
+        match params.get(spec.name) {
+            None | Some(Value::Null) if spec.required => result.errors.push((
+                spec.name.to_string(),
+                format!(
+                    "required parameter missing (expected {})",
+                    spec.kind.describe()
+                ),
+            )),
+            Some(value) if !value.is_null() && !spec.kind.accepts(value) => result.errors.push((
+                spec.name.to_string(),
+                format!(
+                    "expected {}, got {} {}",
+                    spec.kind.describe(),
+                    json_kind(value),
+                    value
+                ),
+            )),
+            _ => {}
+        }
+    }
+    for name in params.keys() {
+        if !specs.iter().any(|s| s.name == name) {
+            let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+            let hint = crate::validate::closest(name, &known)
+                .map(|c| format!("; did you mean {}?", c.join(" or ")))
+                .unwrap_or_default();
+            result
+                .warnings
+                .push((name.clone(), format!("unknown parameter, ignored{hint}")));
+        }
+    }
+    result
+}
+
+/// Outcome of [`check`].
+#[derive(Debug, Default)]
+pub struct CheckResult {
+    /// `(param, message)` pairs that make the manifest invalid.
+    pub errors: Vec<(String, String)>,
+    /// `(param, message)` pairs worth telling but not fatal.
+    pub warnings: Vec<(String, String)>,
+}

@@ -1,0 +1,79 @@
+//! The registry of Rust node types: name, aliases, declared parameters and a
+//! constructor for each.
+
+use crate::node::Node;
+use crate::params::{ParamError, ParamSpec, Params};
+
+/// Builds a fresh node instance from its params (type-checked already).
+pub type Constructor = fn(Params<'_>) -> Result<Box<dyn Node>, ParamError>;
+
+/// One registered node type.
+#[derive(Clone, Copy)]
+pub struct NodeFactory {
+    /// The `node_type` string of manifests.
+    pub node_type: &'static str,
+    /// Other names accepted for it (`PassThroughNode` for `PassThrough`).
+    pub aliases: &'static [&'static str],
+    /// One line on what it does: input -> output.
+    pub summary: &'static str,
+    /// Declared parameters.
+    pub params: &'static [ParamSpec],
+    /// Constructor.
+    pub create: Constructor,
+}
+
+impl std::fmt::Debug for NodeFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeFactory")
+            .field("node_type", &self.node_type)
+            .finish()
+    }
+}
+
+/// The set of Rust node types an executor can build.
+#[derive(Debug, Clone)]
+pub struct NodeRegistry {
+    factories: Vec<NodeFactory>,
+}
+
+impl NodeRegistry {
+    /// An empty registry.
+    pub fn empty() -> Self {
+        NodeRegistry {
+            factories: Vec::new(),
+        }
+    }
+
+    /// Every built-in node type of SPEC 6.
+    pub fn builtin() -> Self {
+        NodeRegistry {
+            factories: crate::nodes::builtin_factories(),
+        }
+    }
+
+    /// Adds (or replaces, by name) a node type.
+    pub fn register(&mut self, factory: NodeFactory) {
+        self.factories.retain(|f| f.node_type != factory.node_type);
+        self.factories.push(factory);
+    }
+
+    /// The factory for a node type or one of its aliases.
+    pub fn find(&self, node_type: &str) -> Option<&NodeFactory> {
+        self.factories
+            .iter()
+            .find(|f| f.node_type == node_type || f.aliases.contains(&node_type))
+    }
+
+    /// All registered names and aliases.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.factories
+            .iter()
+            .flat_map(|f| std::iter::once(f.node_type).chain(f.aliases.iter().copied()))
+            .collect()
+    }
+
+    /// All factories, in registration order.
+    pub fn factories(&self) -> &[NodeFactory] {
+        &self.factories
+    }
+}

@@ -1,0 +1,440 @@
+//! Manifest validation (SPEC 3): every problem at once, each with a JSON path
+//! (`nodes[2].params.target_rate`).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::graph::Graph;
+use crate::manifest::{Manifest, RuntimeHint};
+use crate::params::{self, Params};
+use crate::registry::NodeRegistry;
+use crate::wire::json_kind;
+
+/// One validation finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// JSON path inside the manifest, for example `nodes[1].params.factor`.
+    pub path: String,
+    /// What is wrong: expected vs. got, or the closest known names.
+    pub message: String,
+}
+
+/// The outcome of validation: `valid` is true when `errors` is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ValidationReport {
+    /// True when there are no errors.
+    pub valid: bool,
+    /// Problems that make the manifest unusable.
+    pub errors: Vec<Problem>,
+    /// Fields accepted but unused, unknown params, and similar.
+    pub warnings: Vec<Problem>,
+}
+
+impl std::fmt::Display for ValidationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid manifest ({} problem(s))", self.errors.len())?;
+        for p in &self.errors {
+            write!(f, "\n  {}: {}", p.path, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Fields of native RemoteMedia node specs that this runtime accepts and ignores.
+const NATIVE_NODE_FIELDS: [&str; 9] = [
+    "is_streaming",
+    "capabilities",
+    "host",
+    "execution",
+    "input_types",
+    "output_types",
+    "metadata",
+    "is_source",
+    "is_sink",
+];
+
+/// Node-type names known to the validator: the Rust registry and the external
+/// (Python) types.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownTypes<'a> {
+    /// Rust node types.
+    pub rust: &'a NodeRegistry,
+    /// Python node types available without the manifest (built-ins); types declared
+    /// in the manifest's `python.modules` are added automatically.
+    pub python: &'a [String],
+}
+
+/// Validates a manifest given as JSON text. A JSON syntax error is one problem at `$`.
+pub fn validate_str(text: &str, known: KnownTypes<'_>) -> (Option<Manifest>, ValidationReport) {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => validate_value(&value, known),
+        Err(e) => {
+            let mut c = Collector::default();
+            c.error("$", format!("not valid JSON: {e}"));
+            (None, c.finish())
+        }
+    }
+}
+
+/// Validates a parsed manifest; returns the typed manifest when valid.
+pub fn validate_value(
+    value: &Value,
+    known: KnownTypes<'_>,
+) -> (Option<Manifest>, ValidationReport) {
+    let mut c = Collector::default();
+    let Some(root) = value.as_object() else {
+        c.error(
+            "$",
+            format!("a manifest is a JSON object, got {}", json_kind(value)),
+        );
+        return (None, c.finish());
+    };
+    for key in root.keys() {
+        if !["version", "metadata", "nodes", "connections", "python"].contains(&key.as_str()) {
+            c.warn(key, "unknown top-level field, ignored");
+        }
+    }
+    match root.get("version") {
+        Some(Value::String(v)) if v == "v1" => {}
+        Some(other) => c.error("version", format!("must be \"v1\", got {other}")),
+        None => c.error("version", "missing (must be \"v1\")"),
+    }
+    match root.get("metadata") {
+        Some(Value::Object(meta)) => match meta.get("name") {
+            Some(Value::String(name)) if !name.trim().is_empty() => {}
+            Some(other) => c.error(
+                "metadata.name",
+                format!("expected a non-empty string, got {other}"),
+            ),
+            None => c.error("metadata.name", "missing"),
+        },
+        Some(other) => c.error(
+            "metadata",
+            format!("expected an object, got {}", json_kind(other)),
+        ),
+        None => c.error("metadata", "missing (needs at least a name)"),
+    }
+    let python_types = check_python(root.get("python"), known, &mut c);
+    let ids = check_nodes(root.get("nodes"), known, &python_types, &mut c);
+    check_connections(root.get("connections"), &ids, &mut c);
+    check_cycles(root.get("connections"), ids, &mut c);
+
+    if !c.errors.is_empty() {
+        return (None, c.finish());
+    }
+    let manifest: Manifest = match serde_json::from_value(value.clone()) {
+        Ok(m) => m,
+        Err(e) => {
+            c.error("$", e.to_string());
+            return (None, c.finish());
+        }
+    };
+    (Some(manifest), c.finish())
+}
+
+/// Reports one cycle among the connections whose ends are known ids.
+fn check_cycles(connections: Option<&Value>, ids: Vec<String>, c: &mut Collector) {
+    let edges: Vec<(&str, &str)> = connections
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|conn| Some((conn.get("from")?.as_str()?, conn.get("to")?.as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Err(cycle) = Graph::from_edges(ids, edges) {
+        c.error(
+            "connections",
+            format!("cycle: {}", cycle.cycle.join(" -> ")),
+        );
+    }
+}
+
+fn check_python(python: Option<&Value>, known: KnownTypes<'_>, c: &mut Collector) -> Vec<String> {
+    let mut types: Vec<String> = known.python.to_vec();
+    let Some(python) = python else { return types };
+    let Some(section) = python.as_object() else {
+        c.error(
+            "python",
+            format!("expected an object, got {}", json_kind(python)),
+        );
+        return types;
+    };
+    if let Some(packages) = section.get("packages") {
+        let ok = packages
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string));
+        if !ok {
+            c.error("python.packages", "expected an array of package names");
+        }
+    }
+    if let Some(modules) = section.get("modules") {
+        match modules.as_object() {
+            Some(map) => {
+                for (name, source) in map {
+                    if !source.is_string() {
+                        c.error(
+                            &format!("python.modules.{name}"),
+                            format!("expected Python source text, got {}", json_kind(source)),
+                        );
+                    }
+                }
+                if let Ok(section) =
+                    serde_json::from_value::<crate::manifest::PythonSection>(python.clone())
+                {
+                    types.extend(section.declared_node_types());
+                }
+            }
+            None => c.error("python.modules", "expected an object of name -> source"),
+        }
+    }
+    types
+}
+
+/// Checks nodes; returns the ids seen (for connection checks).
+fn check_nodes(
+    nodes: Option<&Value>,
+    known: KnownTypes<'_>,
+    python_types: &[String],
+    c: &mut Collector,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    let Some(nodes) = nodes else {
+        c.error("nodes", "missing (a pipeline needs at least one node)");
+        return ids;
+    };
+    let Some(nodes) = nodes.as_array() else {
+        c.error(
+            "nodes",
+            format!("expected an array, got {}", json_kind(nodes)),
+        );
+        return ids;
+    };
+    if nodes.is_empty() {
+        c.error("nodes", "a pipeline needs at least one node");
+    }
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let at = format!("nodes[{i}]");
+        let Some(node) = node.as_object() else {
+            c.error(&at, format!("expected an object, got {}", json_kind(node)));
+            continue;
+        };
+        match node.get("id").and_then(Value::as_str) {
+            Some(id) if is_valid_id(id) => {
+                if let Some(first) = first_seen.get(id) {
+                    c.error(
+                        &format!("{at}.id"),
+                        format!("duplicate id \"{id}\" (first used by nodes[{first}])"),
+                    );
+                } else {
+                    first_seen.insert(id.to_string(), i);
+                }
+                ids.push(id.to_string());
+            }
+            Some(id) => c.error(
+                &format!("{at}.id"),
+                format!("\"{id}\" must match ^[A-Za-z0-9_-]+$"),
+            ),
+            None => c.error(&format!("{at}.id"), "missing or not a string"),
+        }
+        for key in node.keys() {
+            if ["id", "node_type", "params", "runtime_hint"].contains(&key.as_str()) {
+                continue;
+            }
+            let why = if NATIVE_NODE_FIELDS.contains(&key.as_str()) {
+                "native RemoteMedia field, accepted but not used by this runtime"
+            } else {
+                "unknown field, ignored"
+            };
+            c.warn(&format!("{at}.{key}"), why);
+        }
+        let hint = match node.get("runtime_hint") {
+            None | Some(Value::Null) => RuntimeHint::Auto,
+            Some(v) => match serde_json::from_value::<RuntimeHint>(v.clone()) {
+                Ok(h) => h,
+                Err(_) => {
+                    c.error(
+                        &format!("{at}.runtime_hint"),
+                        format!("expected \"rust\", \"python\" or \"auto\", got {v}"),
+                    );
+                    RuntimeHint::Auto
+                }
+            },
+        };
+        let params = match node.get("params") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(p)) => p.clone(),
+            Some(other) => {
+                c.error(
+                    &format!("{at}.params"),
+                    format!("expected an object, got {}", json_kind(other)),
+                );
+                Map::new()
+            }
+        };
+        let Some(node_type) = node.get("node_type").and_then(Value::as_str) else {
+            c.error(&format!("{at}.node_type"), "missing or not a string");
+            continue;
+        };
+        check_node_type(&at, node_type, hint, &params, known, python_types, c);
+    }
+    ids
+}
+
+fn check_node_type(
+    at: &str,
+    node_type: &str,
+    hint: RuntimeHint,
+    params: &Map<String, Value>,
+    known: KnownTypes<'_>,
+    python_types: &[String],
+    c: &mut Collector,
+) {
+    let rust = (hint != RuntimeHint::Python)
+        .then(|| known.rust.find(node_type))
+        .flatten();
+    if let Some(factory) = rust {
+        let result = params::check(factory.params, params);
+        for (param, message) in result.warnings {
+            c.warn(&format!("{at}.params.{param}"), message);
+        }
+        let had_errors = !result.errors.is_empty();
+        for (param, message) in result.errors {
+            c.error(&format!("{at}.params.{param}"), message);
+        }
+        if !had_errors {
+            if let Err(e) = (factory.create)(Params(params)) {
+                c.error(&format!("{at}.params.{}", e.param), e.message);
+            }
+        }
+        return;
+    }
+    let in_python = hint != RuntimeHint::Rust && python_types.iter().any(|t| t == node_type);
+    if in_python {
+        return;
+    }
+    let mut candidates: Vec<&str> = Vec::new();
+    if hint != RuntimeHint::Python {
+        candidates.extend(known.rust.names());
+    }
+    if hint != RuntimeHint::Rust {
+        candidates.extend(python_types.iter().map(String::as_str));
+    }
+    let registry = match hint {
+        RuntimeHint::Rust => "Rust",
+        RuntimeHint::Python => "Python",
+        RuntimeHint::Auto => "Rust or Python",
+    };
+    let hint_text = closest(node_type, &candidates)
+        .map(|names| format!("; closest known: {}", names.join(", ")))
+        .unwrap_or_default();
+    c.error(
+        &format!("{at}.node_type"),
+        format!("unknown {registry} node type \"{node_type}\"{hint_text}"),
+    );
+}
+
+fn check_connections(connections: Option<&Value>, ids: &[String], c: &mut Collector) {
+    let Some(connections) = connections else {
+        return;
+    };
+    let Some(list) = connections.as_array() else {
+        c.error(
+            "connections",
+            format!("expected an array, got {}", json_kind(connections)),
+        );
+        return;
+    };
+    for (i, conn) in list.iter().enumerate() {
+        let at = format!("connections[{i}]");
+        let Some(conn) = conn.as_object() else {
+            c.error(&at, "expected an object {\"from\": id, \"to\": id}");
+            continue;
+        };
+        for end in ["from", "to"] {
+            match conn.get(end).and_then(Value::as_str) {
+                Some(id) if ids.iter().any(|known| known == id) => {}
+                Some(id) => {
+                    let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    let hint = closest(id, &names)
+                        .map(|n| format!("; did you mean {}?", n.join(" or ")))
+                        .unwrap_or_default();
+                    c.error(
+                        &format!("{at}.{end}"),
+                        format!("dangling connection: no node with id \"{id}\"{hint}"),
+                    );
+                }
+                None => c.error(&format!("{at}.{end}"), "missing or not a string"),
+            }
+        }
+        for key in conn
+            .keys()
+            .filter(|k| !["from", "to"].contains(&k.as_str()))
+        {
+            c.warn(&format!("{at}.{key}"), "unknown field, ignored");
+        }
+    }
+}
+
+fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+}
+
+/// Up to three names from `candidates` closest to `name` (normalised
+/// Damerau-Levenshtein similarity from `strsim`, case-insensitive, at least 0.5,
+/// or one containing the other). `None` when nothing is close.
+pub fn closest(name: &str, candidates: &[&str]) -> Option<Vec<String>> {
+    let lower = name.to_ascii_lowercase();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .iter()
+        .map(|&cand| {
+            let cl = cand.to_ascii_lowercase();
+            let mut score = strsim::normalized_damerau_levenshtein(&lower, &cl);
+            if cl.contains(&lower) || lower.contains(&cl) {
+                score = score.max(0.75);
+            }
+            (score, cand)
+        })
+        .filter(|(score, _)| *score >= 0.5)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    let names: Vec<String> = scored.iter().take(3).map(|(_, n)| n.to_string()).collect();
+    (!names.is_empty()).then_some(names)
+}
+
+#[derive(Default)]
+struct Collector {
+    errors: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+impl Collector {
+    fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.errors.push(Problem {
+            path: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, path: &str, message: impl Into<String>) {
+        self.warnings.push(Problem {
+            path: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn finish(&mut self) -> ValidationReport {
+        ValidationReport {
+            valid: self.errors.is_empty(),
+            errors: std::mem::take(&mut self.errors),
+            warnings: std::mem::take(&mut self.warnings),
+        }
+    }
+}

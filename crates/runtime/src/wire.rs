@@ -1,0 +1,313 @@
+//! The JSON wire form of [`RuntimeData`] (SPEC 4, `docs/wire-format.md`).
+//!
+//! - strings are `Text`; other plain JSON is `Json`;
+//! - float32 payloads are base64 (standard alphabet, padded) of little-endian bytes;
+//! - tensors use the native RemoteMedia numpy envelope
+//!   `{"__numpy__": true, "array": {"meta": {"shape": [..], "dtype": "float32"}, "data": "<b64>"}}`;
+//! - audio: `{"__audio__": true, "audio": {"meta": {"sample_rate", "channels", ...}, "data": "<b64>"}}`;
+//! - binary: `{"__binary__": true, "binary": {"meta": {}, "data": "<b64>"}}`;
+//! - a `Json` object that has one of the marker keys at its top level is written as
+//!   `{"__json__": true, "value": {...}}`, so no plain object is ever mistaken for an envelope.
+//!
+//! Envelopes are recognised only at the top level of an item.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::data::{AudioBuffer, DType, RuntimeData, Tensor};
+
+/// Marker keys; an object holding one of them at the top level is an envelope.
+pub const MARKERS: [&str; 4] = ["__numpy__", "__audio__", "__binary__", "__json__"];
+
+/// A wire value that could not be decoded. `path` is a JSON path inside the item
+/// (`$.audio.data`); `message` says what was expected and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    /// Where in the item the problem is, `$` being the item itself.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for WireError {}
+
+fn err(path: &str, message: impl Into<String>) -> WireError {
+    WireError {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Float32 samples as little-endian bytes (`4 * values.len()` bytes).
+pub fn f32_to_le_bytes(values: &[f32]) -> Vec<u8> {
+    if cfg!(target_endian = "little") {
+        bytemuck::cast_slice(values).to_vec()
+    } else {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+}
+
+/// Little-endian bytes as float32 samples. Trailing bytes that do not make a whole
+/// sample are ignored; callers check the length first.
+pub fn le_bytes_to_f32(bytes: &[u8]) -> Vec<f32> {
+    let whole = &bytes[..bytes.len() - bytes.len() % 4];
+    if cfg!(target_endian = "little") {
+        // Copies, so the input need not be 4-byte aligned.
+        bytemuck::pod_collect_to_vec(whole)
+    } else {
+        whole
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    }
+}
+
+/// Float32 samples as base64 of their little-endian bytes.
+pub fn encode_f32_base64(values: &[f32]) -> String {
+    BASE64.encode(f32_to_le_bytes(values))
+}
+
+/// Base64 of little-endian float32 bytes back to samples.
+///
+/// Errors (never panics) on malformed base64 or a byte count that is not a multiple of 4.
+pub fn decode_f32_base64(text: &str) -> Result<Vec<f32>, String> {
+    let bytes = BASE64
+        .decode(text)
+        .map_err(|e| format!("malformed base64: {e}"))?;
+    if bytes.len() % 4 != 0 {
+        return Err(format!(
+            "{} bytes is not a whole number of float32 samples (4 bytes each)",
+            bytes.len()
+        ));
+    }
+    Ok(le_bytes_to_f32(&bytes))
+}
+
+/// The wire form of one item.
+pub fn encode(data: &RuntimeData) -> Value {
+    match data {
+        RuntimeData::Text(text) => Value::String(text.clone()),
+        RuntimeData::Json(value) => encode_json(value),
+        RuntimeData::Binary(bytes) => json!({
+            "__binary__": true,
+            "binary": { "meta": {}, "data": BASE64.encode(bytes) },
+        }),
+        RuntimeData::Tensor(tensor) => json!({
+            "__numpy__": true,
+            "array": {
+                "meta": { "shape": tensor.shape, "dtype": tensor.dtype.name() },
+                "data": BASE64.encode(&tensor.data),
+            },
+        }),
+        RuntimeData::Audio(audio) => {
+            let mut meta = Map::new();
+            meta.insert("sample_rate".into(), audio.sample_rate.into());
+            meta.insert("channels".into(), audio.channels.into());
+            meta.insert("frames".into(), audio.frames().into());
+            meta.insert("dtype".into(), "float32".into());
+            if let Some(ts) = audio.timestamp_us {
+                meta.insert("timestamp_us".into(), ts.into());
+            }
+            if let Some(id) = &audio.stream_id {
+                meta.insert("stream_id".into(), id.clone().into());
+            }
+            if !audio.metadata.is_empty() {
+                meta.insert("metadata".into(), Value::Object(audio.metadata.clone()));
+            }
+            json!({
+                "__audio__": true,
+                "audio": { "meta": meta, "data": encode_f32_base64(&audio.samples) },
+            })
+        }
+    }
+}
+
+fn encode_json(value: &Value) -> Value {
+    match value {
+        Value::String(_) => json!({ "__json__": true, "value": value }),
+        Value::Object(map) if MARKERS.iter().any(|m| map.contains_key(*m)) => {
+            json!({ "__json__": true, "value": value })
+        }
+        other => other.clone(),
+    }
+}
+
+/// Decodes one item from its wire form.
+///
+/// Errors with a path and a message on a malformed envelope (missing field, wrong
+/// type, bad base64, a length that does not match the shape); never panics.
+pub fn decode(value: &Value) -> Result<RuntimeData, WireError> {
+    let map = match value {
+        Value::String(text) => return Ok(RuntimeData::Text(text.clone())),
+        Value::Object(map) => map,
+        other => return Ok(RuntimeData::Json(other.clone())),
+    };
+    let Some(marker) = MARKERS.iter().find(|m| map.contains_key(**m)) else {
+        return Ok(RuntimeData::Json(value.clone()));
+    };
+    if map.get(*marker) != Some(&Value::Bool(true)) {
+        return Err(err(&format!("$.{marker}"), "envelope marker must be true"));
+    }
+    match *marker {
+        "__json__" => map
+            .get("value")
+            .map(|v| RuntimeData::Json(v.clone()))
+            .ok_or_else(|| err("$.value", "missing")),
+        "__binary__" => {
+            let body = object(map, "binary", "$")?;
+            Ok(RuntimeData::Binary(base64_field(body, "$.binary")?))
+        }
+        "__numpy__" => decode_tensor(map),
+        _ => decode_audio(map),
+    }
+}
+
+/// Decodes a list of items; the error path names the item (`$[3].audio.data`).
+pub fn decode_all(values: &[Value]) -> Result<Vec<RuntimeData>, WireError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            decode(v).map_err(|e| WireError {
+                path: e.path.replacen('$', &format!("$[{i}]"), 1),
+                message: e.message,
+            })
+        })
+        .collect()
+}
+
+fn object<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+    at: &str,
+) -> Result<&'a Map<String, Value>, WireError> {
+    match map.get(key) {
+        Some(Value::Object(inner)) => Ok(inner),
+        Some(other) => Err(err(
+            &format!("{at}.{key}"),
+            format!("expected an object, got {}", json_kind(other)),
+        )),
+        None => Err(err(&format!("{at}.{key}"), "missing")),
+    }
+}
+
+fn base64_field(body: &Map<String, Value>, at: &str) -> Result<Vec<u8>, WireError> {
+    let path = format!("{at}.data");
+    match body.get("data") {
+        Some(Value::String(text)) => BASE64
+            .decode(text)
+            .map_err(|e| err(&path, format!("malformed base64: {e}"))),
+        Some(other) => Err(err(
+            &path,
+            format!("expected a base64 string, got {}", json_kind(other)),
+        )),
+        None => Err(err(&path, "missing")),
+    }
+}
+
+fn decode_tensor(map: &Map<String, Value>) -> Result<RuntimeData, WireError> {
+    let body = object(map, "array", "$")?;
+    let meta = object(body, "meta", "$.array")?;
+    let dtype_name = meta
+        .get("dtype")
+        .and_then(Value::as_str)
+        .ok_or_else(|| err("$.array.meta.dtype", "expected a dtype string"))?;
+    let dtype = DType::parse(dtype_name).ok_or_else(|| {
+        let known: Vec<_> = DType::ALL.iter().map(|d| d.name()).collect();
+        err(
+            "$.array.meta.dtype",
+            format!(
+                "unsupported dtype {dtype_name:?} (known: {})",
+                known.join(", ")
+            ),
+        )
+    })?;
+    let shape = meta
+        .get("shape")
+        .and_then(Value::as_array)
+        .ok_or_else(|| err("$.array.meta.shape", "expected an array of sizes"))?
+        .iter()
+        .map(|d| d.as_u64().map(|d| d as usize))
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| err("$.array.meta.shape", "sizes must be whole numbers >= 0"))?;
+    let data = base64_field(body, "$.array")?;
+    let expected = shape.iter().product::<usize>() * dtype.item_size();
+    if data.len() != expected {
+        return Err(err(
+            "$.array.data",
+            format!(
+                "shape {shape:?} of {} needs {expected} bytes, got {}",
+                dtype.name(),
+                data.len()
+            ),
+        ));
+    }
+    Ok(RuntimeData::Tensor(Tensor { dtype, shape, data }))
+}
+
+fn decode_audio(map: &Map<String, Value>) -> Result<RuntimeData, WireError> {
+    let body = object(map, "audio", "$")?;
+    let meta = object(body, "meta", "$.audio")?;
+    let sample_rate = positive(meta, "sample_rate")?;
+    let channels = positive(meta, "channels")?;
+    let channels = u16::try_from(channels)
+        .map_err(|_| err("$.audio.meta.channels", "more than 65535 channels"))?;
+    if let Some(dtype) = meta.get("dtype") {
+        if dtype != "float32" {
+            return Err(err("$.audio.meta.dtype", "audio data must be float32"));
+        }
+    }
+    let bytes = base64_field(body, "$.audio")?;
+    let frame_bytes = 4 * usize::from(channels);
+    if bytes.len() % frame_bytes != 0 {
+        return Err(err(
+            "$.audio.data",
+            format!(
+                "{} bytes is not a whole number of {channels}-channel float32 frames",
+                bytes.len()
+            ),
+        ));
+    }
+    let mut audio = AudioBuffer::new(le_bytes_to_f32(&bytes), sample_rate, channels);
+    audio.timestamp_us = meta.get("timestamp_us").and_then(Value::as_u64);
+    audio.stream_id = meta
+        .get("stream_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(Value::Object(extra)) = meta.get("metadata") {
+        audio.metadata = extra.clone();
+    }
+    Ok(RuntimeData::Audio(audio))
+}
+
+fn positive(meta: &Map<String, Value>, key: &str) -> Result<u32, WireError> {
+    meta.get(key)
+        .and_then(Value::as_u64)
+        .filter(|v| *v > 0 && *v <= u64::from(u32::MAX))
+        .map(|v| v as u32)
+        .ok_or_else(|| {
+            err(
+                &format!("$.audio.meta.{key}"),
+                "expected a whole number > 0",
+            )
+        })
+}
+
+/// The JSON type name of a value (`"string"`, `"number"`, ...), for messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
