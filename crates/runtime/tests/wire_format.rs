@@ -1,0 +1,159 @@
+//! The wire format against the shared vectors in `test-vectors/wire.json`, plus
+//! round trips of awkward data.
+mod common;
+
+use remotemedia_runtime::wire::{self, decode, encode};
+use remotemedia_runtime::{AudioBuffer, DType, RuntimeData, Tensor};
+use serde_json::{json, Value};
+
+fn vectors() -> Value {
+    let path = common::repo().join("test-vectors/wire.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn expected_float(v: &Value) -> f32 {
+    match v {
+        Value::String(s) if s == "NaN" => f32::NAN,
+        Value::String(s) if s == "Infinity" => f32::INFINITY,
+        Value::String(s) if s == "-Infinity" => f32::NEG_INFINITY,
+        other => other.as_f64().unwrap() as f32,
+    }
+}
+
+fn same_floats(got: &[f32], want: &[Value]) {
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        let w = expected_float(w);
+        assert!(
+            g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+            "{g} != {w}"
+        );
+    }
+}
+
+#[test]
+fn valid_vectors_decode_to_the_described_data_and_re_encode() {
+    let vectors = vectors();
+    for v in vectors["valid"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        let data = decode(&v["wire"]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        match (v["kind"].as_str().unwrap(), &data) {
+            ("text", RuntimeData::Text(t)) => assert_eq!(t, v["text"].as_str().unwrap(), "{name}"),
+            ("json", RuntimeData::Json(j)) => assert_eq!(j, &v["json"], "{name}"),
+            ("binary", RuntimeData::Binary(b)) => {
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                assert_eq!(hex, v["bytes_hex"].as_str().unwrap(), "{name}");
+            }
+            ("tensor", RuntimeData::Tensor(t)) => {
+                assert_eq!(t.dtype.name(), v["dtype"].as_str().unwrap(), "{name}");
+                assert_eq!(json!(t.shape), v["shape"], "{name}");
+                same_floats(&t.to_f32().unwrap(), v["values"].as_array().unwrap());
+            }
+            ("audio", RuntimeData::Audio(a)) => {
+                assert_eq!(json!(a.sample_rate), v["sample_rate"], "{name}");
+                assert_eq!(json!(a.channels), v["channels"], "{name}");
+                same_floats(&a.samples, v["samples"].as_array().unwrap());
+                assert_eq!(
+                    a.timestamp_us,
+                    v.get("timestamp_us").and_then(Value::as_u64)
+                );
+                assert_eq!(
+                    a.stream_id.as_deref(),
+                    v.get("stream_id").and_then(Value::as_str)
+                );
+            }
+            (kind, other) => panic!("{name}: expected {kind}, decoded {}", other.kind()),
+        }
+        if v["canonical"] == json!(true) {
+            assert_eq!(encode(&data), v["wire"], "{name}: re-encoding differs");
+        }
+        assert_eq!(
+            decode(&encode(&data)).unwrap().kind(),
+            data.kind(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn invalid_vectors_are_rejected_with_a_path() {
+    let vectors = vectors();
+    for v in vectors["invalid"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        let err = decode(&v["wire"]).expect_err(name);
+        assert_eq!(err.path, v["path"].as_str().unwrap(), "{name}: {err}");
+        assert!(!err.message.is_empty());
+    }
+}
+
+#[test]
+fn audio_round_trips_bit_exactly_for_every_length_and_special_value() {
+    for len in [0usize, 1, 2, 3, 5, 7, 1023, 4097] {
+        let mut samples: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+        if len >= 3 {
+            samples[0] = f32::NAN;
+            samples[1] = f32::INFINITY;
+            samples[2] = f32::NEG_INFINITY;
+        }
+        let data = RuntimeData::Audio(AudioBuffer::new(samples.clone(), 22050, 1));
+        let back = decode(&encode(&data)).unwrap();
+        let RuntimeData::Audio(a) = back else {
+            panic!()
+        };
+        let bits: Vec<u32> = a.samples.iter().map(|s| s.to_bits()).collect();
+        let want: Vec<u32> = samples.iter().map(|s| s.to_bits()).collect();
+        assert_eq!(bits, want, "length {len}");
+    }
+}
+
+#[test]
+fn plain_objects_with_marker_keys_survive_a_round_trip() {
+    for value in [
+        json!({"__audio__": true, "audio": {"meta": {"sample_rate": 1, "channels": 1}, "data": ""}}),
+        json!({"__numpy__": "user data"}),
+        json!("a JSON string inside Json"),
+    ] {
+        let data = RuntimeData::Json(value.clone());
+        assert_eq!(decode(&encode(&data)).unwrap(), data);
+    }
+}
+
+#[test]
+fn tensors_of_every_dtype_round_trip_and_lengths_are_checked() {
+    for dtype in DType::ALL {
+        let tensor = Tensor {
+            dtype,
+            shape: vec![3, 2],
+            data: (0..6 * dtype.item_size() as u8).collect(),
+        };
+        let data = RuntimeData::Tensor(tensor);
+        assert_eq!(decode(&encode(&data)).unwrap(), data, "{}", dtype.name());
+    }
+    assert!(Tensor::from_f32(vec![2, 2], &[1.0]).is_err());
+}
+
+#[test]
+fn base64_helpers_reject_bad_input_without_panicking() {
+    assert_eq!(wire::decode_f32_base64("").unwrap(), Vec::<f32>::new());
+    assert!(wire::decode_f32_base64("AAA")
+        .unwrap_err()
+        .contains("base64"));
+    assert!(wire::decode_f32_base64("AAAAAAA=")
+        .unwrap_err()
+        .contains("4 bytes"));
+    let samples = [1.5f32, -2.0, 0.0];
+    assert_eq!(
+        wire::decode_f32_base64(&wire::encode_f32_base64(&samples)).unwrap(),
+        samples
+    );
+}
+
+#[test]
+fn decode_all_names_the_failing_item() {
+    let items = vec![
+        json!(1),
+        json!({"__binary__": true, "binary": {"meta": {}, "data": "%%"}}),
+    ];
+    let err = wire::decode_all(&items).unwrap_err();
+    assert_eq!(err.path, "$[1].binary.data");
+}
