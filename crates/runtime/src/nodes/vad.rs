@@ -7,6 +7,8 @@
 //! `speech_threshold` and its RMS reaches `energy_threshold`. The grid and the
 //! detector state carry across items, so chunking does not change the decisions.
 //! A last partial frame (shorter than one frame) is not decided.
+//! Speech probability is delayed by earshot's 48 ms look-back, so segment ends
+//! can trail the end of speech by a frame or two.
 //!
 //! Output: the input audio, unchanged, with `metadata.vad`:
 //! `{frame_duration_ms, frames: [{start_sample, end_sample, start_s, end_s, score,
@@ -138,9 +140,20 @@ impl Vad {
         })
     }
 
-    /// Feeds mono samples; returns the frames decided and segments ended.
-    fn feed(&mut self, samples: &[f32]) -> (Vec<FrameDecision>, Vec<(u64, u64)>) {
+    /// Feeds mono samples; returns the frames decided and segments ended. At the
+    /// end of the stream earshot's last partial block is zero-padded so that every
+    /// full decision frame is decided.
+    fn feed(
+        &mut self,
+        samples: &[f32],
+        end_of_stream: bool,
+    ) -> (Vec<FrameDecision>, Vec<(u64, u64)>) {
         self.mono.extend_from_slice(samples);
+        let real_end = self.base + self.mono.len() as u64;
+        if end_of_stream {
+            let padded = real_end.div_ceil(EARSHOT_FRAME as u64) * EARSHOT_FRAME as u64;
+            self.mono.resize((padded - self.base) as usize, 0.0);
+        }
         let available = self.base + self.mono.len() as u64;
         let mut block = [0f32; EARSHOT_FRAME];
         while self.scored_to + EARSHOT_FRAME as u64 <= available {
@@ -155,7 +168,7 @@ impl Vad {
         let frame = self.frame as u64;
         let mut decided = Vec::new();
         let mut ended = Vec::new();
-        while (self.next_frame + 1) * frame <= self.scored_to {
+        while (self.next_frame + 1) * frame <= self.scored_to.min(real_end) {
             let start = self.next_frame * frame;
             let end = start + frame;
             let d = self.decide(start, end);
@@ -248,7 +261,7 @@ impl Vad {
         let mut audio = expect_audio(item, "VoiceActivityDetector")?;
         self.check_format(&audio)?;
         let mono = remix(&audio.samples, usize::from(audio.channels), 1);
-        let (frames, mut segments) = self.feed(&mono);
+        let (frames, mut segments) = self.feed(&mono, last);
         if last {
             segments.extend(self.close_segment());
         }
@@ -267,11 +280,17 @@ impl Node for Vad {
         Ok(())
     }
 
-    /// At the end of a stream an open segment is reported in an empty audio item.
+    /// At the end of a stream the last frames and an open segment are reported in
+    /// an empty audio item.
     fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
-        if let (Some(segment), Some((rate, channels))) = (self.close_segment(), self.format) {
+        let Some((rate, channels)) = self.format else {
+            return Ok(());
+        };
+        let (frames, mut segments) = self.feed(&[], true);
+        segments.extend(self.close_segment());
+        if !frames.is_empty() || !segments.is_empty() {
             let mut audio = AudioBuffer::new(Vec::new(), rate, channels);
-            self.annotate(&mut audio, &[], &[segment]);
+            self.annotate(&mut audio, &frames, &segments);
             out.push(RuntimeData::Audio(audio));
         }
         Ok(())
@@ -282,10 +301,13 @@ impl Node for Vad {
         items: Vec<RuntimeData>,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
+        if items.is_empty() {
+            return self.flush(out);
+        }
         let count = items.len();
         for (i, item) in items.into_iter().enumerate() {
             out.push(self.run(item, i + 1 == count)?);
         }
-        self.flush(out)
+        Ok(())
     }
 }

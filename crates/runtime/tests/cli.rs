@@ -1,0 +1,91 @@
+//! The native CLI end to end (SPEC 10): result JSON on stdout, exit status 1 and
+//! a clear error on failure.
+mod common;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn remotemedia(args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_remotemedia"))
+        .args(args)
+        .current_dir(common::repo())
+        .output()
+        .expect("the CLI runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn voice_pipeline_on_the_real_recording_prints_segments_levels_and_audio() {
+    let (code, result, stderr) = remotemedia(&[
+        "run",
+        "examples/pipelines/voice.json",
+        "--input",
+        "node_modules/audio-lena/lena.mp3",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(result["status"], "success");
+    assert_eq!(
+        result["graph_info"]["execution_order"],
+        serde_json::json!(["decode", "resample", "vad", "levels"])
+    );
+    let vad = &result["outputs_by_node"]["vad"][0]["audio"];
+    assert_eq!(vad["meta"]["sample_rate"], 16000);
+    let segments = vad["meta"]["metadata"]["vad"]["segments"]
+        .as_array()
+        .unwrap();
+    assert!(segments.len() >= 2, "{segments:?}");
+    let levels = &result["outputs_by_node"]["levels"][0];
+    assert!(levels["rms_db"].as_f64().unwrap() < -10.0);
+    assert_eq!(result["outputs"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn json_inputs_and_the_calculator_example() {
+    let (code, result, stderr) = remotemedia(&[
+        "run",
+        "examples/pipelines/calculator.json",
+        "--input",
+        "examples/pipelines/numbers.json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        result["outputs_by_node"]["half"],
+        serde_json::json!([2, 4.25, 11])
+    );
+    assert_eq!(
+        result["outputs_by_node"]["double"],
+        serde_json::json!([6, 15, 42])
+    );
+}
+
+#[test]
+fn failures_exit_1_with_a_clear_message() {
+    let dir = std::env::temp_dir().join(format!("rm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"version": "v1", "metadata": {"name": "x"}, "nodes": [{"id": "a", "node_type": "Nope"}]}"#).unwrap();
+    let (code, json, stderr) = remotemedia(&["run", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("nodes[0].node_type"), "{stderr}");
+    assert_eq!(json["error"]["kind"], "manifest");
+
+    let (code, _, stderr) = remotemedia(&[
+        "run",
+        "examples/pipelines/voice.json",
+        "--input",
+        "missing.wav",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot read missing.wav"), "{stderr}");
+
+    let (code, _, stderr) = remotemedia(&["frobnicate"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("usage"), "{stderr}");
+}
