@@ -19,7 +19,9 @@ fn repo() -> PathBuf {
 }
 
 fn lena(ext: &str) -> Vec<u8> {
-    let path = repo().join("node_modules/audio-lena").join(format!("lena.{ext}"));
+    let path = repo()
+        .join("node_modules/audio-lena")
+        .join(format!("lena.{ext}"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run npm install)", path.display()))
 }
 
@@ -42,12 +44,21 @@ fn cases(executor: &Executor) -> Vec<Case> {
     let parse = |v: Value| executor.parse(&v).expect("valid bench manifest");
     let at16k = {
         let m = parse(one_node("FastResampleNode", json!({"target_rate": 16000})));
-        let r = pollster::block_on(executor.run(&m, vec![RuntimeData::Audio(wav.clone())], &CancelFlag::new())).unwrap();
+        let r = pollster::block_on(executor.run(
+            &m,
+            vec![RuntimeData::Audio(wav.clone())],
+            &CancelFlag::new(),
+        ))
+        .unwrap();
         r.outputs[0].data.clone()
     };
     let with_vad = {
-        let m = parse(one_node("VoiceActivityDetector", json!({"include_metadata": true})));
-        let r = pollster::block_on(executor.run(&m, vec![at16k.clone()], &CancelFlag::new())).unwrap();
+        let m = parse(one_node(
+            "VoiceActivityDetector",
+            json!({"include_metadata": true}),
+        ));
+        let r =
+            pollster::block_on(executor.run(&m, vec![at16k.clone()], &CancelFlag::new())).unwrap();
         r.outputs[0].data.clone()
     };
     let audio44 = RuntimeData::Audio(wav.clone());
@@ -62,23 +73,97 @@ fn cases(executor: &Executor) -> Vec<Case> {
         })
     };
     for ext in ["wav", "flac", "mp3", "ogg"] {
-        add("decode", ext, one_node("AudioDecoderNode", json!({})), &RuntimeData::Binary(lena(ext)));
+        add(
+            "decode",
+            ext,
+            one_node("AudioDecoderNode", json!({})),
+            &RuntimeData::Binary(lena(ext)),
+        );
     }
     for q in ["Low", "Medium", "High"] {
-        add("resample_44k1_to_16k", q, one_node("FastResampleNode", json!({"target_rate": 16000, "quality": q})), &audio44);
+        add(
+            "resample_44k1_to_16k",
+            q,
+            one_node(
+                "FastResampleNode",
+                json!({"target_rate": 16000, "quality": q}),
+            ),
+            &audio44,
+        );
     }
-    add("transform", "44k1_mono_to_16k_stereo", one_node("AudioTransform", json!({"output_sample_rate": 16000, "output_channels": 2})), &audio44);
-    add("chunker", "512", one_node("AudioChunkerNode", json!({"chunk_size": 512})), &audio44);
-    add("gain", "-6dB", one_node("GainNode", json!({"gain_db": -6})), &audio44);
-    add("levels", "AudioLevelNode", one_node("AudioLevelNode", json!({})), &audio44);
-    add("levels", "SilenceDetectorNode", one_node("SilenceDetectorNode", json!({})), &audio44);
-    add("levels", "ClippingDetectorNode", one_node("ClippingDetectorNode", json!({})), &audio44);
-    add("format", "i16", one_node("FormatConverterNode", json!({"target_format": "i16"})), &audio44);
-    add("vad", "30ms_frames", one_node("VoiceActivityDetector", json!({"include_metadata": true})), &at16k);
-    add("accumulator", "utterances", one_node("AudioBufferAccumulatorNode", json!({})), &with_vad);
-    add("mel", "whisper_80x", one_node("MelSpectrogramNode", json!({})), &at16k);
-    let voice: Value = serde_json::from_str(&std::fs::read_to_string(repo().join("examples/pipelines/voice.json")).unwrap()).unwrap();
-    add("pipeline", "voice_json_from_wav", voice, &RuntimeData::Binary(lena("wav")));
+    add(
+        "transform",
+        "44k1_mono_to_16k_stereo",
+        one_node(
+            "AudioTransform",
+            json!({"output_sample_rate": 16000, "output_channels": 2}),
+        ),
+        &audio44,
+    );
+    add(
+        "chunker",
+        "512",
+        one_node("AudioChunkerNode", json!({"chunk_size": 512})),
+        &audio44,
+    );
+    add(
+        "gain",
+        "-6dB",
+        one_node("GainNode", json!({"gain_db": -6})),
+        &audio44,
+    );
+    add(
+        "levels",
+        "AudioLevelNode",
+        one_node("AudioLevelNode", json!({})),
+        &audio44,
+    );
+    add(
+        "levels",
+        "SilenceDetectorNode",
+        one_node("SilenceDetectorNode", json!({})),
+        &audio44,
+    );
+    add(
+        "levels",
+        "ClippingDetectorNode",
+        one_node("ClippingDetectorNode", json!({})),
+        &audio44,
+    );
+    add(
+        "format",
+        "i16",
+        one_node("FormatConverterNode", json!({"target_format": "i16"})),
+        &audio44,
+    );
+    add(
+        "vad",
+        "30ms_frames",
+        one_node("VoiceActivityDetector", json!({"include_metadata": true})),
+        &at16k,
+    );
+    add(
+        "accumulator",
+        "utterances",
+        one_node("AudioBufferAccumulatorNode", json!({})),
+        &with_vad,
+    );
+    add(
+        "mel",
+        "whisper_80x",
+        one_node("MelSpectrogramNode", json!({})),
+        &at16k,
+    );
+    let voice: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("examples/pipelines/voice.json")).unwrap(),
+    )
+    .unwrap();
+    add(
+        "pipeline",
+        "voice_json_from_wav",
+        voice,
+        &RuntimeData::Binary(lena("wav")),
+    );
     cases
 }
 
@@ -90,8 +175,12 @@ fn main() {
         let mut group = c.benchmark_group(case.group);
         group.bench_with_input(BenchmarkId::from_parameter(&case.name), case, |b, case| {
             b.iter(|| {
-                pollster::block_on(executor.run(&case.manifest, vec![case.input.clone()], &CancelFlag::new()))
-                    .expect("bench run succeeds")
+                pollster::block_on(executor.run(
+                    &case.manifest,
+                    vec![case.input.clone()],
+                    &CancelFlag::new(),
+                ))
+                .expect("bench run succeeds")
             })
         });
         group.finish();
@@ -105,7 +194,10 @@ fn print_real_time_table(cases: &[Case]) {
     let root = repo().join("target/criterion");
     println!("\n| benchmark | median per 12.27 s of audio | x real time |\n|---|---|---|");
     for case in cases {
-        let path = root.join(case.group).join(&case.name).join("new/estimates.json");
+        let path = root
+            .join(case.group)
+            .join(&case.name)
+            .join("new/estimates.json");
         let Some(ns) = std::fs::read_to_string(&path)
             .ok()
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())

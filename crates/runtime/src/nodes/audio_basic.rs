@@ -205,7 +205,7 @@ impl Node for Transform {
     fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
         if let (Some(r), Some(rate)) = (&mut self.resampler, self.rate) {
             let samples = r.finish().map_err(NodeFailure::new)?;
-            let channels = self.channels.unwrap_or(1);
+            let channels = r.channels() as u16;
             if !samples.is_empty() {
                 out.push(RuntimeData::Audio(AudioBuffer::new(
                     samples, rate, channels,

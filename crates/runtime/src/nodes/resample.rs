@@ -150,26 +150,41 @@ impl StreamResampler {
         self.source_rate
     }
 
+    /// Number of interleaved channels.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
     /// Feeds interleaved samples; returns the interleaved output that is ready.
     pub fn push(&mut self, interleaved: &[f32]) -> Result<Vec<f32>, String> {
-        for (i, &s) in interleaved.iter().enumerate() {
-            self.pending[i % self.channels].push(s);
+        if self.channels == 1 {
+            self.pending[0].extend_from_slice(interleaved);
+        } else {
+            for frame in interleaved.chunks_exact(self.channels) {
+                for (ch, &s) in self.pending.iter_mut().zip(frame) {
+                    ch.push(s);
+                }
+            }
         }
         self.frames_in += (interleaved.len() / self.channels) as u64;
         let mut out = Vec::new();
+        // Process whole chunks at an advancing offset and drop them once at the end
+        // (draining per chunk would move the rest of a long input every time).
+        let mut used = 0;
         loop {
             let need = with_engine!(&self.engine, r => r.input_frames_next());
-            if self.pending[0].len() < need {
+            if self.pending[0].len() - used < need {
                 break;
             }
-            let input: Vec<&[f32]> = self.pending.iter().map(|c| &c[..need]).collect();
+            let input: Vec<&[f32]> = self.pending.iter().map(|c| &c[used..used + need]).collect();
             let (_, produced) = with_engine!(&mut self.engine, r =>
                 r.process_into_buffer(&input, &mut self.out_scratch, None))
             .map_err(|e| e.to_string())?;
-            for ch in &mut self.pending {
-                ch.drain(..need);
-            }
+            used += need;
             self.emit(produced, None, &mut out);
+        }
+        for ch in &mut self.pending {
+            ch.drain(..used);
         }
         Ok(out)
     }
