@@ -1,0 +1,27 @@
+// Launches the system Chromium through playwright-core (never a browser download).
+// CHROME_PATH overrides the executable; the flags keep it quiet on a closed network.
+import { chromium } from "playwright-core";
+import { existsSync } from "node:fs";
+
+export const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** The Chromium executable: $CHROME_PATH, else /usr/bin/chromium. Throws a clear error if absent. */
+export function chromiumPath() {
+  const candidates = [process.env.CHROME_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].filter(Boolean);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`no Chromium found (tried ${candidates.join(", ")}); install it (apt-get install chromium) or set CHROME_PATH`);
+  return found;
+}
+
+/** A headless browser; close it with `browser.close()`. */
+export function launch() {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_FLAGS });
+}

@@ -1,0 +1,113 @@
+"""Requests from the executor workers (crates/worker/src/python.rs), one JSON text each.
+
+create -> {"instance": n}; process -> {"items": [...]}; flush -> {"items": [...]};
+release -> {}; any failure -> {"error": {"message", "traceback"}}.
+"""
+import hashlib
+import json
+import sys
+import traceback
+import types
+import inspect
+
+from . import node as _node
+from . import wire
+
+_instances = {}
+_next_id = [1]
+_loaded_modules = {}
+
+
+def _load_modules(modules):
+    """Executes manifest modules (name -> source) once per distinct source text."""
+    for name, source in (modules or {}).items():
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        if _loaded_modules.get(name) == digest:
+            continue
+        module = types.ModuleType(name)
+        module.__file__ = f"<manifest module {name}>"
+        sys.modules[name] = module
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+        _loaded_modules[name] = digest
+
+
+def _outputs(result):
+    if result is None:
+        return []
+    if isinstance(result, list) or inspect.isgenerator(result) or isinstance(result, types.GeneratorType):
+        return [wire.encode(v) for v in result if v is not None]
+    return [wire.encode(result)]
+
+
+def _create(request):
+    _load_modules((request.get("python") or {}).get("modules"))
+    spec = request["node"]
+    cls = _node.find(spec["node_type"])
+    if cls is None:
+        raise LookupError(f"unknown Python node type {spec['node_type']!r}; known: {', '.join(_node.node_types())}")
+    instance = cls(spec.get("params") or {}, spec.get("id"))
+    instance.initialize()
+    n = _next_id[0]
+    _next_id[0] += 1
+    _instances[n] = instance
+    return {"instance": n}
+
+
+def _instance(request):
+    try:
+        return _instances[request["instance"]]
+    except KeyError:
+        raise LookupError(f"no Python node instance {request.get('instance')}") from None
+
+
+def _process(request):
+    instance = _instance(request)
+    out = []
+    for item in request["items"]:
+        out.extend(_outputs(instance.process(wire.decode(item))))
+    return {"items": out}
+
+
+def _flush(request):
+    instance = _instances.pop(request["instance"], None)
+    if instance is None:
+        raise LookupError(f"no Python node instance {request.get('instance')}")
+    try:
+        items = _outputs(instance.flush())
+    finally:
+        instance.cleanup()
+    return {"items": items}
+
+
+def _release(request):
+    instance = _instances.pop(request.get("instance"), None)
+    if instance is not None:
+        try:
+            instance.cleanup()
+        except Exception:
+            pass
+    return {}
+
+
+_OPS = {"create": _create, "process": _process, "flush": _flush, "release": _release}
+
+
+def handle(text):
+    """One request (JSON text) -> one answer (JSON text). Never raises."""
+    try:
+        request = json.loads(text)
+        op = _OPS.get(request.get("op"))
+        if op is None:
+            raise ValueError(f"unknown bridge op {request.get('op')!r}")
+        answer = op(request)
+    except Exception as exc:
+        answer = {"error": {"message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}}
+    try:
+        return json.dumps(answer, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return json.dumps({"error": {"message": f"node output is not JSON-serialisable: {exc}", "traceback": None}})
+
+
+def live_instances():
+    """How many node instances are alive (for tests)."""
+    return len(_instances)

@@ -1,0 +1,100 @@
+/** Typed errors of the SDK. Every error thrown by `run`, `open` and sessions is one of these. */
+
+/** One validation finding: a JSON path inside the manifest and what is wrong there. */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** Base class: every SDK error has a stable `name`. */
+export class RemoteMediaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RemoteMediaError";
+  }
+}
+
+/** The manifest is invalid; `errors` lists every problem with its path. */
+export class ManifestError extends RemoteMediaError {
+  readonly errors: Problem[];
+  readonly warnings: Problem[];
+  constructor(message: string, errors: Problem[], warnings: Problem[] = []) {
+    super(message);
+    this.name = "ManifestError";
+    this.errors = errors;
+    this.warnings = warnings;
+  }
+}
+
+/** A node failed. `traceback` holds the Python traceback for Python nodes. */
+export class NodeError extends RemoteMediaError {
+  readonly nodeId: string;
+  readonly nodeType: string;
+  readonly language: string;
+  readonly traceback: string | null;
+  readonly detail: string;
+  constructor(message: string, info: { nodeId: string; nodeType: string; language: string; detail: string; traceback: string | null }) {
+    super(message);
+    this.name = "NodeError";
+    this.nodeId = info.nodeId;
+    this.nodeType = info.nodeType;
+    this.language = info.language;
+    this.detail = info.detail;
+    this.traceback = info.traceback;
+  }
+}
+
+/** An input item could not be converted or decoded. */
+export class InputError extends RemoteMediaError {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+/** A worker died or could not start; the pool replaces it, other work goes on. */
+export class WorkerCrashedError extends RemoteMediaError {
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkerCrashedError";
+  }
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortError extends RemoteMediaError {
+  constructor(message = "the run was aborted") {
+    super(message);
+    this.name = "AbortError";
+  }
+}
+
+/** The run took longer than `timeoutMs`. */
+export class TimeoutError extends RemoteMediaError {
+  constructor(ms: number) {
+    super(`the run did not finish within ${ms} ms`);
+    this.name = "TimeoutError";
+  }
+}
+
+/** Turns the runtime's error JSON (`{status: "error", error: {...}}`) into a typed error. */
+export function errorFromJson(error: Record<string, unknown>): RemoteMediaError {
+  const message = String(error.message ?? "unknown error");
+  switch (error.kind) {
+    case "manifest":
+      return new ManifestError(message, (error.errors as Problem[]) ?? [], (error.warnings as Problem[]) ?? []);
+    case "node":
+      return new NodeError(message, {
+        nodeId: String(error.node_id),
+        nodeType: String(error.node_type),
+        language: String(error.language),
+        detail: String(error.error ?? message),
+        traceback: typeof error.traceback === "string" ? error.traceback : null,
+      });
+    case "cancelled":
+      return new AbortError(message);
+    case "input":
+      return new InputError(message);
+    default:
+      return new RemoteMediaError(message);
+  }
+}

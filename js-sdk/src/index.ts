@@ -1,0 +1,408 @@
+/**
+ * @remotemedia/web: run RemoteMedia pipelines in the browser, off the main thread.
+ *
+ * ```ts
+ * const rm = await RemoteMedia.create({ workers: 2, onProgress: (e) => console.log(e.stage) });
+ * const result = await rm.run(manifest, [fileBytes], { timeoutMs: 10_000 });
+ * await rm.terminate();
+ * ```
+ */
+import init, { validateManifest } from "../wasm/remotemedia_worker.js";
+import { AbortError, errorFromJson, ManifestError, RemoteMediaError, TimeoutError } from "./errors.js";
+import type { Problem } from "./errors.js";
+import { ExecutorWorker } from "./pool.js";
+import type { FromPython, ToExecutor } from "./protocol.js";
+import { fromWire, toWire } from "./wire.js";
+import type { InputItem, OutputItem } from "./wire.js";
+
+export * from "./errors.js";
+export { fromWire, toWire, float32ToBase64, base64ToFloat32 } from "./wire.js";
+export type { AudioData, TensorData, InputItem, OutputItem } from "./wire.js";
+
+/** A pipeline manifest (SPEC 3): an object, or its JSON text. */
+export type Manifest = Record<string, unknown> | string;
+
+/** A start-up step, for progress bars: `stage` names it, `elapsedMs` since the step began. */
+export interface ProgressEvent {
+  /** `"compiling WebAssembly"`, `"starting executor workers"`, `"loading Pyodide"`, ... */
+  stage: string;
+  /** Which part is starting: the executor pool or Python. */
+  component: "executor" | "python";
+  /** Milliseconds since that part began starting. */
+  elapsedMs: number;
+}
+
+/** Options of {@link RemoteMedia.create}. */
+export interface CreateOptions {
+  /** Executor workers; default `min(hardwareConcurrency - 1, 4)`, at least 1. */
+  workers?: number;
+  /** `true` starts Pyodide now; `false` never; default `"auto"`: when a manifest needs it. */
+  python?: boolean | "auto";
+  /** Start-up progress (WebAssembly compile, workers, Pyodide). */
+  onProgress?: (event: ProgressEvent) => void;
+  /** Where Pyodide's core files are (a CDN or your host); default: the copy in this package. */
+  indexURL?: string;
+}
+
+/** Options of {@link RemoteMedia.run}. */
+export interface RunOptions {
+  /** Aborts the run (rejects with AbortError). */
+  signal?: AbortSignal;
+  /** Rejects with TimeoutError after this many milliseconds. */
+  timeoutMs?: number;
+  /** `false` keeps outputs in wire form (JSON envelopes), as the CLIs print them. Default true. */
+  decode?: boolean;
+}
+
+/** Per-node counters (time in ms). */
+export interface NodeMetrics {
+  items_in: number;
+  items_out: number;
+  time_ms: number;
+}
+
+/** The result of a batch run (SPEC 5). */
+export interface RunResult<T = OutputItem> {
+  status: "success";
+  /** Every sink item in order. */
+  outputs: T[];
+  /** Sink id -> its items. */
+  outputs_by_node: Record<string, T[]>;
+  graph_info: { node_count: number; source_count: number; sink_count: number; execution_order: string[] };
+  metrics: { total_ms: number; nodes: Record<string, NodeMetrics> };
+}
+
+/** `{ valid, errors, warnings }`, each problem with a JSON path. */
+export interface ValidationReport {
+  valid: boolean;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+/** What the browser offers and what the SDK uses. */
+export interface Capabilities {
+  crossOriginIsolated: boolean;
+  sharedArrayBuffer: boolean;
+  moduleWorkers: boolean;
+  wasmSimd: boolean;
+  workers: number;
+  /** How float32 data crosses workers. */
+  transport: "base64";
+  python: "off" | "not started" | "starting" | "ready" | "failed";
+}
+
+/** One output of a session: which sink produced it, and the item. */
+export interface SessionOutput {
+  nodeId: string;
+  data: OutputItem;
+}
+
+const WASM_URL = new URL("../wasm/remotemedia_worker_bg.wasm", import.meta.url);
+const PYODIDE_URL = new URL("../pyodide/", import.meta.url);
+const PYTHON_URL = new URL("../python/", import.meta.url);
+
+/** Compiles the runtime once; streaming compilation when the server sends application/wasm. */
+async function compileRuntime(): Promise<WebAssembly.Module> {
+  const response = await fetch(WASM_URL);
+  if (!response.ok) throw new RemoteMediaError(`could not fetch ${WASM_URL.href}: HTTP ${response.status}`);
+  if (response.headers.get("content-type")?.startsWith("application/wasm")) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+function wasmSimd(): boolean {
+  // (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt))
+  const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+  return WebAssembly.validate(bytes);
+}
+
+/** The SDK: a pool of executor workers and, on demand, the Python worker. */
+export class RemoteMedia {
+  private workers: ExecutorWorker[] = [];
+  private module: WebAssembly.Module;
+  private rustTypes = new Set<string>();
+  private nextId = 1;
+  private options: CreateOptions;
+  private python: Worker | null = null;
+  private pythonState: Capabilities["python"];
+  private pythonReady: Promise<void> | null = null;
+  private terminated = false;
+
+  private constructor(module: WebAssembly.Module, options: CreateOptions) {
+    this.module = module;
+    this.options = options;
+    this.pythonState = options.python === false ? "off" : "not started";
+  }
+
+  /**
+   * Compiles the WebAssembly runtime once, starts the executor pool, and (with
+   * `python: true`) Pyodide. Rejects with WorkerCrashedError if a worker cannot start.
+   */
+  static async create(options: CreateOptions = {}): Promise<RemoteMedia> {
+    const t0 = performance.now();
+    const report = (stage: string, component: ProgressEvent["component"] = "executor") =>
+      options.onProgress?.({ stage, component, elapsedMs: performance.now() - t0 });
+    report("compiling WebAssembly");
+    const module = await compileRuntime();
+    await init({ module_or_path: module }); // main-thread instance: synchronous validate()
+    const rm = new RemoteMedia(module, options);
+    const cores = typeof navigator !== "undefined" ? navigator.hardwareConcurrency || 2 : 2;
+    const count = Math.max(1, options.workers ?? Math.min(cores - 1, 4));
+    report(`starting ${count} executor worker(s)`);
+    for (let i = 0; i < count; i++) rm.workers.push(rm.spawn(i));
+    const types = await Promise.all(rm.workers.map((w) => w.ready()));
+    types[0]?.forEach((t) => rm.rustTypes.add(t));
+    report("executor ready");
+    if (options.python === true) await rm.startPython();
+    return rm;
+  }
+
+  private spawn(index: number): ExecutorWorker {
+    const worker = new ExecutorWorker(index, this.module, (dead) => this.replace(dead));
+    if (this.pythonState === "ready" || this.pythonState === "starting") this.connectPython(worker);
+    return worker;
+  }
+
+  private replace(dead: ExecutorWorker): void {
+    if (this.terminated) return;
+    const at = this.workers.indexOf(dead);
+    if (at >= 0) this.workers[at] = this.spawn(dead.index);
+  }
+
+  /** Checks a manifest without running it. Synchronous: the runtime also lives on the main thread. */
+  validate(manifest: Manifest): ValidationReport {
+    const text = typeof manifest === "string" ? manifest : JSON.stringify(manifest);
+    return JSON.parse(validateManifest(text)) as ValidationReport;
+  }
+
+  /** Starts Pyodide now (otherwise it starts with the first manifest that needs it). */
+  startPython(): Promise<void> {
+    if (this.pythonState === "off") return Promise.reject(new RemoteMediaError("Python is disabled (python: false)"));
+    if (this.pythonReady) return this.pythonReady;
+    const t0 = performance.now();
+    this.pythonState = "starting";
+    this.options.onProgress?.({ stage: "starting the Python worker", component: "python", elapsedMs: 0 });
+    const python = new Worker(new URL("./worker/python-worker.js", import.meta.url), { type: "module", name: "remotemedia-python" });
+    this.python = python;
+    this.pythonReady = new Promise<void>((resolve, reject) => {
+      python.onmessage = (event: MessageEvent<FromPython>) => {
+        const m = event.data;
+        if (m.type === "progress") this.options.onProgress?.({ stage: m.stage, component: "python", elapsedMs: m.elapsedMs });
+        else if (m.type === "ready") {
+          this.pythonState = "ready";
+          this.options.onProgress?.({ stage: "Python ready", component: "python", elapsedMs: performance.now() - t0 });
+          resolve();
+        } else if (m.type === "fatal") {
+          this.pythonState = "failed";
+          reject(new RemoteMediaError(m.message));
+        }
+      };
+      python.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        this.pythonState = "failed";
+        reject(new RemoteMediaError(`the Python worker crashed: ${event.message || "script error"}`));
+      };
+    });
+    python.postMessage({ type: "init", indexURL: this.options.indexURL ?? PYODIDE_URL.href, pythonURL: PYTHON_URL.href });
+    for (const w of this.workers) this.connectPython(w);
+    return this.pythonReady;
+  }
+
+  /** A MessageChannel between one executor worker and the Python worker. */
+  private connectPython(worker: ExecutorWorker): void {
+    if (!this.python) return;
+    const channel = new MessageChannel();
+    worker.post({ type: "python-port", port: channel.port1 }, [channel.port1]);
+    this.python.postMessage({ type: "connect", port: channel.port2 }, [channel.port2]);
+  }
+
+  private needsPython(manifest: Record<string, unknown>): boolean {
+    const nodes = Array.isArray(manifest.nodes) ? (manifest.nodes as Record<string, unknown>[]) : [];
+    return (
+      manifest.python != null ||
+      nodes.some((n) => n?.runtime_hint === "python" || (typeof n?.node_type === "string" && !this.rustTypes.has(n.node_type)))
+    );
+  }
+
+  /** Parses and validates; starts Python if the manifest needs it. */
+  private async prepare(manifest: Manifest): Promise<string> {
+    if (this.terminated) throw new RemoteMediaError("this RemoteMedia instance was terminated");
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = typeof manifest === "string" ? (JSON.parse(manifest) as Record<string, unknown>) : manifest;
+    } catch (err) {
+      throw new ManifestError(`manifest is not valid JSON: ${(err as Error).message}`, [{ path: "$", message: "not valid JSON" }]);
+    }
+    const text = JSON.stringify(parsed);
+    const report = this.validate(text);
+    if (!report.valid) {
+      const lines = report.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n");
+      throw new ManifestError(`invalid manifest (${report.errors.length} problem(s))\n${lines}`, report.errors, report.warnings);
+    }
+    if (this.needsPython(parsed)) {
+      if (this.pythonState === "off") throw new RemoteMediaError("this manifest has Python nodes but Python is disabled (python: false)");
+      await this.startPython();
+    }
+    return text;
+  }
+
+  private pickWorker(): ExecutorWorker {
+    return this.workers.reduce((best, w) => (w.load < best.load ? w : best));
+  }
+
+  /**
+   * Batch run (SPEC 5): every source node receives every input in order, then every
+   * node is flushed. Rejects with ManifestError, NodeError, InputError, AbortError,
+   * TimeoutError or WorkerCrashedError; a failed run never breaks the pool.
+   */
+  async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
+    const text = await this.prepare(manifest);
+    const wireInputs = JSON.stringify(inputs.map((item, i) => toWire(item, `inputs[${i}]`)));
+    const worker = this.pickWorker();
+    const id = this.nextId++;
+    const json = await this.guard(worker, id, worker.request(id, { type: "run", id, manifest: text, inputs: wireInputs }), options);
+    const result = JSON.parse(json) as Record<string, unknown>;
+    if (result.status !== "success") throw errorFromJson(result.error as Record<string, unknown>);
+    const run = result as unknown as RunResult<unknown>;
+    if (options.decode === false) return run as RunResult;
+    return {
+      ...run,
+      outputs: run.outputs.map(fromWire),
+      outputs_by_node: Object.fromEntries(Object.entries(run.outputs_by_node).map(([k, v]) => [k, v.map(fromWire)])),
+    };
+  }
+
+  /** Applies abort and timeout to a request. A worker left busy with an abandoned run is replaced. */
+  private guard(worker: ExecutorWorker, id: number, request: Promise<string>, options: RunOptions): Promise<string> {
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted) {
+      worker.forget(id);
+      return Promise.reject(new AbortError());
+    }
+    if (!signal && timeoutMs === undefined) return request;
+    return new Promise<string>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stop = (err: Error) => {
+        cleanup();
+        worker.post({ type: "cancel", id } satisfies ToExecutor);
+        worker.forget(id);
+        // A synchronous run cannot see the cancel flag; if nothing else is on this
+        // worker, replace it rather than let it keep computing.
+        if (worker.load === 0) {
+          worker.terminate();
+          this.replace(worker);
+        }
+        reject(err);
+      };
+      const onAbort = () => stop(new AbortError());
+      const cleanup = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeoutMs !== undefined) timer = setTimeout(() => stop(new TimeoutError(timeoutMs)), timeoutMs);
+      request.then(
+        (v) => {
+          cleanup();
+          resolve(v);
+        },
+        (e: unknown) => {
+          cleanup();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Opens a streaming session: node state lives across `push` calls until `close`. */
+  async open(manifest: Manifest): Promise<Session> {
+    const text = await this.prepare(manifest);
+    const worker = this.pickWorker();
+    const id = this.nextId++;
+    const answer = JSON.parse(await worker.request(id, { type: "open", id, manifest: text })) as Record<string, unknown>;
+    if (answer.status !== "success") throw errorFromJson(answer.error as Record<string, unknown>);
+    return new Session(worker, Number(answer.session), () => this.nextId++);
+  }
+
+  /** What the browser offers and which paths the SDK takes. */
+  capabilities(): Capabilities {
+    const g = globalThis as unknown as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };
+    return {
+      crossOriginIsolated: g.crossOriginIsolated === true,
+      sharedArrayBuffer: typeof g.SharedArrayBuffer === "function",
+      moduleWorkers: true,
+      wasmSimd: wasmSimd(),
+      workers: this.workers.length,
+      transport: "base64",
+      python: this.pythonState,
+    };
+  }
+
+  /** Stops every worker. Pending runs reject with WorkerCrashedError. */
+  async terminate(): Promise<void> {
+    this.terminated = true;
+    for (const w of this.workers) w.terminate("RemoteMedia.terminate() was called");
+    this.python?.terminate();
+    this.workers = [];
+  }
+}
+
+/** A streaming session on one executor worker. */
+export class Session {
+  private queue: SessionOutput[] = [];
+  private waiters: ((r: IteratorResult<SessionOutput>) => void)[] = [];
+  private closed = false;
+
+  /** @internal */
+  constructor(
+    private worker: ExecutorWorker,
+    private session: number,
+    private nextId: () => number,
+  ) {}
+
+  private async step(message: ToExecutor & { id: number }): Promise<SessionOutput[]> {
+    const answer = JSON.parse(await this.worker.request(message.id, message)) as Record<string, unknown>;
+    if (answer.status !== "success") throw errorFromJson(answer.error as Record<string, unknown>);
+    const outputs = (answer.outputs as { node_id: string; data: unknown }[]).map((o) => ({ nodeId: o.node_id, data: fromWire(o.data) }));
+    for (const o of outputs) {
+      const waiter = this.waiters.shift();
+      if (waiter) waiter({ value: o, done: false });
+      else this.queue.push(o);
+    }
+    return outputs;
+  }
+
+  /** Pushes one item; resolves with what the sinks produced for it (also delivered to `outputs`). */
+  push(item: InputItem): Promise<SessionOutput[]> {
+    if (this.closed) return Promise.reject(new RemoteMediaError("the session is closed"));
+    const id = this.nextId();
+    return this.step({ type: "push", id, session: this.session, item: JSON.stringify(toWire(item)) });
+  }
+
+  /** Flushes every node and ends the session; resolves with the last outputs. */
+  async close(): Promise<SessionOutput[]> {
+    if (this.closed) return [];
+    this.closed = true;
+    const id = this.nextId();
+    try {
+      return await this.step({ type: "close", id, session: this.session });
+    } finally {
+      for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    }
+  }
+
+  /** Every output as it is produced; ends after `close`. */
+  get outputs(): AsyncIterable<SessionOutput> {
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          const item = this.queue.shift();
+          if (item) return Promise.resolve({ value: item, done: false });
+          if (this.closed) return Promise.resolve({ value: undefined, done: true });
+          return new Promise<IteratorResult<SessionOutput>>((resolve) => this.waiters.push(resolve));
+        },
+      }),
+    };
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Wire protocol between the main thread, the executor workers and the Python
+ * worker. Messages are plain structured-clone data; manifests, items and results
+ * travel as JSON text (items in the wire form of docs/wire-format.md).
+ */
+
+/** Main thread -> executor worker. */
+export type ToExecutor =
+  | { type: "init"; module: WebAssembly.Module }
+  | { type: "python-port"; port: MessagePort }
+  | { type: "run"; id: number; manifest: string; inputs: string }
+  | { type: "open"; id: number; manifest: string }
+  | { type: "push"; id: number; session: number; item: string }
+  | { type: "close"; id: number; session: number }
+  | { type: "cancel"; id: number };
+
+/** Executor worker -> main thread. `json` is the runtime's answer as JSON text. */
+export type FromExecutor =
+  | { type: "ready"; nodeTypes: string[] }
+  | { type: "answer"; id: number; json: string }
+  | { type: "fatal"; id?: number; message: string };
+
+/** Main thread -> Python worker. */
+export type ToPython =
+  | { type: "init"; indexURL: string; pythonURL: string }
+  | { type: "connect"; port: MessagePort };
+
+/** Python worker -> main thread. */
+export type FromPython =
+  | { type: "progress"; stage: string; elapsedMs: number }
+  | { type: "ready"; nodeTypes: string[]; startMs: number }
+  | { type: "fatal"; message: string };
+
+/** Executor worker <-> Python worker, over a MessageChannel (no main-thread hop). */
+export interface PythonRequest {
+  id: number;
+  request: string;
+}
+
+/** Answer to a {@link PythonRequest} with the same id. */
+export interface PythonResponse {
+  id: number;
+  response: string;
+}
+
+/** Python source files of the `remotemedia` package, loaded into Pyodide. */
+export const PYTHON_PACKAGE_FILES = ["__init__.py", "wire.py", "node.py", "builtins.py", "bridge.py"];

@@ -1,0 +1,102 @@
+/// <reference lib="webworker" />
+/**
+ * Entry script of an executor worker (a dedicated module worker). It owns
+ * `onmessage`: the compiled WebAssembly.Module and the MessagePort to the Python
+ * worker arrive as plain messages, and every message is checked before use, so a
+ * malformed one is answered with an error, never a crash. The executor itself is
+ * the Rust `WorkerRuntime` (crates/worker).
+ */
+import init, { WorkerRuntime } from "../../wasm/remotemedia_worker.js";
+import type { FromExecutor, PythonRequest, PythonResponse, ToExecutor } from "../protocol.js";
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let runtime: WorkerRuntime | null = null;
+const pending: ToExecutor[] = [];
+const pythonWaiters = new Map<number, (text: string) => void>();
+let pythonPort: MessagePort | null = null;
+let nextPythonId = 1;
+
+function send(message: FromExecutor): void {
+  self.postMessage(message);
+}
+
+function answer(id: number, promise: Promise<string>): void {
+  promise.then(
+    (json) => send({ type: "answer", id, json }),
+    (err: unknown) => send({ type: "fatal", id, message: String((err as Error)?.message ?? err) }),
+  );
+}
+
+/** The function handed to Rust: one request to the Python worker, answered in order. */
+function callPython(request: string): Promise<string> {
+  const port = pythonPort;
+  if (!port) return Promise.resolve(JSON.stringify({ error: { message: "the Python worker is not connected", traceback: null } }));
+  const id = nextPythonId++;
+  return new Promise((resolve) => {
+    pythonWaiters.set(id, resolve);
+    port.postMessage({ id, request } satisfies PythonRequest);
+  });
+}
+
+function handle(message: ToExecutor, rt: WorkerRuntime): void {
+  switch (message.type) {
+    case "python-port":
+      pythonPort = message.port;
+      pythonPort.onmessage = (event: MessageEvent<PythonResponse>) => {
+        const waiter = pythonWaiters.get(event.data?.id);
+        if (waiter) {
+          pythonWaiters.delete(event.data.id);
+          waiter(String(event.data.response));
+        }
+      };
+      rt.setPython(callPython);
+      return;
+    case "run":
+      answer(message.id, rt.run(message.id, String(message.manifest), String(message.inputs)) as Promise<string>);
+      return;
+    case "open":
+      answer(message.id, rt.open(String(message.manifest)) as Promise<string>);
+      return;
+    case "push":
+      answer(message.id, rt.push(message.session, String(message.item)) as Promise<string>);
+      return;
+    case "close":
+      answer(message.id, rt.close(message.session) as Promise<string>);
+      return;
+    case "cancel":
+      rt.cancel(message.id);
+      return;
+    default:
+      send({ type: "fatal", message: `unknown message type ${JSON.stringify((message as { type?: unknown }).type)}` });
+  }
+}
+
+self.onmessage = async (event: MessageEvent<ToExecutor>) => {
+  const message = event.data;
+  if (typeof message !== "object" || message === null || typeof message.type !== "string") {
+    send({ type: "fatal", message: "malformed message" });
+    return;
+  }
+  if (message.type === "init") {
+    try {
+      await init({ module_or_path: message.module });
+      runtime = new WorkerRuntime();
+      send({ type: "ready", nodeTypes: JSON.parse(runtime.nodeTypes()) as string[] });
+      for (const queued of pending.splice(0)) handle(queued, runtime);
+    } catch (err) {
+      send({ type: "fatal", message: `could not start the WebAssembly runtime: ${String((err as Error)?.message ?? err)}` });
+    }
+    return;
+  }
+  if (!runtime) {
+    pending.push(message);
+    return;
+  }
+  try {
+    handle(message, runtime);
+  } catch (err) {
+    const id = "id" in message ? message.id : undefined;
+    send({ type: "fatal", id, message: String((err as Error)?.message ?? err) });
+  }
+};
