@@ -1,29 +1,53 @@
 #!/usr/bin/env bash
 # Idempotent setup: installs what the project needs from the package registries
-# (crates.io, npm) and skips whatever is already there. Safe to run every time;
-# `npm run demo` and `npm test` run it first.
+# (Debian, crates.io, npm) and skips whatever is already there, then builds the SDK
+# (incrementally). `npm run demo`, `npm test` and `npm run bench` run it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v cargo >/dev/null 2>&1; then
-  [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-fi
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then . "$HOME/.cargo/env"; fi
 command -v cargo >/dev/null 2>&1 || { echo "[setup] cargo not found: install Rust with rustup first" >&2; exit 1; }
 command -v node >/dev/null 2>&1 || { echo "[setup] node not found: install Node.js 20 or newer" >&2; exit 1; }
+export PATH="$HOME/.cargo/bin:$PATH"
 
-# The runtime must keep building for browsers.
-if command -v rustup >/dev/null 2>&1; then
-  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-    say "adding the wasm32-unknown-unknown target"
-    rustup target add wasm32-unknown-unknown
-  fi
+# Rust target for browsers.
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
 fi
 
-# npm dev dependencies (audio-lena: the real recording used by the demo and tests).
-if [ ! -f node_modules/audio-lena/lena.wav ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# wasm-pack (builds and tests the worker crate).
+if ! command -v wasm-pack >/dev/null 2>&1; then
+  say "installing wasm-pack (cargo install, a few minutes)"
+  cargo install wasm-pack --locked
+fi
+
+# wasm-bindgen-cli at exactly the version in Cargo.lock, or wasm-pack downloads one.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  say "installing wasm-bindgen-cli $want (was: ${have:-none})"
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+# Chromium and its matching driver (Debian's), for wasm-pack test and Playwright.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  say "installing chromium and chromium-driver (apt)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# npm dependencies of the workspace (audio-lena, pyodide, typescript, binaryen, playwright-core).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -d node_modules/pyodide ]; then
   say "installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# wasm-opt must be binaryen's from npm (132), never Debian's (108): put it first on PATH.
+export PATH="$PWD/node_modules/.bin:$PATH"
+say "building the SDK"
+node js-sdk/scripts/build.mjs
 say "ready"
