@@ -1,58 +1,51 @@
-// `npm run demo`: runs the default voice pipeline (decode, resample to 16 kHz,
-// voice activity, levels) on the real audio-lena recording and prints a readable
-// summary. Today it runs the native `remotemedia` CLI; the in-browser path
-// (executor workers, Pyodide, the browser CLI) replaces it when it lands.
-import { execFileSync } from "node:child_process";
-import { statSync } from "node:fs";
+// `npm run demo`: runs the default voice pipeline (decode, resample to 16 kHz, voice
+// activity, levels, and a Python node) on the real audio-lena recording through the
+// browser CLI, i.e. the real SDK, executor workers and Pyodide worker in headless
+// Chromium, and prints a readable summary.
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const manifest = path.join(root, "examples/pipelines/voice.json");
-const input = path.join(root, "node_modules/audio-lena/lena.wav");
+const manifest = "examples/pipelines/voice-python.json";
+const input = "node_modules/audio-lena/lena.wav";
 
-console.log("Building the native runtime (cargo build --release)...");
-execFileSync("cargo", ["build", "--release", "--quiet", "-p", "remotemedia-runtime", "--bin", "remotemedia"], {
+console.log(`Running ${manifest} on ${input} in headless Chromium (remotemedia-web run)...`);
+const cli = spawnSync(process.execPath, ["js-sdk/bin/remotemedia-web.mjs", "run", manifest, "--input", input, "--timing"], {
   cwd: root,
-  stdio: "inherit",
+  maxBuffer: 64 << 20,
+  encoding: "utf8",
 });
-
-const bin = path.join(root, "target/release/remotemedia");
-let stdout;
-try {
-  stdout = execFileSync(bin, ["run", manifest, "--input", input], { cwd: root, maxBuffer: 64 << 20 });
-} catch (err) {
-  console.error(`The pipeline failed:\n${err.stderr ?? err.message}`);
+if (cli.status !== 0) {
+  console.error(cli.stderr || cli.error?.message);
   process.exit(1);
 }
-const result = JSON.parse(stdout.toString());
+const result = JSON.parse(cli.stdout);
+const timing = cli.stderr.trim();
 
-const vadItem = result.outputs_by_node.vad[0].audio;
-const meta = vadItem.meta;
-const vad = meta.metadata.vad;
 const levels = result.outputs_by_node.levels[0];
-const seconds = meta.frames / meta.sample_rate;
-const speech = vad.segments.reduce((sum, s) => sum + (s.end_s - s.start_s), 0);
-const fmt = (x, d = 2) => x.toFixed(d);
+const stats = result.outputs_by_node.stats[0];
+const segments = stats.segments;
+const seconds = stats.frames / stats.sample_rate;
+const fmt = (x, d = 2) => Number(x).toFixed(d);
 
 console.log(`
-RemoteMedia voice pipeline: ${path.relative(root, manifest)}
-Input:  ${path.relative(root, input)} (${(statSync(input).size / 1024).toFixed(0)} KiB, 44.1 kHz mono)
-Order:  ${result.graph_info.execution_order.join(" -> ")}
+RemoteMedia Web: ${result.graph_info.execution_order.join(" -> ")}
+Audio after resampling: ${stats.frames} frames, ${stats.sample_rate} Hz, ${fmt(seconds)} s
 
-Audio out of the resampler: ${meta.frames} frames, ${meta.sample_rate} Hz, ${meta.channels} channel(s), ${fmt(seconds)} s
-Speech: ${vad.segments.length} segments, ${fmt(speech)} s of ${fmt(seconds)} s (${fmt((100 * speech) / seconds, 0)} %)`);
-for (const s of vad.segments) {
-  const width = Math.max(1, Math.round((s.end_s - s.start_s) * 4));
-  console.log(`  ${fmt(s.start_s).padStart(6)} s - ${fmt(s.end_s).padStart(6)} s  ${"#".repeat(width)}`);
+Voice activity (Rust, in an executor worker): ${segments.length} segments`);
+for (const s of segments) {
+  const bar = "#".repeat(Math.max(1, Math.round((s.end_s - s.start_s) * 4)));
+  console.log(`  ${fmt(s.start_s).padStart(6)} s - ${fmt(s.end_s).padStart(6)} s  ${bar}`);
 }
-console.log(`Levels: RMS ${fmt(levels.rms_db)} dBFS, peak ${fmt(levels.peak_db)} dBFS, low volume: ${levels.is_low_volume}, silence: ${levels.is_silence}
+console.log(`Levels (Rust): RMS ${fmt(levels.rms_db)} dBFS, peak ${fmt(levels.peak_db)} dBFS, low volume ${levels.is_low_volume}, silence ${levels.is_silence}
+SpeechStats (Python, in the Pyodide worker): ${stats.speech_s} s of speech in ${stats.speech_segments} segments, ratio ${stats.speech_ratio}, longest ${stats.longest_segment_s} s
 
-Per node (ms):`);
+Per node (ms, in the browser):`);
 for (const id of result.graph_info.execution_order) {
   const m = result.metrics.nodes[id];
-  console.log(`  ${id.padEnd(10)} ${fmt(m.time_ms).padStart(8)}   items ${m.items_in} -> ${m.items_out}`);
+  console.log(`  ${id.padEnd(9)} ${fmt(m.time_ms, 1).padStart(8)}   items ${m.items_in} -> ${m.items_out}`);
 }
-const total = result.metrics.total_ms;
-console.log(`  ${"total".padEnd(10)} ${fmt(total).padStart(8)}   = ${fmt((seconds * 1000) / total, 0)}x real time (native)
+console.log(`  ${"total".padEnd(9)} ${fmt(result.metrics.total_ms, 1).padStart(8)}
+${timing}
 `);

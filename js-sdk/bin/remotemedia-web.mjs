@@ -105,11 +105,15 @@ try {
       const { RemoteMedia } = window.sdk;
       const t0 = performance.now();
       let rm;
+      let pythonMs = 0;
+      const onProgress = (e) => {
+        if (e.stage === "Python ready") pythonMs = e.elapsedMs;
+      };
       try {
-        rm = await RemoteMedia.create(workers ? { workers } : {});
+        rm = await RemoteMedia.create(workers ? { workers, onProgress } : { onProgress });
         const tReady = performance.now();
         const result = await rm.run(manifest, inputs, { decode: false });
-        return { ok: true, json: JSON.stringify(result), startMs: tReady - t0, runMs: performance.now() - tReady };
+        return { ok: true, json: JSON.stringify(result), startMs: tReady - t0, pythonMs, runMs: performance.now() - tReady - pythonMs };
       } catch (e) {
         const error = { kind: e.name, message: e.message };
         for (const k of ["nodeId", "nodeType", "language", "traceback", "errors"]) if (e[k] !== undefined) error[k] = e[k];
@@ -121,7 +125,10 @@ try {
     { manifest, inputs, workers: opts.workers },
   );
   process.stdout.write(`${outcome.json}\n`);
-  if (opts.timing && outcome.ok) console.error(`start-up ${outcome.startMs.toFixed(1)} ms, run ${outcome.runMs.toFixed(1)} ms (includes Pyodide start when the manifest needs it)`);
+  if (opts.timing && outcome.ok) {
+    const python = outcome.pythonMs ? `, Pyodide start ${outcome.pythonMs.toFixed(0)} ms` : "";
+    console.error(`executor pool start ${outcome.startMs.toFixed(1)} ms${python}, run ${outcome.runMs.toFixed(1)} ms`);
+  }
   if (!outcome.ok) {
     console.error(`remotemedia-web: ${outcome.message}`);
     code = 1;

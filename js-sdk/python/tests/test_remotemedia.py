@@ -1,0 +1,133 @@
+"""Unit tests of the remotemedia Python package under CPython (no numpy): the wire
+format against test-vectors/wire.json, the node API, the built-ins and the bridge."""
+import base64
+import json
+import math
+import os
+import struct
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from remotemedia import Audio, Node, Tensor, bridge, node_types, wire  # noqa: E402
+
+VECTORS = json.load(open(os.path.join(HERE, "../../../test-vectors/wire.json")))
+
+
+def _float(v):
+    return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}.get(v, v) if isinstance(v, str) else v
+
+
+def _same(got, want):
+    got = list(got)
+    assert len(got) == len(want), (got, want)
+    for g, w in zip(got, want):
+        w = struct.unpack("<f", struct.pack("<f", _float(w)))[0]
+        assert g == w or (math.isnan(g) and math.isnan(w)), (g, w)
+
+
+def ask(request):
+    return json.loads(bridge.handle(json.dumps(request)))
+
+
+class WireVectors(unittest.TestCase):
+    def test_valid_vectors_decode_and_re_encode(self):
+        for v in VECTORS["valid"]:
+            with self.subTest(v["name"]):
+                got = wire.decode(v["wire"])
+                kind = v["kind"]
+                if kind == "text":
+                    self.assertEqual(got, v["text"])
+                elif kind == "json":
+                    self.assertEqual(got, v["json"])
+                elif kind == "binary":
+                    self.assertEqual(got.hex(), v["bytes_hex"])
+                elif kind == "tensor":
+                    self.assertIsInstance(got, Tensor)
+                    self.assertEqual(got.shape, v["shape"])
+                    _same(got.data, v["values"])
+                else:
+                    self.assertIsInstance(got, Audio)
+                    self.assertEqual((got.sample_rate, got.channels), (v["sample_rate"], v["channels"]))
+                    _same(got.samples, v["samples"])
+                if v["canonical"] and kind in ("audio", "tensor", "binary"):
+                    self.assertEqual(wire.encode(got), v["wire"])
+
+    def test_invalid_base64_is_a_wire_error(self):
+        bad = [v for v in VECTORS["invalid"] if v["name"] == "malformed base64"][0]
+        with self.assertRaises(wire.WireError):
+            wire.decode(bad["wire"])
+
+    def test_json_with_marker_keys_is_escaped_and_nan_becomes_null(self):
+        self.assertEqual(wire.encode({"__audio__": 1}), {"__json__": True, "value": {"__audio__": 1}})
+        self.assertEqual(wire.encode([1.0, math.nan]), [1.0, None])
+
+
+class Bridge(unittest.TestCase):
+    def test_builtins_are_registered(self):
+        for name in ("TextProcessorNode", "DataTransformNode", "CalculatorNode"):
+            self.assertIn(name, node_types())
+
+    def test_text_processor_takes_operations_from_params_or_input(self):
+        inst = ask({"op": "create", "node": {"id": "t", "node_type": "TextProcessorNode", "params": {"operations": ["reverse"]}}})["instance"]
+        out = ask({"op": "process", "instance": inst, "items": ["abc", {"text": "one two", "operations": ["word_count", "last_word"]}]})["items"]
+        self.assertEqual(out[0]["results"], {"reverse": "cba"})
+        self.assertEqual(out[1]["results"], {"word_count": 2, "last_word": "two"})
+        self.assertEqual(ask({"op": "flush", "instance": inst}), {"items": []})
+
+    def test_data_transform_and_calculator(self):
+        d = ask({"op": "create", "node": {"id": "d", "node_type": "DataTransformNode", "params": {"operation": "double"}}})["instance"]
+        self.assertEqual(ask({"op": "process", "instance": d, "items": [2, [1, 2], {"value": 5}]})["items"], [4, [2, 4], {"value": 10, "operation": "double"}])
+        c = ask({"op": "create", "node": {"id": "c", "node_type": "CalculatorNode"}})["instance"]
+        self.assertEqual(ask({"op": "process", "instance": c, "items": [{"operation": "multiply", "args": [6, 7]}]})["items"][0]["result"], 42)
+        err = ask({"op": "process", "instance": c, "items": [{"operation": "divide", "args": [1, 0]}]})
+        self.assertIn("ZeroDivisionError", err["error"]["message"])
+        self.assertIn("Traceback", err["error"]["traceback"])
+
+    def test_manifest_modules_lifecycle_and_multiple_outputs(self):
+        source = (
+            "from remotemedia import Node, Audio\n"
+            "events = []\n"
+            "class Frames(Node):\n"
+            "    def initialize(self):\n"
+            "        self.n = 0\n"
+            "        events.append('init')\n"
+            "    def process(self, data):\n"
+            "        self.n += 1\n"
+            "        yield {'frames': data.frames, 'rate': data.sample_rate}\n"
+            "        yield self.n\n"
+            "    def flush(self):\n"
+            "        return ['done', None]\n"
+            "    def cleanup(self):\n"
+            "        events.append('cleanup')\n"
+        )
+        audio = {"__audio__": True, "audio": {"meta": {"sample_rate": 8000, "channels": 2}, "data": base64.b64encode(struct.pack("<4f", 0, 0, 1, 1)).decode()}}
+        inst = ask({"op": "create", "node": {"id": "f", "node_type": "Frames"}, "python": {"modules": {"user_mod": source}}})["instance"]
+        self.assertEqual(ask({"op": "process", "instance": inst, "items": [audio]})["items"], [{"frames": 2, "rate": 8000}, 1])
+        self.assertEqual(ask({"op": "flush", "instance": inst})["items"], ["done"])
+        self.assertEqual(sys.modules["user_mod"].events, ["init", "cleanup"])
+
+    def test_errors_never_escape_and_instances_are_released(self):
+        source = "from remotemedia import Node\nclass Boom(Node):\n    def process(self, data):\n        raise ValueError('bad ' + str(data))\n"
+        inst = ask({"op": "create", "node": {"id": "b", "node_type": "Boom"}, "python": {"modules": {"boom_mod": source}}})["instance"]
+        err = ask({"op": "process", "instance": inst, "items": [3]})["error"]
+        self.assertEqual(err["message"], "ValueError: bad 3")
+        self.assertIn("boom_mod", err["traceback"])
+        before = bridge.live_instances()
+        ask({"op": "release", "instance": inst})
+        self.assertEqual(bridge.live_instances(), before - 1)
+        self.assertIn("unknown Python node type", ask({"op": "create", "node": {"id": "x", "node_type": "Nope"}})["error"]["message"])
+        self.assertIn("unknown bridge op", ask({"op": "explode"})["error"]["message"])
+        self.assertIn("error", json.loads(bridge.handle("{not json")))
+
+    def test_subclassing_registers_node_types(self):
+        class LocalNode(Node):
+            pass
+
+        self.assertIn("LocalNode", node_types())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,82 @@
+// Unit tests of the SDK's wire module (dist/wire.js) against the shared vectors in
+// test-vectors/wire.json, the same vectors the Rust runtime is tested with.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fromWire, toWire, float32ToBase64, base64ToFloat32 } from "../dist/wire.js";
+import { errorFromJson, ManifestError, NodeError } from "../dist/errors.js";
+
+const vectors = JSON.parse(readFileSync(new URL("../../test-vectors/wire.json", import.meta.url), "utf8"));
+const float = (v) => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v);
+const sameFloats = (got, want, name) => {
+  assert.equal(got.length, want.length, name);
+  want.forEach((w, i) => assert.ok(Object.is(Math.fround(float(w)), got[i]) || (Number.isNaN(got[i]) && Number.isNaN(float(w))), `${name}[${i}]: ${got[i]} vs ${w}`));
+};
+
+test("every valid vector decodes to the described value", () => {
+  for (const v of vectors.valid) {
+    const got = fromWire(v.wire);
+    switch (v.kind) {
+      case "text":
+        assert.equal(got, v.text, v.name);
+        break;
+      case "json":
+        assert.deepEqual(got, v.json, v.name);
+        break;
+      case "binary":
+        assert.equal(Buffer.from(got).toString("hex"), v.bytes_hex, v.name);
+        break;
+      case "tensor":
+        assert.deepEqual(got.shape, v.shape, v.name);
+        assert.equal(got.dtype, v.dtype, v.name);
+        sameFloats(got.tensor, v.values, v.name);
+        break;
+      case "audio":
+        assert.equal(got.sampleRate, v.sample_rate, v.name);
+        assert.equal(got.channels, v.channels, v.name);
+        sameFloats(got.audio, v.samples, v.name);
+        assert.equal(got.timestampUs, v.timestamp_us, v.name);
+        assert.equal(got.streamId, v.stream_id, v.name);
+        break;
+      default:
+        assert.fail(`unknown kind ${v.kind}`);
+    }
+  }
+});
+
+test("audio and tensors re-encode to the canonical vectors", () => {
+  for (const v of vectors.valid.filter((v) => v.canonical && ["audio", "tensor"].includes(v.kind))) {
+    assert.deepEqual(toWire(fromWire(v.wire)), v.wire, v.name);
+  }
+});
+
+test("user inputs convert to wire form", () => {
+  assert.equal(toWire("hi"), "hi");
+  assert.deepEqual(toWire([1, 2]), [1, 2]);
+  const bin = toWire(new Uint8Array([1, 2, 255]));
+  assert.equal(bin.binary.data, "AQL/");
+  const f = new Float32Array([0.5, -1, NaN]);
+  const tensor = toWire(f);
+  assert.deepEqual(tensor.array.meta, { shape: [3], dtype: "float32" });
+  sameFloats(base64ToFloat32(tensor.array.data), [0.5, -1, "NaN"], "tensor");
+  const audio = toWire({ audio: new Float32Array([0.1, 0.2, 0.3, 0.4]), sampleRate: 48000, channels: 2 });
+  assert.deepEqual(audio.audio.meta, { sample_rate: 48000, channels: 2, frames: 2, dtype: "float32" });
+  assert.equal(audio.audio.data, float32ToBase64(new Float32Array([0.1, 0.2, 0.3, 0.4])));
+});
+
+test("bad inputs get a clear InputError", () => {
+  assert.throws(() => toWire({ audio: new Float32Array(3), sampleRate: 16000, channels: 2 }), /not a whole number of 2-channel frames/);
+  assert.throws(() => toWire({ audio: new Float32Array(3), sampleRate: 0 }), /sampleRate/);
+  assert.throws(() => toWire(new Int16Array(2)), /tensor, shape, dtype/);
+  assert.throws(() => toWire(() => 1), /cannot send/);
+  assert.throws(() => base64ToFloat32("AAAAAAA="), /not a whole number of float32/);
+});
+
+test("runtime error JSON becomes typed errors", () => {
+  const m = errorFromJson({ kind: "manifest", message: "invalid", errors: [{ path: "nodes[0]", message: "x" }] });
+  assert.ok(m instanceof ManifestError);
+  assert.equal(m.errors[0].path, "nodes[0]");
+  const n = errorFromJson({ kind: "node", message: "boom", node_id: "py", node_type: "Boom", language: "python", error: "ValueError: x", traceback: "Traceback ..." });
+  assert.ok(n instanceof NodeError);
+  assert.deepEqual([n.nodeId, n.language, n.traceback], ["py", "python", "Traceback ..."]);
+});
