@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# Every suite that exists so far: formatting, lints, the runtime's tests (unit,
-# integration on the real recording, CLI, doc tests) and the wasm32 build.
+# Every suite (SPEC 11): Rust formatting and lints, cargo test (the runtime on real
+# audio, the native CLI), wasm-pack test of the worker crate on a page and inside a
+# dedicated worker, the SDK's unit tests, the Python package's unit tests, and the
+# end-to-end tests in headless Chromium. Run after scripts/setup.sh (npm test does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 step() { printf '\n== %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "cargo clippy -D warnings"
+step "cargo clippy -D warnings (native, and the worker crate for wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown -- -D warnings
 step "cargo test"
 cargo test --workspace
-step "cargo build --target wasm32-unknown-unknown (the runtime must build for browsers)"
-cargo build -p remotemedia-runtime --lib --target wasm32-unknown-unknown --release
+step "wasm-pack test --headless --chrome (crates/worker: on a page and in a dedicated worker)"
+wasm-pack test --headless --chrome crates/worker --test page --test worker
+step "SDK unit tests (js-sdk/test) and tsc --strict"
+tsc -p js-sdk/tsconfig.json --noEmit
+tsc -p js-sdk/tsconfig.worker.json --noEmit
+node --test js-sdk/test/
+step "Python package unit tests (js-sdk/python/tests)"
+python3 -m unittest discover -s js-sdk/python/tests
+step "end-to-end tests in headless Chromium (tests-web)"
+cargo build --release -q -p remotemedia-runtime --bin remotemedia
+node --test --test-concurrency=1 tests-web/
 echo
 echo "all suites passed"

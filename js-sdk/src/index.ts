@@ -70,6 +70,8 @@ export interface RunResult<T = OutputItem> {
   outputs_by_node: Record<string, T[]>;
   graph_info: { node_count: number; source_count: number; sink_count: number; execution_order: string[] };
   metrics: { total_ms: number; nodes: Record<string, NodeMetrics> };
+  /** Index of the executor worker that ran it (SDK addition, for diagnostics). */
+  worker: number;
 }
 
 /** `{ valid, errors, warnings }`, each problem with a JSON path. */
@@ -264,7 +266,7 @@ export class RemoteMedia {
     const json = await this.guard(worker, id, worker.request(id, { type: "run", id, manifest: text, inputs: wireInputs }), options);
     const result = JSON.parse(json) as Record<string, unknown>;
     if (result.status !== "success") throw errorFromJson(result.error as Record<string, unknown>);
-    const run = result as unknown as RunResult<unknown>;
+    const run = { ...(result as unknown as RunResult<unknown>), worker: worker.index };
     if (options.decode === false) return run as RunResult;
     return {
       ...run,

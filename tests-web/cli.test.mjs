@@ -1,0 +1,86 @@
+// The browser CLI against the native CLI: same manifests, same inputs, same result
+// JSON (metrics aside; float32 audio to within rounding of the SIMD FFTs).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { root } from "./helpers.mjs";
+
+const native = path.join(root, "target/release/remotemedia");
+
+function cli(command, args) {
+  const r = spawnSync(command, args, { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  return { code: r.status, json: r.stdout ? JSON.parse(r.stdout) : null, stderr: r.stderr };
+}
+const browser = (...args) => cli(process.execPath, ["js-sdk/bin/remotemedia-web.mjs", ...args]);
+
+function nativeCli(...args) {
+  if (!existsSync(native)) {
+    const build = spawnSync("cargo", ["build", "--release", "-q", "-p", "remotemedia-runtime", "--bin", "remotemedia"], { cwd: root, stdio: "inherit" });
+    assert.equal(build.status, 0, "cargo build of the native CLI failed");
+  }
+  return cli(native, args);
+}
+
+function floats(b64) {
+  const buf = Buffer.from(b64, "base64");
+  return new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+}
+
+/** Deep comparison that tolerates tiny float32 differences inside audio envelopes. */
+function assertParity(a, b, where = "$") {
+  if (a && typeof a === "object" && a.__audio__) {
+    assert.deepEqual(a.audio.meta, b.audio.meta, `${where}.audio.meta`);
+    const x = floats(a.audio.data);
+    const y = floats(b.audio.data);
+    assert.equal(x.length, y.length, `${where}: sample counts`);
+    let max = 0;
+    for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
+    assert.ok(max < 1e-5, `${where}: samples differ by up to ${max}`);
+    return;
+  }
+  if (Array.isArray(a)) {
+    assert.equal(a.length, b.length, `${where}: lengths`);
+    a.forEach((v, i) => assertParity(v, b[i], `${where}[${i}]`));
+    return;
+  }
+  if (a && typeof a === "object") {
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), `${where}: keys`);
+    for (const k of Object.keys(a)) assertParity(a[k], b[k], `${where}.${k}`);
+    return;
+  }
+  assert.equal(a, b, where);
+}
+
+for (const [manifest, input] of [
+  ["voice.json", "node_modules/audio-lena/lena.flac"],
+  ["calculator.json", "examples/pipelines/numbers.json"],
+  ["text.json", "examples/pipelines/text-input.json"],
+]) {
+  test(`browser and native CLIs agree on ${manifest}`, () => {
+    const args = ["run", `examples/pipelines/${manifest}`, "--input", input];
+    const web = browser(...args);
+    const nat = nativeCli(...args);
+    assert.equal(web.code, 0, web.stderr);
+    assert.equal(nat.code, 0, nat.stderr);
+    delete web.json.metrics;
+    delete nat.json.metrics;
+    delete web.json.worker;
+    assertParity(web.json, nat.json);
+  });
+}
+
+test("the browser CLI fails with exit status 1 and a clear message", () => {
+  const missing = browser("run", "examples/pipelines/voice.json", "--input", "nope.wav");
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cannot read nope\.wav/);
+  const python = browser("run", "examples/pipelines/mixed.json", "--input", "examples/pipelines/numbers.json");
+  assert.equal(python.code, 1);
+  assert.equal(python.json.status, "error");
+  assert.equal(python.json.error.kind, "NodeError");
+  assert.equal(python.json.error.nodeId, "decode");
+  const usage = browser("frobnicate");
+  assert.equal(usage.code, 1);
+  assert.match(usage.stderr, /usage/);
+});

@@ -1,0 +1,118 @@
+// Failures: typed errors with everything a developer needs, and a pool that keeps working.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { createRemoteMedia, sdkPage, useBrowser } from "./helpers.mjs";
+
+const ctx = useBrowser();
+let page;
+
+before(async () => {
+  page = await sdkPage(ctx);
+  await createRemoteMedia(page, { workers: 2 });
+});
+
+const BOOM = {
+  version: "v1",
+  metadata: { name: "boom" },
+  nodes: [
+    { id: "double", node_type: "MultiplyNode", params: { factor: 2 } },
+    { id: "checker", node_type: "Checker", runtime_hint: "python" },
+  ],
+  connections: [{ from: "double", to: "checker" }],
+  python: {
+    modules: {
+      checks: "from remotemedia import Node\n\nclass Checker(Node):\n    def process(self, data):\n        if data > 10:\n            raise ValueError(f'{data} is too large')\n        return {'ok': data}\n",
+    },
+  },
+};
+
+test("a Python exception is a NodeError with the traceback, and the next run succeeds", async () => {
+  const r = await page.evaluate(async (manifest) => {
+    const err = await window.rm.run(manifest, [3, 50]).catch((e) => e);
+    const next = await window.rm.run(manifest, [4]);
+    return {
+      name: err.name,
+      isNodeError: err instanceof window.sdk.NodeError,
+      nodeId: err.nodeId,
+      nodeType: err.nodeType,
+      language: err.language,
+      detail: err.detail,
+      traceback: err.traceback,
+      next: next.outputs,
+    };
+  }, BOOM);
+  assert.equal(r.name, "NodeError");
+  assert.ok(r.isNodeError);
+  assert.deepEqual([r.nodeId, r.nodeType, r.language], ["checker", "Checker", "python"]);
+  assert.equal(r.detail, "ValueError: 100 is too large");
+  assert.match(r.traceback, /Traceback \(most recent call last\)/);
+  assert.match(r.traceback, /line 6, in process/);
+  assert.deepEqual(r.next, [{ ok: 8 }]);
+});
+
+test("an invalid manifest lists every problem with its path, without running", async () => {
+  const r = await page.evaluate(async () => {
+    const manifest = {
+      version: "v1",
+      metadata: { name: "bad" },
+      nodes: [
+        { id: "a", node_type: "FastResampleNode", params: { target_rate: "16k" } },
+        { id: "a", node_type: "VoiceActivityDetecter" },
+        { id: "c", node_type: "PassThrough" },
+      ],
+      connections: [{ from: "c", to: "ghost" }, { from: "c", to: "c" }],
+    };
+    const sync = window.rm.validate(manifest);
+    const err = await window.rm.run(manifest, [1]).catch((e) => e);
+    return { sync, name: err.name, isManifestError: err instanceof window.sdk.ManifestError, errors: err.errors, message: err.message };
+  });
+  assert.equal(r.sync.valid, false);
+  assert.equal(r.name, "ManifestError");
+  assert.ok(r.isManifestError);
+  const byPath = Object.fromEntries(r.errors.map((e) => [e.path, e.message]));
+  assert.match(byPath["nodes[0].params.target_rate"], /expected number, got string/);
+  assert.match(byPath["nodes[1].id"], /duplicate id "a"/);
+  assert.match(byPath["nodes[1].node_type"], /VoiceActivityDetector/);
+  assert.match(byPath["connections[0].to"], /ghost/);
+  assert.match(byPath.connections, /cycle: c -> c/);
+  assert.equal(r.errors.length, 5, JSON.stringify(r.errors));
+  assert.deepEqual(r.sync.errors, r.errors);
+});
+
+test("bad inputs are InputErrors; a Rust node error names the node", async () => {
+  const r = await page.evaluate(async () => {
+    const pass = { version: "v1", metadata: { name: "p" }, nodes: [{ id: "calc", node_type: "CalculatorNode", params: { operation: "add", operand: 1 } }] };
+    const input = await window.rm.run(pass, [{ audio: new Float32Array(3), sampleRate: 16000, channels: 2 }]).catch((e) => e);
+    const envelope = await window.rm.run(pass, [{ __audio__: true, audio: { meta: { sample_rate: 1, channels: 1 }, data: "@@" } }]).catch((e) => e);
+    const node = await window.rm.run(pass, ["text"]).catch((e) => e);
+    return [input.name, input.message, envelope.name, envelope.message, node.name, node.nodeId, node.language];
+  });
+  assert.equal(r[0], "InputError");
+  assert.match(r[1], /2-channel frames/);
+  assert.equal(r[2], "InputError");
+  assert.match(r[3], /\$\[0\]\.audio\.data: malformed base64/);
+  assert.deepEqual(r.slice(4), ["NodeError", "calc", "rust"]);
+});
+
+test("abort and timeout reject with typed errors and the pool keeps working", async () => {
+  const r = await page.evaluate(async () => {
+    const manifest = await (await fetch("/examples/pipelines/utterances.json")).json();
+    const wav = new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+    const controller = new AbortController();
+    const aborted = window.rm.run(manifest, [wav, wav, wav, wav], { signal: controller.signal }).catch((e) => e);
+    setTimeout(() => controller.abort(), 5);
+    const timedOut = await window.rm.run(manifest, [wav, wav, wav, wav], { timeoutMs: 5 }).catch((e) => e);
+    const abortErr = await aborted;
+    const after = await window.rm.run({ version: "v1", metadata: { name: "ok" }, nodes: [{ id: "x", node_type: "AddNode", params: { addend: 1 } }] }, [41]);
+    const pre = new AbortController();
+    pre.abort();
+    const early = await window.rm.run(manifest, [wav], { signal: pre.signal }).catch((e) => e);
+    return [abortErr.name, timedOut.name, timedOut.message, after.outputs, early.name, window.rm.capabilities().workers];
+  });
+  assert.equal(r[0], "AbortError");
+  assert.equal(r[1], "TimeoutError");
+  assert.match(r[2], /5 ms/);
+  assert.deepEqual(r[3], [42]);
+  assert.equal(r[4], "AbortError");
+  assert.equal(r[5], 2);
+});
