@@ -83,5 +83,22 @@ test("capabilities say what the browser offers", async () => {
   assert.equal(caps.moduleWorkers, true);
   assert.equal(caps.wasmSimd, true);
   assert.equal(caps.crossOriginIsolated, false);
-  assert.equal(caps.transport, "base64");
+  assert.equal(caps.transport, "transfer");
+});
+
+test("transferred buffers and base64 envelopes give identical results", async () => {
+  const r = await page.evaluate(async () => {
+    const voice = await (await fetch("/examples/pipelines/utterances.json")).json();
+    const wav = new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+    const b64 = await window.sdk.RemoteMedia.create({ workers: 1, transport: "base64" });
+    const a = await b64.run(voice, [wav]);
+    const b = await window.rm.run(voice, [wav]);
+    await b64.terminate();
+    const same = a.outputs.length === b.outputs.length && a.outputs.every((t, i) => t.tensor.length === b.outputs[i].tensor.length && t.tensor.every((v, j) => v === b.outputs[i].tensor[j]));
+    // The caller's input is copied, never detached by the transfer.
+    return { same, count: a.outputs.length, inputIntact: wav.byteLength > 1_000_000 };
+  });
+  assert.ok(r.count >= 2);
+  assert.ok(r.same, "tensors differ between transports");
+  assert.ok(r.inputIntact, "the caller's buffer was detached");
 });

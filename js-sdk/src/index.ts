@@ -11,6 +11,7 @@ import init, { validateManifest } from "../wasm/remotemedia_worker.js";
 import { AbortError, errorFromJson, ManifestError, RemoteMediaError, TimeoutError } from "./errors.js";
 import type { Problem } from "./errors.js";
 import { ExecutorWorker } from "./pool.js";
+import type { Answer } from "./pool.js";
 import type { FromPython, ToExecutor } from "./protocol.js";
 import { fromWire, toWire } from "./wire.js";
 import type { InputItem, OutputItem } from "./wire.js";
@@ -42,6 +43,12 @@ export interface CreateOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Where Pyodide's core files are (a CDN or your host); default: the copy in this package. */
   indexURL?: string;
+  /**
+   * How float32 and binary payloads cross to the workers: `"transfer"` (default) sends
+   * them as transferred ArrayBuffers next to the JSON, `"base64"` inside the JSON
+   * (the portable wire form). Runs with `decode: false` always use base64.
+   */
+  transport?: "transfer" | "base64";
 }
 
 /** Options of {@link RemoteMedia.run}. */
@@ -88,8 +95,8 @@ export interface Capabilities {
   moduleWorkers: boolean;
   wasmSimd: boolean;
   workers: number;
-  /** How float32 data crosses workers. */
-  transport: "base64";
+  /** How float32 and binary payloads cross to the workers. */
+  transport: "transfer" | "base64";
   python: "off" | "not started" | "starting" | "ready" | "failed";
 }
 
@@ -260,30 +267,34 @@ export class RemoteMedia {
    */
   async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
     const text = await this.prepare(manifest);
-    const wireInputs = JSON.stringify(inputs.map((item, i) => toWire(item, `inputs[${i}]`)));
+    const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
+    const buffers: ArrayBuffer[] | undefined = transfer ? [] : undefined;
+    const wireInputs = JSON.stringify(inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers)));
     const worker = this.pickWorker();
     const id = this.nextId++;
-    const json = await this.guard(worker, id, worker.request(id, { type: "run", id, manifest: text, inputs: wireInputs }), options);
-    const result = JSON.parse(json) as Record<string, unknown>;
+    const message: ToExecutor = { type: "run", id, manifest: text, inputs: wireInputs, buffers };
+    const answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options);
+    const result = JSON.parse(answer.json) as Record<string, unknown>;
     if (result.status !== "success") throw errorFromJson(result.error as Record<string, unknown>);
     const run = { ...(result as unknown as RunResult<unknown>), worker: worker.index };
     if (options.decode === false) return run as RunResult;
+    const decode = (v: unknown) => fromWire(v, answer.buffers);
     return {
       ...run,
-      outputs: run.outputs.map(fromWire),
-      outputs_by_node: Object.fromEntries(Object.entries(run.outputs_by_node).map(([k, v]) => [k, v.map(fromWire)])),
+      outputs: run.outputs.map(decode),
+      outputs_by_node: Object.fromEntries(Object.entries(run.outputs_by_node).map(([k, v]) => [k, v.map(decode)])),
     };
   }
 
   /** Applies abort and timeout to a request. A worker left busy with an abandoned run is replaced. */
-  private guard(worker: ExecutorWorker, id: number, request: Promise<string>, options: RunOptions): Promise<string> {
+  private guard(worker: ExecutorWorker, id: number, request: Promise<Answer>, options: RunOptions): Promise<Answer> {
     const { signal, timeoutMs } = options;
     if (signal?.aborted) {
       worker.forget(id);
       return Promise.reject(new AbortError());
     }
     if (!signal && timeoutMs === undefined) return request;
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stop = (err: Error) => {
         cleanup();
@@ -322,7 +333,7 @@ export class RemoteMedia {
     const text = await this.prepare(manifest);
     const worker = this.pickWorker();
     const id = this.nextId++;
-    const answer = JSON.parse(await worker.request(id, { type: "open", id, manifest: text })) as Record<string, unknown>;
+    const answer = JSON.parse((await worker.request(id, { type: "open", id, manifest: text })).json) as Record<string, unknown>;
     if (answer.status !== "success") throw errorFromJson(answer.error as Record<string, unknown>);
     return new Session(worker, Number(answer.session), () => this.nextId++);
   }
@@ -336,7 +347,7 @@ export class RemoteMedia {
       moduleWorkers: true,
       wasmSimd: wasmSimd(),
       workers: this.workers.length,
-      transport: "base64",
+      transport: this.options.transport ?? "transfer",
       python: this.pythonState,
     };
   }
@@ -364,7 +375,7 @@ export class Session {
   ) {}
 
   private async step(message: ToExecutor & { id: number }): Promise<SessionOutput[]> {
-    const answer = JSON.parse(await this.worker.request(message.id, message)) as Record<string, unknown>;
+    const answer = JSON.parse((await this.worker.request(message.id, message)).json) as Record<string, unknown>;
     if (answer.status !== "success") throw errorFromJson(answer.error as Record<string, unknown>);
     const outputs = (answer.outputs as { node_id: string; data: unknown }[]).map((o) => ({ nodeId: o.node_id, data: fromWire(o.data) }));
     for (const o of outputs) {

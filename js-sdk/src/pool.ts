@@ -7,7 +7,13 @@
 import { WorkerCrashedError } from "./errors.js";
 import type { FromExecutor, ToExecutor } from "./protocol.js";
 
-type Pending = { resolve: (json: string) => void; reject: (err: Error) => void };
+/** A worker's answer: JSON text, plus transferred payload buffers in "transfer" mode. */
+export interface Answer {
+  json: string;
+  buffers?: Uint8Array[];
+}
+
+type Pending = { resolve: (answer: Answer) => void; reject: (err: Error) => void };
 
 /** One executor worker and the requests it is holding. */
 export class ExecutorWorker {
@@ -25,7 +31,7 @@ export class ExecutorWorker {
       this.worker.onmessage = (event: MessageEvent<FromExecutor>) => {
         const message = event.data;
         if (message.type === "ready") resolve(message.nodeTypes);
-        else if (message.type === "answer") this.settle(message.id, (p) => p.resolve(message.json));
+        else if (message.type === "answer") this.settle(message.id, (p) => p.resolve({ json: message.json, buffers: message.buffers }));
         else if (message.type === "fatal") {
           const err = new WorkerCrashedError(`executor worker ${index}: ${message.message}`);
           if (message.id === undefined) {
@@ -58,11 +64,11 @@ export class ExecutorWorker {
     return this.pending.size;
   }
 
-  /** Sends a request and resolves with the runtime's JSON answer. */
-  request(id: number, message: ToExecutor): Promise<string> {
+  /** Sends a request (transferring `transfer`) and resolves with the runtime's answer. */
+  request(id: number, message: ToExecutor, transfer: Transferable[] = []): Promise<Answer> {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.post(message);
+      this.post(message, transfer);
     });
   }
 

@@ -8,16 +8,20 @@
 export type ToExecutor =
   | { type: "init"; module: WebAssembly.Module }
   | { type: "python-port"; port: MessagePort }
-  | { type: "run"; id: number; manifest: string; inputs: string }
+  | { type: "run"; id: number; manifest: string; inputs: string; buffers?: ArrayBuffer[] }
   | { type: "open"; id: number; manifest: string }
   | { type: "push"; id: number; session: number; item: string }
   | { type: "close"; id: number; session: number }
   | { type: "cancel"; id: number };
 
-/** Executor worker -> main thread. `json` is the runtime's answer as JSON text. */
+/**
+ * Executor worker -> main thread. `json` is the runtime's answer as JSON text. With the
+ * "transfer" transport, envelopes' `data` fields are `{"$buffer": n}` references into
+ * `buffers` (transferred, not copied), in both directions.
+ */
 export type FromExecutor =
   | { type: "ready"; nodeTypes: string[] }
-  | { type: "answer"; id: number; json: string }
+  | { type: "answer"; id: number; json: string; buffers?: Uint8Array[] }
   | { type: "fatal"; id?: number; message: string };
 
 /** Main thread -> Python worker. */

@@ -70,9 +70,7 @@ export function float32ToBase64(samples: Float32Array): string {
 
 /** Float32 samples from base64. Throws InputError if the byte count is not a multiple of 4. */
 export function base64ToFloat32(text: string): Float32Array {
-  const bytes = base64ToBytes(text);
-  if (bytes.length % 4 !== 0) throw new InputError(`${bytes.length} bytes is not a whole number of float32 samples`);
-  return new Float32Array(bytes.buffer, 0, bytes.length / 4);
+  return float32Of(base64ToBytes(text));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -87,8 +85,26 @@ function isTensor(value: unknown): value is TensorData {
   return isPlainObject(value) && ArrayBuffer.isView(value.tensor) && Array.isArray(value.shape);
 }
 
-/** Converts one user input into its wire form. Throws InputError for unsupported values. */
-export function toWire(item: InputItem, where = "input"): unknown {
+/**
+ * Where payload bytes go. Without a list, base64 strings (the portable JSON form);
+ * with one, each payload is copied into a fresh ArrayBuffer appended to the list and
+ * the envelope's data becomes `{"$buffer": n}` (the caller's arrays are never detached).
+ */
+function payload(bytes: Uint8Array, buffers?: ArrayBuffer[]): unknown {
+  if (!buffers) return bytesToBase64(bytes);
+  buffers.push(bytes.slice().buffer as ArrayBuffer);
+  return { $buffer: buffers.length - 1 };
+}
+
+function viewBytes(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/**
+ * Converts one user input into its wire form; with `buffers`, payloads go there as
+ * transferable ArrayBuffers. Throws InputError for unsupported values.
+ */
+export function toWire(item: InputItem, where = "input", buffers?: ArrayBuffer[]): unknown {
   if (typeof item === "string" || typeof item === "number" || typeof item === "boolean" || item === null) return item;
   if (isAudio(item)) {
     const channels = item.channels ?? 1;
@@ -99,17 +115,16 @@ export function toWire(item: InputItem, where = "input"): unknown {
     if (item.timestampUs !== undefined) meta.timestamp_us = item.timestampUs;
     if (item.streamId !== undefined) meta.stream_id = item.streamId;
     if (item.metadata !== undefined) meta.metadata = item.metadata;
-    return { __audio__: true, audio: { meta, data: float32ToBase64(item.audio) } };
+    return { __audio__: true, audio: { meta, data: payload(viewBytes(item.audio), buffers) } };
   }
   if (isTensor(item)) {
-    const t = item.tensor;
-    return { __numpy__: true, array: { meta: { shape: item.shape, dtype: item.dtype }, data: bytesToBase64(new Uint8Array(t.buffer, t.byteOffset, t.byteLength)) } };
+    return { __numpy__: true, array: { meta: { shape: item.shape, dtype: item.dtype }, data: payload(viewBytes(item.tensor), buffers) } };
   }
   if (item instanceof Float32Array) {
-    return { __numpy__: true, array: { meta: { shape: [item.length], dtype: "float32" }, data: float32ToBase64(item) } };
+    return { __numpy__: true, array: { meta: { shape: [item.length], dtype: "float32" }, data: payload(viewBytes(item), buffers) } };
   }
-  if (item instanceof ArrayBuffer) return { __binary__: true, binary: { meta: {}, data: bytesToBase64(new Uint8Array(item)) } };
-  if (item instanceof Uint8Array) return { __binary__: true, binary: { meta: {}, data: bytesToBase64(item) } };
+  if (item instanceof ArrayBuffer) return { __binary__: true, binary: { meta: {}, data: payload(new Uint8Array(item), buffers) } };
+  if (item instanceof Uint8Array) return { __binary__: true, binary: { meta: {}, data: payload(item, buffers) } };
   if (ArrayBuffer.isView(item)) throw new InputError(`${where}: typed arrays other than Float32Array and Uint8Array need a {tensor, shape, dtype} wrapper`);
   if (Array.isArray(item) || isPlainObject(item)) return item; // plain JSON or an envelope already
   throw new InputError(`${where}: cannot send a ${Object.prototype.toString.call(item)}`);
@@ -124,24 +139,40 @@ const TYPED: Record<string, (b: ArrayBuffer) => TensorData["tensor"]> = {
   uint8: (b) => new Uint8Array(b),
 };
 
-/** Converts one wire item into the JS value users get. */
-export function fromWire(value: unknown): OutputItem {
+/** The bytes of an envelope's data: base64 text, or a `{"$buffer": n}` reference (no copy). */
+function dataBytes(data: unknown, buffers?: Uint8Array[]): Uint8Array {
+  if (typeof data === "string") return base64ToBytes(data);
+  const ref = (data as { $buffer?: unknown } | null)?.$buffer;
+  const bytes = typeof ref === "number" ? buffers?.[ref] : undefined;
+  if (!bytes) throw new InputError(`envelope data is neither base64 nor a known buffer: ${JSON.stringify(data)}`);
+  return bytes;
+}
+
+/** Float32 samples over `bytes`, without a copy when they are 4-byte aligned. */
+function float32Of(bytes: Uint8Array): Float32Array {
+  if (bytes.length % 4 !== 0) throw new InputError(`${bytes.length} bytes is not a whole number of float32 samples`);
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4);
+}
+
+/** Converts one wire item into the JS value users get; `buffers` resolves `{"$buffer": n}` payloads. */
+export function fromWire(value: unknown, buffers?: Uint8Array[]): OutputItem {
   if (!isPlainObject(value)) return value;
   const marker = MARKERS.find((m) => m in value);
   if (!marker) return value;
   if (marker === "__json__") return value.value;
-  if (marker === "__binary__") return base64ToBytes(String((value.binary as Record<string, unknown>).data));
+  if (marker === "__binary__") return dataBytes((value.binary as Record<string, unknown>).data, buffers);
   if (marker === "__numpy__") {
-    const array = value.array as { meta: { shape: number[]; dtype: string }; data: string };
+    const array = value.array as { meta: { shape: number[]; dtype: string }; data: unknown };
     const dtype = array.meta.dtype.replace("<f4", "float32") as TensorData["dtype"];
-    const bytes = base64ToBytes(array.data);
     const make = TYPED[dtype];
     if (!make) throw new InputError(`unsupported dtype ${dtype}`);
+    const bytes = dataBytes(array.data, buffers).slice(); // own, aligned buffer for any dtype
     return { tensor: make(bytes.buffer as ArrayBuffer), shape: array.meta.shape, dtype };
   }
-  const audio = value.audio as { meta: Record<string, unknown>; data: string };
+  const audio = value.audio as { meta: Record<string, unknown>; data: unknown };
   const out: AudioData = {
-    audio: base64ToFloat32(audio.data),
+    audio: float32Of(dataBytes(audio.data, buffers)),
     sampleRate: Number(audio.meta.sample_rate),
     channels: Number(audio.meta.channels),
   };

@@ -80,3 +80,17 @@ test("runtime error JSON becomes typed errors", () => {
   assert.ok(n instanceof NodeError);
   assert.deepEqual([n.nodeId, n.language, n.traceback], ["py", "python", "Traceback ..."]);
 });
+
+test("transfer mode puts payloads in copied buffers and reads them back without base64", () => {
+  const buffers = [];
+  const samples = new Float32Array([0.25, -0.5, 1, 2]);
+  const wire = toWire({ audio: samples, sampleRate: 16000, channels: 2 }, "input", buffers);
+  assert.deepEqual(wire.audio.data, { $buffer: 0 });
+  assert.equal(buffers.length, 1);
+  assert.notEqual(buffers[0], samples.buffer, "the caller's buffer must not be transferred");
+  const back = fromWire(wire, [new Uint8Array(buffers[0])]);
+  assert.deepEqual([...back.audio], [0.25, -0.5, 1, 2]);
+  const bin = toWire(new Uint8Array([9, 8, 7]), "input", buffers);
+  assert.deepEqual(bin.binary.data, { $buffer: 1 });
+  assert.throws(() => fromWire({ __binary__: true, binary: { meta: {}, data: { $buffer: 5 } } }, []), /neither base64 nor a known buffer/);
+});

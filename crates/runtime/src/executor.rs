@@ -593,14 +593,26 @@ impl RunResult {
     /// The result JSON of SPEC 5, with items in wire form:
     /// `{status, outputs, outputs_by_node, graph_info, metrics}`.
     pub fn to_json(&self) -> Value {
-        let outputs: Vec<Value> = self.outputs.iter().map(|o| wire::encode(&o.data)).collect();
+        self.to_json_with(&mut wire::base64_data)
+    }
+
+    /// [`RunResult::to_json`] with binary payloads handed to `payload` (see
+    /// [`wire::encode_with`]). Each item is encoded once; `outputs_by_node` repeats
+    /// the encoded values.
+    pub fn to_json_with(&self, payload: &mut dyn FnMut(&[u8]) -> Value) -> Value {
+        let outputs: Vec<Value> = self
+            .outputs
+            .iter()
+            .map(|o| wire::encode_with(&o.data, payload))
+            .collect();
         let mut by_node = Map::new();
         for sink in &self.sinks {
             let items: Vec<Value> = self
                 .outputs
                 .iter()
-                .filter(|o| &o.node_id == sink)
-                .map(|o| wire::encode(&o.data))
+                .zip(&outputs)
+                .filter(|(o, _)| &o.node_id == sink)
+                .map(|(_, v)| v.clone())
                 .collect();
             by_node.insert(sink.clone(), Value::Array(items));
         }

@@ -92,18 +92,31 @@ pub fn decode_f32_base64(text: &str) -> Result<Vec<f32>, String> {
 
 /// The wire form of one item.
 pub fn encode(data: &RuntimeData) -> Value {
+    encode_with(data, &mut base64_data)
+}
+
+/// The payload encoder of the JSON wire form: a base64 string.
+pub fn base64_data(bytes: &[u8]) -> Value {
+    Value::String(BASE64.encode(bytes))
+}
+
+/// The wire form of one item, with each binary payload (audio samples, tensor and
+/// binary bytes, little-endian) handed to `payload`, whose answer becomes the
+/// envelope's `data` field. [`encode`] answers base64 strings; the browser worker
+/// answers `{"$buffer": n}` references to buffers it transfers.
+pub fn encode_with(data: &RuntimeData, payload: &mut dyn FnMut(&[u8]) -> Value) -> Value {
     match data {
         RuntimeData::Text(text) => Value::String(text.clone()),
         RuntimeData::Json(value) => encode_json(value),
         RuntimeData::Binary(bytes) => json!({
             "__binary__": true,
-            "binary": { "meta": {}, "data": BASE64.encode(bytes) },
+            "binary": { "meta": {}, "data": payload(bytes) },
         }),
         RuntimeData::Tensor(tensor) => json!({
             "__numpy__": true,
             "array": {
                 "meta": { "shape": tensor.shape, "dtype": tensor.dtype.name() },
-                "data": BASE64.encode(&tensor.data),
+                "data": payload(&tensor.data),
             },
         }),
         RuntimeData::Audio(audio) => {
@@ -121,10 +134,12 @@ pub fn encode(data: &RuntimeData) -> Value {
             if !audio.metadata.is_empty() {
                 meta.insert("metadata".into(), Value::Object(audio.metadata.clone()));
             }
-            json!({
-                "__audio__": true,
-                "audio": { "meta": meta, "data": encode_f32_base64(&audio.samples) },
-            })
+            let data = if cfg!(target_endian = "little") {
+                payload(bytemuck::cast_slice(&audio.samples))
+            } else {
+                payload(&f32_to_le_bytes(&audio.samples))
+            };
+            json!({ "__audio__": true, "audio": { "meta": meta, "data": data } })
         }
     }
 }
@@ -144,6 +159,18 @@ fn encode_json(value: &Value) -> Value {
 /// Errors with a path and a message on a malformed envelope (missing field, wrong
 /// type, bad base64, a length that does not match the shape); never panics.
 pub fn decode(value: &Value) -> Result<RuntimeData, WireError> {
+    decode_with(value, &mut base64_payload)
+}
+
+/// A payload source: given an envelope's `data` value and its path, the bytes.
+pub type PayloadSource<'a> = dyn FnMut(&Value, &str) -> Result<Vec<u8>, WireError> + 'a;
+
+/// Decodes one item, reading each envelope's `data` through `payload` (see
+/// [`encode_with`]); [`decode`] reads base64 strings.
+pub fn decode_with(
+    value: &Value,
+    payload: &mut PayloadSource<'_>,
+) -> Result<RuntimeData, WireError> {
     let map = match value {
         Value::String(text) => return Ok(RuntimeData::Text(text.clone())),
         Value::Object(map) => map,
@@ -162,10 +189,10 @@ pub fn decode(value: &Value) -> Result<RuntimeData, WireError> {
             .ok_or_else(|| err("$.value", "missing")),
         "__binary__" => {
             let body = object(map, "binary", "$")?;
-            Ok(RuntimeData::Binary(base64_field(body, "$.binary")?))
+            Ok(RuntimeData::Binary(data_field(body, "$.binary", payload)?))
         }
-        "__numpy__" => decode_tensor(map),
-        _ => decode_audio(map),
+        "__numpy__" => decode_tensor(map, payload),
+        _ => decode_audio(map, payload),
     }
 }
 
@@ -198,21 +225,35 @@ fn object<'a>(
     }
 }
 
-fn base64_field(body: &Map<String, Value>, at: &str) -> Result<Vec<u8>, WireError> {
+fn data_field(
+    body: &Map<String, Value>,
+    at: &str,
+    payload: &mut PayloadSource<'_>,
+) -> Result<Vec<u8>, WireError> {
     let path = format!("{at}.data");
     match body.get("data") {
-        Some(Value::String(text)) => BASE64
-            .decode(text)
-            .map_err(|e| err(&path, format!("malformed base64: {e}"))),
-        Some(other) => Err(err(
-            &path,
-            format!("expected a base64 string, got {}", json_kind(other)),
-        )),
+        Some(value) => payload(value, &path),
         None => Err(err(&path, "missing")),
     }
 }
 
-fn decode_tensor(map: &Map<String, Value>) -> Result<RuntimeData, WireError> {
+/// The [`PayloadSource`] of the JSON wire form: base64 strings.
+pub fn base64_payload(value: &Value, path: &str) -> Result<Vec<u8>, WireError> {
+    match value {
+        Value::String(text) => BASE64
+            .decode(text)
+            .map_err(|e| err(path, format!("malformed base64: {e}"))),
+        other => Err(err(
+            path,
+            format!("expected a base64 string, got {}", json_kind(other)),
+        )),
+    }
+}
+
+fn decode_tensor(
+    map: &Map<String, Value>,
+    payload: &mut PayloadSource<'_>,
+) -> Result<RuntimeData, WireError> {
     let body = object(map, "array", "$")?;
     let meta = object(body, "meta", "$.array")?;
     let dtype_name = meta
@@ -237,7 +278,7 @@ fn decode_tensor(map: &Map<String, Value>) -> Result<RuntimeData, WireError> {
         .map(|d| d.as_u64().map(|d| d as usize))
         .collect::<Option<Vec<usize>>>()
         .ok_or_else(|| err("$.array.meta.shape", "sizes must be whole numbers >= 0"))?;
-    let data = base64_field(body, "$.array")?;
+    let data = data_field(body, "$.array", payload)?;
     let expected = shape.iter().product::<usize>() * dtype.item_size();
     if data.len() != expected {
         return Err(err(
@@ -252,7 +293,10 @@ fn decode_tensor(map: &Map<String, Value>) -> Result<RuntimeData, WireError> {
     Ok(RuntimeData::Tensor(Tensor { dtype, shape, data }))
 }
 
-fn decode_audio(map: &Map<String, Value>) -> Result<RuntimeData, WireError> {
+fn decode_audio(
+    map: &Map<String, Value>,
+    payload: &mut PayloadSource<'_>,
+) -> Result<RuntimeData, WireError> {
     let body = object(map, "audio", "$")?;
     let meta = object(body, "meta", "$.audio")?;
     let sample_rate = positive(meta, "sample_rate")?;
@@ -264,7 +308,7 @@ fn decode_audio(map: &Map<String, Value>) -> Result<RuntimeData, WireError> {
             return Err(err("$.audio.meta.dtype", "audio data must be float32"));
         }
     }
-    let bytes = base64_field(body, "$.audio")?;
+    let bytes = data_field(body, "$.audio", payload)?;
     let frame_bytes = 4 * usize::from(channels);
     if bytes.len() % frame_bytes != 0 {
         return Err(err(

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use remotemedia_runtime::executor::{CancelFlag, Executor, Output, RunError, Session};
 use remotemedia_runtime::{wire, NodeRegistry, RuntimeData};
 use serde_json::{json, Value};
@@ -89,6 +89,51 @@ impl WorkerRuntime {
             Ok(JsValue::from_str(
                 &outcome.unwrap_or_else(|e| e).to_string(),
             ))
+        })
+    }
+
+    /// Batch run with binary payloads as buffers instead of base64: envelopes in
+    /// `inputs_json` may have `"data": {"$buffer": n}`, meaning `buffers[n]` (a
+    /// `Uint8Array`, copied once into wasm memory). Resolves with `{json, buffers}`:
+    /// the result JSON, whose envelopes refer the same way to the returned
+    /// `Uint8Array`s (fresh JS buffers the worker script transfers to the page).
+    #[wasm_bindgen(js_name = runTransfer)]
+    pub fn run_transfer(
+        &self,
+        run_id: u32,
+        manifest_json: String,
+        inputs_json: String,
+        buffers: Array,
+    ) -> Promise {
+        let executor = self.executor.clone();
+        let cancels = self.cancels.clone();
+        let cancel = CancelFlag::new();
+        cancels.borrow_mut().insert(run_id, cancel.clone());
+        let mut inputs: Vec<Option<Vec<u8>>> = buffers
+            .iter()
+            .map(|b| Some(Uint8Array::new(&b).to_vec()))
+            .collect();
+        future_to_promise(async move {
+            let out_buffers = Array::new();
+            let outcome = async {
+                let manifest = parse_manifest(&executor, &manifest_json)?;
+                let items = parse_items_with(&inputs_json, &mut inputs)?;
+                let result = executor
+                    .run(&manifest, items, &cancel)
+                    .await
+                    .map_err(|e| e.to_json())?;
+                Ok::<Value, Value>(result.to_json_with(&mut |bytes| {
+                    out_buffers.push(&Uint8Array::from(bytes));
+                    json!({ "$buffer": out_buffers.length() - 1 })
+                }))
+            }
+            .await;
+            cancels.borrow_mut().remove(&run_id);
+            let answer = Object::new();
+            let json = outcome.unwrap_or_else(|e| e).to_string();
+            Reflect::set(&answer, &"json".into(), &JsValue::from_str(&json))?;
+            Reflect::set(&answer, &"buffers".into(), &out_buffers)?;
+            Ok(answer.into())
         })
     }
 
@@ -187,12 +232,45 @@ fn parse_manifest(executor: &Executor, text: &str) -> Result<remotemedia_runtime
 }
 
 fn parse_items(text: &str) -> Result<Vec<RuntimeData>, Value> {
+    parse_items_with(text, &mut Vec::new())
+}
+
+/// Items in wire form whose payloads are base64 or `{"$buffer": n}` references into
+/// `buffers` (each taken once).
+fn parse_items_with(
+    text: &str,
+    buffers: &mut [Option<Vec<u8>>],
+) -> Result<Vec<RuntimeData>, Value> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| error_json("input", format!("inputs are not valid JSON: {e}")))?;
     let Value::Array(items) = value else {
         return Err(error_json("input", "inputs must be a JSON array".into()));
     };
-    wire::decode_all(&items).map_err(|e| error_json("input", format!("input {e}")))
+    let mut payload = |data: &Value, path: &str| match data.get("$buffer").and_then(Value::as_u64) {
+        Some(n) => buffers
+            .get_mut(n as usize)
+            .and_then(Option::take)
+            .ok_or_else(|| wire::WireError {
+                path: path.to_string(),
+                message: format!("no transferred buffer {n} (or it was used twice)"),
+            }),
+        None => wire::base64_payload(data, path),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            wire::decode_with(item, &mut payload).map_err(|e| {
+                error_json(
+                    "input",
+                    format!(
+                        "input {}",
+                        e.to_string().replacen('$', &format!("$[{i}]"), 1)
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 fn parse_item(text: &str) -> Result<RuntimeData, Value> {

@@ -28,6 +28,14 @@ function answer(id: number, promise: Promise<string>): void {
   );
 }
 
+/** Answers a transfer-mode run: the result's buffers move to the page without a copy. */
+function answerTransfer(id: number, promise: Promise<{ json: string; buffers: Uint8Array[] }>): void {
+  promise.then(
+    ({ json, buffers }) => self.postMessage({ type: "answer", id, json, buffers } satisfies FromExecutor, buffers.map((b) => b.buffer as ArrayBuffer)),
+    (err: unknown) => send({ type: "fatal", id, message: String((err as Error)?.message ?? err) }),
+  );
+}
+
 /** The function handed to Rust: one request to the Python worker, answered in order. */
 function callPython(request: string): Promise<string> {
   const port = pythonPort;
@@ -53,7 +61,12 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
       rt.setPython(callPython);
       return;
     case "run":
-      answer(message.id, rt.run(message.id, String(message.manifest), String(message.inputs)) as Promise<string>);
+      if (Array.isArray(message.buffers)) {
+        const buffers = message.buffers.map((b) => new Uint8Array(b));
+        answerTransfer(message.id, rt.runTransfer(message.id, String(message.manifest), String(message.inputs), buffers) as Promise<{ json: string; buffers: Uint8Array[] }>);
+      } else {
+        answer(message.id, rt.run(message.id, String(message.manifest), String(message.inputs)) as Promise<string>);
+      }
       return;
     case "open":
       answer(message.id, rt.open(String(message.manifest)) as Promise<string>);
