@@ -27,5 +27,7 @@ python3 -m unittest discover -s js-sdk/python/tests
 step "end-to-end tests in headless Chromium (tests-web)"
 cargo build --release -q -p remotemedia-runtime --bin remotemedia
 node --test --test-concurrency=1 tests-web/
+step "benchmark harness, quick mode (proves it runs; no assertions on times)"
+node bench/run.mjs --quick > /dev/null
 echo
 echo "all suites passed"

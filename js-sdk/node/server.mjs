@@ -38,8 +38,15 @@ export function serve(root, { port = 0, isolate = false } = {}) {
     }
     try {
       if (statSync(file).isDirectory()) file = path.join(file, "index.html");
-      const size = statSync(file).size;
-      const headers = { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream", "content-length": size, "cache-control": "no-cache" };
+      const { size, mtimeMs } = statSync(file);
+      // no-cache + ETag: browsers revalidate every time and get 304 when nothing changed,
+      // so a warm start is served from the HTTP cache but never a stale build.
+      const etag = `"${size.toString(36)}-${Math.floor(mtimeMs).toString(36)}"`;
+      if (req.headers["if-none-match"] === etag) {
+        res.writeHead(304, { etag, "cache-control": "no-cache" }).end();
+        return;
+      }
+      const headers = { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream", "content-length": size, "cache-control": "no-cache", etag };
       if (isolate) {
         headers["cross-origin-opener-policy"] = "same-origin";
         headers["cross-origin-embedder-policy"] = "require-corp";

@@ -15,6 +15,9 @@ use serde_json::{json, Value};
 
 const USAGE: &str = "usage:
   remotemedia run MANIFEST [--input FILE]...   run a pipeline, print the result JSON
+  remotemedia bench MANIFEST [--input FILE]... [--repeat N]
+                                               time N runs after a warm-up; print
+                                               {runs, median_ms, min_ms, max_ms}
   remotemedia validate MANIFEST                print {valid, errors, warnings}
   remotemedia nodes                            list the Rust node types
 
@@ -74,6 +77,43 @@ fn run(args: &[String]) -> Result<String, Failure> {
                     json: Some(e.to_json()),
                 })?;
             Ok(result.to_json().to_string())
+        }
+        Some("bench") => {
+            let mut rest: Vec<String> = args[1..].to_vec();
+            let mut repeat = 5usize;
+            if let Some(at) = rest.iter().position(|a| a == "--repeat") {
+                repeat = rest
+                    .get(at + 1)
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("--repeat needs a whole number > 0\n{USAGE}"))?;
+                rest.drain(at..at + 2);
+            }
+            let (manifest_path, inputs) = parse_run_args(&rest)?;
+            let manifest = executor
+                .parse(&read_json(Path::new(&manifest_path))?)
+                .map_err(|e| e.to_string())?;
+            let mut items = Vec::new();
+            for path in inputs {
+                items.extend(read_input(Path::new(&path))?);
+            }
+            let mut times = Vec::with_capacity(repeat);
+            for round in 0..=repeat {
+                let started = std::time::Instant::now();
+                pollster::block_on(executor.run(&manifest, items.clone(), &CancelFlag::new()))
+                    .map_err(|e| e.to_string())?;
+                if round > 0 {
+                    times.push(started.elapsed().as_secs_f64() * 1000.0); // round 0 warms up
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            Ok(json!({
+                "runs": repeat,
+                "median_ms": times[times.len() / 2],
+                "min_ms": times[0],
+                "max_ms": times[times.len() - 1],
+            })
+            .to_string())
         }
         Some("validate") => {
             let [_, path] = args else {

@@ -1,0 +1,164 @@
+// In-browser benchmarks, each against its floor or the alternative a web developer
+// would use, measured in the same page. Every figure: median of `reps` repetitions
+// after a warm-up, with min and max. Driven by bench/run.mjs.
+import { RemoteMedia } from "/js-sdk/dist/index.js";
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], n: s.length };
+}
+
+/** Median (min, max) milliseconds of `fn` over `reps` runs after one warm-up run. */
+async function time(reps, fn) {
+  await fn();
+  const t = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  return stats(t);
+}
+
+const scale = (s, k) => ({ median: s.median * k, min: s.min * k, max: s.max * k, n: s.n });
+
+function echoWorker() {
+  const w = new Worker("/bench/echo-worker.js");
+  let next = 0;
+  const waiting = new Map();
+  w.onmessage = (e) => {
+    waiting.get(e.data.id)(e.data.payload);
+    waiting.delete(e.data.id);
+  };
+  return {
+    call(payload, transfer = false) {
+      const id = next++;
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        w.postMessage({ id, payload, transfer }, transfer && payload?.buffer ? [payload.buffer] : []);
+      });
+    },
+    terminate: () => w.terminate(),
+  };
+}
+
+const PASS = { version: "v1", metadata: { name: "pass" }, nodes: [{ id: "p", node_type: "PassThrough" }] };
+
+async function lena() {
+  return new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+}
+
+/** 1. Call overhead: a one-node PassThrough on a small item vs a bare echo worker. */
+export async function overhead({ reps, calls }) {
+  const rm = await RemoteMedia.create({ workers: 1 });
+  const echo = echoWorker();
+  const sdk = await time(reps, async () => {
+    for (let i = 0; i < calls; i++) await rm.run(PASS, [i]);
+  });
+  const floor = await time(reps, async () => {
+    for (let i = 0; i < calls; i++) await echo.call(i);
+  });
+  await rm.terminate();
+  echo.terminate();
+  return { sdk: scale(sdk, 1 / calls), floor: scale(floor, 1 / calls), ratio: sdk.median / floor.median };
+}
+
+/** 2. Float32 transport through PassThrough: base64 and transfer vs memcpy and a clone echo. */
+export async function transport({ reps, sizesMb }) {
+  const out = [];
+  const b64 = await RemoteMedia.create({ workers: 1, transport: "base64" });
+  const tr = await RemoteMedia.create({ workers: 1, transport: "transfer" });
+  const echo = echoWorker();
+  for (const mb of sizesMb) {
+    const n = (mb * 1e6) / 4;
+    const audio = new Float32Array(n).map((_, i) => Math.sin(i * 0.001));
+    const item = { audio, sampleRate: 48000 };
+    const gbps = (s) => ({ ...s, gbps: mb / 1000 / (s.median / 1000) });
+    const dst = new Float32Array(n);
+    const memcpy = await time(reps, () => dst.set(audio));
+    const clone = await time(reps, () => echo.call(audio));
+    const viaBase64 = await time(reps, () => b64.run(PASS, [item]));
+    const viaTransfer = await time(reps, () => tr.run(PASS, [item]));
+    out.push({ mb, memcpy: gbps(memcpy), cloneEcho: gbps(clone), base64: gbps(viaBase64), transfer: gbps(viaTransfer), transferVsClone: viaTransfer.median / clone.median });
+  }
+  await b64.terminate();
+  await tr.terminate();
+  echo.terminate();
+  return out;
+}
+
+/** 3. Audio throughput: decode, resample, VAD and levels over long audio; and the resampler vs wave-resampler. */
+export async function throughput({ reps, url, seconds: actual }) {
+  // The long recording is written by bench/run.mjs, which feeds the same file to the native CLI.
+  const wav = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const voice = await (await fetch("/examples/pipelines/voice.json")).json();
+  const rm = await RemoteMedia.create({ workers: 1 });
+  const pipeline = await time(reps, () => rm.run(voice, [wav]));
+  const decoded = (await rm.run({ version: "v1", metadata: { name: "d" }, nodes: [{ id: "d", node_type: "AudioDecoderNode" }] }, [wav])).outputs[0];
+  const resample = { version: "v1", metadata: { name: "r" }, nodes: [{ id: "r", node_type: "FastResampleNode", params: { target_rate: 16000 } }] };
+  const ours = await time(reps, () => rm.run(resample, [decoded]));
+  const oursMetric = (await rm.run(resample, [decoded])).metrics.nodes.r.time_ms;
+  await rm.terminate();
+  // wave-resampler runs on the main thread, as a page would use it; float64 in and out.
+  const samples = Float64Array.from(decoded.audio);
+  const js = await time(Math.max(1, Math.min(reps, 3)), () => window.waveResampler.resample(samples, 44100, 16000));
+  const jsSinc = await time(1, () => window.waveResampler.resample(samples, 44100, 16000, { method: "sinc" }));
+  const rt = (ms) => actual / (ms / 1000);
+  return {
+    seconds: actual,
+    wavBytes: wav.length,
+    pipeline: { ...pipeline, realTime: rt(pipeline.median) },
+    resampleNode: { ...ours, realTime: rt(ours.median), nodeOnlyRealTime: rt(oursMetric) },
+    waveResamplerCubic: { ...js, realTime: rt(js.median) },
+    waveResamplerSinc: { ...jsSinc, realTime: rt(jsSinc.median) },
+  };
+}
+
+/** 4. Python node calls through the SDK vs a bare Pyodide call in one worker. */
+export async function python({ reps, items }) {
+  const rm = await RemoteMedia.create({ workers: 1, python: true });
+  const manifest = {
+    version: "v1",
+    metadata: { name: "py" },
+    nodes: [{ id: "id", node_type: "Identity", runtime_hint: "python" }],
+    python: { modules: { ident: "from remotemedia import Node\nclass Identity(Node):\n    def process(self, data):\n        return data\n" } },
+  };
+  const inputs = Array.from({ length: items }, (_, i) => ({ n: i }));
+  const perRun = await time(reps, () => rm.run(manifest, inputs));
+  await rm.terminate();
+  const floorWorker = new Worker("/bench/pyodide-floor-worker.js", { type: "module" });
+  const floor = await new Promise((resolve) => {
+    floorWorker.onmessage = (e) => resolve(e.data.perCallMs);
+    floorWorker.postMessage({ indexURL: new URL("/js-sdk/pyodide/", location.href).href, calls: 2000 });
+  });
+  floorWorker.terminate();
+  const perItem = scale(perRun, 1 / items);
+  return { perItem, floorPerCall: floor, ratio: perItem.median / floor };
+}
+
+/** 6. Scaling: 8 independent audio runs on 1 worker vs a pool of hardwareConcurrency workers. */
+export async function scaling({ reps, runs }) {
+  const voice = await (await fetch("/examples/pipelines/voice.json")).json();
+  const wav = await lena();
+  const cores = navigator.hardwareConcurrency || 2;
+  const one = await RemoteMedia.create({ workers: 1 });
+  const pool = await RemoteMedia.create({ workers: cores });
+  const batch = (rm) => Promise.all(Array.from({ length: runs }, () => rm.run(voice, [wav])));
+  const t1 = await time(reps, () => batch(one));
+  const tn = await time(reps, () => batch(pool));
+  await one.terminate();
+  await pool.terminate();
+  return { cores, runs, oneWorker: t1, pool: tn, speedup: t1.median / tn.median, target: 0.85 * cores };
+}
+
+/** 5. (in a fresh or warm page) time to the first result. */
+export async function firstResult(withPython) {
+  const rm = await RemoteMedia.create({ workers: 1 });
+  const manifest = withPython
+    ? { version: "v1", metadata: { name: "p" }, nodes: [{ id: "t", node_type: "TextProcessorNode", runtime_hint: "python" }] }
+    : { version: "v1", metadata: { name: "r" }, nodes: [{ id: "m", node_type: "MultiplyNode" }] };
+  await rm.run(manifest, withPython ? ["hi"] : [1]);
+  const ms = performance.now(); // since navigation start
+  await rm.terminate();
+  return ms;
+}

@@ -1,0 +1,191 @@
+// `npm run bench [-- --quick]`: every benchmark side by side in one browser session
+// (and, for the native comparison, the native CLI on the same machine in the same
+// command). Writes bench/results/latest.json, latest.md and latest.svg.
+// --quick runs each benchmark once on small sizes, to prove the harness works, and
+// writes bench/results/quick.* instead.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { brotliCompressSync, gzipSync } from "node:zlib";
+import { serve } from "../js-sdk/node/server.mjs";
+import { launch } from "../js-sdk/node/chromium.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const results = path.join(root, "bench/results");
+mkdirSync(results, { recursive: true });
+const quick = process.argv.includes("--quick");
+const cfg = quick
+  ? { reps: 1, calls: 20, sizesMb: [1], seconds: 30, items: 20, runs: 2 }
+  : { reps: 5, calls: 200, sizesMb: [1, 10, 50], seconds: 600, items: 500, runs: 8 };
+const log = (m) => console.error(`[bench] ${m}`);
+
+/** The recording repeated to at least `seconds` as one WAV (16-bit PCM), for both sides. */
+function longWav(seconds) {
+  const src = readFileSync(path.join(root, "node_modules/audio-lena/lena.wav"));
+  let off = 12;
+  let fmt;
+  let data;
+  while (off + 8 <= src.length) {
+    const id = src.toString("ascii", off, off + 4);
+    const size = src.readUInt32LE(off + 4);
+    if (id === "fmt ") fmt = src.subarray(off, off + 8 + size);
+    if (id === "data") data = src.subarray(off + 8, off + 8 + size);
+    off += 8 + size + (size % 2);
+  }
+  const rate = fmt.readUInt32LE(12);
+  const copies = Math.ceil((seconds * rate * 2) / data.length);
+  const header = Buffer.alloc(12);
+  header.write("RIFF", 0, "ascii");
+  header.writeUInt32LE(4 + fmt.length + 8 + data.length * copies, 4);
+  header.write("WAVE", 8, "ascii");
+  const dataHeader = Buffer.alloc(8);
+  dataHeader.write("data", 0, "ascii");
+  dataHeader.writeUInt32LE(data.length * copies, 4);
+  const file = path.join(results, "long.tmp.wav");
+  writeFileSync(file, Buffer.concat([header, fmt, dataHeader, ...Array(copies).fill(data)]));
+  return { file, seconds: (data.length * copies) / 2 / rate };
+}
+
+function native(args) {
+  const bin = path.join(root, "target/release/remotemedia");
+  const build = spawnSync("cargo", ["build", "--release", "-q", "-p", "remotemedia-runtime", "--bin", "remotemedia"], { cwd: root, stdio: "inherit" });
+  if (build.status !== 0) throw new Error("cargo build of the native CLI failed");
+  const r = spawnSync(bin, args, { cwd: root, encoding: "utf8", maxBuffer: 256 << 20 });
+  if (r.status !== 0) throw new Error(`native CLI failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function sizes() {
+  const wasm = readFileSync(path.join(root, "js-sdk/wasm/remotemedia_worker_bg.wasm"));
+  const pack = spawnSync("npm", ["pack", "--dry-run", "--json", "--workspace", "@remotemedia/web"], { cwd: root, encoding: "utf8" });
+  const info = JSON.parse(pack.stdout || "[{}]")[0] ?? {};
+  return {
+    wasmRaw: wasm.length,
+    wasmGzip: gzipSync(wasm, { level: 9 }).length,
+    wasmBrotli: brotliCompressSync(wasm).length,
+    npmPacked: info.size ?? null,
+    npmUnpacked: info.unpackedSize ?? null,
+    npmFiles: info.entryCount ?? null,
+  };
+}
+
+const server = await serve(root);
+const browser = await launch();
+const out = { date: new Date().toISOString(), quick, config: cfg };
+try {
+  out.machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), browser: `Chromium ${browser.version()}`, node: process.version };
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => log(`page error: ${e.message}`));
+  await page.goto(`${server.url}/bench/index.html`);
+  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+  const inPage = (name, arg) => page.evaluate(({ name, arg }) => window.benchmarks[name](arg), { name, arg });
+
+  log("1/7 call overhead");
+  out.overhead = await inPage("overhead", cfg);
+  log("2/7 float32 transport");
+  out.transport = await inPage("transport", cfg);
+  log("3/7 audio throughput (browser, then native)");
+  const wav = longWav(cfg.seconds);
+  out.throughput = await inPage("throughput", { reps: cfg.reps, url: `/${path.relative(root, wav.file)}`, seconds: wav.seconds });
+  const nat = native(["bench", "examples/pipelines/voice.json", "--input", path.relative(root, wav.file), "--repeat", String(cfg.reps)]);
+  out.throughput.native = { ...nat, realTime: wav.seconds / (nat.median_ms / 1000) };
+  out.throughput.wasmVsNative = out.throughput.pipeline.median / nat.median_ms;
+  log("4/7 Python node calls");
+  out.python = await inPage("python", cfg);
+  log("5/7 start-up (fresh and warm profiles)");
+  out.startup = {};
+  for (const withPython of [false, true]) {
+    const context = await browser.newContext(); // an empty profile: nothing cached
+    const p = await context.newPage();
+    const first = async () => {
+      await p.goto(`${server.url}/bench/index.html`);
+      await p.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+      return p.evaluate((py) => window.benchmarks.firstResult(py), withPython);
+    };
+    const fresh = await first();
+    const warm = [];
+    for (let i = 0; i < Math.max(1, cfg.reps); i++) warm.push(await first()); // HTTP cache: 304s
+    warm.sort((a, b) => a - b);
+    out.startup[withPython ? "python" : "rust"] = { freshMs: fresh, warmMs: { median: warm[Math.floor(warm.length / 2)], min: warm[0], max: warm[warm.length - 1] } };
+    await context.close();
+  }
+  log("6/7 scaling");
+  out.scaling = await inPage("scaling", { reps: cfg.reps, runs: cfg.runs });
+  log("7/7 sizes");
+  out.size = sizes();
+} finally {
+  await browser.close();
+  await server.close();
+}
+
+// Quick runs (npm test) only prove the harness; they never replace the real figures.
+const stem = quick ? "quick" : "latest";
+writeFileSync(path.join(results, `${stem}.json`), `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(path.join(results, `${stem}.md`), markdown(out));
+writeFileSync(path.join(results, `${stem}.svg`), chart(out));
+console.log(markdown(out));
+
+function f(x, d = 2) {
+  return x === null || x === undefined ? "n/a" : Number(x).toFixed(d);
+}
+
+function mm(s, d = 3) {
+  return `${f(s.median, d)} (${f(s.min, d)}-${f(s.max, d)})`;
+}
+
+function verdict(ok) {
+  return ok ? "met" : "missed";
+}
+
+function markdown(r) {
+  const t = r.throughput;
+  const lines = [
+    `# RemoteMedia Web benchmarks${r.quick ? " (quick mode: one run, small sizes; not for comparison)" : ""}`,
+    "",
+    `${r.date}. ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, ${r.machine.browser}, Node ${r.machine.node}.`,
+    `Figures are medians of ${r.config.reps} runs after a warm-up, (min-max); ratios are within this run.`,
+    "",
+    "| # | benchmark | result | baseline | ratio | target |",
+    "|---|---|---|---|---|---|",
+    `| 1 | call overhead, one-node PassThrough (ms/call) | ${mm(r.overhead.sdk)} | bare echo worker ${mm(r.overhead.floor)} | ${f(r.overhead.ratio)}x | < 0.3 ms and < 3x: ${verdict(r.overhead.sdk.median < 0.3 && r.overhead.ratio < 3)} |`,
+    ...r.transport.map(
+      (x) =>
+        `| 2 | ${x.mb} MB float32 through PassThrough (GB/s) | transfer ${f(x.transfer.gbps)}, base64 ${f(x.base64.gbps)} | clone echo ${f(x.cloneEcho.gbps)}, memcpy ${f(x.memcpy.gbps)} | transfer ${f(x.transferVsClone)}x the clone echo's time | base64 >= 1 GB/s: ${verdict(x.base64.gbps >= 1)}; transfer within 2x: ${verdict(x.transferVsClone <= 2)} |`,
+    ),
+    `| 3 | decode + resample + VAD + levels, ${f(t.seconds / 60, 1)} min of audio (x real time) | browser ${f(t.pipeline.realTime, 0)}x (${f(t.pipeline.median, 0)} ms) | native ${f(t.native.realTime, 0)}x (${f(t.native.median_ms, 0)} ms) | wasm ${f(t.wasmVsNative)}x native time | >= 300x: ${verdict(t.pipeline.realTime >= 300)}; within 1.5x: ${verdict(t.wasmVsNative <= 1.5)} |`,
+    `| 3 | resample 44.1 -> 16 kHz (x real time) | FastResampleNode ${f(t.resampleNode.realTime, 0)}x (node alone ${f(t.resampleNode.nodeOnlyRealTime, 0)}x) | wave-resampler cubic ${f(t.waveResamplerCubic.realTime, 0)}x, sinc ${f(t.waveResamplerSinc.realTime, 0)}x | ${f(t.resampleNode.realTime / t.waveResamplerCubic.realTime, 1)}x faster than cubic | |`,
+    `| 4 | Python node call per small item (ms) | ${mm(r.python.perItem)} | bare Pyodide call ${f(r.python.floorPerCall, 4)} | ${f(r.python.ratio, 0)}x | < 0.5 ms: ${verdict(r.python.perItem.median < 0.5)} |`,
+    `| 5 | first result, Rust-only (ms from navigation) | warm ${mm(r.startup.rust.warmMs, 0)} | fresh profile ${f(r.startup.rust.freshMs, 0)} | | warm < 100 ms: ${verdict(r.startup.rust.warmMs.median < 100)} |`,
+    `| 5 | first result, with a Python node (ms) | warm ${mm(r.startup.python.warmMs, 0)} | fresh profile ${f(r.startup.python.freshMs, 0)} | | |`,
+    `| 6 | ${r.scaling.runs} voice runs, pool of ${r.scaling.cores} vs 1 worker (ms) | pool ${mm(r.scaling.pool, 0)} | 1 worker ${mm(r.scaling.oneWorker, 0)} | speedup ${f(r.scaling.speedup)}x | >= ${f(r.scaling.target)}x: ${verdict(r.scaling.speedup >= r.scaling.target)} |`,
+    `| 7 | sizes | wasm ${(r.size.wasmRaw / 1024).toFixed(0)} KiB raw, ${(r.size.wasmGzip / 1024).toFixed(0)} KiB gzip, ${(r.size.wasmBrotli / 1024).toFixed(0)} KiB brotli | npm package ${f(r.size.npmPacked / 2 ** 20, 1)} MiB packed, ${f(r.size.npmUnpacked / 2 ** 20, 1)} MiB unpacked (${r.size.npmFiles} files, Pyodide core included) | | |`,
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** A horizontal bar chart of the ratios against their targets (log scale). */
+function chart(r) {
+  const t = r.throughput;
+  const bars = [
+    ["call overhead vs echo (lower is better, target 3x)", r.overhead.ratio, 3],
+    ["transfer vs clone echo, largest size (target 2x)", r.transport.at(-1).transferVsClone, 2],
+    ["wasm vs native pipeline time (target 1.5x)", t.wasmVsNative, 1.5],
+    ["Python call vs bare Pyodide call", r.python.ratio, null],
+    ["1 worker vs pool time (higher is better, target 0.85 x cores)", r.scaling.speedup, r.scaling.target],
+  ];
+  const W = 760;
+  const rowH = 34;
+  const x0 = 330;
+  const scale = (v) => x0 + (Math.log10(Math.max(v, 0.1)) + 1) * ((W - x0 - 20) / 4); // 0.1x .. 1000x
+  const rows = bars
+    .map(([label, v, target], i) => {
+      const y = 30 + i * rowH;
+      const mark = target ? `<line x1="${scale(target)}" x2="${scale(target)}" y1="${y - 4}" y2="${y + 20}" stroke="#dc2626" stroke-width="2"/>` : "";
+      return `<text x="8" y="${y + 13}" font-size="11">${label}</text><rect x="${x0}" y="${y}" width="${Math.max(1, scale(v) - x0)}" height="16" fill="#2563eb"/><text x="${scale(v) + 4}" y="${y + 13}" font-size="11">${f(v)}x</text>${mark}`;
+    })
+    .join("");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${40 + bars.length * rowH}" font-family="sans-serif"><text x="8" y="18" font-size="13" font-weight="bold">RemoteMedia Web: ratios in one run (red: target; log scale 0.1x-1000x)</text>${rows}</svg>\n`;
+}
