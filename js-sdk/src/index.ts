@@ -137,6 +137,7 @@ export class RemoteMedia {
   private pythonState: Capabilities["python"];
   private pythonReady: Promise<void> | null = null;
   private terminated = false;
+  private reports = new Map<string, ValidationReport>();
 
   private constructor(module: WebAssembly.Module, options: CreateOptions) {
     this.module = module;
@@ -182,7 +183,13 @@ export class RemoteMedia {
   /** Checks a manifest without running it. Synchronous: the runtime also lives on the main thread. */
   validate(manifest: Manifest): ValidationReport {
     const text = typeof manifest === "string" ? manifest : JSON.stringify(manifest);
-    return JSON.parse(validateManifest(text)) as ValidationReport;
+    const cached = this.reports.get(text);
+    if (cached) return structuredClone(cached);
+    const report = JSON.parse(validateManifest(text)) as ValidationReport;
+    // Runs usually repeat a few manifests: keep their reports (bounded).
+    if (this.reports.size >= 64) this.reports.clear();
+    this.reports.set(text, report);
+    return structuredClone(report);
   }
 
   /** Starts Pyodide now (otherwise it starts with the first manifest that needs it). */

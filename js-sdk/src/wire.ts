@@ -41,8 +41,16 @@ export type OutputItem = AudioData | TensorData | Uint8Array | string | unknown;
 const MARKERS = ["__numpy__", "__audio__", "__binary__", "__json__"];
 const CHUNK = 0x8000;
 
-/** Base64 of raw bytes. */
+/** The native base64 of recent engines (`Uint8Array.prototype.toBase64`, `Uint8Array.fromBase64`). */
+interface NativeBase64 {
+  toBase64?: (this: Uint8Array) => string;
+}
+const nativeToBase64 = (Uint8Array.prototype as NativeBase64).toBase64;
+const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array }).fromBase64;
+
+/** Base64 of raw bytes (the engine's own encoder where it has one). */
 export function bytesToBase64(bytes: Uint8Array): string {
+  if (nativeToBase64) return nativeToBase64.call(bytes);
   let binary = "";
   for (let i = 0; i < bytes.length; i += CHUNK) {
     binary += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
@@ -52,6 +60,13 @@ export function bytesToBase64(bytes: Uint8Array): string {
 
 /** Raw bytes of a base64 string. Throws InputError on malformed base64. */
 export function base64ToBytes(text: string): Uint8Array {
+  if (nativeFromBase64) {
+    try {
+      return nativeFromBase64(text);
+    } catch {
+      throw new InputError("malformed base64");
+    }
+  }
   let binary: string;
   try {
     binary = atob(text);

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use remotemedia_runtime::executor::{CancelFlag, Executor, Output, RunError, Session};
-use remotemedia_runtime::{wire, NodeRegistry, RuntimeData};
+use remotemedia_runtime::{wire, Manifest, NodeRegistry, RuntimeData};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -21,6 +21,7 @@ use crate::python::{PythonNodes, PYTHON_BUILTINS};
 #[wasm_bindgen]
 pub struct WorkerRuntime {
     executor: Executor,
+    manifests: ManifestCache,
     sessions: Rc<RefCell<HashMap<u32, Session>>>,
     cancels: Rc<RefCell<HashMap<u32, CancelFlag>>>,
     next_session: u32,
@@ -39,6 +40,7 @@ impl WorkerRuntime {
     pub fn new() -> WorkerRuntime {
         WorkerRuntime {
             executor: Executor::new(NodeRegistry::builtin()).with_clock(crate::clock::now_ms),
+            manifests: ManifestCache::default(),
             sessions: Rc::default(),
             cancels: Rc::default(),
             next_session: 1,
@@ -71,12 +73,13 @@ impl WorkerRuntime {
     /// `run_id` lets [`WorkerRuntime::cancel`] stop it at the next item boundary.
     pub fn run(&self, run_id: u32, manifest_json: String, inputs_json: String) -> Promise {
         let executor = self.executor.clone();
+        let manifests = self.manifests.clone();
         let cancels = self.cancels.clone();
         let cancel = CancelFlag::new();
         cancels.borrow_mut().insert(run_id, cancel.clone());
         future_to_promise(async move {
             let outcome = async {
-                let manifest = parse_manifest(&executor, &manifest_json)?;
+                let manifest = manifests.parse(&executor, &manifest_json)?;
                 let inputs = parse_items(&inputs_json)?;
                 let result = executor
                     .run(&manifest, inputs, &cancel)
@@ -106,6 +109,7 @@ impl WorkerRuntime {
         buffers: Array,
     ) -> Promise {
         let executor = self.executor.clone();
+        let manifests = self.manifests.clone();
         let cancels = self.cancels.clone();
         let cancel = CancelFlag::new();
         cancels.borrow_mut().insert(run_id, cancel.clone());
@@ -116,7 +120,7 @@ impl WorkerRuntime {
         future_to_promise(async move {
             let out_buffers = Array::new();
             let outcome = async {
-                let manifest = parse_manifest(&executor, &manifest_json)?;
+                let manifest = manifests.parse(&executor, &manifest_json)?;
                 let items = parse_items_with(&inputs_json, &mut inputs)?;
                 let result = executor
                     .run(&manifest, items, &cancel)
@@ -151,10 +155,11 @@ impl WorkerRuntime {
         let id = self.next_session;
         self.next_session += 1;
         let executor = self.executor.clone();
+        let manifests = self.manifests.clone();
         let sessions = self.sessions.clone();
         future_to_promise(async move {
             let outcome = async {
-                let manifest = parse_manifest(&executor, &manifest_json)?;
+                let manifest = manifests.parse(&executor, &manifest_json)?;
                 let session = executor.open(&manifest).await.map_err(|e| e.to_json())?;
                 sessions.borrow_mut().insert(id, session);
                 Ok::<Value, Value>(json!({"status": "success", "session": id}))
@@ -225,10 +230,28 @@ fn error_json(kind: &str, message: String) -> Value {
     json!({"status": "error", "error": {"kind": kind, "message": message}})
 }
 
-fn parse_manifest(executor: &Executor, text: &str) -> Result<remotemedia_runtime::Manifest, Value> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| error_json("manifest", format!("manifest is not valid JSON: {e}")))?;
-    executor.parse(&value).map_err(|e| e.to_json())
+/// Validated manifests by their JSON text: runs usually repeat a few manifests, and
+/// validation is most of a small run's cost. Bounded; cleared when full.
+#[derive(Clone, Default)]
+struct ManifestCache(Rc<RefCell<HashMap<String, Rc<Manifest>>>>);
+
+impl ManifestCache {
+    const CAPACITY: usize = 64;
+
+    fn parse(&self, executor: &Executor, text: &str) -> Result<Rc<Manifest>, Value> {
+        if let Some(m) = self.0.borrow().get(text) {
+            return Ok(m.clone());
+        }
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| error_json("manifest", format!("manifest is not valid JSON: {e}")))?;
+        let manifest = Rc::new(executor.parse(&value).map_err(|e| e.to_json())?);
+        let mut cache = self.0.borrow_mut();
+        if cache.len() >= Self::CAPACITY {
+            cache.clear();
+        }
+        cache.insert(text.to_string(), manifest.clone());
+        Ok(manifest)
+    }
 }
 
 fn parse_items(text: &str) -> Result<Vec<RuntimeData>, Value> {
