@@ -1,6 +1,6 @@
 // The demo page: pick an example and an input, edit the manifest, run it in the
 // browser's workers, and see the result, timings and a waveform with speech segments.
-import { RemoteMedia } from "/js-sdk/dist/index.js";
+import { RemoteMedia, registerServiceWorker, cacheStatus } from "/js-sdk/dist/index.js";
 
 const EXAMPLES = {
   "voice-python": { label: "Voice activity + Python stats (default)", input: "audio" },
@@ -130,8 +130,32 @@ async function run() {
   }
 }
 
+/** The page's own files, cached by the service worker so the demo also starts offline. */
+const APP_FILES = [
+  "/examples/web/index.html",
+  "/examples/web/app.js",
+  "/examples/web/style.css",
+  SAMPLE,
+  ...Object.keys(EXAMPLES).map((name) => `/examples/pipelines/${name}.json`),
+  "/examples/pipelines/text-input.json",
+  "/examples/pipelines/numbers.json",
+];
+
+async function showCache() {
+  const status = await cacheStatus();
+  const current = status.caches.find((c) => c.current);
+  $("cache").textContent = current
+    ? `Offline cache: ${current.entries} files, ${(current.bytes / 2 ** 20).toFixed(1)} MiB (build ${status.build.version}-${status.build.hash}).`
+    : "Offline cache: empty.";
+}
+
 async function main() {
   for (const [name, { label }] of Object.entries(EXAMPLES)) $("example").add(new Option(label, name));
+  try {
+    await registerServiceWorker({ scope: "/", precache: APP_FILES });
+  } catch (err) {
+    console.warn(`service worker not registered: ${err.message}`);
+  }
   $("example").onchange = () => loadExample($("example").value);
   await loadExample("voice-python");
   state.rm = await RemoteMedia.create({
@@ -157,6 +181,7 @@ async function main() {
     const file = e.dataTransfer.files[0];
     if (file) setAudio(new Uint8Array(await file.arrayBuffer()), file.name);
   };
+  await showCache().catch(() => {});
   document.body.dataset.ready = "true";
 }
 

@@ -25,12 +25,14 @@ const TYPES = {
 
 /**
  * Serves `root` on 127.0.0.1. Options: `port` (0 = any free port), `isolate` (send
- * COOP/COEP so the page is cross-origin isolated). Resolves with `{ url, close() }`.
+ * COOP/COEP so the page is cross-origin isolated), `onRequest(pathname)` (a hook that
+ * sees every request, for tests). Resolves with `{ url, close() }`.
  */
-export function serve(root, { port = 0, isolate = false } = {}) {
+export function serve(root, { port = 0, isolate = false, onRequest } = {}) {
   const base = path.resolve(root);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    onRequest?.(url.pathname);
     let file = path.join(base, decodeURIComponent(url.pathname));
     if (!file.startsWith(base)) {
       res.writeHead(403).end("forbidden");
@@ -47,6 +49,8 @@ export function serve(root, { port = 0, isolate = false } = {}) {
         return;
       }
       const headers = { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream", "content-length": size, "cache-control": "no-cache", etag };
+      // The SDK's service worker lives in dist/ but must control pages anywhere here.
+      if (path.basename(file) === "sw.js") headers["service-worker-allowed"] = "/";
       if (isolate) {
         headers["cross-origin-opener-policy"] = "same-origin";
         headers["cross-origin-embedder-policy"] = "require-corp";

@@ -3,7 +3,8 @@
 // configurations), and copies the Pyodide core files and the manifest schema in.
 // Skips the wasm build when its output is newer than every Rust source.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,6 +21,11 @@ function newest(dir) {
     t = Math.max(t, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
   }
   return t;
+}
+
+if (process.argv[2] === "--stamp-only") {
+  stamp(path.resolve(process.argv[3] ?? sdk));
+  process.exit(0);
 }
 
 const wasmOut = path.join(sdk, "wasm/remotemedia_worker_bg.wasm");
@@ -54,4 +60,44 @@ for (const file of readdirSync(pyodideSrc).filter(runtimeFile)) {
 }
 mkdirSync(path.join(sdk, "schema"), { recursive: true });
 copyFileSync(path.join(root, "schema/manifest.schema.json"), path.join(sdk, "schema/manifest.schema.json"));
+
+stamp(sdk);
 log("done");
+
+/**
+ * Writes dist/build-info.js and dist/sw.js for the files now in `dir` (a package
+ * root): the list of runtime files the service worker caches and their content hash.
+ * `node scripts/build.mjs --stamp-only DIR` re-stamps a copy (used by the tests).
+ */
+export function stamp(dir) {
+  const version = JSON.parse(readFileSync(path.join(sdk, "package.json"), "utf8")).version;
+  const list = (sub, keep) =>
+    existsSync(path.join(dir, sub))
+      ? readdirSync(path.join(dir, sub), { recursive: true })
+          .map((f) => path.posix.join(sub, f.split(path.sep).join("/")))
+          .filter((f) => statSync(path.join(dir, f)).isFile() && keep(f))
+      : [];
+  const files = [
+    ...list("dist", (f) => f.endsWith(".js") && f !== "dist/sw.js"),
+    ...list("wasm", (f) => /\.(js|wasm)$/.test(f)),
+    ...list("python/remotemedia", (f) => f.endsWith(".py")),
+    ...list("pyodide", (f) => /\.(mjs|js|wasm|zip|json)$/.test(f)),
+  ].sort();
+  const hash = createHash("sha256");
+  for (const f of files.filter((f) => f !== "dist/build-info.js")) {
+    hash.update(f);
+    hash.update(readFileSync(path.join(dir, f)));
+  }
+  const digest = hash.digest("hex").slice(0, 16);
+  writeFileSync(
+    path.join(dir, "dist/build-info.js"),
+    `/** Identity of this build (written by scripts/build.mjs). */\nexport const BUILD = { version: ${JSON.stringify(version)}, hash: ${JSON.stringify(digest)} };\n`,
+  );
+  const template = readFileSync(path.join(sdk, "sw/sw.template.js"), "utf8");
+  writeFileSync(
+    path.join(dir, "dist/sw.js"),
+    template.replace("__VERSION__", version).replace("__HASH__", digest).replace("__FILES__", JSON.stringify(files)),
+  );
+  log(`stamped build ${version}-${digest} (${files.length} files for the service worker)`);
+  return digest;
+}

@@ -10,6 +10,7 @@
 import init, { validateManifest } from "../wasm/remotemedia_worker.js";
 import { AbortError, errorFromJson, ManifestError, RemoteMediaError, TimeoutError } from "./errors.js";
 import type { Problem } from "./errors.js";
+import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
 import type { Answer } from "./pool.js";
 import type { FromPython, ToExecutor } from "./protocol.js";
@@ -17,6 +18,9 @@ import { fromWire, toWire } from "./wire.js";
 import type { InputItem, OutputItem } from "./wire.js";
 
 export * from "./errors.js";
+export { registerServiceWorker, cacheStatus, clearCache } from "./service-worker.js";
+export type { RegisterOptions, CacheInfo, ServiceWorkerEvent } from "./service-worker.js";
+export { BUILD } from "./build-info.js";
 export { fromWire, toWire, float32ToBase64, base64ToFloat32 } from "./wire.js";
 export type { AudioData, TensorData, InputItem, OutputItem } from "./wire.js";
 
@@ -106,7 +110,8 @@ export interface SessionOutput {
   data: OutputItem;
 }
 
-const WASM_URL = new URL("../wasm/remotemedia_worker_bg.wasm", import.meta.url);
+// Versioned, so a cache from another build is never asked for this build's module.
+const WASM_URL = new URL(`../wasm/remotemedia_worker_bg.wasm?v=${BUILD.hash}`, import.meta.url);
 const PYODIDE_URL = new URL("../pyodide/", import.meta.url);
 const PYTHON_URL = new URL("../python/", import.meta.url);
 

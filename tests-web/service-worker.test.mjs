@@ -1,0 +1,130 @@
+// The service worker (SPEC 9): the first load fills the cache; reloads with the
+// package's files blocked, or with the browser offline, still run pipelines; a new
+// build replaces the old cache without an open page switching builds; clearCache works.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { cpSync, appendFileSync, mkdtempSync, rmSync, symlinkSync, mkdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { serve } from "../js-sdk/node/server.mjs";
+import { launch } from "../js-sdk/node/chromium.mjs";
+import { root } from "./helpers.mjs";
+
+const SDK = "/js-sdk/dist/index.js";
+
+async function openDemo(context, url) {
+  const page = await context.newPage();
+  await page.goto(`${url}/examples/web/index.html`);
+  await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60_000 });
+  return page;
+}
+
+const status = (page) => page.evaluate(async (sdk) => (await import(sdk)).cacheStatus(), SDK);
+
+test("the cache serves blocked and offline reloads, and clearCache empties it", async () => {
+  const requests = [];
+  const server = await serve(root, { onRequest: (p) => requests.push(p) });
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await openDemo(context, server.url);
+    const first = await status(page);
+    const current = first.caches.find((c) => c.current);
+    assert.ok(current, JSON.stringify(first));
+    assert.ok(current.entries >= 30, `${current.entries} entries`);
+    assert.ok(current.bytes > 10 * 2 ** 20, `${current.bytes} bytes: the wasm and Pyodide should be there`);
+
+    // Reload with every request for the package's files failing at the network.
+    await context.route("**/js-sdk/**", (route) => route.abort());
+    requests.length = 0;
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60_000 });
+    const mixed = await page.evaluate(async (sdk) => {
+      const { RemoteMedia } = await import(sdk);
+      const rm = await RemoteMedia.create({ workers: 1 });
+      const manifest = await (await fetch("/examples/pipelines/mixed.json")).json();
+      const wav = new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+      const r = await rm.run(manifest, [wav]);
+      await rm.terminate();
+      return r.outputs_by_node.levels_after[0];
+    }, SDK);
+    assert.ok(Math.abs(mixed.peak_db - -6.02) < 0.02, JSON.stringify(mixed));
+    const fromNetwork = requests.filter((p) => p.startsWith("/js-sdk/") && !p.endsWith("/sw.js"));
+    assert.deepEqual(fromNetwork, [], "package files were fetched from the network");
+    await context.unroute("**/js-sdk/**");
+
+    // The demo page, reloaded offline, runs the default pipeline on the cached recording.
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60_000 });
+    await page.click("#lena");
+    await page.waitForFunction(() => document.getElementById("input-info").textContent.includes("lena.wav"));
+    await page.click("#run");
+    await page.waitForFunction(() => document.body.dataset.lastRun, null, { timeout: 60_000 });
+    const offline = await page.evaluate(() => ({ run: document.body.dataset.lastRun, status: document.getElementById("status").textContent }));
+    assert.equal(offline.run, "ok", offline.status);
+    await context.setOffline(false);
+
+    const cleared = await page.evaluate(async (sdk) => {
+      const m = await import(sdk);
+      return { deleted: await m.clearCache(), after: (await m.cacheStatus()).caches.length };
+    }, SDK);
+    assert.ok(cleared.deleted >= 1);
+    assert.equal(cleared.after, 0);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+test("a new build replaces the old cache, and a page only ever runs one build", async () => {
+  // A served copy of the package that can be "rebuilt" (changed and re-stamped).
+  const dir = mkdtempSync(path.join(tmpdir(), "rm-sw-"));
+  mkdirSync(path.join(dir, "js-sdk"));
+  for (const sub of ["dist", "wasm", "python", "pyodide"]) cpSync(path.join(root, "js-sdk", sub), path.join(dir, "js-sdk", sub), { recursive: true });
+  symlinkSync(path.join(root, "examples"), path.join(dir, "examples"));
+  symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+  const server = await serve(dir);
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    let page = await openDemo(context, server.url);
+    const v1 = await status(page);
+    assert.deepEqual(v1.caches.map((c) => c.hash), [v1.build.hash]);
+
+    appendFileSync(path.join(dir, "js-sdk/python/remotemedia/builtins.py"), "\n# build 2\n");
+    const stamp = spawnSync(process.execPath, [path.join(root, "js-sdk/scripts/build.mjs"), "--stamp-only", path.join(dir, "js-sdk")], { encoding: "utf8" });
+    assert.equal(stamp.status, 0, stamp.stderr);
+
+    // An open page keeps its build: reloading it finds the new worker waiting.
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60_000 });
+    assert.equal((await status(page)).build.hash, v1.build.hash);
+    await page.close();
+
+    // With no page on the old build left, the new one activates and drops the old cache.
+    let v2;
+    for (let i = 0; i < 40; i++) {
+      page = await openDemo(context, server.url);
+      v2 = await status(page);
+      if (v2.build.hash !== v1.build.hash && v2.caches.length === 1) break;
+      await page.close();
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.notEqual(v2.build.hash, v1.build.hash, "the new build never took over");
+    assert.deepEqual(v2.caches.map((c) => [c.hash, c.current]), [[v2.build.hash, true]]);
+    const r = await page.evaluate(async (sdk) => {
+      const { RemoteMedia } = await import(sdk);
+      const rm = await RemoteMedia.create({ workers: 1 });
+      const out = await rm.run({ version: "v1", metadata: { name: "t" }, nodes: [{ id: "t", node_type: "TextProcessorNode", runtime_hint: "python" }] }, ["new build"]);
+      await rm.terminate();
+      return out.outputs[0].results.uppercase;
+    }, SDK);
+    assert.equal(r, "NEW BUILD");
+  } finally {
+    await browser.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
