@@ -150,15 +150,3 @@ export async function scaling({ reps, runs }) {
   await pool.terminate();
   return { cores, runs, oneWorker: t1, pool: tn, speedup: t1.median / tn.median, target: 0.85 * cores };
 }
-
-/** 5. (in a fresh or warm page) time to the first result. */
-export async function firstResult(withPython) {
-  const rm = await RemoteMedia.create({ workers: 1 });
-  const manifest = withPython
-    ? { version: "v1", metadata: { name: "p" }, nodes: [{ id: "t", node_type: "TextProcessorNode", runtime_hint: "python" }] }
-    : { version: "v1", metadata: { name: "r" }, nodes: [{ id: "m", node_type: "MultiplyNode" }] };
-  await rm.run(manifest, withPython ? ["hi"] : [1]);
-  const ms = performance.now(); // since navigation start
-  await rm.terminate();
-  return ms;
-}

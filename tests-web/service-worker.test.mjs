@@ -128,3 +128,46 @@ test("a new build replaces the old cache, and a page only ever runs one build", 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a second Python start restores the interpreter snapshot and runs Python nodes", async () => {
+  const server = await serve(root);
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.url}/js-sdk/node/harness.html`);
+    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
+    const r = await page.evaluate(async () => {
+      const { RemoteMedia, cacheStatus, clearCache } = window.sdk;
+      const manifest = {
+        version: "v1",
+        metadata: { name: "snap" },
+        nodes: [{ id: "s", node_type: "Square", runtime_hint: "python" }],
+        python: { modules: { sq: "from remotemedia import Node\nclass Square(Node):\n    def process(self, x):\n        return x * x\n" } },
+      };
+      const starts = [];
+      const outputs = [];
+      for (let i = 0; i < 2; i++) {
+        const rm = await RemoteMedia.create({ workers: 1, python: true });
+        starts.push(rm.capabilities().pythonStartup);
+        outputs.push((await rm.run(manifest, [3, 4])).outputs);
+        await rm.terminate();
+      }
+      const cached = (await cacheStatus()).caches.find((c) => c.current);
+      await clearCache();
+      const rm = await RemoteMedia.create({ workers: 1, python: true, pythonSnapshot: true });
+      const afterClear = rm.capabilities().pythonStartup.snapshot;
+      await rm.terminate();
+      return { starts, outputs, cachedBytes: cached?.bytes ?? 0, afterClear };
+    });
+    assert.equal(r.starts[0].snapshot, "made");
+    assert.equal(r.starts[1].snapshot, "loaded");
+    assert.ok(r.starts[1].loadPyodideMs < r.starts[0].loadPyodideMs, JSON.stringify(r.starts));
+    assert.deepEqual(r.outputs, [[9, 16], [9, 16]]);
+    assert.ok(r.cachedBytes > 20 * 2 ** 20, "the snapshot is kept in the build's cache");
+    assert.equal(r.afterClear, "made", "clearCache drops the snapshot too");
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

@@ -13,7 +13,8 @@ import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
 import type { Answer } from "./pool.js";
-import type { FromPython, ToExecutor } from "./protocol.js";
+import type { FromPython, PythonStartup, ToExecutor } from "./protocol.js";
+export type { PythonStartup } from "./protocol.js";
 import { fromWire, toWire } from "./wire.js";
 import type { InputItem, OutputItem } from "./wire.js";
 
@@ -53,6 +54,11 @@ export interface CreateOptions {
    * (the portable wire form). Runs with `decode: false` always use base64.
    */
   transport?: "transfer" | "base64";
+  /**
+   * Start Pyodide from a memory snapshot saved by an earlier start (in the Cache API,
+   * per build); default true. The first start saves one (about 30 MB).
+   */
+  pythonSnapshot?: boolean;
 }
 
 /** Options of {@link RemoteMedia.run}. */
@@ -102,6 +108,10 @@ export interface Capabilities {
   /** How float32 and binary payloads cross to the workers. */
   transport: "transfer" | "base64";
   python: "off" | "not started" | "starting" | "ready" | "failed";
+  /** Where the Python worker's start-up went, once it is ready. */
+  pythonStartup?: PythonStartup;
+  /** Milliseconds `RemoteMedia.create` took (compile, workers, instantiation). */
+  executorStartMs: number;
 }
 
 /** One output of a session: which sink produced it, and the item. */
@@ -143,6 +153,8 @@ export class RemoteMedia {
   private pythonReady: Promise<void> | null = null;
   private terminated = false;
   private reports = new Map<string, ValidationReport>();
+  private pythonStartup: PythonStartup | undefined;
+  private executorStartMs = 0;
 
   private constructor(module: WebAssembly.Module, options: CreateOptions) {
     this.module = module;
@@ -168,6 +180,7 @@ export class RemoteMedia {
     for (let i = 0; i < count; i++) rm.workers.push(rm.spawn(i));
     const types = await Promise.all(rm.workers.map((w) => w.ready()));
     types[0]?.forEach((t) => rm.rustTypes.add(t));
+    rm.executorStartMs = performance.now() - t0;
     report("executor ready");
     if (options.python === true) await rm.startPython();
     return rm;
@@ -212,6 +225,7 @@ export class RemoteMedia {
         if (m.type === "progress") this.options.onProgress?.({ stage: m.stage, component: "python", elapsedMs: m.elapsedMs });
         else if (m.type === "ready") {
           this.pythonState = "ready";
+          this.pythonStartup = m.breakdown;
           this.options.onProgress?.({ stage: "Python ready", component: "python", elapsedMs: performance.now() - t0 });
           resolve();
         } else if (m.type === "fatal") {
@@ -225,7 +239,7 @@ export class RemoteMedia {
         reject(new RemoteMediaError(`the Python worker crashed: ${event.message || "script error"}`));
       };
     });
-    python.postMessage({ type: "init", indexURL: this.options.indexURL ?? PYODIDE_URL.href, pythonURL: PYTHON_URL.href });
+    python.postMessage({ type: "init", indexURL: this.options.indexURL ?? PYODIDE_URL.href, pythonURL: PYTHON_URL.href, snapshot: this.options.pythonSnapshot !== false });
     for (const w of this.workers) this.connectPython(w);
     return this.pythonReady;
   }
@@ -361,6 +375,8 @@ export class RemoteMedia {
       workers: this.workers.length,
       transport: this.options.transport ?? "transfer",
       python: this.pythonState,
+      pythonStartup: this.pythonStartup,
+      executorStartMs: this.executorStartMs,
     };
   }
 

@@ -26,14 +26,30 @@ export type FromExecutor =
 
 /** Main thread -> Python worker. */
 export type ToPython =
-  | { type: "init"; indexURL: string; pythonURL: string }
+  | { type: "init"; indexURL: string; pythonURL: string; snapshot: boolean }
   | { type: "connect"; port: MessagePort };
 
 /** Python worker -> main thread. */
 export type FromPython =
   | { type: "progress"; stage: string; elapsedMs: number }
-  | { type: "ready"; nodeTypes: string[]; startMs: number }
+  | { type: "ready"; nodeTypes: string[]; startMs: number; breakdown: PythonStartup }
   | { type: "fatal"; message: string };
+
+/**
+ * Where the Python worker's start-up went, in ms: `fetchMs` the span of Pyodide's
+ * downloads (or cache hits), `loadPyodideMs` all of loadPyodide (fetch, compile,
+ * instantiate, stdlib unpack), `installMs` writing the remotemedia package into
+ * Pyodide's file system, `importMs` importing it, `totalMs` worker start to ready.
+ */
+export interface PythonStartup {
+  /** `loaded`: started from a cached memory snapshot; `made`: a snapshot was saved for next time. */
+  snapshot: "loaded" | "made" | "off" | "failed";
+  fetchMs: number;
+  loadPyodideMs: number;
+  installMs: number;
+  importMs: number;
+  totalMs: number;
+}
 
 /** Executor worker <-> Python worker, over a MessageChannel (no main-thread hop). */
 export interface PythonRequest {
