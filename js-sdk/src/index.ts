@@ -144,7 +144,7 @@ function wasmSimd(): boolean {
 /** The SDK: a pool of executor workers and, on demand, the Python worker. */
 export class RemoteMedia {
   private workers: ExecutorWorker[] = [];
-  private module: WebAssembly.Module;
+  private module: Promise<WebAssembly.Module>;
   private rustTypes = new Set<string>();
   private nextId = 1;
   private options: CreateOptions;
@@ -156,7 +156,7 @@ export class RemoteMedia {
   private pythonStartup: PythonStartup | undefined;
   private executorStartMs = 0;
 
-  private constructor(module: WebAssembly.Module, options: CreateOptions) {
+  private constructor(module: Promise<WebAssembly.Module>, options: CreateOptions) {
     this.module = module;
     this.options = options;
     this.pythonState = options.python === false ? "off" : "not started";
@@ -171,13 +171,19 @@ export class RemoteMedia {
     const report = (stage: string, component: ProgressEvent["component"] = "executor") =>
       options.onProgress?.({ stage, component, elapsedMs: performance.now() - t0 });
     report("compiling WebAssembly");
-    const module = await compileRuntime();
-    await init({ module_or_path: module }); // main-thread instance: synchronous validate()
+    const module = compileRuntime();
     const rm = new RemoteMedia(module, options);
     const cores = typeof navigator !== "undefined" ? navigator.hardwareConcurrency || 2 : 2;
     const count = Math.max(1, options.workers ?? Math.min(cores - 1, 4));
     report(`starting ${count} executor worker(s)`);
+    // Workers load their scripts while the module compiles; each gets it when ready.
     for (let i = 0; i < count; i++) rm.workers.push(rm.spawn(i));
+    try {
+      await init({ module_or_path: await module }); // main-thread instance: synchronous validate()
+    } catch (err) {
+      await rm.terminate();
+      throw err;
+    }
     const types = await Promise.all(rm.workers.map((w) => w.ready()));
     types[0]?.forEach((t) => rm.rustTypes.add(t));
     rm.executorStartMs = performance.now() - t0;

@@ -23,7 +23,8 @@ export class ExecutorWorker {
   private readyPromise: Promise<string[]>;
   private onCrash: (w: ExecutorWorker) => void;
 
-  constructor(index: number, module: WebAssembly.Module, onCrash: (w: ExecutorWorker) => void) {
+  /** `module` may still be compiling: the worker loads its scripts meanwhile. */
+  constructor(index: number, module: Promise<WebAssembly.Module>, onCrash: (w: ExecutorWorker) => void) {
     this.index = index;
     this.onCrash = onCrash;
     this.worker = new Worker(new URL("./worker/executor-worker.js", import.meta.url), { type: "module", name: `remotemedia-executor-${index}` });
@@ -51,7 +52,10 @@ export class ExecutorWorker {
       };
     });
     this.readyPromise.catch(() => {});
-    this.post({ type: "init", module });
+    module.then(
+      (m) => this.post({ type: "init", module: m }),
+      (err: unknown) => this.crash(new WorkerCrashedError(`executor worker ${index}: no WebAssembly module: ${String((err as Error)?.message ?? err)}`)),
+    );
   }
 
   /** Resolves with the Rust node types once the runtime is instantiated. */
