@@ -96,7 +96,8 @@ export async function throughput({ reps, url, seconds: actual }) {
   const wav = new Uint8Array(await (await fetch(url)).arrayBuffer());
   const voice = await (await fetch("/examples/pipelines/voice.json")).json();
   const rm = await RemoteMedia.create({ workers: 1 });
-  const pipeline = await time(reps, () => rm.run(voice, [wav]));
+  const executorMs = [];
+  const pipeline = await time(reps, async () => executorMs.push((await rm.run(voice, [wav])).metrics.total_ms));
   const decoded = (await rm.run({ version: "v1", metadata: { name: "d" }, nodes: [{ id: "d", node_type: "AudioDecoderNode" }] }, [wav])).outputs[0];
   const resample = { version: "v1", metadata: { name: "r" }, nodes: [{ id: "r", node_type: "FastResampleNode", params: { target_rate: 16000 } }] };
   const ours = await time(reps, () => rm.run(resample, [decoded]));
@@ -110,7 +111,7 @@ export async function throughput({ reps, url, seconds: actual }) {
   return {
     seconds: actual,
     wavBytes: wav.length,
-    pipeline: { ...pipeline, realTime: rt(pipeline.median) },
+    pipeline: { ...pipeline, realTime: rt(pipeline.median), executor: stats(executorMs.slice(1)) },
     resampleNode: { ...ours, realTime: rt(ours.median), nodeOnlyRealTime: rt(oursMetric) },
     waveResamplerCubic: { ...js, realTime: rt(js.median) },
     waveResamplerSinc: { ...jsSinc, realTime: rt(jsSinc.median) },
