@@ -75,6 +75,25 @@ pub trait Node {
     }
 }
 
+/// [`Node::finish`] for nodes whose final item and flush belong together: calls
+/// `step(node, item, is_last, out)` for every item (`is_last` on the final one), or
+/// `flush` when the step has no items.
+pub fn finish_marking_last<N: Node + ?Sized>(
+    node: &mut N,
+    items: Vec<RuntimeData>,
+    out: &mut Vec<RuntimeData>,
+    mut step: impl FnMut(&mut N, RuntimeData, bool, &mut Vec<RuntimeData>) -> Result<(), NodeFailure>,
+) -> Result<(), NodeFailure> {
+    if items.is_empty() {
+        return node.flush(out);
+    }
+    let count = items.len();
+    for (i, item) in items.into_iter().enumerate() {
+        step(node, item, i + 1 == count, out)?;
+    }
+    Ok(())
+}
+
 /// A node implemented outside this crate and reached asynchronously (a Python node
 /// in the Pyodide worker). Items come in batches to keep calls few.
 pub trait AsyncNode {

@@ -2,7 +2,7 @@
 //! `FormatConverterNode`.
 
 use crate::data::{AudioBuffer, RuntimeData};
-use crate::node::{Node, NodeFailure};
+use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::nodes::resample::{Quality, StreamResampler};
 use crate::params::{ParamError, ParamKind, ParamSpec, Params};
@@ -191,15 +191,26 @@ impl Transform {
     }
 }
 
+impl Transform {
+    fn step(
+        &mut self,
+        input: RuntimeData,
+        last: bool,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let audio = expect_audio(input, "AudioTransform")?;
+        out.extend(self.convert(audio, last)?.map(RuntimeData::Audio));
+        Ok(())
+    }
+}
+
 impl Node for Transform {
     fn process(
         &mut self,
         input: RuntimeData,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        let audio = expect_audio(input, "AudioTransform")?;
-        out.extend(self.convert(audio, false)?.map(RuntimeData::Audio));
-        Ok(())
+        self.step(input, false, out)
     }
 
     fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
@@ -220,15 +231,7 @@ impl Node for Transform {
         items: Vec<RuntimeData>,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        let count = items.len();
-        for (i, item) in items.into_iter().enumerate() {
-            let audio = expect_audio(item, "AudioTransform")?;
-            out.extend(self.convert(audio, i + 1 == count)?.map(RuntimeData::Audio));
-        }
-        if count == 0 {
-            self.flush(out)?;
-        }
-        Ok(())
+        finish_marking_last(self, items, out, Self::step)
     }
 }
 

@@ -13,7 +13,7 @@ use rubato::{
 };
 
 use crate::data::{AudioBuffer, RuntimeData};
-use crate::node::{Node, NodeFailure};
+use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::params::{ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
@@ -316,17 +316,27 @@ impl FastResample {
     }
 }
 
+impl FastResample {
+    /// One item; the last one also drains the filter tail into the same output.
+    fn step(
+        &mut self,
+        input: RuntimeData,
+        last: bool,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let audio = expect_audio(input, "FastResampleNode")?;
+        out.extend(self.resample(audio, last)?.map(RuntimeData::Audio));
+        Ok(())
+    }
+}
+
 impl Node for FastResample {
     fn process(
         &mut self,
         input: RuntimeData,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        let audio = expect_audio(input, "FastResampleNode")?;
-        if let Some(a) = self.resample(audio, false)? {
-            out.push(RuntimeData::Audio(a));
-        }
-        Ok(())
+        self.step(input, false, out)
     }
 
     fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
@@ -349,16 +359,6 @@ impl Node for FastResample {
         items: Vec<RuntimeData>,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        let count = items.len();
-        for (i, item) in items.into_iter().enumerate() {
-            let audio = expect_audio(item, "FastResampleNode")?;
-            if let Some(a) = self.resample(audio, i + 1 == count)? {
-                out.push(RuntimeData::Audio(a));
-            }
-        }
-        if count == 0 {
-            self.flush(out)?;
-        }
-        Ok(())
+        finish_marking_last(self, items, out, Self::step)
     }
 }

@@ -20,7 +20,7 @@ use earshot::Detector;
 use serde_json::{json, Value};
 
 use crate::data::{AudioBuffer, RuntimeData};
-use crate::node::{Node, NodeFailure};
+use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::params::{ParamError, ParamKind, ParamSpec, Params};
@@ -257,7 +257,12 @@ impl Vad {
         self.open_segment.take().map(|s| (s, self.last_speech_end))
     }
 
-    fn run(&mut self, item: RuntimeData, last: bool) -> Result<RuntimeData, NodeFailure> {
+    fn step(
+        &mut self,
+        item: RuntimeData,
+        last: bool,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
         let mut audio = expect_audio(item, "VoiceActivityDetector")?;
         self.check_format(&audio)?;
         let mono = remix(&audio.samples, usize::from(audio.channels), 1);
@@ -266,7 +271,8 @@ impl Vad {
             segments.extend(self.close_segment());
         }
         self.annotate(&mut audio, &frames, &segments);
-        Ok(RuntimeData::Audio(audio))
+        out.push(RuntimeData::Audio(audio));
+        Ok(())
     }
 }
 
@@ -276,8 +282,7 @@ impl Node for Vad {
         input: RuntimeData,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        out.push(self.run(input, false)?);
-        Ok(())
+        self.step(input, false, out)
     }
 
     /// At the end of a stream the last frames and an open segment are reported in
@@ -301,13 +306,6 @@ impl Node for Vad {
         items: Vec<RuntimeData>,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        if items.is_empty() {
-            return self.flush(out);
-        }
-        let count = items.len();
-        for (i, item) in items.into_iter().enumerate() {
-            out.push(self.run(item, i + 1 == count)?);
-        }
-        Ok(())
+        finish_marking_last(self, items, out, Self::step)
     }
 }
