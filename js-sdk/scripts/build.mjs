@@ -1,18 +1,32 @@
-// Builds the package: the Rust worker crate to wasm (wasm-pack --target web, wasm-opt
-// from the npm package binaryen), the TypeScript (tsc, main-thread and worker
-// configurations), and copies the Pyodide core files and the manifest schema in.
-// Skips the wasm build when its output is newer than every Rust source.
+// Builds the package into dist/, flat, so that every runtime file sits beside the
+// module that names it with a literal `new URL("./file", import.meta.url)` (the form
+// bundlers understand):
+//
+//   index.js            the SDK (bundled with the wasm-bindgen glue)
+//   build-info.js       this build's identity (stamped last; imported by index.js)
+//   react.js, vue.js    the framework bindings (import ./index.js)
+//   executor-worker.js  the executor worker (bundled with the glue)
+//   python-worker.js    the Python worker (bundled with Pyodide's loader and glue)
+//   *.wasm, *.zip, pyodide-lock.json   the runtime's data files
+//   sw.js               the service worker (stamped from sw/sw.template.js)
+//   *.d.ts              the types (tsc)
+//
+// The Rust worker crate is built with wasm-pack into wasm/ (not shipped), skipped when
+// its output is newer than every Rust source; wasm-opt comes from the npm package binaryen.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+import { zipSync } from "fflate";
 
 const sdk = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const root = path.resolve(sdk, "..");
 const bin = path.join(root, "node_modules/.bin");
 const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` };
 const log = (m) => console.log(`[build] ${m}`);
+const dist = path.join(sdk, "dist");
 
 function newest(dir) {
   let t = 0;
@@ -23,60 +37,134 @@ function newest(dir) {
   return t;
 }
 
-if (process.argv[2] === "--stamp-only") {
-  stamp(path.resolve(process.argv[3] ?? sdk));
-  process.exit(0);
+/** The data files shipped beside the code: [source, name in dist/]. */
+export function dataFiles() {
+  const pyodide = path.dirname(fileURLToPath(import.meta.resolve("pyodide/package.json")));
+  return [
+    [path.join(sdk, "wasm/remotemedia_worker_bg.wasm"), "remotemedia_worker_bg.wasm"],
+    [path.join(pyodide, "pyodide.asm.wasm"), "pyodide.asm.wasm"],
+    [path.join(pyodide, "python_stdlib.zip"), "python_stdlib.zip"],
+    [path.join(pyodide, "pyodide-lock.json"), "pyodide-lock.json"],
+  ];
 }
 
-const wasmOut = path.join(sdk, "wasm/remotemedia_worker_bg.wasm");
-const sources = Math.max(
-  newest(path.join(root, "crates/runtime/src")),
-  newest(path.join(root, "crates/worker/src")),
-  statSync(path.join(root, "Cargo.lock")).mtimeMs,
-);
-if (!existsSync(wasmOut) || statSync(wasmOut).mtimeMs < sources || process.argv.includes("--force")) {
-  log("wasm-pack build crates/worker (release)");
-  execFileSync(
-    "wasm-pack",
-    ["build", path.join(root, "crates/worker"), "--target", "web", "--release", "--no-pack", "--out-dir", path.join(sdk, "wasm"), "--out-name", "remotemedia_worker"],
-    { stdio: "inherit", env },
+/**
+ * Pyodide's loader and glue carry Node.js branches (`import("node:fs")`, `import("ws")`)
+ * that never run in a browser but that an app's bundler would try to resolve: they
+ * become empty modules. Emscripten's default wasm location is made plainly relative.
+ */
+const pyodideForBrowsers = {
+  name: "pyodide-for-browsers",
+  setup(build) {
+    build.onResolve({ filter: /^(node:.*|ws)$/ }, (args) => ({ path: args.path, namespace: "node-stub" }));
+    build.onLoad({ filter: /.*/, namespace: "node-stub" }, () => ({ contents: "export default {};", loader: "js" }));
+    build.onLoad({ filter: /[\\/]pyodide[\\/][^\\/]+\.mjs$/ }, (args) => ({
+      contents: readFileSync(args.path, "utf8").replaceAll('new URL("pyodide.asm.wasm",import.meta.url)', 'new URL("./pyodide.asm.wasm",import.meta.url)'),
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * Marks every computed `import(url)` (Pyodide loading its own files at run time) with
+ * the comments that tell webpack, Turbopack and Vite to leave it alone; minifying drops
+ * the ones Pyodide wrote.
+ */
+function ignoreComputedImports(file) {
+  const code = readFileSync(file, "utf8").replace(/\bimport\((?!["'`]|\/\*)/g, "import(/* webpackIgnore: true */ /* @vite-ignore */ ");
+  writeFileSync(file, code);
+}
+
+async function main() {
+  if (process.argv[2] === "--stamp-only") {
+    stamp(path.resolve(process.argv[3] ?? sdk));
+    return;
+  }
+
+  const wasmOut = path.join(sdk, "wasm/remotemedia_worker_bg.wasm");
+  const sources = Math.max(
+    newest(path.join(root, "crates/runtime/src")),
+    newest(path.join(root, "crates/worker/src")),
+    statSync(path.join(root, "Cargo.lock")).mtimeMs,
+    statSync(path.join(root, "crates/worker/Cargo.toml")).mtimeMs,
   );
-} else {
-  log("wasm is up to date");
+  if (!existsSync(wasmOut) || statSync(wasmOut).mtimeMs < sources || process.argv.includes("--force")) {
+    log("wasm-pack build crates/worker (release)");
+    execFileSync(
+      "wasm-pack",
+      ["build", path.join(root, "crates/worker"), "--target", "web", "--release", "--no-pack", "--out-dir", path.join(sdk, "wasm"), "--out-name", "remotemedia_worker"],
+      { stdio: "inherit", env },
+    );
+  } else {
+    log("wasm is up to date");
+  }
+
+  rmSync(dist, { recursive: true, force: true });
+  mkdirSync(dist, { recursive: true });
+
+  log("tsc: type check (main thread and workers) and declarations");
+  execFileSync(path.join(bin, "tsc"), ["-p", path.join(sdk, "tsconfig.json")], { stdio: "inherit", env });
+  execFileSync(path.join(bin, "tsc"), ["-p", path.join(sdk, "tsconfig.worker.json")], { stdio: "inherit", env });
+
+  // One file per entry: a warm start fetches one module, not a graph of ~9.
+  log("esbuild: index.js, executor-worker.js, python-worker.js, react.js, vue.js");
+  const common = { bundle: true, format: "esm", platform: "browser", target: "es2022", logLevel: "warning", legalComments: "inline" };
+  await esbuild.build({
+    ...common,
+    entryPoints: { index: path.join(sdk, "src/index.ts") },
+    outdir: dist,
+    external: ["./build-info.js"], // stamped after the bundle is hashed
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: { "executor-worker": path.join(sdk, "src/worker/executor-worker.ts") },
+    outdir: dist,
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: { "python-worker": path.join(sdk, "src/worker/python-worker.ts") },
+    outdir: dist,
+    minify: true, // Pyodide's glue is 1.2 MB already minified; keep it so
+    plugins: [pyodideForBrowsers],
+  });
+  ignoreComputedImports(path.join(dist, "python-worker.js"));
+  await esbuild.build({
+    ...common,
+    entryPoints: { react: path.join(sdk, "src/react.ts"), vue: path.join(sdk, "src/vue.ts") },
+    outdir: dist,
+    external: ["./index.js", "react", "vue"],
+  });
+
+  log("data files: the executor's wasm, Pyodide's core, the remotemedia Python package (zipped)");
+  for (const [from, name] of dataFiles()) copyFileSync(from, path.join(dist, name));
+  writeFileSync(path.join(dist, "remotemedia-python.zip"), pythonPackageZip());
+  mkdirSync(path.join(sdk, "schema"), { recursive: true });
+  copyFileSync(path.join(root, "schema/manifest.schema.json"), path.join(sdk, "schema/manifest.schema.json"));
+
+  stamp(sdk);
+  log("done");
 }
 
-log("tsc (main thread and workers)");
-execFileSync(path.join(bin, "tsc"), ["-p", path.join(sdk, "tsconfig.json")], { stdio: "inherit", env });
-execFileSync(path.join(bin, "tsc"), ["-p", path.join(sdk, "tsconfig.worker.json")], { stdio: "inherit", env });
-
-// One request instead of a module graph: the page entry and the executor worker (with
-// its wasm-bindgen glue) are bundled in place, which cuts a warm start by the
-// round trips of ~9 modules. The Python worker stays as it is (Pyodide dominates it).
-// build-info.js stays a separate module: it is stamped after the bundle is hashed.
-log("esbuild: bundling dist/index.js and dist/worker/executor-worker.js in place");
-for (const entry of ["dist/index.js", "dist/worker/executor-worker.js"]) {
-  const file = path.join(sdk, entry);
-  execFileSync(
-    path.join(bin, "esbuild"),
-    [file, "--bundle", "--format=esm", "--platform=browser", "--target=es2022", "--sourcemap", "--allow-overwrite", "--external:./build-info.js", `--outfile=${file}`, "--log-level=warning"],
-    { stdio: "inherit", env },
-  );
+/**
+ * The `remotemedia` Python package as one zip (`remotemedia/*.py`), with fixed
+ * timestamps so the same sources always give the same bytes (and build hash).
+ */
+function pythonPackageZip() {
+  const dir = path.join(sdk, "python/remotemedia");
+  const files = {};
+  for (const name of readdirSync(dir).filter((f) => f.endsWith(".py")).sort()) {
+    files[`remotemedia/${name}`] = [readFileSync(path.join(dir, name)), { mtime: new Date("2000-01-01T00:00:00Z") }];
+  }
+  return zipSync(files, { level: 9 });
 }
 
-log("copying the Pyodide core and the manifest schema");
-const pyodideSrc = path.join(root, "node_modules/pyodide");
-mkdirSync(path.join(sdk, "pyodide"), { recursive: true });
-// Everything the runtime loads (the .mjs loaders, the .wasm, the stdlib, the lock
-// file); not the consoles, source maps, typings or README.
-const runtimeFile = (f) => /\.(mjs|js|wasm|zip|json)$/.test(f) && f !== "package.json";
-for (const file of readdirSync(pyodideSrc).filter(runtimeFile)) {
-  copyFileSync(path.join(pyodideSrc, file), path.join(sdk, "pyodide", file));
+/** The runtime files of a package root, relative to it: what the service worker caches. */
+export function runtimeFiles(dir) {
+  return readdirSync(path.join(dir, "dist"))
+    .filter((f) => /\.(js|wasm|zip|json)$/.test(f) && f !== "sw.js")
+    .map((f) => `dist/${f}`)
+    .sort();
 }
-mkdirSync(path.join(sdk, "schema"), { recursive: true });
-copyFileSync(path.join(root, "schema/manifest.schema.json"), path.join(sdk, "schema/manifest.schema.json"));
-
-stamp(sdk);
-log("done");
 
 /**
  * Writes dist/build-info.js and dist/sw.js for the files now in `dir` (a package
@@ -85,18 +173,7 @@ log("done");
  */
 export function stamp(dir) {
   const version = JSON.parse(readFileSync(path.join(sdk, "package.json"), "utf8")).version;
-  const list = (sub, keep) =>
-    existsSync(path.join(dir, sub))
-      ? readdirSync(path.join(dir, sub), { recursive: true })
-          .map((f) => path.posix.join(sub, f.split(path.sep).join("/")))
-          .filter((f) => statSync(path.join(dir, f)).isFile() && keep(f))
-      : [];
-  const files = [
-    ...list("dist", (f) => f.endsWith(".js") && f !== "dist/sw.js"),
-    ...list("wasm", (f) => /\.(js|wasm)$/.test(f)),
-    ...list("python/remotemedia", (f) => f.endsWith(".py")),
-    ...list("pyodide", (f) => /\.(mjs|js|wasm|zip|json)$/.test(f)),
-  ].sort();
+  const files = runtimeFiles(dir);
   const hash = createHash("sha256");
   for (const f of files.filter((f) => f !== "dist/build-info.js")) {
     hash.update(f);
@@ -115,3 +192,5 @@ export function stamp(dir) {
   log(`stamped build ${version}-${digest} (${files.length} files for the service worker)`);
   return digest;
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

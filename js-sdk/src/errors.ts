@@ -76,6 +76,37 @@ export class TimeoutError extends RemoteMediaError {
   }
 }
 
+/**
+ * A runtime file (the executor's or Pyodide's WebAssembly, the Python standard library,
+ * the `remotemedia` Python package) could not be fetched, or what came back is not that
+ * file (for example an HTML fallback page). `url` names it; `status` and `contentType`
+ * say what the server answered (absent when the request itself failed).
+ */
+export class AssetError extends RemoteMediaError {
+  readonly url: string;
+  readonly status: number | undefined;
+  readonly contentType: string | undefined;
+  constructor(message: string, url: string, status?: number, contentType?: string) {
+    super(message);
+    this.name = "AssetError";
+    this.url = url;
+    this.status = status;
+    this.contentType = contentType;
+  }
+}
+
+/**
+ * The SDK was asked to start where it cannot run: no Web Workers or no WebAssembly
+ * (server-side rendering, Node.js, a very old browser). Importing the package is safe
+ * anywhere; only `RemoteMedia.create()` needs a browser.
+ */
+export class UnsupportedEnvironmentError extends RemoteMediaError {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsupportedEnvironmentError";
+  }
+}
+
 /** Turns the runtime's error JSON (`{status: "error", error: {...}}`) into a typed error. */
 export function errorFromJson(error: Record<string, unknown>): RemoteMediaError {
   const message = String(error.message ?? "unknown error");

@@ -8,12 +8,14 @@
  * ```
  */
 import init, { validateManifest } from "../wasm/remotemedia_worker.js";
-import { AbortError, errorFromJson, ManifestError, RemoteMediaError, TimeoutError } from "./errors.js";
+import { assetURLs, fetchAsset, resolveBase, spawnPythonWorker } from "./assets.js";
+import type { AssetURLs } from "./assets.js";
+import { AbortError, AssetError, errorFromJson, ManifestError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError } from "./errors.js";
 import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
 import type { Answer } from "./pool.js";
-import type { FromPython, PythonStartup, ToExecutor } from "./protocol.js";
+import type { FromPython, PythonStartup, ToExecutor, ToPython } from "./protocol.js";
 export type { PythonStartup } from "./protocol.js";
 import { fromWire, toWire } from "./wire.js";
 import type { InputItem, OutputItem } from "./wire.js";
@@ -22,6 +24,8 @@ export * from "./errors.js";
 export { registerServiceWorker, cacheStatus, clearCache } from "./service-worker.js";
 export type { RegisterOptions, CacheInfo, ServiceWorkerEvent } from "./service-worker.js";
 export { BUILD } from "./build-info.js";
+export { ASSET_FILES } from "./assets.js";
+export type { AssetName, AssetURLs } from "./assets.js";
 export { fromWire, toWire, float32ToBase64, base64ToFloat32 } from "./wire.js";
 export type { AudioData, TensorData, InputItem, OutputItem } from "./wire.js";
 
@@ -46,7 +50,17 @@ export interface CreateOptions {
   python?: boolean | "auto";
   /** Start-up progress (WebAssembly compile, workers, Pyodide). */
   onProgress?: (event: ProgressEvent) => void;
-  /** Where Pyodide's core files are (a CDN or your host); default: the copy in this package. */
+  /**
+   * Where the runtime's files are, when you host them yourself (a CDN, or a folder that
+   * `npx remotemedia-web copy-assets DIR` filled): a URL, relative ones taken against the
+   * page. Default: where your bundler emitted them (or the package's `dist/` folder).
+   */
+  assetsURL?: string | URL;
+  /**
+   * A full Pyodide distribution of the same version (its `pyodide.asm.wasm`,
+   * `python_stdlib.zip`, `pyodide-lock.json` and packages such as numpy), instead of the
+   * core files shipped in this package. Needed only for `python.packages`.
+   */
   indexURL?: string;
   /**
    * How float32 and binary payloads cross to the workers: `"transfer"` (default) sends
@@ -120,19 +134,26 @@ export interface SessionOutput {
   data: OutputItem;
 }
 
-// Versioned, so a cache from another build is never asked for this build's module.
-const WASM_URL = new URL(`../wasm/remotemedia_worker_bg.wasm?v=${BUILD.hash}`, import.meta.url);
-const PYODIDE_URL = new URL("../pyodide/", import.meta.url);
-const PYTHON_URL = new URL("../python/", import.meta.url);
-
-/** Compiles the runtime once; streaming compilation when the server sends application/wasm. */
-async function compileRuntime(): Promise<WebAssembly.Module> {
-  const response = await fetch(WASM_URL);
-  if (!response.ok) throw new RemoteMediaError(`could not fetch ${WASM_URL.href}: HTTP ${response.status}`);
-  if (response.headers.get("content-type")?.startsWith("application/wasm")) {
-    return WebAssembly.compileStreaming(response);
+/**
+ * Compiles the runtime once. The bytes are checked first (an HTML fallback page served
+ * with status 200 is a common misconfiguration), so a failure names the URL and what
+ * came back, as an AssetError.
+ */
+async function compileRuntime(url: string): Promise<WebAssembly.Module> {
+  const bytes = await fetchAsset(url, "wasm");
+  try {
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  } catch (err) {
+    throw new AssetError(`${url}: the WebAssembly does not compile: ${String((err as Error)?.message ?? err)}`, url);
   }
-  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/** Why the SDK cannot start here, or null in a browser (or worker) with Web Workers and WebAssembly. */
+function unsupportedReason(): string | null {
+  if (typeof Worker !== "function") return "Web Workers are not available here";
+  if (typeof WebAssembly !== "object") return "WebAssembly is not available here";
+  if (typeof fetch !== "function") return "fetch is not available here";
+  return null;
 }
 
 function wasmSimd(): boolean {
@@ -155,24 +176,37 @@ export class RemoteMedia {
   private reports = new Map<string, ValidationReport>();
   private pythonStartup: PythonStartup | undefined;
   private executorStartMs = 0;
+  private base: URL | undefined;
+  private assets: AssetURLs;
 
-  private constructor(module: Promise<WebAssembly.Module>, options: CreateOptions) {
+  private constructor(module: Promise<WebAssembly.Module>, options: CreateOptions, base: URL | undefined, assets: AssetURLs) {
     this.module = module;
     this.options = options;
+    this.base = base;
+    this.assets = assets;
     this.pythonState = options.python === false ? "off" : "not started";
   }
 
   /**
    * Compiles the WebAssembly runtime once, starts the executor pool, and (with
-   * `python: true`) Pyodide. Rejects with WorkerCrashedError if a worker cannot start.
+   * `python: true`) Pyodide. Rejects with UnsupportedEnvironmentError outside a browser
+   * (server-side rendering: call it in an effect), AssetError when a runtime file cannot
+   * be fetched or is not what it should be, and WorkerCrashedError if a worker cannot start.
    */
   static async create(options: CreateOptions = {}): Promise<RemoteMedia> {
+    const unsupported = unsupportedReason();
+    if (unsupported) {
+      throw new UnsupportedEnvironmentError(`RemoteMedia.create() needs a browser: ${unsupported} (on a server, create it on the client, e.g. in useEffect or onMounted)`);
+    }
     const t0 = performance.now();
     const report = (stage: string, component: ProgressEvent["component"] = "executor") =>
       options.onProgress?.({ stage, component, elapsedMs: performance.now() - t0 });
+    const base = options.assetsURL === undefined ? undefined : resolveBase(options.assetsURL);
+    const assets = assetURLs(base);
     report("compiling WebAssembly");
-    const module = compileRuntime();
-    const rm = new RemoteMedia(module, options);
+    const module = compileRuntime(assets.executorWasm);
+    module.catch(() => {}); // handled below, via init(); never left unhandled
+    const rm = new RemoteMedia(module, options, base, assets);
     const cores = typeof navigator !== "undefined" ? navigator.hardwareConcurrency || 2 : 2;
     const count = Math.max(1, options.workers ?? Math.min(cores - 1, 4));
     report(`starting ${count} executor worker(s)`);
@@ -193,7 +227,7 @@ export class RemoteMedia {
   }
 
   private spawn(index: number): ExecutorWorker {
-    const worker = new ExecutorWorker(index, this.module, (dead) => this.replace(dead));
+    const worker = new ExecutorWorker(index, this.module, (dead) => this.replace(dead), this.base);
     if (this.pythonState === "ready" || this.pythonState === "starting") this.connectPython(worker);
     return worker;
   }
@@ -223,7 +257,7 @@ export class RemoteMedia {
     const t0 = performance.now();
     this.pythonState = "starting";
     this.options.onProgress?.({ stage: "starting the Python worker", component: "python", elapsedMs: 0 });
-    const python = new Worker(new URL("./worker/python-worker.js", import.meta.url), { type: "module", name: "remotemedia-python" });
+    const python = spawnPythonWorker("remotemedia-python", this.base);
     this.python = python;
     this.pythonReady = new Promise<void>((resolve, reject) => {
       python.onmessage = (event: MessageEvent<FromPython>) => {
@@ -236,16 +270,22 @@ export class RemoteMedia {
           resolve();
         } else if (m.type === "fatal") {
           this.pythonState = "failed";
-          reject(new RemoteMediaError(m.message));
+          reject(m.asset ? new AssetError(m.message, m.asset.url, m.asset.status, m.asset.contentType) : new RemoteMediaError(m.message));
         }
       };
       python.onerror = (event: ErrorEvent) => {
         event.preventDefault();
         this.pythonState = "failed";
-        reject(new RemoteMediaError(`the Python worker crashed: ${event.message || "script error"}`));
+        const message = event.message || "script error";
+        // Pyodide runs only in module workers; a bundler that emits classic workers breaks it.
+        const hint = /classic web workers/i.test(message)
+          ? " (the Python worker was started as a classic worker: your bundler must keep module workers; webpack 5 needs output.module = true and experiments.outputModule = true)"
+          : "";
+        reject(new RemoteMediaError(`the Python worker crashed: ${message}${hint}`));
       };
     });
-    python.postMessage({ type: "init", indexURL: this.options.indexURL ?? PYODIDE_URL.href, pythonURL: PYTHON_URL.href, snapshot: this.options.pythonSnapshot !== false });
+    const snapshotCache = this.options.pythonSnapshot === false ? null : `remotemedia-web-${BUILD.version}-${BUILD.hash}`;
+    python.postMessage({ type: "init", assets: this.assets, indexURL: this.options.indexURL, snapshotCache } satisfies ToPython);
     for (const w of this.workers) this.connectPython(w);
     return this.pythonReady;
   }

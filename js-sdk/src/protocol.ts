@@ -3,6 +3,7 @@
  * worker. Messages are plain structured-clone data; manifests, items and results
  * travel as JSON text (items in the wire form of docs/wire-format.md).
  */
+import type { AssetURLs } from "./assets.js";
 
 /** Main thread -> executor worker. */
 export type ToExecutor =
@@ -24,16 +25,21 @@ export type FromExecutor =
   | { type: "answer"; id: number; json: string; buffers?: Uint8Array[] }
   | { type: "fatal"; id?: number; message: string };
 
-/** Main thread -> Python worker. */
+/**
+ * Main thread -> Python worker. `assets` are the runtime files' URLs as the page's
+ * bundler emitted them; `indexURL`, when set, is a full Pyodide distribution to use
+ * instead of the shipped core; `snapshotCache` names the Cache API cache for memory
+ * snapshots (this build's), or null for none.
+ */
 export type ToPython =
-  | { type: "init"; indexURL: string; pythonURL: string; snapshot: boolean }
+  | { type: "init"; assets: AssetURLs; indexURL?: string; snapshotCache: string | null }
   | { type: "connect"; port: MessagePort };
 
 /** Python worker -> main thread. */
 export type FromPython =
   | { type: "progress"; stage: string; elapsedMs: number }
   | { type: "ready"; nodeTypes: string[]; startMs: number; breakdown: PythonStartup }
-  | { type: "fatal"; message: string };
+  | { type: "fatal"; message: string; asset?: { url: string; status?: number; contentType?: string } };
 
 /**
  * Where the Python worker's start-up went, in ms: `fetchMs` the span of Pyodide's
@@ -62,6 +68,3 @@ export interface PythonResponse {
   id: number;
   response: string;
 }
-
-/** Python source files of the `remotemedia` package, loaded into Pyodide. */
-export const PYTHON_PACKAGE_FILES = ["__init__.py", "wire.py", "node.py", "builtins.py", "bridge.py"];

@@ -1,12 +1,20 @@
 /// <reference lib="webworker" />
 /**
- * Entry script of the Python worker: loads Pyodide (from the copy of the `pyodide`
- * npm package shipped in this package, or from `indexURL`), installs the
- * `remotemedia` Python package, and serves Python-node requests from executor
- * workers over MessagePorts, one at a time (Pyodide is single-threaded).
+ * Entry script of the Python worker: starts Pyodide, installs the `remotemedia` Python
+ * package, and serves Python-node requests from executor workers over MessagePorts, one
+ * at a time (Pyodide is single-threaded).
+ *
+ * Pyodide's loader and its Emscripten glue are bundled into this script at build time
+ * (so an app's bundler sees one worker and no Node.js imports); its data files arrive as
+ * URLs from the page (`assets`), each named there by a literal `new URL(...)` so that the
+ * app's bundler emits them. Every file is fetched and checked here first: a missing file
+ * fails with its URL and what the server answered, never a hang inside Pyodide.
  */
-import { BUILD } from "../build-info.js";
-import { PYTHON_PACKAGE_FILES } from "../protocol.js";
+import { loadPyodide } from "pyodide";
+import createPyodideModule from "pyodide/pyodide.asm.mjs";
+import { fetchAsset } from "../assets.js";
+import type { AssetURLs } from "../assets.js";
+import { AssetError } from "../errors.js";
 import type { FromPython, PythonRequest, PythonResponse, PythonStartup, ToPython } from "../protocol.js";
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -16,9 +24,9 @@ interface PyProxy {
   destroy(): void;
 }
 interface Pyodide {
-  FS: { mkdirTree(path: string): void; writeFile(path: string, data: string): void };
   makeMemorySnapshot(): Uint8Array;
   runPython(code: string): unknown;
+  unpackArchive(buffer: Uint8Array, format: string, options?: { extractDir?: string }): void;
   pyimport(name: string): { handle: PyProxy; node_types: () => { toJs(): string[] } };
   loadPackage(names: string[]): Promise<unknown>;
 }
@@ -38,70 +46,91 @@ function progress(stage: string): void {
   send({ type: "progress", stage, elapsedMs: performance.now() - started });
 }
 
-interface LoadOptions {
-  indexURL: string;
+type LoadOptions = Parameters<typeof loadPyodide>[0] & {
   _makeSnapshot?: boolean;
   _loadSnapshot?: Uint8Array;
-}
+};
 
 /**
  * Memory snapshots of the started interpreter (Pyodide's `_makeSnapshot` /
  * `_loadSnapshot`, private in 314.x): a warm start restores one instead of booting
  * CPython and unpacking the stdlib (measured here: 0.19 s instead of 3.2 s). Kept in
- * the Cache API under this build's cache, so a new build or clearCache() drops it;
- * taken before the remotemedia package is installed (its files live outside wasm memory).
+ * the Cache API under this build's cache (`cacheName`, from the page), so a new build or
+ * clearCache() drops it; taken before the remotemedia package is installed (its files
+ * live outside wasm memory).
  */
-const SNAPSHOT_CACHE = `remotemedia-web-${BUILD.version}-${BUILD.hash}`;
-
-function snapshotKey(indexURL: string): string {
-  return new URL("remotemedia-interpreter.snapshot", indexURL).href;
-}
-
-async function loadWithSnapshot(
-  loadPyodide: (o: LoadOptions) => Promise<Pyodide>,
-  indexURL: string,
-  enabled: boolean,
-): Promise<{ py: Pyodide; snapshot: PythonStartup["snapshot"] }> {
-  if (!enabled || typeof caches === "undefined") return { py: await loadPyodide({ indexURL }), snapshot: "off" };
-  const key = snapshotKey(indexURL);
-  const cache = await caches.open(SNAPSHOT_CACHE).catch(() => null);
+async function loadWithSnapshot(options: LoadOptions, cacheName: string | null): Promise<{ py: Pyodide; snapshot: PythonStartup["snapshot"] }> {
+  const load = (extra: Partial<LoadOptions>) => loadPyodide({ ...options, ...extra }) as unknown as Promise<Pyodide>;
+  if (!cacheName || typeof caches === "undefined") return { py: await load({}), snapshot: "off" };
+  const key = new URL("remotemedia-interpreter.snapshot", options!.indexURL).href;
+  const cache = await caches.open(cacheName).catch(() => null);
   const hit = await cache?.match(key);
   if (hit) {
     try {
-      return { py: await loadPyodide({ indexURL, _loadSnapshot: new Uint8Array(await hit.arrayBuffer()) }), snapshot: "loaded" };
+      return { py: await load({ _loadSnapshot: new Uint8Array(await hit.arrayBuffer()) }), snapshot: "loaded" };
     } catch {
       await cache?.delete(key); // a bad snapshot is dropped; boot normally below
     }
   }
   try {
-    const py = await loadPyodide({ indexURL, _makeSnapshot: true });
+    const py = await load({ _makeSnapshot: true });
     const bytes = py.makeMemorySnapshot();
     await cache?.put(key, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/octet-stream" } }));
     return { py, snapshot: "made" };
   } catch {
-    return { py: await loadPyodide({ indexURL }), snapshot: "failed" };
+    return { py: await load({}), snapshot: "failed" };
   }
 }
 
-async function start(indexURL: string, pythonURL: string, useSnapshot: boolean): Promise<void> {
-  progress("loading Pyodide");
-  // Fetch the Python package while Pyodide starts.
-  const sources = Promise.all(
-    PYTHON_PACKAGE_FILES.map(async (file) => {
-      const response = await fetch(new URL(`remotemedia/${file}`, pythonURL));
-      if (!response.ok) throw new Error(`could not fetch remotemedia/${file}: HTTP ${response.status}`);
-      return [file, await response.text()] as const;
-    }),
-  );
-  const tLoad = performance.now();
-  const module = (await import(/* @vite-ignore */ new URL("pyodide.mjs", indexURL).href)) as {
-    loadPyodide(options: LoadOptions): Promise<Pyodide>;
+/**
+ * Pyodide always fetches its WebAssembly from `indexURL + "pyodide.asm.wasm"`, a name a
+ * bundler changes. While it starts, that one URL is answered from the bytes already
+ * fetched and checked; every other request goes to the network as usual.
+ */
+async function withPrefetched<T>(files: Map<string, Uint8Array>, run: () => Promise<T>): Promise<T> {
+  const original = self.fetch;
+  self.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    const bytes = files.get(url);
+    if (bytes) return Promise.resolve(new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/wasm" } }));
+    return original.call(self, input, init);
   };
-  const { py, snapshot } = await loadWithSnapshot(module.loadPyodide, indexURL, useSnapshot);
+  try {
+    return await run();
+  } finally {
+    self.fetch = original;
+  }
+}
+
+async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCache: string | null): Promise<void> {
+  progress("loading Pyodide");
+  // A full Pyodide distribution (indexURL) replaces the shipped core files.
+  const core = indexURL
+    ? { wasm: new URL("pyodide.asm.wasm", indexURL).href, stdlib: new URL("python_stdlib.zip", indexURL).href, lock: new URL("pyodide-lock.json", indexURL).href }
+    : { wasm: assets.pyodideWasm, stdlib: assets.pythonStdlib, lock: assets.pyodideLock };
+  const base = indexURL ?? new URL(".", core.wasm).href;
+  const [wasm, stdlib, lock, pythonPackage] = await Promise.all([
+    fetchAsset(core.wasm, "wasm"),
+    fetchAsset(core.stdlib, "zip"),
+    fetchAsset(core.lock, "json"),
+    fetchAsset(assets.pythonPackage, "zip"),
+  ]);
+  const tLoad = performance.now();
+  const files = new Map([
+    [new URL("pyodide.asm.wasm", base).href, wasm],
+    [core.stdlib, stdlib],
+  ]);
+  const options: LoadOptions = {
+    indexURL: base,
+    stdLibURL: core.stdlib,
+    lockFileContents: new TextDecoder().decode(lock),
+    packageBaseUrl: indexURL ?? new URL(".", core.lock).href,
+    createPyodideModule: createPyodideModule as NonNullable<Parameters<typeof loadPyodide>[0]>["createPyodideModule"],
+  };
+  const { py, snapshot } = await withPrefetched(files, () => loadWithSnapshot(options, snapshotCache));
   const tInstall = performance.now();
   progress("installing the remotemedia package");
-  py.FS.mkdirTree("/home/pyodide/remotemedia");
-  for (const [file, text] of await sources) py.FS.writeFile(`/home/pyodide/remotemedia/${file}`, text);
+  py.unpackArchive(pythonPackage, "zip", { extractDir: "/home/pyodide" });
   py.runPython("import sys\nif '/home/pyodide' not in sys.path: sys.path.insert(0, '/home/pyodide')");
   const tImport = performance.now();
   const bridge = py.pyimport("remotemedia.bridge");
@@ -109,12 +138,12 @@ async function start(indexURL: string, pythonURL: string, useSnapshot: boolean):
   pyodide = py;
   const nodeTypes = py.pyimport("remotemedia").node_types().toJs();
   const end = performance.now();
-  send({ type: "ready", nodeTypes, startMs: end - started, breakdown: breakdown(snapshot, indexURL, tLoad, tInstall, tImport, end) });
+  send({ type: "ready", nodeTypes, startMs: end - started, breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock, assets.pythonPackage], tLoad, tInstall, tImport, end) });
 }
 
-/** The start-up timeline; fetch time from the Resource Timing entries of Pyodide's files. */
-function breakdown(snapshot: PythonStartup["snapshot"], indexURL: string, tLoad: number, tInstall: number, tImport: number, end: number): PythonStartup {
-  const fetches = performance.getEntriesByType("resource").filter((e) => e.name.startsWith(indexURL)) as PerformanceResourceTiming[];
+/** The start-up timeline; fetch time from the Resource Timing entries of the runtime's files. */
+function breakdown(snapshot: PythonStartup["snapshot"], urls: string[], tLoad: number, tInstall: number, tImport: number, end: number): PythonStartup {
+  const fetches = performance.getEntriesByType("resource").filter((e) => urls.includes(e.name)) as PerformanceResourceTiming[];
   const fetchMs = fetches.length ? Math.max(...fetches.map((e) => e.responseEnd)) - Math.min(...fetches.map((e) => e.startTime)) : 0;
   return { snapshot, fetchMs, loadPyodideMs: tInstall - tLoad, installMs: tImport - tInstall, importMs: end - tImport, totalMs: end - started };
 }
@@ -163,8 +192,9 @@ function connect(port: MessagePort): void {
 self.onmessage = (event: MessageEvent<ToPython>) => {
   const message = event.data;
   if (message?.type === "init") {
-    ready = start(message.indexURL, message.pythonURL, message.snapshot !== false).catch((err: unknown) => {
-      send({ type: "fatal", message: `Pyodide failed to start: ${String((err as Error)?.message ?? err)}` });
+    ready = start(message.assets, message.indexURL, message.snapshotCache).catch((err: unknown) => {
+      const asset = err instanceof AssetError ? { url: err.url, status: err.status, contentType: err.contentType } : undefined;
+      send({ type: "fatal", message: `Pyodide failed to start: ${String((err as Error)?.message ?? err)}`, asset });
     });
   } else if (message?.type === "connect" && message.port) {
     connect(message.port);

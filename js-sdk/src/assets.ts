@@ -1,0 +1,118 @@
+/**
+ * Where the runtime's files are, and fetching them with errors that say what came back.
+ *
+ * Every file is named by a literal `new URL("./file.ext", import.meta.url)`: the form
+ * that Vite, webpack 5 and Turbopack find, emit and rename, so an app needs no
+ * configuration for them. The files sit beside `dist/index.js` in the package. The
+ * `assetsURL` option replaces all of them with the files under one base URL (for
+ * self-hosting: `npx remotemedia-web copy-assets DIR` copies them there).
+ */
+import { AssetError } from "./errors.js";
+
+/** The runtime's files, by role. The names are the files' names in `dist/`. */
+export const ASSET_FILES = {
+  /** The Rust executor (wasm-bindgen). */
+  executorWasm: "remotemedia_worker_bg.wasm",
+  /** Pyodide's CPython. */
+  pyodideWasm: "pyodide.asm.wasm",
+  /** Pyodide's standard library. */
+  pythonStdlib: "python_stdlib.zip",
+  /** Pyodide's package lock file (names the packages `loadPackage` can install). */
+  pyodideLock: "pyodide-lock.json",
+  /** The `remotemedia` Python package, zipped. */
+  pythonPackage: "remotemedia-python.zip",
+} as const;
+
+/** A role of {@link ASSET_FILES}. */
+export type AssetName = keyof typeof ASSET_FILES;
+
+/** Absolute URLs of the runtime's data files, by role. */
+export type AssetURLs = Record<AssetName, string>;
+
+/**
+ * Resolves a self-hosting base (`assetsURL`): relative URLs are taken against the page
+ * (`document.baseURI`, or the worker's location). Throws AssetError for a URL that
+ * cannot be parsed.
+ */
+export function resolveBase(base: string | URL): URL {
+  const doc = (globalThis as { document?: { baseURI: string } }).document;
+  const page = doc ? doc.baseURI : globalThis.location?.href;
+  try {
+    const url = new URL(base, page);
+    if (!url.pathname.endsWith("/")) url.pathname += "/";
+    return url;
+  } catch {
+    throw new AssetError(`assetsURL ${JSON.stringify(String(base))} is not a valid URL (relative to ${page ?? "nothing: no page"})`, String(base));
+  }
+}
+
+/**
+ * The URLs of the runtime's data files: under `base` when self-hosting, else where the
+ * bundler (or the package folder) put them.
+ */
+export function assetURLs(base?: URL): AssetURLs {
+  if (base) {
+    return Object.fromEntries(Object.entries(ASSET_FILES).map(([k, f]) => [k, new URL(f, base).href])) as AssetURLs;
+  }
+  // Literal, one per file: bundlers only see `new URL("<literal>", import.meta.url)`.
+  return {
+    executorWasm: new URL("./remotemedia_worker_bg.wasm", import.meta.url).href,
+    pyodideWasm: new URL("./pyodide.asm.wasm", import.meta.url).href,
+    pythonStdlib: new URL("./python_stdlib.zip", import.meta.url).href,
+    pyodideLock: new URL("./pyodide-lock.json", import.meta.url).href,
+    pythonPackage: new URL("./remotemedia-python.zip", import.meta.url).href,
+  };
+}
+
+/** The executor worker script: under `base`, else the bundler's (a literal for bundlers). */
+export function spawnExecutorWorker(name: string, base?: URL): Worker {
+  if (base) return new Worker(new URL("executor-worker.js", base), { type: "module", name });
+  return new Worker(new URL("./executor-worker.js", import.meta.url), { type: "module", name });
+}
+
+/** The Python worker script: under `base`, else the bundler's (a literal for bundlers). */
+export function spawnPythonWorker(name: string, base?: URL): Worker {
+  if (base) return new Worker(new URL("python-worker.js", base), { type: "module", name });
+  return new Worker(new URL("./python-worker.js", import.meta.url), { type: "module", name });
+}
+
+/** The first bytes each kind of file starts with, to tell a real file from an HTML fallback page. */
+const MAGIC: Record<string, number[]> = {
+  wasm: [0x00, 0x61, 0x73, 0x6d],
+  zip: [0x50, 0x4b, 0x03, 0x04],
+};
+
+/**
+ * Fetches a runtime file and checks it is what it should be: HTTP success, and for
+ * `kind` "wasm" or "zip" the file's magic bytes (dev servers and SPA hosts answer a
+ * missing file with their `index.html` and status 200). Rejects with AssetError naming
+ * the URL, the status and the content type.
+ */
+export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json"): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new AssetError(`could not fetch ${url}: ${String((err as Error)?.message ?? err)}`, url);
+  }
+  const contentType = response.headers.get("content-type") ?? "";
+  if (!response.ok) {
+    throw new AssetError(`could not fetch ${url}: HTTP ${response.status} (${contentType || "no content type"})`, url, response.status, contentType);
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const magic = MAGIC[kind];
+  if (magic && !magic.every((b, i) => bytes[i] === b)) {
+    const what = contentType.includes("html") ? "an HTML page" : `${bytes.length} bytes that are not a ${kind} file`;
+    throw new AssetError(
+      `${url} is not the runtime's ${kind} file: the server sent ${what} (HTTP ${response.status}, ${contentType || "no content type"}). ` +
+        "Is the file served at that URL? With a bundler, check it was emitted; when self-hosting, set assetsURL to the folder that `remotemedia-web copy-assets` filled.",
+      url,
+      response.status,
+      contentType,
+    );
+  }
+  if (kind === "json" && contentType.includes("html")) {
+    throw new AssetError(`${url}: the server sent an HTML page (HTTP ${response.status}, ${contentType}) instead of JSON`, url, response.status, contentType);
+  }
+  return bytes;
+}
