@@ -11,6 +11,10 @@ import { AssetError } from "./errors.js";
 
 /** The runtime's files, by role. The names are the files' names in `dist/`. */
 export const ASSET_FILES = {
+  /** The executor worker's script (self-contained: the wasm-bindgen glue is bundled in). */
+  executorWorker: "executor-worker.js",
+  /** The Python worker's script (self-contained: Pyodide's loader and glue are bundled in). */
+  pythonWorker: "python-worker.js",
   /** The Rust executor (wasm-bindgen). */
   executorWasm: "remotemedia_worker_bg.wasm",
   /** Pyodide's CPython. */
@@ -55,25 +59,38 @@ export function assetURLs(base?: URL): AssetURLs {
     return Object.fromEntries(Object.entries(ASSET_FILES).map(([k, f]) => [k, new URL(f, base).href])) as AssetURLs;
   }
   // Literal, one per file: bundlers only see `new URL("<literal>", import.meta.url)`.
+  // Each is made absolute against the page: Turbopack's stand-in for URL has a
+  // path-only `href` ("/_next/static/media/..."), which is no base for further URLs.
+  // The worker scripts are named here too, outside any `new Worker(...)`: bundlers then
+  // copy them as they are instead of rebuilding them, which some (webpack 5 by
+  // default, Turbopack always) would turn into classic workers, where Pyodide refuses
+  // to run. They need no bundling: each is one self-contained module.
   return {
-    executorWasm: new URL("./remotemedia_worker_bg.wasm", import.meta.url).href,
-    pyodideWasm: new URL("./pyodide.asm.wasm", import.meta.url).href,
-    pythonStdlib: new URL("./python_stdlib.zip", import.meta.url).href,
-    pyodideLock: new URL("./pyodide-lock.json", import.meta.url).href,
-    pythonPackage: new URL("./remotemedia-python.zip", import.meta.url).href,
+    executorWorker: absolute(new URL("./executor-worker.js", import.meta.url)),
+    pythonWorker: absolute(new URL("./python-worker.js", import.meta.url)),
+    executorWasm: absolute(new URL("./remotemedia_worker_bg.wasm", import.meta.url)),
+    pyodideWasm: absolute(new URL("./pyodide.asm.wasm", import.meta.url)),
+    pythonStdlib: absolute(new URL("./python_stdlib.zip", import.meta.url)),
+    pyodideLock: absolute(new URL("./pyodide-lock.json", import.meta.url)),
+    pythonPackage: absolute(new URL("./remotemedia-python.zip", import.meta.url)),
   };
 }
 
-/** The executor worker script: under `base`, else the bundler's (a literal for bundlers). */
-export function spawnExecutorWorker(name: string, base?: URL): Worker {
-  if (base) return new Worker(new URL("executor-worker.js", base), { type: "module", name });
-  return new Worker(new URL("./executor-worker.js", import.meta.url), { type: "module", name });
+/** `url` as an absolute URL string, resolved against the page (or the worker's location). */
+function absolute(url: URL): string {
+  return new URL(String(url.href), globalThis.location?.href).href;
 }
 
-/** The Python worker script: under `base`, else the bundler's (a literal for bundlers). */
-export function spawnPythonWorker(name: string, base?: URL): Worker {
-  if (base) return new Worker(new URL("python-worker.js", base), { type: "module", name });
-  return new Worker(new URL("./python-worker.js", import.meta.url), { type: "module", name });
+/**
+ * Starts one of the runtime's workers as a module worker. A cross-origin script (an
+ * `assetsURL` on another origin) cannot be a worker: that fails here with an AssetError.
+ */
+export function spawnWorker(url: string, name: string): Worker {
+  try {
+    return new Worker(url, { type: "module", name });
+  } catch (err) {
+    throw new AssetError(`could not start the worker ${url}: ${String((err as Error)?.message ?? err)} (worker scripts must be on the page's origin)`, url);
+  }
 }
 
 /** The first bytes each kind of file starts with, to tell a real file from an HTML fallback page. */

@@ -8,7 +8,7 @@
  * ```
  */
 import init, { validateManifest } from "../wasm/remotemedia_worker.js";
-import { assetURLs, fetchAsset, resolveBase, spawnPythonWorker } from "./assets.js";
+import { assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
 import type { AssetURLs } from "./assets.js";
 import { AbortError, AssetError, errorFromJson, ManifestError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError } from "./errors.js";
 import type { Problem } from "./errors.js";
@@ -176,13 +176,11 @@ export class RemoteMedia {
   private reports = new Map<string, ValidationReport>();
   private pythonStartup: PythonStartup | undefined;
   private executorStartMs = 0;
-  private base: URL | undefined;
   private assets: AssetURLs;
 
-  private constructor(module: Promise<WebAssembly.Module>, options: CreateOptions, base: URL | undefined, assets: AssetURLs) {
+  private constructor(module: Promise<WebAssembly.Module>, options: CreateOptions, assets: AssetURLs) {
     this.module = module;
     this.options = options;
-    this.base = base;
     this.assets = assets;
     this.pythonState = options.python === false ? "off" : "not started";
   }
@@ -206,20 +204,20 @@ export class RemoteMedia {
     report("compiling WebAssembly");
     const module = compileRuntime(assets.executorWasm);
     module.catch(() => {}); // handled below, via init(); never left unhandled
-    const rm = new RemoteMedia(module, options, base, assets);
+    const rm = new RemoteMedia(module, options, assets);
     const cores = typeof navigator !== "undefined" ? navigator.hardwareConcurrency || 2 : 2;
     const count = Math.max(1, options.workers ?? Math.min(cores - 1, 4));
     report(`starting ${count} executor worker(s)`);
-    // Workers load their scripts while the module compiles; each gets it when ready.
-    for (let i = 0; i < count; i++) rm.workers.push(rm.spawn(i));
     try {
+      // Workers load their scripts while the module compiles; each gets it when ready.
+      for (let i = 0; i < count; i++) rm.workers.push(rm.spawn(i));
       await init({ module_or_path: await module }); // main-thread instance: synchronous validate()
+      const types = await Promise.all(rm.workers.map((w) => w.ready()));
+      types[0]?.forEach((t) => rm.rustTypes.add(t));
     } catch (err) {
       await rm.terminate();
       throw err;
     }
-    const types = await Promise.all(rm.workers.map((w) => w.ready()));
-    types[0]?.forEach((t) => rm.rustTypes.add(t));
     rm.executorStartMs = performance.now() - t0;
     report("executor ready");
     if (options.python === true) await rm.startPython();
@@ -227,7 +225,7 @@ export class RemoteMedia {
   }
 
   private spawn(index: number): ExecutorWorker {
-    const worker = new ExecutorWorker(index, this.module, (dead) => this.replace(dead), this.base);
+    const worker = new ExecutorWorker(index, this.module, (dead) => this.replace(dead), this.assets.executorWorker);
     if (this.pythonState === "ready" || this.pythonState === "starting") this.connectPython(worker);
     return worker;
   }
@@ -257,7 +255,13 @@ export class RemoteMedia {
     const t0 = performance.now();
     this.pythonState = "starting";
     this.options.onProgress?.({ stage: "starting the Python worker", component: "python", elapsedMs: 0 });
-    const python = spawnPythonWorker("remotemedia-python", this.base);
+    let python: Worker;
+    try {
+      python = spawnWorker(this.assets.pythonWorker, "remotemedia-python");
+    } catch (err) {
+      this.pythonState = "failed";
+      return Promise.reject(err);
+    }
     this.python = python;
     this.pythonReady = new Promise<void>((resolve, reject) => {
       python.onmessage = (event: MessageEvent<FromPython>) => {
@@ -276,12 +280,7 @@ export class RemoteMedia {
       python.onerror = (event: ErrorEvent) => {
         event.preventDefault();
         this.pythonState = "failed";
-        const message = event.message || "script error";
-        // Pyodide runs only in module workers; a bundler that emits classic workers breaks it.
-        const hint = /classic web workers/i.test(message)
-          ? " (the Python worker was started as a classic worker: your bundler must keep module workers; webpack 5 needs output.module = true and experiments.outputModule = true)"
-          : "";
-        reject(new RemoteMediaError(`the Python worker crashed: ${message}${hint}`));
+        reject(new RemoteMediaError(`the Python worker crashed: ${event.message || "script error"}`));
       };
     });
     const snapshotCache = this.options.pythonSnapshot === false ? null : `remotemedia-web-${BUILD.version}-${BUILD.hash}`;

@@ -4,7 +4,7 @@
  * instantiated per worker). A worker that crashes is replaced; only the requests it
  * was holding fail, with WorkerCrashedError.
  */
-import { spawnExecutorWorker } from "./assets.js";
+import { spawnWorker } from "./assets.js";
 import { WorkerCrashedError } from "./errors.js";
 import type { FromExecutor, ToExecutor } from "./protocol.js";
 
@@ -24,14 +24,11 @@ export class ExecutorWorker {
   private readyPromise: Promise<string[]>;
   private onCrash: (w: ExecutorWorker) => void;
 
-  /**
-   * `module` may still be compiling: the worker loads its scripts meanwhile. `base` is
-   * the self-hosting folder (`assetsURL`), if any.
-   */
-  constructor(index: number, module: Promise<WebAssembly.Module>, onCrash: (w: ExecutorWorker) => void, base?: URL) {
+  /** `module` may still be compiling: the worker loads its script (`scriptURL`) meanwhile. */
+  constructor(index: number, module: Promise<WebAssembly.Module>, onCrash: (w: ExecutorWorker) => void, scriptURL: string) {
     this.index = index;
     this.onCrash = onCrash;
-    this.worker = spawnExecutorWorker(`remotemedia-executor-${index}`, base);
+    this.worker = spawnWorker(scriptURL, `remotemedia-executor-${index}`);
     this.readyPromise = new Promise((resolve, reject) => {
       this.worker.onmessage = (event: MessageEvent<FromExecutor>) => {
         const message = event.data;
