@@ -133,7 +133,7 @@ export async function python({ reps, items }) {
   const floorWorker = new Worker("/bench/pyodide-floor-worker.js", { type: "module" });
   const floor = await new Promise((resolve) => {
     floorWorker.onmessage = (e) => resolve(e.data.perCallMs);
-    floorWorker.postMessage({ indexURL: new URL("/js-sdk/pyodide/", location.href).href, calls: 2000 });
+    floorWorker.postMessage({ indexURL: new URL("/node_modules/pyodide/", location.href).href, calls: 2000 });
   });
   floorWorker.terminate();
   const perItem = scale(perRun, 1 / items);

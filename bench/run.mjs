@@ -58,7 +58,7 @@ function native(args) {
 }
 
 function sizes() {
-  const wasm = readFileSync(path.join(root, "js-sdk/wasm/remotemedia_worker_bg.wasm"));
+  const wasm = readFileSync(path.join(root, "js-sdk/dist/remotemedia_worker_bg.wasm"));
   const pack = spawnSync("npm", ["pack", "--dry-run", "--json", "--workspace", "@remotemedia/web"], { cwd: root, encoding: "utf8" });
   const info = JSON.parse(pack.stdout || "[{}]")[0] ?? {};
   return {

@@ -1,6 +1,8 @@
-// The service worker (SPEC 9): the first load fills the cache; reloads with the
-// package's files blocked, or with the browser offline, still run pipelines; a new
-// build replaces the old cache without an open page switching builds; clearCache works.
+// The service worker: the first load fills the cache (the runtime's files, checked
+// against the build's hashes, and the page's own files); reloads with the package's
+// files blocked, or with the browser offline, still run pipelines; a page of another
+// build is never served this build's files; a new build replaces the old cache once no
+// page runs the old one; an HTML page is never cached as a runtime file; clearCache works.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, appendFileSync, mkdtempSync, rmSync, symlinkSync, mkdirSync } from "node:fs";
@@ -32,7 +34,13 @@ test("the cache serves blocked and offline reloads, and clearCache empties it", 
     const first = await status(page);
     const current = first.caches.find((c) => c.current);
     assert.ok(current, JSON.stringify(first));
-    assert.ok(current.entries >= 30, `${current.entries} entries`);
+    const runtime = await page.evaluate(async (name) => {
+      const cache = await caches.open(name);
+      const roles = [];
+      for (const request of await cache.keys()) roles.push((await cache.match(request)).headers.get("x-remotemedia-file"));
+      return roles.filter(Boolean).sort();
+    }, current.name);
+    assert.deepEqual(runtime, ["executorWasm", "executorWorker", "pyodideLock", "pyodideWasm", "pythonPackage", "pythonStdlib", "pythonWorker"]);
     assert.ok(current.bytes > 10 * 2 ** 20, `${current.bytes} bytes: the wasm and Pyodide should be there`);
 
     // Reload with every request for the package's files failing at the network.
@@ -82,10 +90,12 @@ test("a new build replaces the old cache, and a page only ever runs one build", 
   // A served copy of the package that can be "rebuilt" (changed and re-stamped).
   const dir = mkdtempSync(path.join(tmpdir(), "rm-sw-"));
   mkdirSync(path.join(dir, "js-sdk"));
-  for (const sub of ["dist", "wasm", "python", "pyodide"]) cpSync(path.join(root, "js-sdk", sub), path.join(dir, "js-sdk", sub), { recursive: true });
+  cpSync(path.join(root, "js-sdk/dist"), path.join(dir, "js-sdk/dist"), { recursive: true });
+  cpSync(path.join(root, "js-sdk/package.json"), path.join(dir, "js-sdk/package.json"));
   symlinkSync(path.join(root, "examples"), path.join(dir, "examples"));
   symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
-  const server = await serve(dir);
+  const requests = [];
+  const server = await serve(dir, { onRequest: (p) => requests.push(p) });
   const browser = await launch();
   try {
     const context = await browser.newContext();
@@ -93,14 +103,19 @@ test("a new build replaces the old cache, and a page only ever runs one build", 
     const v1 = await status(page);
     assert.deepEqual(v1.caches.map((c) => c.hash), [v1.build.hash]);
 
-    appendFileSync(path.join(dir, "js-sdk/python/remotemedia/builtins.py"), "\n# build 2\n");
+    appendFileSync(path.join(dir, "js-sdk/dist/executor-worker.js"), "\n// build 2\n");
     const stamp = spawnSync(process.execPath, [path.join(root, "js-sdk/scripts/build.mjs"), "--stamp-only", path.join(dir, "js-sdk")], { encoding: "utf8" });
     assert.equal(stamp.status, 0, stamp.stderr);
 
-    // An open page keeps its build: reloading it finds the new worker waiting.
+    // A reload runs the new build's SDK while the old worker is still active: the old
+    // worker must not hand it the old build's runtime (same URLs, other bytes).
+    requests.length = 0;
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60_000 });
-    assert.equal((await status(page)).build.hash, v1.build.hash);
+    const mid = await status(page);
+    assert.notEqual(mid.build.hash, v1.build.hash);
+    assert.ok(mid.caches.some((c) => c.hash === v1.build.hash), "the old build's cache is still there while its worker is active");
+    assert.ok(requests.includes("/js-sdk/dist/executor-worker.js"), `the new build's executor came from the cache of the old one: ${requests.join(" ")}`);
     await page.close();
 
     // With no page on the old build left, the new one activates and drops the old cache.
@@ -166,6 +181,46 @@ test("a second Python start restores the interpreter snapshot and runs Python no
     assert.deepEqual(r.outputs, [[9, 16], [9, 16]]);
     assert.ok(r.cachedBytes > 20 * 2 ** 20, "the snapshot is kept in the build's cache");
     assert.equal(r.afterClear, "made", "clearCache drops the snapshot too");
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+test("an HTML page served as a runtime file is never cached, and a tampered entry is never served", async () => {
+  const server = await serve(root);
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await openDemo(context, server.url);
+    const r = await page.evaluate(async (sdk) => {
+      const { BUILD } = await import(sdk);
+      const events = [];
+      navigator.serviceWorker.addEventListener("message", (e) => events.push(e.data));
+      const reg = await navigator.serviceWorker.ready;
+      // An HTML page (status 200) answering for the executor's wasm, as an SPA fallback would.
+      const fake = new URL(`/examples/web/index.html?v=${BUILD.hash}`, location.href).href;
+      await new Promise((resolve) => {
+        const done = (e) => e.data?.event === "precached" && (navigator.serviceWorker.removeEventListener("message", done), resolve());
+        navigator.serviceWorker.addEventListener("message", done);
+        reg.active.postMessage({ type: "remotemedia-sw-runtime", build: BUILD.hash, files: { executorWasm: fake } });
+      });
+      const cache = await caches.open(`remotemedia-web-${BUILD.version}-${BUILD.hash}`);
+      const cachedAsRuntime = (await cache.match(fake.split("?")[0]))?.headers.get("x-remotemedia-file") ?? null;
+      // Overwrite a cached runtime file with other bytes, as code with access to the cache could.
+      const keys = await cache.keys();
+      let target = null;
+      for (const k of keys) if ((await cache.match(k)).headers.get("x-remotemedia-file") === "pythonPackage") target = k.url;
+      await cache.put(target, new Response("not the package", { headers: { "x-remotemedia-file": "pythonPackage" } }));
+      const served = await (await fetch(`${target}?v=${BUILD.hash}`)).arrayBuffer();
+      return { events, cachedAsRuntime, servedBytes: new Uint8Array(served).slice(0, 2), target };
+    }, SDK);
+    const notCached = r.events.find((e) => e.event === "not-cached");
+    assert.ok(notCached, JSON.stringify(r.events));
+    assert.match(notCached.contentType, /html/);
+    assert.equal(r.cachedAsRuntime, null, "an HTML page was cached as the executor's wasm");
+    assert.deepEqual([...Object.values(r.servedBytes)], [0x50, 0x4b], "the tampered zip was served instead of the real one");
+    assert.ok(r.events.some((e) => e.event === "tampered"), JSON.stringify(r.events));
   } finally {
     await browser.close();
     await server.close();

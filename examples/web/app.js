@@ -132,6 +132,9 @@ async function run() {
 
 /** The page's own files, cached by the service worker so the demo also starts offline. */
 const APP_FILES = [
+  // The SDK's own module (the runtime's files are cached by the service worker itself).
+  "/js-sdk/dist/index.js",
+  "/js-sdk/dist/build-info.js",
   "/examples/web/index.html",
   "/examples/web/app.js",
   "/examples/web/style.css",

@@ -1,25 +1,35 @@
 #!/usr/bin/env node
-// remotemedia-web run MANIFEST [--input FILE]... [--workers N]
+// remotemedia-web: the package's command line.
 //
-// Runs a manifest through the real SDK and workers in headless Chromium (the system
-// Chromium via playwright-core; never a browser download) and prints the result JSON
-// of SPEC 5 on stdout, as the native `remotemedia run` does. Failures print the error
-// JSON on stdout, a readable line on stderr, and exit with status 1.
+//   copy-assets DIR [--only runtime|sw]
+//       Copies the runtime's files into DIR, for self-hosting (`assetsURL`), and the
+//       service worker as DIR/remotemedia-sw.js (for a site's root). Needs nothing else.
+//   run MANIFEST [--input FILE]... [--workers N] [--timing]
+//       Runs a manifest through the real SDK and workers in headless Chromium and prints
+//       the result JSON, as the native `remotemedia run` does. Needs the optional peer
+//       dependency playwright-core and a system Chromium (CHROME_PATH to choose one);
+//       never downloads a browser. Failures print the error JSON on stdout, a readable
+//       line on stderr, and exit with status 1.
 //
 // --input takes a .json file (an array of items in wire form, or one item) or an audio
 // file (.wav .mp3 .flac .ogg), passed as binary bytes.
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { serve } from "../node/server.mjs";
-import { launch } from "../node/chromium.mjs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 
-const USAGE = `usage: remotemedia-web run MANIFEST [--input FILE]... [--workers N] [--timing]
+const USAGE = `usage:
+  remotemedia-web copy-assets DIR [--only runtime|sw]
+  remotemedia-web run MANIFEST [--input FILE]... [--workers N] [--timing]
 
---input FILE  a .json file (array of items in wire form) or an audio file
+copy-assets   copy the runtime's files into DIR (serve DIR and pass its URL as
+              assetsURL) and the service worker as DIR/remotemedia-sw.js
+  --only      runtime: only the runtime's files; sw: only remotemedia-sw.js
+run           run a manifest in headless Chromium and print the result JSON
+  --input     a .json file (array of items in wire form) or an audio file
               (.wav .mp3 .flac .ogg) passed as binary bytes; repeatable
---workers N   executor workers in the pool (default: the SDK's default)
---timing      print start-up and run times to stderr`;
+  --workers   executor workers in the pool (default: the SDK's default)
+  --timing    print start-up and run times to stderr`;
 
 const AUDIO = new Set([".wav", ".mp3", ".flac", ".ogg"]);
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -29,22 +39,49 @@ function fail(message) {
   process.exit(1);
 }
 
-function parseArgs(argv) {
-  if (argv[0] !== "run") fail(argv.length ? `unknown command ${argv[0]}\n${USAGE}` : USAGE);
-  const opts = { manifest: null, inputs: [], workers: undefined, timing: false };
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--input" || a === "-i") {
-      if (!argv[i + 1]) fail(`--input needs a file\n${USAGE}`);
-      opts.inputs.push(argv[++i]);
-    } else if (a === "--workers") opts.workers = Number(argv[++i]);
-    else if (a === "--timing") opts.timing = true;
-    else if (a.startsWith("-")) fail(`unknown option ${a}\n${USAGE}`);
-    else if (!opts.manifest) opts.manifest = a;
-    else fail(`unexpected argument ${a}\n${USAGE}`);
+function parse(argv, options) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    fail(`${e.message}\n${USAGE}`);
   }
-  if (!opts.manifest) fail(`run needs a manifest path\n${USAGE}`);
-  return opts;
+}
+
+/** `copy-assets DIR`: the files `assetsURL` points at, and the service worker for a site's root. */
+async function copyAssets(argv) {
+  const { values, positionals } = parse(argv, { only: { type: "string" } });
+  if (positionals.length !== 1) fail(`copy-assets needs one folder\n${USAGE}`);
+  if (values.only !== undefined && !["runtime", "sw"].includes(values.only)) fail(`--only takes runtime or sw, not ${values.only}`);
+  const dir = path.resolve(positionals[0]);
+  mkdirSync(dir, { recursive: true });
+  const copied = [];
+  if (values.only !== "sw") {
+    const { ASSET_FILES } = await import(pathToFileURL(path.join(pkg, "dist/index.js")).href);
+    for (const file of Object.values(ASSET_FILES)) {
+      copyFileSync(path.join(pkg, "dist", file), path.join(dir, file));
+      copied.push(file);
+    }
+  }
+  if (values.only !== "runtime") {
+    copyFileSync(path.join(pkg, "dist/sw.js"), path.join(dir, "remotemedia-sw.js"));
+    copied.push("remotemedia-sw.js");
+  }
+  console.log(`copied ${copied.length} file(s) into ${dir}: ${copied.join(", ")}`);
+}
+
+function runOptions(argv) {
+  const { values, positionals } = parse(argv, {
+    input: { type: "string", short: "i", multiple: true, default: [] },
+    workers: { type: "string" },
+    timing: { type: "boolean", default: false },
+  });
+  if (positionals.length !== 1) fail(`run needs one manifest path\n${USAGE}`);
+  let workers;
+  if (values.workers !== undefined) {
+    workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail(`--workers takes a whole number from 1 to 64, not ${JSON.stringify(values.workers)}`);
+  }
+  return { manifest: positionals[0], inputs: values.input, workers, timing: values.timing };
 }
 
 function readJson(file) {
@@ -84,10 +121,25 @@ function readInputs(files) {
   return items;
 }
 
-const opts = parseArgs(process.argv.slice(2));
+const [command, ...rest] = process.argv.slice(2);
+if (command === "copy-assets") {
+  await copyAssets(rest);
+  process.exit(0);
+}
+if (command !== "run") fail(command ? `unknown command ${command}\n${USAGE}` : USAGE);
+
+const opts = runOptions(rest);
 const manifest = readJson(opts.manifest);
 const inputs = readInputs(opts.inputs);
 
+// Optional peer dependency: only `run` needs a browser driver.
+let launch;
+try {
+  ({ launch } = await import("../node/chromium.mjs"));
+} catch (e) {
+  fail(`run needs the optional peer dependency playwright-core (npm install --save-dev playwright-core) and a system Chromium: ${e.message}`);
+}
+const { serve } = await import("../node/server.mjs");
 const server = await serve(pkg);
 let browser;
 let code = 0;

@@ -77,7 +77,7 @@ function ignoreComputedImports(file) {
 
 async function main() {
   if (process.argv[2] === "--stamp-only") {
-    stamp(path.resolve(process.argv[3] ?? sdk));
+    await stamp(path.resolve(process.argv[3] ?? sdk));
     return;
   }
 
@@ -141,7 +141,7 @@ async function main() {
   mkdirSync(path.join(sdk, "schema"), { recursive: true });
   copyFileSync(path.join(root, "schema/manifest.schema.json"), path.join(sdk, "schema/manifest.schema.json"));
 
-  stamp(sdk);
+  await stamp(sdk);
   log("done");
 }
 
@@ -158,27 +158,24 @@ function pythonPackageZip() {
   return zipSync(files, { level: 9 });
 }
 
-/** The runtime files of a package root, relative to it: what the service worker caches. */
-export function runtimeFiles(dir) {
-  return readdirSync(path.join(dir, "dist"))
-    .filter((f) => /\.(js|wasm|zip|json)$/.test(f) && f !== "sw.js")
-    .map((f) => `dist/${f}`)
-    .sort();
-}
-
 /**
- * Writes dist/build-info.js and dist/sw.js for the files now in `dir` (a package
- * root): the list of runtime files the service worker caches and their content hash.
+ * Writes dist/build-info.js and dist/sw.js for the files now in `dir` (a package root):
+ * the SHA-256 of each runtime file, and the build's hash over them and the SDK's own
+ * module (the service worker's cache name carries it).
  * `node scripts/build.mjs --stamp-only DIR` re-stamps a copy (used by the tests).
  */
-export function stamp(dir) {
+export async function stamp(dir) {
   const version = JSON.parse(readFileSync(path.join(sdk, "package.json"), "utf8")).version;
-  const files = runtimeFiles(dir);
+  const sha = (file) => createHash("sha256").update(readFileSync(path.join(dir, "dist", file))).digest("hex");
+  // The runtime's files by role, from the SDK itself; importing it in Node also proves
+  // that the module touches no browser global (server-side rendering imports it).
+  const buildInfo = path.join(dir, "dist/build-info.js");
+  if (!existsSync(buildInfo)) writeFileSync(buildInfo, 'export const BUILD = { version: "unstamped", hash: "unstamped" };\n');
+  const { ASSET_FILES } = await import(pathToFileURL(path.join(dir, "dist/index.js")).href);
+  const files = Object.fromEntries(Object.entries(ASSET_FILES).map(([role, file]) => [role, sha(file)]));
   const hash = createHash("sha256");
-  for (const f of files.filter((f) => f !== "dist/build-info.js")) {
-    hash.update(f);
-    hash.update(readFileSync(path.join(dir, f)));
-  }
+  for (const [role, digest] of Object.entries(files)) hash.update(`${role}:${digest}\n`);
+  hash.update(`index:${sha("index.js")}\n`);
   const digest = hash.digest("hex").slice(0, 16);
   writeFileSync(
     path.join(dir, "dist/build-info.js"),
@@ -187,9 +184,9 @@ export function stamp(dir) {
   const template = readFileSync(path.join(sdk, "sw/sw.template.js"), "utf8");
   writeFileSync(
     path.join(dir, "dist/sw.js"),
-    template.replace("__VERSION__", version).replace("__HASH__", digest).replace("__FILES__", JSON.stringify(files)),
+    template.replace("__VERSION__", version).replace("__HASH__", digest).replace("__FILES__", JSON.stringify(files, null, 2)),
   );
-  log(`stamped build ${version}-${digest} (${files.length} files for the service worker)`);
+  log(`stamped build ${version}-${digest} (${Object.keys(files).length} runtime files for the service worker)`);
   return digest;
 }
 

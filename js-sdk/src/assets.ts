@@ -7,6 +7,7 @@
  * `assetsURL` option replaces all of them with the files under one base URL (for
  * self-hosting: `npx remotemedia-web copy-assets DIR` copies them there).
  */
+import { BUILD } from "./build-info.js";
 import { AssetError } from "./errors.js";
 
 /** The runtime's files, by role. The names are the files' names in `dist/`. */
@@ -51,13 +52,23 @@ export function resolveBase(base: string | URL): URL {
 }
 
 /**
- * The URLs of the runtime's data files: under `base` when self-hosting, else where the
- * bundler (or the package folder) put them.
+ * The URLs of the runtime's files: under `base` when self-hosting, else where the
+ * bundler (or the package folder) put them. Each carries `?v=<build hash>`: the service
+ * worker serves a cached file only to a page of its own build, so a page never runs
+ * one build's SDK with another's runtime.
  */
 export function assetURLs(base?: URL): AssetURLs {
-  if (base) {
-    return Object.fromEntries(Object.entries(ASSET_FILES).map(([k, f]) => [k, new URL(f, base).href])) as AssetURLs;
-  }
+  const urls = base ? Object.fromEntries(Object.entries(ASSET_FILES).map(([k, f]) => [k, new URL(f, base).href])) : bundledURLs();
+  return Object.fromEntries(
+    Object.entries(urls).map(([k, u]) => {
+      const url = new URL(u);
+      url.searchParams.set("v", BUILD.hash);
+      return [k, url.href];
+    }),
+  ) as AssetURLs;
+}
+
+function bundledURLs(): AssetURLs {
   // Literal, one per file: bundlers only see `new URL("<literal>", import.meta.url)`.
   // Each is made absolute against the page: Turbopack's stand-in for URL has a
   // path-only `href` ("/_next/static/media/..."), which is no base for further URLs.

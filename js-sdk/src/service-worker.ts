@@ -1,12 +1,19 @@
 /**
- * The service worker helpers (SPEC 9): register `@remotemedia/web/sw`, and inspect or
- * clear its caches. The worker itself is `dist/sw.js` (source: `sw/sw.template.js`).
+ * The service worker helpers: register `@remotemedia/web/sw`, and inspect or clear its
+ * caches. The worker itself is `dist/sw.js` (source: `sw/sw.template.js`).
  */
 import { BUILD } from "./build-info.js";
+import { assetURLs, resolveBase } from "./assets.js";
+import { RemoteMediaError } from "./errors.js";
 
 const PREFIX = "remotemedia-web-";
 
-/** A message from the service worker: `activated`, `precached`, `quota`, `not-cached`, `fetch-error`, `cache-error`. */
+/**
+ * A message from the service worker: `activated`, `precached`, `build-mismatch` (this
+ * page's SDK and the service worker script are different builds), `not-cached` (a
+ * response that is not this build's file, e.g. an HTML fallback), `tampered` (a cached
+ * file that no longer matches, deleted), `quota`, `fetch-error`, `cache-error`.
+ */
 export interface ServiceWorkerEvent {
   event: string;
   cache: string;
@@ -15,51 +22,82 @@ export interface ServiceWorkerEvent {
 
 /** Options of {@link registerServiceWorker}. */
 export interface RegisterOptions {
-  /** Where the service worker script is served; default: `sw.js` next to this module. */
+  /**
+   * Where the service worker script is served. Default: `sw.js` beside this module, right
+   * when the package is served as it is. In a bundled app, copy it to the site's root
+   * (`npx remotemedia-web copy-assets public --only sw`) and pass `"/remotemedia-sw.js"`.
+   */
   url?: string | URL;
-  /** Its scope; it must cover the pages that use the SDK (a wider scope than the script's folder needs the `Service-Worker-Allowed` header). */
+  /** Its scope; default: the script's folder. It must cover the pages that use the SDK. */
   scope?: string;
-  /** The package root, when the script is served from elsewhere (passed as `?base=`). */
-  base?: string | URL;
+  /** The same `assetsURL` as given to `RemoteMedia.create`, when self-hosting the runtime's files. */
+  assetsURL?: string | URL;
   /** The page's own files to keep for offline starts (served network-first, from the cache when offline). */
   precache?: string[];
   /** Cache events (quota errors, files that could not be cached, activation). */
   onEvent?: (event: ServiceWorkerEvent) => void;
 }
 
+function activated(worker: ServiceWorker): Promise<ServiceWorker> {
+  if (worker.state === "activated") return Promise.resolve(worker);
+  return new Promise((resolve, reject) => {
+    worker.addEventListener("statechange", () => {
+      if (worker.state === "activated") resolve(worker);
+      else if (worker.state === "redundant") reject(new RemoteMediaError("the service worker failed to install"));
+    });
+  });
+}
+
 /**
- * Registers the service worker and resolves once it is active (and, with `precache`,
- * once those files are cached). Resolves with `null` where service workers are not
- * available (http: pages other than localhost, some private modes): the SDK works
- * without it, just without the cache.
+ * Registers the service worker, tells it where this page's runtime files are, and
+ * resolves once they are cached (checked against this build's hashes) and the
+ * `precache` files too. Resolves with `null` where service workers are not available
+ * (http: pages other than localhost, some private modes): the SDK works without it,
+ * just without the cache. Rejects with RemoteMediaError when the script cannot be
+ * registered or its scope does not cover this page (the message says how to fix it).
  */
 export async function registerServiceWorker(options: RegisterOptions = {}): Promise<ServiceWorkerRegistration | null> {
   if (typeof navigator === "undefined" || !("serviceWorker" in navigator)) return null;
-  const url = new URL(options.url ?? new URL("./sw.js", import.meta.url));
-  url.searchParams.set("base", new URL(options.base ?? new URL("../", import.meta.url)).href);
-  if (options.onEvent) {
-    navigator.serviceWorker.addEventListener("message", (e: MessageEvent) => {
-      if (e.data?.type === "remotemedia-sw") options.onEvent?.(e.data as ServiceWorkerEvent);
-    });
+  const url = new URL(options.url ?? new URL("./sw.js", import.meta.url), location.href);
+  const listener = (e: MessageEvent) => {
+    if (e.data?.type === "remotemedia-sw") options.onEvent?.(e.data as ServiceWorkerEvent);
+  };
+  if (options.onEvent) navigator.serviceWorker.addEventListener("message", listener);
+  let registration: ServiceWorkerRegistration;
+  try {
+    registration = await navigator.serviceWorker.register(url.href, options.scope ? { scope: options.scope } : {});
+  } catch (err) {
+    throw new RemoteMediaError(
+      `could not register the service worker ${url.href}: ${String((err as Error)?.message ?? err)}. ` +
+        "A script may only control pages under its own folder: in a bundled app, copy it to the site's root " +
+        "(npx remotemedia-web copy-assets public --only sw) and pass url: \"/remotemedia-sw.js\".",
+    );
   }
-  const registration = await navigator.serviceWorker.register(url.href, options.scope ? { scope: options.scope } : {});
+  if (!location.href.startsWith(registration.scope)) {
+    throw new RemoteMediaError(
+      `the service worker's scope ${registration.scope} does not cover this page (${location.href}): ` +
+        "serve the script from the site's root (npx remotemedia-web copy-assets public --only sw; url: \"/remotemedia-sw.js\"), " +
+        "or send Service-Worker-Allowed with it and pass a wider scope.",
+    );
+  }
   // Look for a new build now (one request for the script; offline it simply fails).
   // A new build installs and waits until no open page runs the old one.
   await registration.update().catch(() => undefined);
-  const ready = await navigator.serviceWorker.ready;
-  if (options.precache?.length && ready.active) {
-    const active = ready.active;
-    await new Promise<void>((resolve) => {
-      const onMessage = (e: MessageEvent) => {
-        if (e.data?.type === "remotemedia-sw" && e.data.event === "precached") {
-          navigator.serviceWorker.removeEventListener("message", onMessage);
-          resolve();
-        }
-      };
-      navigator.serviceWorker.addEventListener("message", onMessage);
-      active.postMessage({ type: "remotemedia-sw-precache", urls: options.precache!.map((u) => new URL(u, location.href).href) });
-    });
-  }
+  const candidate = registration.active ?? registration.waiting ?? registration.installing;
+  if (!candidate) throw new RemoteMediaError("the service worker registered but has no worker");
+  const active = registration.active ?? (await activated(candidate));
+  const base = options.assetsURL === undefined ? undefined : resolveBase(options.assetsURL);
+  const precache = (options.precache ?? []).map((u) => new URL(u, location.href).href);
+  await new Promise<void>((resolve) => {
+    const onMessage = (e: MessageEvent) => {
+      if (e.data?.type === "remotemedia-sw" && (e.data.event === "precached" || e.data.event === "build-mismatch")) {
+        navigator.serviceWorker.removeEventListener("message", onMessage);
+        resolve();
+      }
+    };
+    navigator.serviceWorker.addEventListener("message", onMessage);
+    active.postMessage({ type: "remotemedia-sw-runtime", build: BUILD.hash, files: assetURLs(base), precache });
+  });
   return registration;
 }
 

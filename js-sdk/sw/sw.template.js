@@ -1,25 +1,29 @@
-// @remotemedia/web/sw: the service worker that caches the runtime (SPEC 9).
+// @remotemedia/web/sw: the service worker that caches the runtime.
 //
-// Cache-first for the package's files: the executor .wasm and its glue, the worker
-// scripts and SDK modules, the remotemedia Python package and the Pyodide core. The
-// cache name carries the package version and a content hash of every one of those
-// files, made at build time, and all files are fetched into it together at install:
-// a glue file and a .wasm from different builds are never paired. Old caches are
-// deleted when a new build activates. Responses are stored whole, so .wasm keeps its
-// application/wasm type and streaming compilation (and the compiled-code cache) apply.
-// Quota errors and opaque responses fall back to the network and are reported to the
-// pages (`{type: "remotemedia-sw", event, ...}` messages), never fatal.
+// The runtime's files (the executor and Pyodide WebAssembly, the worker scripts, the
+// Python standard library and package) are cache-first. Bundlers rename them, so the
+// page tells this worker where they are (`registerServiceWorker()` posts the SDK's own
+// URLs), and this worker knows what they must contain: the SHA-256 of each, stamped in
+// at build time. A response is cached only if its bytes match, and a cached file is
+// served only if it still matches, so an HTML fallback page (status 200) is never
+// cached under a runtime file's name, and nothing written into the cache by other code
+// is ever served as the runtime.
 //
-// Register it with `registerServiceWorker()` from the SDK. Query parameter `base`:
-// the URL of the package root, when this script is served from somewhere else.
+// The cache name carries the package version and the build's hash; when a new build
+// activates (it waits until no open page runs the old one), older caches are deleted.
+// Files the page asks to keep (`precache`, an app shell) are network-first, from the
+// cache when offline. Quota and fetch errors are reported to the pages
+// (`{type: "remotemedia-sw", event, ...}` messages), never fatal.
+//
+// In a bundled app, place this file at the site's root so its scope covers the pages:
+// `npx remotemedia-web copy-assets public --only sw` (it becomes /remotemedia-sw.js).
 
 const VERSION = "__VERSION__";
 const HASH = "__HASH__";
-const FILES = __FILES__; // paths relative to the package root
+const FILES = __FILES__; // role -> SHA-256 (hex) of the file's bytes
 const PREFIX = "remotemedia-web-";
 const CACHE = `${PREFIX}${VERSION}-${HASH}`;
-const BASE = new URL(new URL(self.location.href).searchParams.get("base") ?? "../", self.location.href);
-const PACKAGE_URLS = new Set(FILES.map((f) => new URL(f, BASE).href));
+const ROLE_HEADER = "x-remotemedia-file";
 
 async function report(event, detail) {
   for (const client of await self.clients.matchAll({ includeUncontrolled: true })) {
@@ -27,24 +31,55 @@ async function report(event, detail) {
   }
 }
 
-async function put(cache, url, response) {
+async function sha256(bytes) {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A URL without its query and fragment: versioned URLs map to the same file. */
+function keyOf(url) {
+  const u = new URL(url);
+  u.search = "";
+  u.hash = "";
+  return u.href;
+}
+
+async function put(cache, key, response) {
   try {
-    await cache.put(url, response);
+    await cache.put(key, response);
     return true;
   } catch (err) {
-    await report(err?.name === "QuotaExceededError" ? "quota" : "cache-error", { url, message: String(err?.message ?? err) });
+    await report(err?.name === "QuotaExceededError" ? "quota" : "cache-error", { url: key, message: String(err?.message ?? err) });
     return false;
   }
 }
 
-/** Fetches `urls` (bypassing the HTTP cache) into the cache; failures are reported, not fatal. */
-async function precache(urls) {
-  const cache = await caches.open(CACHE);
+/** Fetches one runtime file and caches it if its bytes are this build's; reports otherwise. */
+async function cacheRuntimeFile(cache, role, url) {
+  const key = keyOf(url);
+  try {
+    const response = await fetch(url, { cache: "reload" });
+    const contentType = response.headers.get("content-type") ?? "";
+    const bytes = await response.arrayBuffer();
+    if (!response.ok || (await sha256(bytes)) !== FILES[role]) {
+      await report("not-cached", { url: key, role, status: response.status, contentType, reason: response.ok ? "content differs from this build" : "HTTP error" });
+      return;
+    }
+    const headers = new Headers(response.headers);
+    headers.set(ROLE_HEADER, role);
+    await put(cache, key, new Response(bytes, { status: 200, headers }));
+  } catch (err) {
+    await report("fetch-error", { url: key, role, message: String(err?.message ?? err) });
+  }
+}
+
+/** Fetches the page's own files into the cache (served network-first). */
+async function cacheAppFiles(cache, urls) {
   await Promise.all(
-    [...urls].map(async (url) => {
+    urls.map(async (url) => {
       try {
         const response = await fetch(url, { cache: "reload" });
-        if (response.ok && response.type !== "opaque") await put(cache, url, response);
+        if (response.ok && response.type !== "opaque") await put(cache, keyOf(url), response);
         else await report("not-cached", { url, status: response.status, responseType: response.type });
       } catch (err) {
         await report("fetch-error", { url, message: String(err?.message ?? err) });
@@ -53,10 +88,10 @@ async function precache(urls) {
   );
 }
 
-self.addEventListener("install", (event) => {
+self.addEventListener("install", () => {
   // The first install takes over at once. A new build waits until the pages running
   // the old one are gone, so no open page switches builds under its feet.
-  event.waitUntil(precache(PACKAGE_URLS).then(() => (self.registration.active ? undefined : self.skipWaiting())));
+  if (!self.registration.active) self.skipWaiting();
 });
 
 self.addEventListener("activate", (event) => {
@@ -73,40 +108,61 @@ self.addEventListener("activate", (event) => {
 
 self.addEventListener("message", (event) => {
   const data = event.data ?? {};
-  if (data.type === "remotemedia-sw-precache" && Array.isArray(data.urls)) {
-    // The page's own files (an app shell), so it can also start offline.
-    // Stored in the same cache; served network-first (fresh online, cached offline).
-    const urls = data.urls.map((u) => new URL(u, event.source?.url ?? BASE).href);
-    event.waitUntil(precache(urls).then(() => event.source?.postMessage({ type: "remotemedia-sw", event: "precached", urls })));
+  const reply = (detail) => event.source?.postMessage({ type: "remotemedia-sw", cache: CACHE, ...detail });
+  if (data.type !== "remotemedia-sw-runtime") return;
+  if (data.build !== HASH) {
+    // The page's SDK and this script come from different builds (an old copy at the root?).
+    event.waitUntil(Promise.resolve(reply({ event: "build-mismatch", page: data.build, worker: HASH, version: VERSION })));
+    return;
   }
+  const files = Object.entries(data.files ?? {}).filter(([role, url]) => role in FILES && typeof url === "string");
+  const appFiles = Array.isArray(data.precache) ? data.precache.filter((u) => typeof u === "string") : [];
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      const cachedAs = async (url) => (await cache.match(keyOf(url)))?.headers.get(ROLE_HEADER);
+      await Promise.all(files.map(async ([role, url]) => ((await cachedAs(url)) === role ? undefined : cacheRuntimeFile(cache, role, url))));
+      await cacheAppFiles(cache, appFiles);
+      reply({ event: "precached", files: files.length, precache: appFiles.length });
+    })(),
+  );
 });
+
+/** A cached runtime file, if it is still this build's file; a tampered entry is deleted. */
+async function verifiedHit(cache, key, hit) {
+  const role = hit.headers.get(ROLE_HEADER);
+  const bytes = await hit.arrayBuffer();
+  if ((await sha256(bytes)) === FILES[role]) return new Response(bytes, { status: 200, headers: hit.headers });
+  await cache.delete(key);
+  await report("tampered", { url: key, role });
+  return null;
+}
 
 self.addEventListener("fetch", (event) => {
   if (event.request.method !== "GET") return;
   const url = new URL(event.request.url);
-  url.search = ""; // versioned URLs (?v=HASH) map to the same file
-  url.hash = "";
-  const key = url.href;
-  if (PACKAGE_URLS.has(key)) {
-    // The runtime: cache-first, filled on a miss.
-    event.respondWith(
-      (async () => {
-        const cache = await caches.open(CACHE);
-        const hit = await cache.match(key);
-        if (hit) return hit;
-        const response = await fetch(event.request);
-        if (response.ok && response.type !== "opaque") event.waitUntil(put(cache, key, response.clone()));
-        return response;
-      })(),
-    );
-  } else if (url.origin === self.location.origin) {
-    // Anything else of this origin: the network; offline, what the page asked us to keep.
-    event.respondWith(
-      fetch(event.request).catch(async (err) => {
-        const hit = await (await caches.open(CACHE)).match(key);
+  if (url.origin !== self.location.origin) return;
+  const key = keyOf(url.href);
+  event.respondWith(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      const hit = await cache.match(key);
+      if (hit?.headers.has(ROLE_HEADER)) {
+        // The runtime: cache-first, checked against the build's hashes, and only for a
+        // page of this build (the SDK asks for `?v=<its build>`): another build's page
+        // gets the network, never a mix of builds.
+        if (url.searchParams.get("v") !== HASH) return fetch(event.request);
+        const verified = await verifiedHit(cache, key, hit);
+        if (verified) return verified;
+        return fetch(event.request);
+      }
+      // Anything else: the network; offline, what the page asked us to keep.
+      try {
+        return await fetch(event.request);
+      } catch (err) {
         if (hit) return hit;
         throw err;
-      }),
-    );
-  }
+      }
+    })(),
+  );
 });

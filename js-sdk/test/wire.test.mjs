@@ -1,10 +1,9 @@
-// Unit tests of the SDK's wire module (dist/wire.js) against the shared vectors in
+// Unit tests of the SDK's wire functions (exported by dist/index.js) against the shared vectors in
 // test-vectors/wire.json, the same vectors the Rust runtime is tested with.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fromWire, toWire, float32ToBase64, base64ToFloat32 } from "../dist/wire.js";
-import { errorFromJson, ManifestError, NodeError } from "../dist/errors.js";
+import { fromWire, toWire, float32ToBase64, base64ToFloat32, errorFromJson, ManifestError, NodeError } from "../dist/index.js";
 
 const vectors = JSON.parse(readFileSync(new URL("../../test-vectors/wire.json", import.meta.url), "utf8"));
 const float = (v) => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v);

@@ -108,7 +108,7 @@ async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCa
   const core = indexURL
     ? { wasm: new URL("pyodide.asm.wasm", indexURL).href, stdlib: new URL("python_stdlib.zip", indexURL).href, lock: new URL("pyodide-lock.json", indexURL).href }
     : { wasm: assets.pyodideWasm, stdlib: assets.pythonStdlib, lock: assets.pyodideLock };
-  const base = indexURL ?? new URL(".", core.wasm).href;
+  const base = indexURL ?? new URL(".", core.wasm).href; // a folder: the query is dropped
   const [wasm, stdlib, lock, pythonPackage] = await Promise.all([
     fetchAsset(core.wasm, "wasm"),
     fetchAsset(core.stdlib, "zip"),
