@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Every suite (SPEC 11): Rust formatting and lints, cargo test (the runtime on real
-# audio, the native CLI), wasm-pack test of the worker crate on a page and inside a
-# dedicated worker, the SDK's unit tests, the Python package's unit tests, and the
-# end-to-end tests in headless Chromium. Run after scripts/setup.sh (npm test does).
+# Every suite: Rust formatting and lints, cargo test (the runtime on real audio, the
+# native CLI), wasm-pack test of the worker crate on a page and inside a dedicated
+# worker, the SDK's unit tests, the Python package's unit tests, the end-to-end tests
+# in headless Chromium, and the packed SDK in real apps (Vite + React, Vite + Vue,
+# webpack 5, Next.js). Run after scripts/setup.sh (npm test does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
@@ -27,6 +28,8 @@ python3 -m unittest discover -s js-sdk/python/tests
 step "end-to-end tests in headless Chromium (tests-web)"
 cargo build --release -q -p remotemedia-runtime --bin remotemedia
 node --test --test-concurrency=1 tests-web/
+step "the npm package in fixture apps (fixtures/: Vite + React, Vite + Vue, webpack 5, Next.js; dev and production)"
+node --test --test-concurrency=1 fixtures/
 step "benchmark harness, quick mode (proves it runs; no assertions on times)"
 node bench/run.mjs --quick > /dev/null
 echo
