@@ -10,7 +10,7 @@
 import init, { validateManifest } from "../wasm/remotemedia_worker.js";
 import { assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
 import type { AssetURLs } from "./assets.js";
-import { AbortError, AssetError, errorFromJson, ManifestError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError } from "./errors.js";
+import { AbortError, AssetError, errorFromJson, ManifestError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
 import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
@@ -29,7 +29,7 @@ export type { AssetName, AssetURLs } from "./assets.js";
 export { fromWire, toWire, float32ToBase64, base64ToFloat32 } from "./wire.js";
 export type { AudioData, TensorData, InputItem, OutputItem } from "./wire.js";
 
-/** A pipeline manifest (SPEC 3): an object, or its JSON text. */
+/** A pipeline manifest (`docs/manifest.md`): an object, or its JSON text. */
 export type Manifest = Record<string, unknown> | string;
 
 /** A start-up step, for progress bars: `stage` names it, `elapsedMs` since the step began. */
@@ -92,7 +92,7 @@ export interface NodeMetrics {
   time_ms: number;
 }
 
-/** The result of a batch run (SPEC 5). */
+/** The result of a batch run (`docs/execution.md`). */
 export interface RunResult<T = OutputItem> {
   status: "success";
   /** Every sink item in order. */
@@ -154,6 +154,26 @@ function unsupportedReason(): string | null {
   if (typeof WebAssembly !== "object") return "WebAssembly is not available here";
   if (typeof fetch !== "function") return "fetch is not available here";
   return null;
+}
+
+/**
+ * Whether the browser starts module workers (`new Worker(url, { type: "module" })`):
+ * it reads the `type` option only if it knows it. The data: URL never loads.
+ */
+function moduleWorkers(): boolean {
+  let read = false;
+  const options = {
+    get type(): WorkerType {
+      read = true;
+      return "module";
+    },
+  };
+  try {
+    new Worker("data:text/javascript,", options).terminate();
+  } catch {
+    // a content security policy may refuse the URL: the option was read first
+  }
+  return read;
 }
 
 function wasmSimd(): boolean {
@@ -332,11 +352,12 @@ export class RemoteMedia {
   }
 
   /**
-   * Batch run (SPEC 5): every source node receives every input in order, then every
+   * Batch run (`docs/execution.md`): every source node receives every input in order, then every
    * node is flushed. Rejects with ManifestError, NodeError, InputError, AbortError,
    * TimeoutError or WorkerCrashedError; a failed run never breaks the pool.
    */
   async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
+    if (options.signal?.aborted) throw new AbortError(); // never sent
     const text = await this.prepare(manifest);
     const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
     const buffers: ArrayBuffer[] | undefined = transfer ? [] : undefined;
@@ -371,10 +392,11 @@ export class RemoteMedia {
         cleanup();
         worker.post({ type: "cancel", id } satisfies ToExecutor);
         worker.forget(id);
-        // A synchronous run cannot see the cancel flag; if nothing else is on this
-        // worker, replace it rather than let it keep computing.
-        if (worker.load === 0) {
-          worker.terminate();
+        // A synchronous run cannot see the cancel flag; if no other request is on this
+        // worker, replace it rather than let it keep computing. Sessions open on it
+        // are lost with it: their pushes reject with WorkerCrashedError.
+        if (worker.requests === 0) {
+          worker.terminate(`executor worker ${worker.index} was replaced: run ${id} ${err instanceof TimeoutError ? "timed out" : "was aborted"} while it computed`);
           this.replace(worker);
         }
         reject(err);
@@ -415,7 +437,7 @@ export class RemoteMedia {
     return {
       crossOriginIsolated: g.crossOriginIsolated === true,
       sharedArrayBuffer: typeof g.SharedArrayBuffer === "function",
-      moduleWorkers: true,
+      moduleWorkers: moduleWorkers(),
       wasmSimd: wasmSimd(),
       workers: this.workers.length,
       transport: this.options.transport ?? "transfer",
@@ -434,59 +456,103 @@ export class RemoteMedia {
   }
 }
 
-/** A streaming session on one executor worker. */
+/**
+ * A streaming session on one executor worker (its node state lives there). If that
+ * worker stops (crash, `terminate()`, or replacement after another run on it timed out
+ * or was aborted), the session is lost: pending and later `push`/`close` calls reject at
+ * once with WorkerCrashedError, and `outputs` ends with that error.
+ */
 export class Session {
   private queue: SessionOutput[] = [];
-  private waiters: ((r: IteratorResult<SessionOutput>) => void)[] = [];
+  private waiters: { resolve: (r: IteratorResult<SessionOutput>) => void; reject: (err: Error) => void }[] = [];
   private closed = false;
+  private lost: WorkerCrashedError | null = null;
+  private unsubscribe: () => void;
 
   /** @internal */
   constructor(
     private worker: ExecutorWorker,
     private session: number,
     private nextId: () => number,
-  ) {}
+  ) {
+    worker.sessions++;
+    this.unsubscribe = worker.onDeath((err) => this.lose(err));
+  }
+
+  private lose(err: WorkerCrashedError): void {
+    if (this.closed) return;
+    this.lost = new WorkerCrashedError(`the session was lost (its node state is gone; open a new one): ${err.message}`);
+    this.end();
+    for (const w of this.waiters.splice(0)) w.reject(this.lost);
+  }
+
+  /** Marks the session ended on this side and gives its worker's slot back. */
+  private end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.worker.sessions--;
+  }
 
   private async step(message: ToExecutor & { id: number }): Promise<SessionOutput[]> {
-    const answer = JSON.parse((await this.worker.request(message.id, message)).json) as Record<string, unknown>;
+    let answer: Record<string, unknown>;
+    try {
+      answer = JSON.parse((await this.worker.request(message.id, message)).json) as Record<string, unknown>;
+    } catch (err) {
+      throw this.lost ?? err;
+    }
     if (answer.status !== "success") throw errorFromJson(answer.error as Record<string, unknown>);
     const outputs = (answer.outputs as { node_id: string; data: unknown }[]).map((o) => ({ nodeId: o.node_id, data: fromWire(o.data) }));
     for (const o of outputs) {
       const waiter = this.waiters.shift();
-      if (waiter) waiter({ value: o, done: false });
+      if (waiter) waiter.resolve({ value: o, done: false });
       else this.queue.push(o);
     }
     return outputs;
   }
 
-  /** Pushes one item; resolves with what the sinks produced for it (also delivered to `outputs`). */
+  /**
+   * Pushes one item; resolves with what the sinks produced for it (also delivered to
+   * `outputs`). Rejects with InputError for an item that cannot be converted,
+   * RemoteMediaError after `close`, WorkerCrashedError once the session is lost.
+   */
   push(item: InputItem): Promise<SessionOutput[]> {
+    if (this.lost) return Promise.reject(this.lost);
     if (this.closed) return Promise.reject(new RemoteMediaError("the session is closed"));
     const id = this.nextId();
-    return this.step({ type: "push", id, session: this.session, item: JSON.stringify(toWire(item)) });
+    let wire: string;
+    try {
+      wire = JSON.stringify(toWire(item));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.step({ type: "push", id, session: this.session, item: wire });
   }
 
   /** Flushes every node and ends the session; resolves with the last outputs. */
   async close(): Promise<SessionOutput[]> {
+    if (this.lost) throw this.lost;
     if (this.closed) return [];
-    this.closed = true;
     const id = this.nextId();
+    const closing = this.step({ type: "close", id, session: this.session });
+    this.end();
     try {
-      return await this.step({ type: "close", id, session: this.session });
+      return await closing;
     } finally {
-      for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+      for (const w of this.waiters.splice(0)) w.resolve({ value: undefined, done: true });
     }
   }
 
-  /** Every output as it is produced; ends after `close`. */
+  /** Every output as it is produced; ends after `close`, or throws once the session is lost. */
   get outputs(): AsyncIterable<SessionOutput> {
     return {
       [Symbol.asyncIterator]: () => ({
         next: () => {
           const item = this.queue.shift();
           if (item) return Promise.resolve({ value: item, done: false });
+          if (this.lost) return Promise.reject(this.lost);
           if (this.closed) return Promise.resolve({ value: undefined, done: true });
-          return new Promise<IteratorResult<SessionOutput>>((resolve) => this.waiters.push(resolve));
+          return new Promise<IteratorResult<SessionOutput>>((resolve, reject) => this.waiters.push({ resolve, reject }));
         },
       }),
     };

@@ -16,11 +16,15 @@ export interface Answer {
 
 type Pending = { resolve: (answer: Answer) => void; reject: (err: Error) => void };
 
-/** One executor worker and the requests it is holding. */
+/** One executor worker, the requests it is holding and the sessions open on it. */
 export class ExecutorWorker {
   readonly index: number;
+  /** Streaming sessions open on this worker (their node state lives here). */
+  sessions = 0;
   private worker: Worker;
   private pending = new Map<number, Pending>();
+  private deadReason: string | null = null;
+  private deathListeners = new Set<(err: WorkerCrashedError) => void>();
   private readyPromise: Promise<string[]>;
   private onCrash: (w: ExecutorWorker) => void;
 
@@ -64,13 +68,31 @@ export class ExecutorWorker {
     return this.readyPromise;
   }
 
-  /** Requests in flight. */
+  /** Requests in flight plus open sessions: what the pool balances on. */
   get load(): number {
+    return this.pending.size + this.sessions;
+  }
+
+  /** Requests in flight. */
+  get requests(): number {
     return this.pending.size;
   }
 
-  /** Sends a request (transferring `transfer`) and resolves with the runtime's answer. */
+  /**
+   * Calls `listener` once if this worker stops (terminated, crashed or replaced);
+   * returns a function that unsubscribes.
+   */
+  onDeath(listener: (err: WorkerCrashedError) => void): () => void {
+    this.deathListeners.add(listener);
+    return () => this.deathListeners.delete(listener);
+  }
+
+  /**
+   * Sends a request (transferring `transfer`) and resolves with the runtime's answer.
+   * On a stopped worker it rejects at once with WorkerCrashedError.
+   */
   request(id: number, message: ToExecutor, transfer: Transferable[] = []): Promise<Answer> {
+    if (this.deadReason !== null) return Promise.reject(new WorkerCrashedError(this.deadReason));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.post(message, transfer);
@@ -87,11 +109,19 @@ export class ExecutorWorker {
     this.pending.delete(id);
   }
 
-  /** Stops the worker; requests still held fail with WorkerCrashedError. */
+  /** Stops the worker; requests still held, and sessions on it, fail with WorkerCrashedError. */
   terminate(reason = "the worker was terminated"): void {
+    this.die(new WorkerCrashedError(reason));
+  }
+
+  private die(err: WorkerCrashedError): void {
     this.worker.terminate();
-    for (const p of this.pending.values()) p.reject(new WorkerCrashedError(reason));
+    if (this.deadReason === null) this.deadReason = err.message;
+    for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    const listeners = [...this.deathListeners];
+    this.deathListeners.clear();
+    for (const listener of listeners) listener(err);
   }
 
   private settle(id: number, action: (p: Pending) => void): void {
@@ -102,10 +132,9 @@ export class ExecutorWorker {
     }
   }
 
-  private crash(err: Error): void {
-    this.worker.terminate();
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+  private crash(err: WorkerCrashedError): void {
+    if (this.deadReason !== null) return; // already stopped and replaced
+    this.die(err);
     this.onCrash(this);
   }
 }

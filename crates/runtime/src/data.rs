@@ -1,4 +1,4 @@
-//! `RuntimeData`: the items that flow between nodes (SPEC 4).
+//! `RuntimeData`: the items that flow between nodes (`docs/wire-format.md`).
 //!
 //! Names follow native RemoteMedia. Audio is always interleaved `f32`
 //! (`samples.len() == frames * channels`).

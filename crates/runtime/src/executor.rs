@@ -1,4 +1,4 @@
-//! The executor (SPEC 5): batch runs and streaming sessions over one engine.
+//! The executor (`docs/execution.md`): batch runs and streaming sessions over one engine.
 //!
 //! A pushed item enters every source node, then every node, in topological order,
 //! processes what its parents delivered during this push; outputs fan out (copied
@@ -268,7 +268,7 @@ impl Executor {
         }
     }
 
-    /// Batch run (SPEC 5): every source receives every input in order, then every
+    /// Batch run (`docs/execution.md`): every source receives every input in order, then every
     /// node is flushed (the last input and the flush form one step, see
     /// [`Session::push_final`]).
     ///
@@ -534,7 +534,7 @@ impl Session {
         queues[*last].extend(produced);
     }
 
-    /// Assembles the result of SPEC 5 from all outputs of the session.
+    /// Assembles the result of `docs/execution.md` from all outputs of the session.
     pub fn result(&self, outputs: Vec<Output>, total_ms: f64) -> RunResult {
         RunResult {
             outputs,
@@ -590,7 +590,7 @@ impl RunResult {
             .collect()
     }
 
-    /// The result JSON of SPEC 5, with items in wire form:
+    /// The result JSON of `docs/execution.md`, with items in wire form:
     /// `{status, outputs, outputs_by_node, graph_info, metrics}`.
     pub fn to_json(&self) -> Value {
         self.to_json_with(&mut wire::base64_data)

@@ -1,4 +1,4 @@
-//! Manifest v1 types (SPEC 3), compatible with native RemoteMedia manifests.
+//! Manifest v1 types (`docs/manifest.md`), compatible with native RemoteMedia manifests.
 //!
 //! Parse with [`crate::validate::parse_manifest`], which checks everything and reports
 //! every problem at once; these types are what a valid manifest becomes.

@@ -44,7 +44,7 @@ impl NodeRegistry {
         }
     }
 
-    /// Every built-in node type of SPEC 6.
+    /// Every built-in node type.
     pub fn builtin() -> Self {
         NodeRegistry {
             factories: crate::nodes::builtin_factories(),

@@ -1,4 +1,4 @@
-//! Manifest validation (SPEC 3): every problem at once, each with a JSON path
+//! Manifest validation (`docs/manifest.md`): every problem at once, each with a JSON path
 //! (`nodes[2].params.target_rate`).
 
 use std::collections::HashMap;

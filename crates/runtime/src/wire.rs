@@ -1,4 +1,4 @@
-//! The JSON wire form of [`RuntimeData`] (SPEC 4, `docs/wire-format.md`).
+//! The JSON wire form of [`RuntimeData`] (`docs/wire-format.md`).
 //!
 //! - strings are `Text`; other plain JSON is `Json`;
 //! - float32 payloads are base64 (standard alphabet, padded) of little-endian bytes;

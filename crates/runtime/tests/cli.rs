@@ -1,4 +1,4 @@
-//! The native CLI end to end (SPEC 10): result JSON on stdout, exit status 1 and
+//! The native CLI end to end (`docs/execution.md`): result JSON on stdout, exit status 1 and
 //! a clear error on failure.
 mod common;
 

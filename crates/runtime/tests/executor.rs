@@ -1,9 +1,10 @@
-//! Execution semantics (SPEC 5): order, fan-out, fan-in, flush, result shape,
+//! Execution semantics (`docs/execution.md`): order, fan-out, fan-in, flush, result shape,
 //! sessions, isolation, cancellation, errors, and external (async) nodes.
 mod common;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use remotemedia_runtime::executor::{CancelFlag, Executor, RunError};
 use remotemedia_runtime::manifest::{Manifest, NodeSpec};
@@ -42,7 +43,43 @@ fn linear_pipeline_result_has_the_spec_shape() {
     );
     assert_eq!(out["metrics"]["nodes"]["x3"]["items_in"], 2);
     assert_eq!(out["metrics"]["nodes"]["plus"]["items_out"], 2);
-    assert!(out["metrics"]["total_ms"].as_f64().unwrap() >= 0.0);
+}
+
+/// A clock that advances one millisecond per reading.
+fn ticking_clock() -> f64 {
+    static TICKS: AtomicU64 = AtomicU64::new(0);
+    TICKS.fetch_add(1, Ordering::SeqCst) as f64
+}
+
+#[test]
+fn metrics_are_read_from_the_executor_clock() {
+    let executor = Executor::default().with_clock(ticking_clock);
+    let manifest = common::manifest(
+        &executor,
+        json!({
+            "version": "v1", "metadata": {"name": "lin"},
+            "nodes": [
+                {"id": "x3", "node_type": "MultiplyNode", "params": {"factor": 3}},
+                {"id": "plus", "node_type": "AddNode", "params": {"addend": 0.5}}
+            ],
+            "connections": [{"from": "x3", "to": "plus"}]
+        }),
+    );
+    let result =
+        pollster::block_on(executor.run(&manifest, nums(&[1.0, 2.0]), &CancelFlag::new())).unwrap();
+    let out = result.to_json();
+    let node_ms = |id: &str| out["metrics"]["nodes"][id]["time_ms"].as_f64().unwrap();
+    // Each node is timed around each of its steps: whole ticks, at least one per item.
+    for id in ["x3", "plus"] {
+        assert!(
+            node_ms(id) >= 2.0 && node_ms(id).fract() == 0.0,
+            "{id}: {}",
+            node_ms(id)
+        );
+    }
+    // The run spans every node's steps and the readings between them.
+    let total = out["metrics"]["total_ms"].as_f64().unwrap();
+    assert!(total > node_ms("x3") + node_ms("plus"), "total {total}");
 }
 
 #[test]

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// Python node types the Python worker always provides (SPEC 6); types declared in a
+/// Python node types the Python worker always provides (`docs/python-nodes.md`); types declared in a
 /// manifest's `python.modules` are added by validation.
 pub const PYTHON_BUILTINS: [&str; 3] = ["TextProcessorNode", "DataTransformNode", "CalculatorNode"];
 

@@ -1,7 +1,7 @@
 //! [`WorkerRuntime`]: the executor as the worker script sees it.
 //!
 //! Every method takes and returns JSON text (manifests, items in wire form, results
-//! of SPEC 5), so nothing here can fail to decode a message: bad input becomes an
+//! of `docs/execution.md`), so nothing here can fail to decode a message: bad input becomes an
 //! error JSON `{"status": "error", "error": {kind, message, ...}}`, never a panic.
 
 use std::cell::RefCell;

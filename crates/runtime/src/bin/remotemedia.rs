@@ -1,5 +1,5 @@
-//! `remotemedia run MANIFEST [--input FILE]...` (SPEC 10): runs a manifest natively
-//! and prints the result JSON of SPEC 5 on stdout. Other commands: `validate
+//! `remotemedia run MANIFEST [--input FILE]...` (`docs/execution.md`): runs a manifest natively
+//! and prints the result JSON of `docs/execution.md` on stdout. Other commands: `validate
 //! MANIFEST`, `nodes`.
 //!
 //! `--input` takes a `.json` file (an array of items in wire form, or one item) or an

@@ -1,4 +1,4 @@
-//! The built-in Rust node catalog (SPEC 6), one module per family.
+//! The built-in Rust node catalog, one module per family (`remotemedia nodes` lists it).
 
 use crate::registry::NodeFactory;
 
