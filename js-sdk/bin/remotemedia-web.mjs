@@ -7,7 +7,7 @@
 //   run MANIFEST [--input FILE]... [--workers N] [--timing]
 //       Runs a manifest through the real SDK and workers in headless Chromium and prints
 //       the result JSON, as the native `remotemedia run` does. Needs the optional peer
-//       dependency playwright-core and a system Chromium (CHROME_PATH to choose one);
+//       dependencies playwright-core and sirv, and a system Chromium (CHROME_PATH);
 //       never downloads a browser. Failures print the error JSON on stdout, a readable
 //       line on stderr, and exit with status 1.
 //
@@ -132,14 +132,15 @@ const opts = runOptions(rest);
 const manifest = readJson(opts.manifest);
 const inputs = readInputs(opts.inputs);
 
-// Optional peer dependency: only `run` needs a browser driver.
+// Optional peer dependencies: only `run` needs a browser driver and a static server.
 let launch;
+let serve;
 try {
   ({ launch } = await import("../node/chromium.mjs"));
+  ({ serve } = await import("../node/server.mjs"));
 } catch (e) {
-  fail(`run needs the optional peer dependency playwright-core (npm install --save-dev playwright-core) and a system Chromium: ${e.message}`);
+  fail(`run needs the optional peer dependencies playwright-core and sirv (npm install --save-dev playwright-core sirv) and a system Chromium: ${e.message}`);
 }
-const { serve } = await import("../node/server.mjs");
 const server = await serve(pkg);
 let browser;
 let code = 0;

@@ -1,72 +1,67 @@
-// A small static file server for the browser CLI, the demo page and the end-to-end
-// tests: correct MIME types (application/wasm keeps streaming compilation working),
-// no caching surprises, optional cross-origin isolation headers, loopback only.
+// The static file server of the browser CLI, the demo page, the benchmarks and the
+// end-to-end tests: sirv (files, MIME types, ETags, path normalisation inside the root)
+// on loopback, with what these pages need around it: no dotfiles, revalidation on every
+// request, the service worker's wider scope, and optional cross-origin isolation.
 import { createServer } from "node:http";
-import { createReadStream, statSync } from "node:fs";
 import path from "node:path";
-
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".wasm": "application/wasm",
-  ".zip": "application/zip",
-  ".py": "text/x-python; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".wav": "audio/wav",
-  ".mp3": "audio/mpeg",
-  ".ogg": "audio/ogg",
-  ".flac": "audio/flac",
-  ".svg": "image/svg+xml",
-  ".map": "application/json; charset=utf-8",
-  ".d.ts": "text/plain; charset=utf-8",
-};
+import sirv from "sirv";
 
 /**
  * Serves `root` on 127.0.0.1. Options: `port` (0 = any free port), `isolate` (send
  * COOP/COEP so the page is cross-origin isolated), `onRequest(pathname)` (a hook that
- * sees every request, for tests). Resolves with `{ url, close() }`.
+ * sees every request, for tests). Resolves with `{ url, close() }`. Never serves a path
+ * with a segment starting with "." (`.git`, `..`), raw or percent-encoded; answers 404.
  */
 export function serve(root, { port = 0, isolate = false, onRequest } = {}) {
-  const base = path.resolve(root);
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    onRequest?.(url.pathname);
-    let file = path.join(base, decodeURIComponent(url.pathname));
-    if (!file.startsWith(base)) {
-      res.writeHead(403).end("forbidden");
-      return;
-    }
-    try {
-      if (statSync(file).isDirectory()) file = path.join(file, "index.html");
-      const { size, mtimeMs } = statSync(file);
-      // no-cache + ETag: browsers revalidate every time and get 304 when nothing changed,
-      // so a warm start is served from the HTTP cache but never a stale build.
-      const etag = `"${size.toString(36)}-${Math.floor(mtimeMs).toString(36)}"`;
-      if (req.headers["if-none-match"] === etag) {
-        res.writeHead(304, { etag, "cache-control": "no-cache" }).end();
-        return;
-      }
-      const headers = { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream", "content-length": size, "cache-control": "no-cache", etag };
-      // The SDK's service worker lives in dist/ but must control pages anywhere here.
-      if (path.basename(file) === "sw.js") headers["service-worker-allowed"] = "/";
+  const files = sirv(path.resolve(root), {
+    dev: true, // look files up per request: they change under the tests
+    etag: true, // with dev, "no-cache" + ETag: a warm start revalidates and gets 304s
+    dotfiles: false,
+    setHeaders(res, pathname) {
+      // The SDK's service worker lives in dist/ but may control pages anywhere here.
+      if (pathname.endsWith("/sw.js")) res.setHeader("service-worker-allowed", "/");
       if (isolate) {
-        headers["cross-origin-opener-policy"] = "same-origin";
-        headers["cross-origin-embedder-policy"] = "require-corp";
+        res.setHeader("cross-origin-opener-policy", "same-origin");
+        res.setHeader("cross-origin-embedder-policy", "require-corp");
       }
-      res.writeHead(200, headers);
-      if (req.method === "HEAD") res.end();
-      else createReadStream(file).pipe(res);
-    } catch {
-      res.writeHead(404, { "content-type": "text/plain" }).end(`not found: ${url.pathname}`);
-    }
+    },
+    onNoMatch(req, res) {
+      notFound(res, req.url);
+    },
+  });
+  const server = createServer((req, res) => {
+    const raw = (req.url ?? "/").split("?")[0];
+    onRequest?.(raw);
+    if (hasDotSegment(raw)) return notFound(res, raw);
+    files(req, res);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {
       const { port: actual } = server.address();
-      resolve({ url: `http://127.0.0.1:${actual}`, close: () => new Promise((r) => server.close(() => r())) });
+      resolve({
+        url: `http://127.0.0.1:${actual}`,
+        close: () =>
+          new Promise((r) => {
+            server.close(() => r());
+            server.closeAllConnections();
+          }),
+      });
     });
   });
+}
+
+/** Whether any segment of the path (decoded as far as it decodes) starts with a dot. */
+function hasDotSegment(pathname) {
+  let decoded = pathname;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    // malformed escapes: judge the raw text
+  }
+  return [pathname, decoded].some((p) => p.split(/[/\\]/).some((segment) => segment.startsWith(".")));
+}
+
+function notFound(res, what) {
+  res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`not found: ${what}`);
 }

@@ -141,7 +141,14 @@ export function toWire(item: InputItem, where = "input", buffers?: ArrayBuffer[]
   if (item instanceof ArrayBuffer) return { __binary__: true, binary: { meta: {}, data: payload(new Uint8Array(item), buffers) } };
   if (item instanceof Uint8Array) return { __binary__: true, binary: { meta: {}, data: payload(item, buffers) } };
   if (ArrayBuffer.isView(item)) throw new InputError(`${where}: typed arrays other than Float32Array and Uint8Array need a {tensor, shape, dtype} wrapper`);
-  if (Array.isArray(item) || isPlainObject(item)) return item; // plain JSON or an envelope already
+  if (Array.isArray(item)) return item;
+  if (isPlainObject(item)) {
+    // An object whose marker key is `true` is an envelope the caller wrote; any other
+    // object with a marker key is user JSON and gets the `__json__` escape.
+    const marker = MARKERS.find((m) => m in item);
+    if (marker && item[marker] !== true) return { __json__: true, value: item };
+    return item;
+  }
   throw new InputError(`${where}: cannot send a ${Object.prototype.toString.call(item)}`);
 }
 

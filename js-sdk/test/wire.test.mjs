@@ -93,3 +93,14 @@ test("transfer mode puts payloads in copied buffers and reads them back without 
   assert.deepEqual(bin.binary.data, { $buffer: 1 });
   assert.throws(() => fromWire({ __binary__: true, binary: { meta: {}, data: { $buffer: 5 } } }, []), /neither base64 nor a known buffer/);
 });
+
+test("user JSON with a marker key is escaped, not taken for an envelope, and comes back unchanged", () => {
+  for (const value of [{ __numpy__: "user data" }, { __audio__: 1, x: [1, 2] }, { __json__: false }, { __binary__: null }]) {
+    const wire = toWire(value);
+    assert.deepEqual(wire, { __json__: true, value });
+    assert.deepEqual(fromWire(JSON.parse(JSON.stringify(wire))), value);
+  }
+  // A marker that is true is the caller's envelope, passed on as it is.
+  const envelope = { __binary__: true, binary: { meta: {}, data: "AQID" } };
+  assert.equal(toWire(envelope), envelope);
+});

@@ -710,3 +710,114 @@ fn text_collector_emits_sentences_regardless_of_fragmenting() {
     );
     assert_eq!(texts(&whole), texts(&bits));
 }
+
+/// A 440 Hz tone of `frames` frames at `rate` Hz on `channels` channels.
+fn tone(frames: usize, rate: u32, channels: u16) -> AudioBuffer {
+    let samples = (0..frames)
+        .flat_map(|i| {
+            let s = (i as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin() * 0.5;
+            std::iter::repeat_n(s, usize::from(channels))
+        })
+        .collect();
+    AudioBuffer::new(samples, rate, channels)
+}
+
+/// Total output frames of a node fed `pieces` (frame counts) of a tone, as a batch
+/// run (the last piece and the flush together) and as a session (push, then close).
+fn resampled_frames(node: &str, params: Value, pieces: &[usize]) -> (usize, usize) {
+    let items: Vec<RuntimeData> = pieces
+        .iter()
+        .map(|&n| RuntimeData::Audio(tone(n, 44100, 1)))
+        .collect();
+    let frames = |out: &[RuntimeData]| out.iter().map(|i| audio(i).frames()).sum::<usize>();
+    let batch = common::run(one_node(node, params.clone()), items.clone())
+        .unwrap_or_else(|e| panic!("{node} {params} {pieces:?}: {e}"));
+    let batch: Vec<RuntimeData> = batch.outputs.into_iter().map(|o| o.data).collect();
+    (frames(&batch), frames(&stream(node, params, items)))
+}
+
+#[test]
+fn resampling_works_for_streams_of_whole_chunks() {
+    // The resampler works in chunks of 1024 frames: streams that are a whole number of
+    // them leave nothing pending at the end.
+    for pieces in [
+        &[1024][..],
+        &[2048],
+        &[4096, 4096, 4096, 4096],
+        &[1023, 1025],
+        &[2047],
+    ] {
+        let total: usize = pieces.iter().sum();
+        let want = (total * 16000).div_ceil(44100);
+        for quality in ["Low", "Medium", "High"] {
+            let params = json!({"target_rate": 16000, "quality": quality});
+            assert_eq!(
+                resampled_frames("FastResampleNode", params, pieces),
+                (want, want),
+                "{quality} {pieces:?}"
+            );
+        }
+        let params = json!({"output_sample_rate": 16000});
+        assert_eq!(
+            resampled_frames("AudioTransform", params, pieces),
+            (want, want),
+            "AudioTransform {pieces:?}"
+        );
+    }
+}
+
+#[test]
+fn a_stream_that_changes_format_is_an_error_in_every_stateful_audio_node() {
+    // Each item carries one VAD frame decision, for the accumulator (others ignore it).
+    let with_vad = |mut a: AudioBuffer, start: u64| {
+        let frame = json!({"start_sample": start, "end_sample": start + 2000, "is_speech": true});
+        a.metadata.insert("vad".into(), json!({"frames": [frame]}));
+        RuntimeData::Audio(a)
+    };
+    let mono = with_vad(tone(2000, 16000, 1), 0);
+    let stereo = with_vad(tone(2000, 16000, 2), 2000);
+    let cases = [
+        ("AudioTransform", json!({"output_sample_rate": 8000})),
+        ("AudioTransform", json!({"output_channels": 2})),
+        ("FastResampleNode", json!({"target_rate": 8000})),
+        ("AudioChunkerNode", json!({"chunk_size": 300})),
+        ("VoiceActivityDetector", json!({})),
+        ("AudioBufferAccumulatorNode", json!({})),
+    ];
+    for (node, params) in cases {
+        let err = common::run(
+            one_node(node, params.clone()),
+            vec![mono.clone(), stereo.clone()],
+        )
+        .err()
+        .unwrap_or_else(|| panic!("{node} {params}: mono then stereo was accepted"));
+        let message = err.to_string();
+        assert!(
+            message.contains("changed mid-stream (16000 Hz x1 -> 16000 Hz x2)"),
+            "{node}: {message}"
+        );
+    }
+}
+
+#[test]
+fn transform_tail_keeps_the_stream_timestamp_and_id() {
+    let mut first = tone(1500, 44100, 2);
+    first.timestamp_us = Some(5_000_000);
+    first.stream_id = Some("mic".into());
+    let out = stream(
+        "AudioTransform",
+        json!({"output_sample_rate": 16000, "output_channels": 1}),
+        vec![RuntimeData::Audio(first)],
+    );
+    assert!(
+        out.len() >= 2,
+        "expected output and a flushed tail, got {} items",
+        out.len()
+    );
+    for item in &out {
+        let a = audio(item);
+        assert_eq!((a.sample_rate, a.channels), (16000, 1));
+        assert_eq!(a.timestamp_us, Some(5_000_000));
+        assert_eq!(a.stream_id.as_deref(), Some("mic"));
+    }
+}

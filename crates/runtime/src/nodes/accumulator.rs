@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::data::{AudioBuffer, RuntimeData};
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
+use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
@@ -39,7 +40,9 @@ pub struct Accumulator {
     /// Interleaved samples from absolute frame `base` on.
     buffer: Vec<f32>,
     base: u64,
-    format: Option<(u32, u16, Option<String>)>,
+    format: FormatGuard,
+    /// The stream id of the latest item, given to the utterances.
+    stream_id: Option<String>,
     /// (start, end of last speech frame) of the utterance in progress, in frames.
     open: Option<(u64, u64)>,
     /// Non-speech frames since the last speech frame, in frames.
@@ -62,21 +65,24 @@ impl Accumulator {
             max_pause_ms: p.f64("max_pause_ms", 300.0).max(0.0),
             buffer: Vec::new(),
             base: 0,
-            format: None,
+            format: FormatGuard::default(),
+            stream_id: None,
             open: None,
             pause: 0,
         })
     }
 
     fn ms_to_frames(&self, ms: f64) -> u64 {
-        let rate = self.format.as_ref().map(|f| f.0).unwrap_or(16_000);
+        let rate = self.format.fixed().map_or(16_000, |f| f.sample_rate);
         (ms * f64::from(rate) / 1000.0).round() as u64
     }
 
     fn emit(&mut self, (start, end): (u64, u64), out: &mut Vec<RuntimeData>) {
-        let Some((rate, channels, stream_id)) = self.format.clone() else {
+        let Some(format) = self.format.fixed() else {
             return;
         };
+        let (rate, channels, stream_id) =
+            (format.sample_rate, format.channels, self.stream_id.clone());
         if end <= start || end - start < self.ms_to_frames(self.min_ms) {
             return;
         }
@@ -131,12 +137,8 @@ impl Node for Accumulator {
             return Ok(());
         }
         let decisions = Self::frame_decisions(&audio)?;
-        match &self.format {
-            Some((r, c, _)) if (*r, *c) != (audio.sample_rate, audio.channels) => {
-                return Err("the audio format changed mid-stream".into())
-            }
-            _ => self.format = Some((audio.sample_rate, audio.channels, audio.stream_id.clone())),
-        }
+        self.format.check(&audio, "AudioBufferAccumulatorNode")?;
+        self.stream_id = audio.stream_id.clone();
         self.buffer.extend_from_slice(&audio.samples);
         let max_len = self.ms_to_frames(self.max_ms);
         let max_pause = self.ms_to_frames(self.max_pause_ms);
@@ -165,7 +167,7 @@ impl Node for Accumulator {
             .map(|(s, _)| s)
             .unwrap_or(decided_to)
             .max(self.base);
-        let ch = self.format.as_ref().map(|f| u64::from(f.1)).unwrap_or(1);
+        let ch = self.format.fixed().map_or(1, |f| u64::from(f.channels));
         let drop = (((keep_from - self.base) * ch) as usize).min(self.buffer.len());
         self.buffer.drain(..drop);
         self.base = keep_from;

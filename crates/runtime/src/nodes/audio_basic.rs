@@ -1,11 +1,11 @@
-//! Simple audio nodes: `AudioChunkerNode`, `AudioTransform`, `GainNode`,
-//! `FormatConverterNode`.
+//! Simple audio nodes: `AudioChunkerNode`, `GainNode`, `FormatConverterNode`, and
+//! channel re-mapping (`remix`).
 
 use crate::data::{AudioBuffer, RuntimeData};
-use crate::node::{finish_marking_last, Node, NodeFailure};
+use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
-use crate::nodes::resample::{Quality, StreamResampler};
-use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::nodes::stream::FormatGuard;
+use crate::params::{ParamError, ParamKind, ParamSpec};
 use crate::registry::NodeFactory;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
@@ -23,20 +23,9 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                 Ok(Box::new(Chunker {
                     chunk_frames: chunk,
                     held: None,
+                    format: FormatGuard::default(),
                 }))
             },
-        },
-        NodeFactory {
-            node_type: "AudioTransform",
-            aliases: &["AudioTransformNode"],
-            summary: "audio -> audio at output_sample_rate with output_channels (down/up-mix)",
-            params: const {
-                &[
-                    ParamSpec::optional("output_sample_rate", ParamKind::Number),
-                    ParamSpec::optional("output_channels", ParamKind::Count),
-                ]
-            },
-            create: |p| Ok(Box::new(Transform::from_params(p)?)),
         },
         NodeFactory {
             node_type: "GainNode",
@@ -73,6 +62,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
 pub struct Chunker {
     chunk_frames: usize,
     held: Option<AudioBuffer>,
+    format: FormatGuard,
 }
 
 impl Node for Chunker {
@@ -82,11 +72,9 @@ impl Node for Chunker {
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
         let audio = expect_audio(input, "AudioChunkerNode")?;
+        self.format.check(&audio, "AudioChunkerNode")?;
         let held = match self.held.take() {
             Some(mut h) => {
-                if h.sample_rate != audio.sample_rate || h.channels != audio.channels {
-                    return Err("the audio format changed mid-stream".into());
-                }
                 h.samples.extend_from_slice(&audio.samples);
                 h
             }
@@ -121,118 +109,6 @@ impl Node for Chunker {
 
 fn frames_to_us(frames: usize, rate: u32) -> u64 {
     (frames as u64 * 1_000_000) / u64::from(rate.max(1))
-}
-
-/// Resamples (rubato, `Medium` quality) and re-maps channels.
-pub struct Transform {
-    rate: Option<u32>,
-    channels: Option<u16>,
-    resampler: Option<StreamResampler>,
-}
-
-impl Transform {
-    fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
-        let rate = match p.get("output_sample_rate") {
-            Some(_) => Some(p.sample_rate("output_sample_rate", 0)?),
-            None => None,
-        };
-        let channels = match p.get("output_channels") {
-            Some(_) => {
-                let c = p.count("output_channels", 1);
-                if !(1..=64).contains(&c) {
-                    return Err(ParamError::new("output_channels", "must be from 1 to 64"));
-                }
-                Some(c as u16)
-            }
-            None => None,
-        };
-        Ok(Transform {
-            rate,
-            channels,
-            resampler: None,
-        })
-    }
-
-    fn convert(
-        &mut self,
-        audio: AudioBuffer,
-        last: bool,
-    ) -> Result<Option<AudioBuffer>, NodeFailure> {
-        let channels = self.channels.unwrap_or(audio.channels);
-        let mixed = remix(
-            &audio.samples,
-            usize::from(audio.channels),
-            usize::from(channels),
-        );
-        let rate = self.rate.unwrap_or(audio.sample_rate);
-        if rate == audio.sample_rate && self.resampler.is_none() {
-            return Ok(Some(audio.with_samples(mixed, rate, channels)));
-        }
-        if self.resampler.is_none() {
-            self.resampler = Some(
-                StreamResampler::new(
-                    audio.sample_rate,
-                    rate,
-                    usize::from(channels),
-                    Quality::Medium,
-                )
-                .map_err(NodeFailure::new)?,
-            );
-        }
-        let r = self.resampler.as_mut().expect("resampler was just set");
-        if r.source_rate() != audio.sample_rate {
-            return Err("the sample rate changed mid-stream".into());
-        }
-        let mut samples = r.push(&mixed).map_err(NodeFailure::new)?;
-        if last {
-            samples.extend(r.finish().map_err(NodeFailure::new)?);
-        }
-        Ok((!samples.is_empty()).then(|| audio.with_samples(samples, rate, channels)))
-    }
-}
-
-impl Transform {
-    fn step(
-        &mut self,
-        input: RuntimeData,
-        last: bool,
-        out: &mut Vec<RuntimeData>,
-    ) -> Result<(), NodeFailure> {
-        let audio = expect_audio(input, "AudioTransform")?;
-        out.extend(self.convert(audio, last)?.map(RuntimeData::Audio));
-        Ok(())
-    }
-}
-
-impl Node for Transform {
-    fn process(
-        &mut self,
-        input: RuntimeData,
-        out: &mut Vec<RuntimeData>,
-    ) -> Result<(), NodeFailure> {
-        self.step(input, false, out)
-    }
-
-    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
-        if let (Some(r), Some(rate)) = (&mut self.resampler, self.rate) {
-            let samples = r.finish().map_err(NodeFailure::new)?;
-            let channels = r.channels() as u16;
-            if !samples.is_empty() {
-                out.push(RuntimeData::Audio(AudioBuffer::new(
-                    samples, rate, channels,
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(
-        &mut self,
-        items: Vec<RuntimeData>,
-        out: &mut Vec<RuntimeData>,
-    ) -> Result<(), NodeFailure> {
-        finish_marking_last(self, items, out, Self::step)
-    }
 }
 
 /// Re-maps interleaved audio from `from` to `to` channels: to mono by averaging,

@@ -9,6 +9,7 @@ pub mod decoder;
 pub mod levels;
 pub mod mel;
 pub mod resample;
+pub mod stream;
 pub mod text;
 pub mod vad;
 

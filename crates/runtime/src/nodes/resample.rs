@@ -1,4 +1,5 @@
-//! `FastResampleNode` and the streaming resampler it shares with `AudioTransform`.
+//! Resampling: the streaming resampler, and the one stage behind both
+//! `FastResampleNode` and `AudioTransform` (which also re-maps channels).
 //!
 //! Resampling is rubato's (0.16): `Low` = polynomial (`FastFixedIn`, linear),
 //! `Medium` = synchronous FFT (`FftFixedIn`), `High` = windowed sinc (`SincFixedIn`,
@@ -14,7 +15,9 @@ use rubato::{
 
 use crate::data::{AudioBuffer, RuntimeData};
 use crate::node::{finish_marking_last, Node, NodeFailure};
+use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
+use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
@@ -22,19 +25,33 @@ use crate::registry::NodeFactory;
 const CHUNK_FRAMES: usize = 1024;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
-    vec![NodeFactory {
-        node_type: "FastResampleNode",
-        aliases: &["ResampleNode"],
-        summary: "audio -> audio at target_rate (rubato); state carried across chunks",
-        params: const {
-            &[
-                ParamSpec::optional("source_rate", ParamKind::NumberOrAuto),
-                ParamSpec::required("target_rate", ParamKind::Number),
-                ParamSpec::optional("quality", ParamKind::OneOf(&["Low", "Medium", "High"])),
-            ]
+    vec![
+        NodeFactory {
+            node_type: "FastResampleNode",
+            aliases: &["ResampleNode"],
+            summary: "audio -> audio at target_rate (rubato); state carried across chunks",
+            params: const {
+                &[
+                    ParamSpec::optional("source_rate", ParamKind::NumberOrAuto),
+                    ParamSpec::required("target_rate", ParamKind::Number),
+                    ParamSpec::optional("quality", ParamKind::OneOf(&["Low", "Medium", "High"])),
+                ]
+            },
+            create: |p| Ok(Box::new(ResampleStage::fast_resample(p)?)),
         },
-        create: |p| Ok(Box::new(FastResample::from_params(p)?)),
-    }]
+        NodeFactory {
+            node_type: "AudioTransform",
+            aliases: &["AudioTransformNode"],
+            summary: "audio -> audio at output_sample_rate with output_channels (down/up-mix)",
+            params: const {
+                &[
+                    ParamSpec::optional("output_sample_rate", ParamKind::Number),
+                    ParamSpec::optional("output_channels", ParamKind::Count),
+                ]
+            },
+            create: |p| Ok(Box::new(ResampleStage::audio_transform(p)?)),
+        },
+    ]
 }
 
 /// Resampling quality, trading speed for stop-band attenuation.
@@ -195,8 +212,10 @@ impl StreamResampler {
         let total =
             (self.frames_in * u64::from(self.target_rate)).div_ceil(u64::from(self.source_rate));
         let mut out = Vec::new();
-        let mut first = true;
-        // Each partial call pads with zeros; a few calls drain the delay line.
+        // The input not yet processed goes in the first call, if there is any (rubato
+        // rejects empty slices: a stream of a whole number of chunks has none left);
+        // each partial call pads with zeros, and a few calls drain the delay line.
+        let mut first = !self.pending[0].is_empty();
         while self.frames_out < total {
             let input: Option<Vec<&[f32]>> =
                 first.then(|| self.pending.iter().map(|c| c.as_slice()).collect());
@@ -234,38 +253,88 @@ impl StreamResampler {
     }
 }
 
-/// `FastResampleNode`: resamples audio to `target_rate`.
-pub struct FastResample {
-    source_rate: Option<u32>,
-    target_rate: u32,
+/// The stage behind `FastResampleNode` and `AudioTransform`: a stream's first item
+/// fixes its format; items are re-mapped to `target_channels` and resampled to
+/// `target_rate` (each `None` keeps the input's), with resampler state across items.
+/// Outputs keep the stream's timestamp and id, the flushed tail included.
+pub struct ResampleStage {
+    node_type: &'static str,
+    /// `FastResampleNode`'s `source_rate`: the rate the input must have, if given.
+    expected_source: Option<u32>,
+    target_rate: Option<u32>,
+    target_channels: Option<u16>,
     quality: Quality,
-    state: Option<(StreamResampler, AudioBuffer)>,
+    format: FormatGuard,
+    resampler: Option<StreamResampler>,
+    /// The first item, emptied: the timestamp and stream id of the flushed tail.
+    first: Option<AudioBuffer>,
 }
 
-impl FastResample {
-    fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
-        let source_rate = match p.get("source_rate") {
+impl ResampleStage {
+    fn new(
+        node_type: &'static str,
+        target_rate: Option<u32>,
+        target_channels: Option<u16>,
+        quality: Quality,
+    ) -> Self {
+        ResampleStage {
+            node_type,
+            expected_source: None,
+            target_rate,
+            target_channels,
+            quality,
+            format: FormatGuard::default(),
+            resampler: None,
+            first: None,
+        }
+    }
+
+    /// `FastResampleNode`: `target_rate` (required), `source_rate` (a number or
+    /// `"auto"`), `quality` (`Low`, `Medium` or `High`; default `Medium`).
+    fn fast_resample(p: Params<'_>) -> Result<Self, ParamError> {
+        let quality = Quality::parse(p.text("quality", "Medium"))
+            .ok_or_else(|| ParamError::new("quality", "expected Low, Medium or High"))?;
+        let mut stage = Self::new(
+            "FastResampleNode",
+            Some(p.sample_rate("target_rate", 16000)?),
+            None,
+            quality,
+        );
+        stage.expected_source = match p.get("source_rate") {
             None => None,
             Some(v) if v == "auto" => None,
             Some(_) => Some(p.sample_rate("source_rate", 0)?),
         };
-        let quality = Quality::parse(p.text("quality", "Medium"))
-            .ok_or_else(|| ParamError::new("quality", "expected Low, Medium or High"))?;
-        Ok(FastResample {
-            source_rate,
-            target_rate: p.sample_rate("target_rate", 16000)?,
-            quality,
-            state: None,
-        })
+        Ok(stage)
     }
 
-    /// Resamples one item, keeping state for the next; `last` also drains the tail.
-    fn resample(
+    /// `AudioTransform`: `output_sample_rate` and `output_channels` (1 to 64), each
+    /// optional; resampling at `Medium` quality.
+    fn audio_transform(p: Params<'_>) -> Result<Self, ParamError> {
+        let rate = match p.get("output_sample_rate") {
+            Some(_) => Some(p.sample_rate("output_sample_rate", 0)?),
+            None => None,
+        };
+        let channels = match p.get("output_channels") {
+            Some(_) => {
+                let c = p.count("output_channels", 1);
+                if !(1..=64).contains(&c) {
+                    return Err(ParamError::new("output_channels", "must be from 1 to 64"));
+                }
+                Some(c as u16)
+            }
+            None => None,
+        };
+        Ok(Self::new("AudioTransform", rate, channels, Quality::Medium))
+    }
+
+    /// Converts one item, keeping state for the next; `last` also drains the tail.
+    fn convert(
         &mut self,
         audio: AudioBuffer,
         last: bool,
     ) -> Result<Option<AudioBuffer>, NodeFailure> {
-        if let Some(expected) = self.source_rate {
+        if let Some(expected) = self.expected_source {
             if expected != audio.sample_rate {
                 return Err(NodeFailure::new(format!(
                     "input audio is {} Hz but source_rate is {expected} Hz",
@@ -273,50 +342,42 @@ impl FastResample {
                 )));
             }
         }
-        if let Some((r, format)) = &self.state {
-            if r.source_rate() != audio.sample_rate || format.channels != audio.channels {
-                return Err(NodeFailure::new(format!(
-                    "the audio format changed mid-stream ({} Hz x{} -> {} Hz x{})",
-                    r.source_rate(),
-                    format.channels,
-                    audio.sample_rate,
-                    audio.channels
-                )));
-            }
+        let format = self.format.check(&audio, self.node_type)?;
+        let rate = self.target_rate.unwrap_or(format.sample_rate);
+        let channels = self.target_channels.unwrap_or(format.channels);
+        if self.first.is_none() {
+            self.first = Some(audio.with_samples(Vec::new(), rate, channels));
         }
-        if audio.sample_rate == self.target_rate && self.state.is_none() {
-            return Ok(Some(audio));
+        if rate == format.sample_rate && channels == format.channels {
+            return Ok(Some(audio)); // nothing to do: the item as it is, metadata included
         }
-        if self.state.is_none() {
-            let r = StreamResampler::new(
-                audio.sample_rate,
-                self.target_rate,
-                usize::from(audio.channels),
-                self.quality,
-            )
-            .map_err(NodeFailure::new)?;
-            self.state = Some((
-                r,
-                audio.with_samples(Vec::new(), audio.sample_rate, audio.channels),
-            ));
+        let mixed = remix(
+            &audio.samples,
+            usize::from(format.channels),
+            usize::from(channels),
+        );
+        if rate == format.sample_rate {
+            return Ok(Some(audio.with_samples(mixed, rate, channels)));
         }
-        let (r, _) = self.state.as_mut().expect("state was just set");
-        let mut samples = r.push(&audio.samples).map_err(NodeFailure::new)?;
+        let resampler = match &mut self.resampler {
+            Some(r) => r,
+            None => self.resampler.insert(
+                StreamResampler::new(
+                    format.sample_rate,
+                    rate,
+                    usize::from(channels),
+                    self.quality,
+                )
+                .map_err(NodeFailure::new)?,
+            ),
+        };
+        let mut samples = resampler.push(&mixed).map_err(NodeFailure::new)?;
         if last {
-            samples.extend(r.finish().map_err(NodeFailure::new)?);
+            samples.extend(resampler.finish().map_err(NodeFailure::new)?);
         }
-        if samples.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(audio.with_samples(
-            samples,
-            self.target_rate,
-            audio.channels,
-        )))
+        Ok((!samples.is_empty()).then(|| audio.with_samples(samples, rate, channels)))
     }
-}
 
-impl FastResample {
     /// One item; the last one also drains the filter tail into the same output.
     fn step(
         &mut self,
@@ -324,13 +385,13 @@ impl FastResample {
         last: bool,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        let audio = expect_audio(input, "FastResampleNode")?;
-        out.extend(self.resample(audio, last)?.map(RuntimeData::Audio));
+        let audio = expect_audio(input, self.node_type)?;
+        out.extend(self.convert(audio, last)?.map(RuntimeData::Audio));
         Ok(())
     }
 }
 
-impl Node for FastResample {
+impl Node for ResampleStage {
     fn process(
         &mut self,
         input: RuntimeData,
@@ -340,14 +401,13 @@ impl Node for FastResample {
     }
 
     fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
-        if let Some((r, format)) = &mut self.state {
-            let samples = r.finish().map_err(NodeFailure::new)?;
+        if let (Some(resampler), Some(first)) = (&mut self.resampler, &self.first) {
+            let samples = resampler.finish().map_err(NodeFailure::new)?;
             if !samples.is_empty() {
-                let channels = format.channels;
-                out.push(RuntimeData::Audio(format.with_samples(
+                out.push(RuntimeData::Audio(first.with_samples(
                     samples,
-                    self.target_rate,
-                    channels,
+                    first.sample_rate,
+                    first.channels,
                 )));
             }
         }

@@ -23,6 +23,7 @@ use crate::data::{AudioBuffer, RuntimeData};
 use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
+use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
@@ -98,7 +99,7 @@ pub struct Vad {
     open_segment: Option<u64>,
     /// End sample of the last speech frame.
     last_speech_end: u64,
-    format: Option<(u32, u16)>,
+    format: FormatGuard,
 }
 
 impl Vad {
@@ -136,7 +137,7 @@ impl Vad {
             next_frame: 0,
             open_segment: None,
             last_speech_end: 0,
-            format: None,
+            format: FormatGuard::default(),
         })
     }
 
@@ -242,14 +243,9 @@ impl Vad {
                 audio.sample_rate
             )));
         }
-        let format = (audio.sample_rate, audio.channels);
-        match self.format {
-            Some(f) if f != format => Err("the audio format changed mid-stream".into()),
-            _ => {
-                self.format = Some(format);
-                Ok(())
-            }
-        }
+        self.format
+            .check(audio, "VoiceActivityDetector")
+            .map(|_| ())
     }
 
     /// Ends the open segment, if any.
@@ -288,13 +284,13 @@ impl Node for Vad {
     /// At the end of a stream the last frames and an open segment are reported in
     /// an empty audio item.
     fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
-        let Some((rate, channels)) = self.format else {
+        let Some(format) = self.format.fixed() else {
             return Ok(());
         };
         let (frames, mut segments) = self.feed(&[], true);
         segments.extend(self.close_segment());
         if !frames.is_empty() || !segments.is_empty() {
-            let mut audio = AudioBuffer::new(Vec::new(), rate, channels);
+            let mut audio = AudioBuffer::new(Vec::new(), format.sample_rate, format.channels);
             self.annotate(&mut audio, &frames, &segments);
             out.push(RuntimeData::Audio(audio));
         }
