@@ -23,8 +23,10 @@ if (cli.status !== 0) {
 const result = JSON.parse(cli.stdout);
 const timing = cli.stderr.trim();
 
-const levels = result.outputs_by_node.levels[0];
-const stats = result.outputs_by_node.stats[0];
+// outputs_by_node holds each sink's indices into outputs.
+const first = (sink) => result.outputs[result.outputs_by_node[sink][0]];
+const levels = first("levels");
+const stats = first("stats");
 const segments = stats.segments;
 const seconds = stats.frames / stats.sample_rate;
 const fmt = (x, d = 2) => Number(x).toFixed(d);

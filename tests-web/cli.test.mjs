@@ -68,6 +68,13 @@ for (const [manifest, input] of [
     delete nat.json.metrics;
     delete web.json.worker;
     assertParity(web.json, nat.json);
+    // Each payload once: sinks hold indices into outputs, and the JSON is about one copy of them.
+    for (const r of [web.json, nat.json]) {
+      for (const indices of Object.values(r.outputs_by_node)) assert.ok(indices.every((i) => Number.isInteger(i) && i < r.outputs.length), JSON.stringify(indices));
+      const whole = JSON.stringify(r).length;
+      const once = JSON.stringify(r.outputs).length;
+      assert.ok(whole < once + 2000, `${manifest}: ${whole} bytes of JSON for ${once} bytes of outputs`);
+    }
   });
 }
 

@@ -166,7 +166,9 @@ try {
         rm = await RemoteMedia.create(workers ? { workers, onProgress } : { onProgress });
         const tReady = performance.now();
         const result = await rm.run(manifest, inputs, { decode: false });
-        return { ok: true, json: JSON.stringify(result), startMs: tReady - t0, pythonMs, runMs: performance.now() - tReady - pythonMs };
+        // The runtime's JSON, as the native CLI prints it: each item once, sinks as indices.
+        const byNode = Object.fromEntries(Object.entries(result.outputs_by_node).map(([sink, items]) => [sink, items.map((item) => result.outputs.indexOf(item))]));
+        return { ok: true, json: JSON.stringify({ ...result, outputs_by_node: byNode }), startMs: tReady - t0, pythonMs, runMs: performance.now() - tReady - pythonMs };
       } catch (e) {
         const error = { kind: e.name, message: e.message };
         for (const k of ["nodeId", "nodeType", "language", "traceback", "errors"]) if (e[k] !== undefined) error[k] = e[k];

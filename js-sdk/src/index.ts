@@ -97,7 +97,10 @@ export interface RunResult<T = OutputItem> {
   status: "success";
   /** Every sink item in order. */
   outputs: T[];
-  /** Sink id -> its items. */
+  /**
+   * Sink id -> its items: the same objects as in `outputs`, not copies. (In the
+   * runtime's JSON, as the CLIs print it, these are indices into `outputs`.)
+   */
   outputs_by_node: Record<string, T[]>;
   graph_info: { node_count: number; source_count: number; sink_count: number; execution_order: string[] };
   metrics: { total_ms: number; nodes: Record<string, NodeMetrics> };
@@ -368,14 +371,12 @@ export class RemoteMedia {
     const answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options);
     const result = JSON.parse(answer.json) as Record<string, unknown>;
     if (result.status !== "success") throw errorFromJson(result.error as Record<string, unknown>);
-    const run = { ...(result as unknown as RunResult<unknown>), worker: worker.index };
-    if (options.decode === false) return run as RunResult;
-    const decode = (v: unknown) => fromWire(v, answer.buffers);
-    return {
-      ...run,
-      outputs: run.outputs.map(decode),
-      outputs_by_node: Object.fromEntries(Object.entries(run.outputs_by_node).map(([k, v]) => [k, v.map(decode)])),
-    };
+    // The runtime carries each item once: `outputs_by_node` holds indices into
+    // `outputs`. Here each sink's list refers to the same (decoded) items.
+    const raw = result as unknown as Omit<RunResult<unknown>, "outputs_by_node" | "worker"> & { outputs_by_node: Record<string, number[]> };
+    const outputs = options.decode === false ? raw.outputs : raw.outputs.map((v) => fromWire(v, answer.buffers));
+    const byNode = Object.fromEntries(Object.entries(raw.outputs_by_node).map(([sink, indices]) => [sink, indices.map((i) => outputs[i])]));
+    return { ...raw, outputs, outputs_by_node: byNode, worker: worker.index } as RunResult;
   }
 
   /** Applies abort and timeout to a request. A worker left busy with an abandoned run is replaced. */

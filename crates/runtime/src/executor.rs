@@ -591,14 +591,15 @@ impl RunResult {
     }
 
     /// The result JSON of `docs/execution.md`, with items in wire form:
-    /// `{status, outputs, outputs_by_node, graph_info, metrics}`.
+    /// `{status, outputs, outputs_by_node, graph_info, metrics}`, where
+    /// `outputs_by_node` maps each sink id to the indices of its items in `outputs`
+    /// (each payload is carried once).
     pub fn to_json(&self) -> Value {
         self.to_json_with(&mut wire::base64_data)
     }
 
     /// [`RunResult::to_json`] with binary payloads handed to `payload` (see
-    /// [`wire::encode_with`]). Each item is encoded once; `outputs_by_node` repeats
-    /// the encoded values.
+    /// [`wire::encode_with`]). Each item is encoded once.
     pub fn to_json_with(&self, payload: &mut dyn FnMut(&[u8]) -> Value) -> Value {
         let outputs: Vec<Value> = self
             .outputs
@@ -607,14 +608,11 @@ impl RunResult {
             .collect();
         let mut by_node = Map::new();
         for sink in &self.sinks {
-            let items: Vec<Value> = self
-                .outputs
-                .iter()
-                .zip(&outputs)
-                .filter(|(o, _)| &o.node_id == sink)
-                .map(|(_, v)| v.clone())
+            let indices: Vec<Value> = (0..self.outputs.len())
+                .filter(|&i| &self.outputs[i].node_id == sink)
+                .map(Value::from)
                 .collect();
-            by_node.insert(sink.clone(), Value::Array(items));
+            by_node.insert(sink.clone(), Value::Array(indices));
         }
         let mut nodes = Map::new();
         for (id, m) in &self.node_metrics {

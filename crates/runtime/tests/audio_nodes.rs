@@ -470,8 +470,8 @@ fn levels_match_an_independent_computation_and_gain_shifts_them() {
     });
     let result = common::run(manifest, vec![RuntimeData::Audio(lena)]).unwrap();
     let out = result.to_json();
-    let plain = &out["outputs_by_node"]["plain"][0];
-    let after = &out["outputs_by_node"]["after"][0];
+    let plain = common::sink_items(&out, "plain")[0];
+    let after = common::sink_items(&out, "after")[0];
     assert!((plain["rms_db"].as_f64().unwrap() - rms_db).abs() < 0.01);
     assert!((plain["peak_db"].as_f64().unwrap() - peak_db).abs() < 0.01);
     assert_eq!(plain["is_silence"], false);

@@ -32,7 +32,9 @@ pub async fn voice_pipeline_on_the_recording() {
     let input = json!([{"__binary__": true, "binary": {"meta": {}, "data": base64(LENA_WAV)}}]);
     let result = resolve(rt.run(2, manifest.into(), input.to_string())).await;
     assert_eq!(result["status"], "success", "{result}");
-    let meta = &result["outputs_by_node"]["vad"][0]["audio"]["meta"];
+    // outputs_by_node holds indices into outputs.
+    let vad = result["outputs_by_node"]["vad"][0].as_u64().unwrap() as usize;
+    let meta = &result["outputs"][vad]["audio"]["meta"];
     assert_eq!(meta["sample_rate"], 16000);
     assert_eq!(meta["frames"], 196348);
     assert!(

@@ -109,3 +109,14 @@ pub fn concat(items: &[RuntimeData]) -> Vec<f32> {
 pub fn rms(x: &[f32]) -> f64 {
     (x.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / x.len().max(1) as f64).sqrt()
 }
+
+/// The items a sink produced, from a result JSON: `outputs_by_node` holds their
+/// indices in `outputs`.
+pub fn sink_items<'a>(result: &'a Value, sink: &str) -> Vec<&'a Value> {
+    result["outputs_by_node"][sink]
+        .as_array()
+        .unwrap_or_else(|| panic!("no sink {sink} in {result}"))
+        .iter()
+        .map(|i| &result["outputs"][i.as_u64().expect("an index") as usize])
+        .collect()
+}
