@@ -116,3 +116,26 @@ test("abort and timeout reject with typed errors and the pool keeps working", as
   assert.equal(r[4], "AbortError");
   assert.equal(r[5], 2);
 });
+
+test("a Python package that cannot be loaded fails the run with a NodeError naming it", async () => {
+  const page = await sdkPage(ctx);
+  await createRemoteMedia(page, { workers: 1 });
+  const r = await page.evaluate(async () => {
+    const manifest = {
+      version: "v1",
+      metadata: { name: "pkg" },
+      nodes: [{ id: "t", node_type: "TextProcessorNode" }],
+      python: { packages: ["numpy"] }, // not in the shipped Pyodide core
+    };
+    const failed = await window.rm.run(manifest, ["x"]).then(
+      () => null,
+      (e) => ({ name: e.name, message: e.message, language: e.language }),
+    );
+    const after = await window.rm.run({ ...manifest, python: undefined }, ["ok"]);
+    return { failed, after: after.outputs[0].results.uppercase };
+  });
+  assert.equal(r.failed?.name, "NodeError", JSON.stringify(r.failed));
+  assert.equal(r.failed.language, "python");
+  assert.match(r.failed.message, /could not load Python packages numpy/);
+  assert.equal(r.after, "OK");
+});

@@ -108,11 +108,15 @@ export interface RunResult<T = OutputItem> {
   worker: number;
 }
 
-/** `{ valid, errors, warnings }`, each problem with a JSON path. */
+/** `{ valid, errors, warnings, python_nodes, python_packages }`, each problem with a JSON path. */
 export interface ValidationReport {
   valid: boolean;
   errors: Problem[];
   warnings: Problem[];
+  /** Ids of the nodes that run in Python (valid manifests): the SDK starts Python for these. */
+  python_nodes: string[];
+  /** Python packages the manifest asks for (`python.packages`). */
+  python_packages: string[];
 }
 
 /** What the browser offers and what the SDK uses. */
@@ -189,7 +193,6 @@ function wasmSimd(): boolean {
 export class RemoteMedia {
   private workers: ExecutorWorker[] = [];
   private module: Promise<WebAssembly.Module>;
-  private rustTypes = new Set<string>();
   private nextId = 1;
   private options: CreateOptions;
   private python: Worker | null = null;
@@ -235,8 +238,7 @@ export class RemoteMedia {
       // Workers load their scripts while the module compiles; each gets it when ready.
       for (let i = 0; i < count; i++) rm.workers.push(rm.spawn(i));
       await init({ module_or_path: await module }); // main-thread instance: synchronous validate()
-      const types = await Promise.all(rm.workers.map((w) => w.ready()));
-      types[0]?.forEach((t) => rm.rustTypes.add(t));
+      await Promise.all(rm.workers.map((w) => w.ready()));
     } catch (err) {
       await rm.terminate();
       throw err;
@@ -320,13 +322,6 @@ export class RemoteMedia {
     this.python.postMessage({ type: "connect", port: channel.port2 }, [channel.port2]);
   }
 
-  private needsPython(manifest: Record<string, unknown>): boolean {
-    const nodes = Array.isArray(manifest.nodes) ? (manifest.nodes as Record<string, unknown>[]) : [];
-    return (
-      manifest.python != null ||
-      nodes.some((n) => n?.runtime_hint === "python" || (typeof n?.node_type === "string" && !this.rustTypes.has(n.node_type)))
-    );
-  }
 
   /** Parses and validates; starts Python if the manifest needs it. */
   private async prepare(manifest: Manifest): Promise<string> {
@@ -343,7 +338,8 @@ export class RemoteMedia {
       const lines = report.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n");
       throw new ManifestError(`invalid manifest (${report.errors.length} problem(s))\n${lines}`, report.errors, report.warnings);
     }
-    if (this.needsPython(parsed)) {
+    // The runtime says which nodes run in Python (and which packages they need).
+    if (report.python_nodes.length > 0 || report.python_packages.length > 0) {
       if (this.pythonState === "off") throw new RemoteMediaError("this manifest has Python nodes but Python is disabled (python: false)");
       await this.startPython();
     }

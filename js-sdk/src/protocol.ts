@@ -57,11 +57,12 @@ export interface PythonStartup {
   totalMs: number;
 }
 
-/** Executor worker <-> Python worker, over a MessageChannel (no main-thread hop). */
-export interface PythonRequest {
-  id: number;
-  request: string;
-}
+/**
+ * Executor worker -> Python worker, over a MessageChannel (no main-thread hop): a
+ * node request (JSON text from the runtime, see crates/worker/src/python.rs), or the
+ * packages a manifest needs, loaded before its nodes are created.
+ */
+export type PythonRequest = { id: number; request: string } | { id: number; packages: string[] };
 
 /** Answer to a {@link PythonRequest} with the same id. */
 export interface PythonResponse {

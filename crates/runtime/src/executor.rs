@@ -217,7 +217,7 @@ impl Executor {
                     path: "connections".into(),
                     message: format!("cycle: {}", cycle.cycle.join(" -> ")),
                 }],
-                warnings: vec![],
+                ..ValidationReport::default()
             })
         })?;
         let mut slots = Vec::with_capacity(manifest.nodes.len());
@@ -237,17 +237,15 @@ impl Executor {
 
     async fn instantiate(&self, manifest: &Manifest, spec: &NodeSpec) -> Result<Slot, RunError> {
         let hint = spec.runtime_hint.unwrap_or(RuntimeHint::Auto);
-        if hint != RuntimeHint::Python {
-            if let Some(factory) = self.registry.find(&spec.node_type) {
-                let node = (factory.create)(Params(&spec.params)).map_err(|e| RunError::Node {
-                    node_id: spec.id.clone(),
-                    node_type: spec.node_type.clone(),
-                    language: "rust".into(),
-                    message: format!("params.{}: {}", e.param, e.message),
-                    traceback: None,
-                })?;
-                return Ok(Slot::Rust(node));
-            }
+        if let Some(factory) = self.registry.resolve(spec) {
+            let node = (factory.create)(Params(&spec.params)).map_err(|e| RunError::Node {
+                node_id: spec.id.clone(),
+                node_type: spec.node_type.clone(),
+                language: "rust".into(),
+                message: format!("params.{}: {}", e.param, e.message),
+                traceback: None,
+            })?;
+            return Ok(Slot::Rust(node));
         }
         match (&self.external, hint) {
             (Some(external), RuntimeHint::Python | RuntimeHint::Auto) => {

@@ -1,6 +1,7 @@
 //! The registry of Rust node types: name, aliases, declared parameters and a
 //! constructor for each.
 
+use crate::manifest::{NodeSpec, RuntimeHint};
 use crate::node::Node;
 use crate::params::{ParamError, ParamSpec, Params};
 
@@ -62,6 +63,16 @@ impl NodeRegistry {
         self.factories
             .iter()
             .find(|f| f.node_type == node_type || f.aliases.contains(&node_type))
+    }
+
+    /// The Rust factory a manifest node resolves to: its type is registered here and
+    /// its `runtime_hint` is absent, `auto` or `rust`. `None`: the node runs in Python
+    /// (or its type is unknown). The one rule the executor and validation share.
+    pub fn resolve(&self, spec: &NodeSpec) -> Option<&NodeFactory> {
+        if spec.runtime_hint == Some(RuntimeHint::Python) {
+            return None;
+        }
+        self.find(&spec.node_type)
     }
 
     /// All registered names and aliases.

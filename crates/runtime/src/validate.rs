@@ -30,6 +30,11 @@ pub struct ValidationReport {
     pub errors: Vec<Problem>,
     /// Fields accepted but unused, unknown params, and similar.
     pub warnings: Vec<Problem>,
+    /// Ids of the nodes that run in Python, in manifest order (valid manifests only):
+    /// what tells a host whether to start Python for this manifest.
+    pub python_nodes: Vec<String>,
+    /// Python packages the manifest asks for (`python.packages`; valid manifests only).
+    pub python_packages: Vec<String>,
 }
 
 impl std::fmt::Display for ValidationReport {
@@ -131,7 +136,19 @@ pub fn validate_value(
             return (None, c.finish());
         }
     };
-    (Some(manifest), c.finish())
+    let mut report = c.finish();
+    report.python_nodes = manifest
+        .nodes
+        .iter()
+        .filter(|n| known.rust.resolve(n).is_none())
+        .map(|n| n.id.clone())
+        .collect();
+    report.python_packages = manifest
+        .python
+        .as_ref()
+        .map(|p| p.packages.clone())
+        .unwrap_or_default();
+    (Some(manifest), report)
 }
 
 /// Reports one cycle among the connections whose ends are known ids.
@@ -435,6 +452,8 @@ impl Collector {
             valid: self.errors.is_empty(),
             errors: std::mem::take(&mut self.errors),
             warnings: std::mem::take(&mut self.warnings),
+            python_nodes: Vec::new(),
+            python_packages: Vec::new(),
         }
     }
 }

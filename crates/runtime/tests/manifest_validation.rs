@@ -213,3 +213,39 @@ fn wire_vectors_pass_the_wire_schema() {
         assert!(errors.is_empty(), "{}: {errors:?}", v["name"]);
     }
 }
+
+#[test]
+fn the_report_says_which_nodes_run_in_python_and_which_packages_they_need() {
+    let registry = NodeRegistry::builtin();
+    let python = [
+        "TextProcessorNode".to_string(),
+        "CalculatorNode".to_string(),
+    ];
+    let known = KnownTypes {
+        rust: &registry,
+        python: &python,
+    };
+    let (_, report) = validate_value(
+        &json!({
+            "version": "v1", "metadata": {"name": "mixed"},
+            "nodes": [
+                {"id": "decode", "node_type": "AudioDecoderNode"},
+                {"id": "text", "node_type": "TextProcessorNode"},
+                {"id": "mine", "node_type": "Stats", "runtime_hint": "python"},
+                {"id": "calc", "node_type": "CalculatorNode", "params": {"operation": "add", "operand": 1}},
+                {"id": "pycalc", "node_type": "CalculatorNode", "runtime_hint": "python"}
+            ],
+            "python": {"packages": ["numpy"], "modules": {"m": "from remotemedia import Node\nclass Stats(Node):\n    pass\n"}}
+        }),
+        known,
+    );
+    assert!(report.valid, "{:#?}", report.errors);
+    // Rust first unless the hint says Python; the Python built-ins and declared classes otherwise.
+    assert_eq!(report.python_nodes, ["text", "mine", "pycalc"]);
+    assert_eq!(report.python_packages, ["numpy"]);
+
+    let rust_only = check(
+        json!({"version": "v1", "metadata": {"name": "r"}, "nodes": [{"id": "m", "node_type": "MultiplyNode"}]}),
+    );
+    assert!(rust_only.python_nodes.is_empty() && rust_only.python_packages.is_empty());
+}

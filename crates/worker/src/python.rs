@@ -1,9 +1,10 @@
 //! Python nodes through the Python worker.
 //!
-//! The worker script hands [`WorkerRuntime`](crate::WorkerRuntime) a JS function
-//! `call(requestJson) -> Promise<responseJson>` that posts the request on the
-//! `MessagePort` to the Pyodide worker (no main-thread hop) and resolves with its
-//! answer. Requests (items in wire form, batched per call):
+//! The worker script hands [`WorkerRuntime`](crate::WorkerRuntime) two JS functions
+//! that post on the `MessagePort` to the Pyodide worker (no main-thread hop):
+//! `loadPackages(names) -> Promise<responseJson>` loads the Python packages a manifest
+//! asks for (before its nodes are created), and `call(requestJson) ->
+//! Promise<responseJson>` serves node requests (items in wire form, batched per call):
 //!
 //! - `{"op": "create", "node": {id, node_type, params}, "python": {packages, modules}}`
 //!   -> `{"instance": n}` (the node's `initialize` has run);
@@ -31,21 +32,29 @@ pub const PYTHON_BUILTINS: [&str; 3] = ["TextProcessorNode", "DataTransformNode"
 #[derive(Clone)]
 pub struct PythonNodes {
     call: Function,
+    load_packages: Function,
 }
 
 impl PythonNodes {
-    /// Wraps the worker script's `call(requestJson) -> Promise<string>` function.
-    pub fn new(call: Function) -> Self {
-        PythonNodes { call }
+    /// Wraps the worker script's `call(requestJson) -> Promise<string>` and
+    /// `loadPackages(names: string[]) -> Promise<string>` functions.
+    pub fn new(call: Function, load_packages: Function) -> Self {
+        PythonNodes {
+            call,
+            load_packages,
+        }
     }
 }
 
 /// Sends one request and decodes the answer; `{"error": ...}` answers and transport
 /// failures become a [`NodeFailure`].
 async fn request(call: &Function, body: Value) -> Result<Value, NodeFailure> {
-    let promise = call
-        .call1(&JsValue::NULL, &JsValue::from_str(&body.to_string()))
-        .map_err(|e| transport_failure(&e))?;
+    answer(call.call1(&JsValue::NULL, &JsValue::from_str(&body.to_string()))).await
+}
+
+/// Awaits the promise a bridge function returned and decodes its JSON answer.
+async fn answer(promise: Result<JsValue, JsValue>) -> Result<Value, NodeFailure> {
+    let promise = promise.map_err(|e| transport_failure(&e))?;
     let promise: Promise = promise
         .dyn_into()
         .map_err(|_| NodeFailure::new("the Python bridge did not return a promise"))?;
@@ -100,6 +109,15 @@ impl ExternalNodes for PythonNodes {
         node: &'a NodeSpec,
     ) -> LocalFuture<'a, Result<Box<dyn AsyncNode>, NodeFailure>> {
         Box::pin(async move {
+            let packages = manifest
+                .python
+                .as_ref()
+                .map(|p| p.packages.as_slice())
+                .unwrap_or_default();
+            if !packages.is_empty() {
+                let names: js_sys::Array = packages.iter().map(|p| JsValue::from_str(p)).collect();
+                answer(self.load_packages.call1(&JsValue::NULL, &names)).await?;
+            }
             let body = json!({
                 "op": "create",
                 "node": {"id": node.id, "node_type": node.node_type, "params": node.params},

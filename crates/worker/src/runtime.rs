@@ -47,14 +47,15 @@ impl WorkerRuntime {
         }
     }
 
-    /// Connects the Python worker: `call(requestJson) -> Promise<responseJson>`
-    /// (see [`crate::python`]). Runs started afterwards can use Python nodes.
+    /// Connects the Python worker: `call(requestJson) -> Promise<responseJson>` and
+    /// `loadPackages(names) -> Promise<responseJson>` (see [`crate::python`]). Runs
+    /// started afterwards can use Python nodes.
     #[wasm_bindgen(js_name = setPython)]
-    pub fn set_python(&mut self, call: Function) {
+    pub fn set_python(&mut self, call: Function, load_packages: Function) {
         self.executor = self
             .executor
             .clone()
-            .with_external(Rc::new(PythonNodes::new(call)));
+            .with_external(Rc::new(PythonNodes::new(call, load_packages)));
     }
 
     /// `{valid, errors, warnings}` for a manifest given as JSON text.

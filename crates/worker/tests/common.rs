@@ -108,8 +108,16 @@ pub async fn python_bridge_round_trip_and_errors() {
            if (r.op === "process") return Promise.resolve(JSON.stringify({items: r.items.map((s) => s.toUpperCase())}));
            return Promise.resolve(JSON.stringify({items: []}));"#,
     );
+    // Packages: recorded in globalThis.loadedPackages; "nope" cannot be loaded.
+    let load_packages = Function::new_with_args(
+        "names",
+        r#"globalThis.loadedPackages = (globalThis.loadedPackages || []).concat(names);
+           return Promise.resolve(names.includes("nope")
+               ? JSON.stringify({error: {message: "could not load Python packages nope", traceback: null}})
+               : "{}");"#,
+    );
     let mut rt = WorkerRuntime::new();
-    rt.set_python(call);
+    rt.set_python(call, load_packages);
     let manifest = |t: &str| {
         json!({"version": "v1", "metadata": {"name": "py"},
         "nodes": [{"id": "s", "node_type": t, "runtime_hint": "python"}],
@@ -129,7 +137,34 @@ pub async fn python_bridge_round_trip_and_errors() {
         .as_str()
         .unwrap()
         .starts_with("Traceback"));
-    let _ = JsValue::NULL;
+
+    // The manifest's packages are loaded before its Python nodes are created; a
+    // package that cannot be loaded fails the run.
+    let with_packages = |packages: Value| {
+        let mut m = manifest("Shout");
+        m["python"]["packages"] = packages;
+        m.to_string()
+    };
+    let ok = resolve(rt.run(10, with_packages(json!(["numpy"])), "[\"a\"]".into())).await;
+    assert_eq!(ok["outputs"], json!(["A"]), "{ok}");
+    let loaded =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("loadedPackages")).unwrap();
+    assert_eq!(
+        js_sys::JSON::stringify(&loaded)
+            .unwrap()
+            .as_string()
+            .unwrap(),
+        "[\"numpy\"]"
+    );
+    let failed = resolve(rt.run(11, with_packages(json!(["nope"])), "[\"a\"]".into())).await;
+    assert_eq!(failed["status"], "error");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not load Python packages nope"),
+        "{failed}"
+    );
 }
 
 fn base64(bytes: &[u8]) -> String {

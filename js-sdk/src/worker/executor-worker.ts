@@ -36,16 +36,22 @@ function answerTransfer(id: number, promise: Promise<{ json: string; buffers: Ui
   );
 }
 
-/** The function handed to Rust: one request to the Python worker, answered in order. */
-function callPython(request: string): Promise<string> {
+/** Posts one message to the Python worker; resolves with its answer (JSON text). */
+function askPython(message: Omit<PythonRequest, "id">): Promise<string> {
   const port = pythonPort;
   if (!port) return Promise.resolve(JSON.stringify({ error: { message: "the Python worker is not connected", traceback: null } }));
   const id = nextPythonId++;
   return new Promise((resolve) => {
     pythonWaiters.set(id, resolve);
-    port.postMessage({ id, request } satisfies PythonRequest);
+    port.postMessage({ id, ...message } as PythonRequest);
   });
 }
+
+/** Handed to Rust: one node request to the Python worker, answered in order. */
+const callPython = (request: string): Promise<string> => askPython({ request });
+
+/** Handed to Rust: loads a manifest's Python packages before its nodes are created. */
+const loadPackages = (packages: string[]): Promise<string> => askPython({ packages });
 
 function handle(message: ToExecutor, rt: WorkerRuntime): void {
   switch (message.type) {
@@ -58,7 +64,7 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
           waiter(String(event.data.response));
         }
       };
-      rt.setPython(callPython);
+      rt.setPython(callPython, loadPackages);
       return;
     case "run":
       if (Array.isArray(message.buffers)) {

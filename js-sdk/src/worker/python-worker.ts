@@ -28,7 +28,8 @@ interface Pyodide {
   runPython(code: string): unknown;
   unpackArchive(buffer: Uint8Array, format: string, options?: { extractDir?: string }): void;
   pyimport(name: string): { handle: PyProxy; node_types: () => { toJs(): string[] } };
-  loadPackage(names: string[]): Promise<unknown>;
+  loadPackage(names: string[], options?: { errorCallback?: (message: string) => void; messageCallback?: (message: string) => void }): Promise<unknown>;
+  loadedPackages: Record<string, string>;
 }
 
 const started = performance.now();
@@ -148,39 +149,45 @@ function breakdown(snapshot: PythonStartup["snapshot"], urls: string[], tLoad: n
   return { snapshot, fetchMs, loadPyodideMs: tInstall - tLoad, installMs: tImport - tInstall, importMs: end - tImport, totalMs: end - started };
 }
 
-/** Loads the Pyodide packages a manifest asks for (needs their index to be reachable). */
-async function ensurePackages(request: string): Promise<string | null> {
-  if (!request.includes('"packages"')) return null;
-  const parsed = JSON.parse(request) as { op?: string; python?: { packages?: string[] } | null };
-  const wanted = (parsed.op === "create" ? parsed.python?.packages ?? [] : []).filter((p) => !loadedPackages.has(p));
-  if (wanted.length === 0 || !pyodide) return null;
+/** Loads the Python packages a manifest asks for (they need a Pyodide distribution that has them). */
+async function loadPackages(packages: string[]): Promise<string> {
+  await ready;
+  const wanted = packages.filter((p) => typeof p === "string" && !loadedPackages.has(p));
+  if (wanted.length === 0) return "{}";
+  if (!pyodide) return JSON.stringify({ error: { message: "Python is not ready", traceback: null } });
+  const errors: string[] = [];
+  const failed = (detail: string) => JSON.stringify({ error: { message: `could not load Python packages ${wanted.join(", ")}: ${detail}`, traceback: null } });
   try {
-    await pyodide.loadPackage(wanted);
-    wanted.forEach((p) => loadedPackages.add(p));
-    return null;
+    // Pyodide reports a package it could not load through errorCallback and resolves:
+    // what counts is what it has loaded afterwards.
+    await pyodide.loadPackage(wanted, { errorCallback: (m) => errors.push(m), messageCallback: () => undefined });
   } catch (err) {
-    return JSON.stringify({
-      error: { message: `could not load Python packages ${wanted.join(", ")}: ${String((err as Error)?.message ?? err)}`, traceback: null },
-    });
+    return failed(String((err as Error)?.message ?? err));
   }
+  const missing = wanted.filter((p) => !(p in pyodide!.loadedPackages));
+  if (missing.length > 0) return failed(`${missing.join(", ")} not loaded (${errors.join("; ") || "no such package in this Pyodide distribution"}); packages come from indexURL`);
+  wanted.forEach((p) => loadedPackages.add(p));
+  return "{}";
 }
 
 async function serve(request: string): Promise<string> {
   await ready; // requests that arrive during start-up wait for it
   if (!handle) return JSON.stringify({ error: { message: "Python is not ready", traceback: null } });
-  const failure = await ensurePackages(request);
-  return failure ?? handle(request);
+  return handle(request);
 }
 
 function connect(port: MessagePort): void {
   port.onmessage = (event: MessageEvent<PythonRequest>) => {
-    const { id, request } = event.data ?? {};
-    if (typeof id !== "number" || typeof request !== "string") return;
+    const message = event.data;
+    const id = message?.id;
+    if (typeof id !== "number") return;
+    const work = "packages" in message && Array.isArray(message.packages) ? () => loadPackages(message.packages) : "request" in message && typeof message.request === "string" ? () => serve(message.request) : null;
+    if (!work) return;
     // One request at a time, in arrival order across all executor workers.
     queue = queue.then(async () => {
       let response: string;
       try {
-        response = await serve(request);
+        response = await work();
       } catch (err) {
         response = JSON.stringify({ error: { message: String((err as Error)?.message ?? err), traceback: null } });
       }
