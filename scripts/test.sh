@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step says how far into the run it starts (seconds), so a slow one shows in CI logs.
+START=$SECONDS
+step() { printf '\n== [%ss] %s\n' "$((SECONDS - START))" "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -33,4 +35,4 @@ node --test --test-concurrency=1 fixtures/
 step "benchmark harness, quick mode (proves it runs; no assertions on times)"
 node bench/run.mjs --quick > /dev/null
 echo
-echo "all suites passed"
+echo "all suites passed in $((SECONDS - START)) s"
