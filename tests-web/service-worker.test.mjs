@@ -5,7 +5,7 @@
 // page runs the old one; an HTML page is never cached as a runtime file; clearCache works.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, appendFileSync, mkdtempSync, rmSync, symlinkSync, mkdirSync } from "node:fs";
+import { cpSync, appendFileSync, mkdtempSync, rmSync, symlinkSync, mkdirSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -221,6 +221,32 @@ test("an HTML page served as a runtime file is never cached, and a tampered entr
     assert.equal(r.cachedAsRuntime, null, "an HTML page was cached as the executor's wasm");
     assert.deepEqual([...Object.values(r.servedBytes)], [0x50, 0x4b], "the tampered zip was served instead of the real one");
     assert.ok(r.events.some((e) => e.event === "tampered"), JSON.stringify(r.events));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+test("registration does not wait forever on a service worker that never answers", async () => {
+  // A script that takes over but ignores every message (not this SDK's worker).
+  const dir = path.join(root, "tests-web/artifacts/silent");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "sw.js"), "self.addEventListener('install', () => self.skipWaiting());\nself.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));\n");
+  const server = await serve(root);
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.url}/js-sdk/node/harness.html`);
+    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
+    const r = await page.evaluate(async () => {
+      const events = [];
+      const t0 = performance.now();
+      const reg = await window.sdk.registerServiceWorker({ url: "/tests-web/artifacts/silent/sw.js", scope: "/", precacheTimeoutMs: 500, onEvent: (e) => events.push(e.event) });
+      return { registered: reg !== null, ms: performance.now() - t0, events };
+    });
+    assert.equal(r.registered, true);
+    assert.ok(r.events.includes("precache-timeout"), JSON.stringify(r.events));
+    assert.ok(r.ms < 10_000, `${r.ms} ms`);
   } finally {
     await browser.close();
     await server.close();

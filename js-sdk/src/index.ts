@@ -165,9 +165,15 @@ function unsupportedReason(): string | null {
 
 /**
  * Whether the browser starts module workers (`new Worker(url, { type: "module" })`):
- * it reads the `type` option only if it knows it. The data: URL never loads.
+ * it reads the `type` option only if it knows it. The data: URL never loads. Checked once.
  */
+let moduleWorkerSupport: boolean | undefined;
 function moduleWorkers(): boolean {
+  moduleWorkerSupport ??= detectModuleWorkers();
+  return moduleWorkerSupport;
+}
+
+function detectModuleWorkers(): boolean {
   let read = false;
   const options = {
     get type(): WorkerType {

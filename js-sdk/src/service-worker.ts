@@ -36,6 +36,11 @@ export interface RegisterOptions {
   precache?: string[];
   /** Cache events (quota errors, files that could not be cached, activation). */
   onEvent?: (event: ServiceWorkerEvent) => void;
+  /**
+   * How long to wait for the runtime's files to be cached before resolving anyway
+   * (reported as a `precache-timeout` event), in ms; default 120000. Caching goes on.
+   */
+  precacheTimeoutMs?: number;
 }
 
 function activated(worker: ServiceWorker): Promise<ServiceWorker> {
@@ -89,12 +94,19 @@ export async function registerServiceWorker(options: RegisterOptions = {}): Prom
   const base = options.assetsURL === undefined ? undefined : resolveBase(options.assetsURL);
   const precache = (options.precache ?? []).map((u) => new URL(u, location.href).href);
   await new Promise<void>((resolve) => {
-    const onMessage = (e: MessageEvent) => {
-      if (e.data?.type === "remotemedia-sw" && (e.data.event === "precached" || e.data.event === "build-mismatch")) {
-        navigator.serviceWorker.removeEventListener("message", onMessage);
-        resolve();
-      }
+    const done = () => {
+      clearTimeout(timer);
+      navigator.serviceWorker.removeEventListener("message", onMessage);
+      resolve();
     };
+    const onMessage = (e: MessageEvent) => {
+      if (e.data?.type === "remotemedia-sw" && (e.data.event === "precached" || e.data.event === "build-mismatch")) done();
+    };
+    // A worker that never answers (a script that is not this SDK's) must not hold the page.
+    const timer = setTimeout(() => {
+      options.onEvent?.({ event: "precache-timeout", cache: "" });
+      done();
+    }, options.precacheTimeoutMs ?? 120_000);
     navigator.serviceWorker.addEventListener("message", onMessage);
     active.postMessage({ type: "remotemedia-sw-runtime", build: BUILD.hash, files: assetURLs(base), precache });
   });
