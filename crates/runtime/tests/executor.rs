@@ -21,18 +21,7 @@ fn nums(values: &[f64]) -> Vec<RuntimeData> {
 
 #[test]
 fn linear_pipeline_result_has_the_spec_shape() {
-    let result = common::run(
-        json!({
-            "version": "v1", "metadata": {"name": "lin"},
-            "nodes": [
-                {"id": "x3", "node_type": "MultiplyNode", "params": {"factor": 3}},
-                {"id": "plus", "node_type": "AddNode", "params": {"addend": 0.5}}
-            ],
-            "connections": [{"from": "x3", "to": "plus"}]
-        }),
-        nums(&[1.0, 2.0]),
-    )
-    .unwrap();
+    let result = common::run(linear_manifest(), nums(&[1.0, 2.0])).unwrap();
     let out = result.to_json();
     assert_eq!(out["status"], "success");
     assert_eq!(out["outputs"], json!([3.5, 6.5]));
@@ -45,6 +34,18 @@ fn linear_pipeline_result_has_the_spec_shape() {
     assert_eq!(out["metrics"]["nodes"]["plus"]["items_out"], 2);
 }
 
+/// x3 -> plus: two nodes in a line.
+fn linear_manifest() -> Value {
+    json!({
+        "version": "v1", "metadata": {"name": "lin"},
+        "nodes": [
+            {"id": "x3", "node_type": "MultiplyNode", "params": {"factor": 3}},
+            {"id": "plus", "node_type": "AddNode", "params": {"addend": 0.5}}
+        ],
+        "connections": [{"from": "x3", "to": "plus"}]
+    })
+}
+
 /// A clock that advances one millisecond per reading.
 fn ticking_clock() -> f64 {
     static TICKS: AtomicU64 = AtomicU64::new(0);
@@ -54,17 +55,7 @@ fn ticking_clock() -> f64 {
 #[test]
 fn metrics_are_read_from_the_executor_clock() {
     let executor = Executor::default().with_clock(ticking_clock);
-    let manifest = common::manifest(
-        &executor,
-        json!({
-            "version": "v1", "metadata": {"name": "lin"},
-            "nodes": [
-                {"id": "x3", "node_type": "MultiplyNode", "params": {"factor": 3}},
-                {"id": "plus", "node_type": "AddNode", "params": {"addend": 0.5}}
-            ],
-            "connections": [{"from": "x3", "to": "plus"}]
-        }),
-    );
+    let manifest = common::manifest(&executor, linear_manifest());
     let result =
         pollster::block_on(executor.run(&manifest, nums(&[1.0, 2.0]), &CancelFlag::new())).unwrap();
     let out = result.to_json();
