@@ -25,7 +25,9 @@ const sdk = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const root = path.resolve(sdk, "..");
 const bin = path.join(root, "node_modules/.bin");
 const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` };
-const log = (m) => console.log(`[build] ${m}`);
+// Progress goes to stderr: `npm pack --json` (which runs this as prepack) owns stdout.
+const log = (m) => console.error(`[build] ${m}`);
+const toStderr = ["ignore", 2, 2];
 const dist = path.join(sdk, "dist");
 
 function newest(dir) {
@@ -93,7 +95,7 @@ async function main() {
     execFileSync(
       "wasm-pack",
       ["build", path.join(root, "crates/worker"), "--target", "web", "--release", "--no-pack", "--out-dir", path.join(sdk, "wasm"), "--out-name", "remotemedia_worker"],
-      { stdio: "inherit", env },
+      { stdio: toStderr, env },
     );
   } else {
     log("wasm is up to date");
@@ -103,8 +105,8 @@ async function main() {
   mkdirSync(dist, { recursive: true });
 
   log("tsc: type check (main thread and workers) and declarations");
-  execFileSync(path.join(bin, "tsc"), ["-p", path.join(sdk, "tsconfig.json")], { stdio: "inherit", env });
-  execFileSync(path.join(bin, "tsc"), ["-p", path.join(sdk, "tsconfig.worker.json")], { stdio: "inherit", env });
+  execFileSync(path.join(bin, "tsc"), ["-p", path.join(sdk, "tsconfig.json")], { stdio: toStderr, env });
+  execFileSync(path.join(bin, "tsc"), ["-p", path.join(sdk, "tsconfig.worker.json")], { stdio: toStderr, env });
 
   // One file per entry: a warm start fetches one module, not a graph of ~9.
   log("esbuild: index.js, executor-worker.js, python-worker.js, react.js, vue.js");
