@@ -59,7 +59,7 @@ function native(args) {
 
 function sizes() {
   const wasm = readFileSync(path.join(root, "js-sdk/dist/remotemedia_worker_bg.wasm"));
-  const pack = spawnSync("npm", ["pack", "--dry-run", "--json", "--workspace", "@remotemedia/web"], { cwd: root, encoding: "utf8" });
+  const pack = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts", "--workspace", "@remotemedia/web"], { cwd: root, encoding: "utf8" });
   const info = JSON.parse(pack.stdout || "[{}]")[0] ?? {};
   return {
     wasmRaw: wasm.length,

@@ -367,6 +367,7 @@ export class RemoteMedia {
     const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
     const buffers: ArrayBuffer[] | undefined = transfer ? [] : undefined;
     const wireInputs = JSON.stringify(inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers)));
+    if (options.signal?.aborted) throw new AbortError(); // aborted while Python started: still never sent
     const worker = this.pickWorker();
     const id = this.nextId++;
     const message: ToExecutor = { type: "run", id, manifest: text, inputs: wireInputs, buffers };
@@ -384,10 +385,6 @@ export class RemoteMedia {
   /** Applies abort and timeout to a request. A worker left busy with an abandoned run is replaced. */
   private guard(worker: ExecutorWorker, id: number, request: Promise<Answer>, options: RunOptions): Promise<Answer> {
     const { signal, timeoutMs } = options;
-    if (signal?.aborted) {
-      worker.forget(id);
-      return Promise.reject(new AbortError());
-    }
     if (!signal && timeoutMs === undefined) return request;
     return new Promise<Answer>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -25,7 +25,7 @@ export class ExecutorWorker {
   private pending = new Map<number, Pending>();
   private deadReason: string | null = null;
   private deathListeners = new Set<(err: WorkerCrashedError) => void>();
-  private readyPromise: Promise<string[]>;
+  private readyPromise: Promise<void>;
   private onCrash: (w: ExecutorWorker) => void;
 
   /** `module` may still be compiling: the worker loads its script (`scriptURL`) meanwhile. */
@@ -36,7 +36,7 @@ export class ExecutorWorker {
     this.readyPromise = new Promise((resolve, reject) => {
       this.worker.onmessage = (event: MessageEvent<FromExecutor>) => {
         const message = event.data;
-        if (message.type === "ready") resolve(message.nodeTypes);
+        if (message.type === "ready") resolve();
         else if (message.type === "answer") this.settle(message.id, (p) => p.resolve({ json: message.json, buffers: message.buffers }));
         else if (message.type === "fatal") {
           const err = new WorkerCrashedError(`executor worker ${index}: ${message.message}`);
@@ -63,8 +63,8 @@ export class ExecutorWorker {
     );
   }
 
-  /** Resolves with the Rust node types once the runtime is instantiated. */
-  ready(): Promise<string[]> {
+  /** Resolves once the runtime is instantiated. */
+  ready(): Promise<void> {
     return this.readyPromise;
   }
 

@@ -21,7 +21,7 @@ export type ToExecutor =
  * `buffers` (transferred, not copied), in both directions.
  */
 export type FromExecutor =
-  | { type: "ready"; nodeTypes: string[] }
+  | { type: "ready" }
   | { type: "answer"; id: number; json: string; buffers?: Uint8Array[] }
   | { type: "fatal"; id?: number; message: string };
 
@@ -38,7 +38,7 @@ export type ToPython =
 /** Python worker -> main thread. */
 export type FromPython =
   | { type: "progress"; stage: string; elapsedMs: number }
-  | { type: "ready"; nodeTypes: string[]; startMs: number; breakdown: PythonStartup }
+  | { type: "ready"; startMs: number; breakdown: PythonStartup }
   | { type: "fatal"; message: string; asset?: { url: string; status?: number; contentType?: string } };
 
 /**

@@ -63,12 +63,6 @@ impl WorkerRuntime {
         validate_manifest(manifest_json)
     }
 
-    /// The Rust node types, as a JSON array of names.
-    #[wasm_bindgen(js_name = nodeTypes)]
-    pub fn node_types(&self) -> String {
-        json!(self.executor.registry().names()).to_string()
-    }
-
     /// Batch run. `inputs_json` is a JSON array of items in wire form. Resolves with
     /// the result JSON text; never rejects: failures resolve with an error JSON.
     /// `run_id` lets [`WorkerRuntime::cancel`] stop it at the next item boundary.

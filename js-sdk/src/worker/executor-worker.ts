@@ -101,7 +101,7 @@ self.onmessage = async (event: MessageEvent<ToExecutor>) => {
     try {
       await init({ module_or_path: message.module });
       runtime = new WorkerRuntime();
-      send({ type: "ready", nodeTypes: JSON.parse(runtime.nodeTypes()) as string[] });
+      send({ type: "ready" });
       for (const queued of pending.splice(0)) handle(queued, runtime);
     } catch (err) {
       send({ type: "fatal", message: `could not start the WebAssembly runtime: ${String((err as Error)?.message ?? err)}` });

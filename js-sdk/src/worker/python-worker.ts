@@ -27,7 +27,7 @@ interface Pyodide {
   makeMemorySnapshot(): Uint8Array;
   runPython(code: string): unknown;
   unpackArchive(buffer: Uint8Array, format: string, options?: { extractDir?: string }): void;
-  pyimport(name: string): { handle: PyProxy; node_types: () => { toJs(): string[] } };
+  pyimport(name: string): { handle: PyProxy };
   loadPackage(names: string[], options?: { errorCallback?: (message: string) => void; messageCallback?: (message: string) => void }): Promise<unknown>;
   loadedPackages: Record<string, string>;
 }
@@ -137,9 +137,8 @@ async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCa
   const bridge = py.pyimport("remotemedia.bridge");
   handle = bridge.handle;
   pyodide = py;
-  const nodeTypes = py.pyimport("remotemedia").node_types().toJs();
   const end = performance.now();
-  send({ type: "ready", nodeTypes, startMs: end - started, breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock, assets.pythonPackage], tLoad, tInstall, tImport, end) });
+  send({ type: "ready", startMs: end - started, breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock, assets.pythonPackage], tLoad, tInstall, tImport, end) });
 }
 
 /** The start-up timeline; fetch time from the Resource Timing entries of the runtime's files. */
