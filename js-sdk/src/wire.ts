@@ -46,7 +46,7 @@ interface NativeBase64 {
   toBase64?: (this: Uint8Array) => string;
 }
 const nativeToBase64 = (Uint8Array.prototype as NativeBase64).toBase64;
-const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array }).fromBase64;
+const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (text: string, options?: { lastChunkHandling?: string }) => Uint8Array }).fromBase64;
 
 /** Base64 of raw bytes (the engine's own encoder where it has one). */
 export function bytesToBase64(bytes: Uint8Array): string {
@@ -60,9 +60,11 @@ export function bytesToBase64(bytes: Uint8Array): string {
 
 /** Raw bytes of a base64 string. Throws InputError on malformed base64. */
 export function base64ToBytes(text: string): Uint8Array {
+  // Padded, as the Rust codec requires (atob and fromBase64 would accept "AAA").
+  if (text.length % 4 !== 0) throw new InputError("malformed base64");
   if (nativeFromBase64) {
     try {
-      return nativeFromBase64(text);
+      return nativeFromBase64(text, { lastChunkHandling: "strict" });
     } catch {
       throw new InputError("malformed base64");
     }
@@ -152,21 +154,56 @@ export function toWire(item: InputItem, where = "input", buffers?: ArrayBuffer[]
   throw new InputError(`${where}: cannot send a ${Object.prototype.toString.call(item)}`);
 }
 
-const TYPED: Record<string, (b: ArrayBuffer) => TensorData["tensor"]> = {
-  float32: (b) => new Float32Array(b),
-  float64: (b) => new Float64Array(b),
-  int16: (b) => new Int16Array(b),
-  int32: (b) => new Int32Array(b),
-  int64: (b) => new BigInt64Array(b),
-  uint8: (b) => new Uint8Array(b),
+/** numpy's dtype names and little-endian type strings the wire accepts, as in the Rust codec. */
+const DTYPES: Record<string, TensorData["dtype"]> = {
+  float32: "float32", "<f4": "float32", f4: "float32",
+  float64: "float64", "<f8": "float64", f8: "float64",
+  int16: "int16", "<i2": "int16", i2: "int16",
+  int32: "int32", "<i4": "int32", i4: "int32",
+  int64: "int64", "<i8": "int64", i8: "int64",
+  uint8: "uint8", "|u1": "uint8", u1: "uint8",
 };
 
+const TYPED: Record<TensorData["dtype"], { size: number; make: (b: ArrayBuffer) => TensorData["tensor"] }> = {
+  float32: { size: 4, make: (b) => new Float32Array(b) },
+  float64: { size: 8, make: (b) => new Float64Array(b) },
+  int16: { size: 2, make: (b) => new Int16Array(b) },
+  int32: { size: 4, make: (b) => new Int32Array(b) },
+  int64: { size: 8, make: (b) => new BigInt64Array(b) },
+  uint8: { size: 1, make: (b) => new Uint8Array(b) },
+};
+
+/** A malformed envelope: the error names the JSON path, as the Rust codec's does (`$.audio.data: ...`). */
+function wireError(path: string, message: string): InputError {
+  return new InputError(`${path}: ${message}`);
+}
+
+function field(map: Record<string, unknown>, key: string, at: string): Record<string, unknown> {
+  const value = map[key];
+  if (value === undefined) throw wireError(`${at}.${key}`, "missing");
+  if (!isPlainObject(value)) throw wireError(`${at}.${key}`, `expected an object, got ${jsonKind(value)}`);
+  return value;
+}
+
+function jsonKind(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "array" : typeof value === "object" ? "object" : typeof value;
+}
+
 /** The bytes of an envelope's data: base64 text, or a `{"$buffer": n}` reference (no copy). */
-function dataBytes(data: unknown, buffers?: Uint8Array[]): Uint8Array {
-  if (typeof data === "string") return base64ToBytes(data);
-  const ref = (data as { $buffer?: unknown } | null)?.$buffer;
+function dataBytes(body: Record<string, unknown>, at: string, buffers?: Uint8Array[]): Uint8Array {
+  const path = `${at}.data`;
+  const data = body.data;
+  if (data === undefined) throw wireError(path, "missing");
+  if (typeof data === "string") {
+    try {
+      return base64ToBytes(data);
+    } catch {
+      throw wireError(path, "malformed base64");
+    }
+  }
+  const ref = isPlainObject(data) ? data.$buffer : undefined;
   const bytes = typeof ref === "number" ? buffers?.[ref] : undefined;
-  if (!bytes) throw new InputError(`envelope data is neither base64 nor a known buffer: ${JSON.stringify(data)}`);
+  if (!bytes) throw wireError(path, `expected a base64 string, got ${jsonKind(data)}`);
   return bytes;
 }
 
@@ -177,29 +214,69 @@ function float32Of(bytes: Uint8Array): Float32Array {
   return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4);
 }
 
-/** Converts one wire item into the JS value users get; `buffers` resolves `{"$buffer": n}` payloads. */
+/** A whole number in 1..=2^32-1 (sample rates, channel counts), as the Rust codec requires. */
+function positive(meta: Record<string, unknown>, key: string): number {
+  const value = meta[key];
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0 || value > 0xffffffff) {
+    throw wireError(`$.audio.meta.${key}`, "expected a whole number > 0");
+  }
+  return value;
+}
+
+function decodeTensor(value: Record<string, unknown>, buffers?: Uint8Array[]): TensorData {
+  const body = field(value, "array", "$");
+  const meta = field(body, "meta", "$.array");
+  if (typeof meta.dtype !== "string") throw wireError("$.array.meta.dtype", "expected a dtype string");
+  const dtype = DTYPES[meta.dtype];
+  if (!dtype) throw wireError("$.array.meta.dtype", `unsupported dtype ${JSON.stringify(meta.dtype)} (known: ${Object.keys(TYPED).join(", ")})`);
+  const shape = meta.shape;
+  if (!Array.isArray(shape)) throw wireError("$.array.meta.shape", "expected an array of sizes");
+  if (!shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) throw wireError("$.array.meta.shape", "sizes must be whole numbers >= 0");
+  const { size, make } = TYPED[dtype];
+  const bytes = dataBytes(body, "$.array", buffers);
+  const expected = (shape as number[]).reduce((a, b) => a * b, 1) * size;
+  if (bytes.length !== expected) throw wireError("$.array.data", `shape [${shape.join(", ")}] of ${dtype} needs ${expected} bytes, got ${bytes.length}`);
+  return { tensor: make(bytes.slice().buffer as ArrayBuffer), shape: shape as number[], dtype }; // own, aligned buffer for any dtype
+}
+
+function decodeAudio(value: Record<string, unknown>, buffers?: Uint8Array[]): AudioData {
+  const body = field(value, "audio", "$");
+  const meta = field(body, "meta", "$.audio");
+  const sampleRate = positive(meta, "sample_rate");
+  const channels = positive(meta, "channels");
+  if (channels > 65535) throw wireError("$.audio.meta.channels", "more than 65535 channels");
+  if (meta.dtype !== undefined && meta.dtype !== "float32") throw wireError("$.audio.meta.dtype", "audio data must be float32");
+  const bytes = dataBytes(body, "$.audio", buffers);
+  if (bytes.length % (4 * channels) !== 0) throw wireError("$.audio.data", `${bytes.length} bytes is not a whole number of ${channels}-channel float32 frames`);
+  const frames = bytes.length / (4 * channels);
+  if (meta.frames !== undefined && meta.frames !== frames) throw wireError("$.audio.meta.frames", `says ${JSON.stringify(meta.frames)}, but the data holds ${frames} frames`);
+  const out: AudioData = { audio: float32Of(bytes), sampleRate, channels };
+  if (typeof meta.timestamp_us === "number" && Number.isInteger(meta.timestamp_us) && meta.timestamp_us >= 0) out.timestampUs = meta.timestamp_us;
+  if (typeof meta.stream_id === "string") out.streamId = meta.stream_id;
+  if (isPlainObject(meta.metadata)) out.metadata = meta.metadata;
+  return out;
+}
+
+/**
+ * Converts one wire item into the JS value users get; `buffers` resolves `{"$buffer": n}`
+ * payloads. Follows the same rules as the Rust codec (the conformance vectors in
+ * `test-vectors/wire.json` hold both to them). Throws InputError naming the JSON path of a
+ * malformed envelope (`$.audio.meta.sample_rate: expected a whole number > 0`).
+ */
 export function fromWire(value: unknown, buffers?: Uint8Array[]): OutputItem {
   if (!isPlainObject(value)) return value;
   const marker = MARKERS.find((m) => m in value);
   if (!marker) return value;
-  if (marker === "__json__") return value.value;
-  if (marker === "__binary__") return dataBytes((value.binary as Record<string, unknown>).data, buffers);
-  if (marker === "__numpy__") {
-    const array = value.array as { meta: { shape: number[]; dtype: string }; data: unknown };
-    const dtype = array.meta.dtype.replace("<f4", "float32") as TensorData["dtype"];
-    const make = TYPED[dtype];
-    if (!make) throw new InputError(`unsupported dtype ${dtype}`);
-    const bytes = dataBytes(array.data, buffers).slice(); // own, aligned buffer for any dtype
-    return { tensor: make(bytes.buffer as ArrayBuffer), shape: array.meta.shape, dtype };
+  if (value[marker] !== true) throw wireError(`$.${marker}`, "envelope marker must be true");
+  switch (marker) {
+    case "__json__":
+      if (!("value" in value)) throw wireError("$.value", "missing");
+      return value.value;
+    case "__binary__":
+      return dataBytes(field(value, "binary", "$"), "$.binary", buffers);
+    case "__numpy__":
+      return decodeTensor(value, buffers);
+    default:
+      return decodeAudio(value, buffers);
   }
-  const audio = value.audio as { meta: Record<string, unknown>; data: unknown };
-  const out: AudioData = {
-    audio: float32Of(dataBytes(audio.data, buffers)),
-    sampleRate: Number(audio.meta.sample_rate),
-    channels: Number(audio.meta.channels),
-  };
-  if (typeof audio.meta.timestamp_us === "number") out.timestampUs = audio.meta.timestamp_us;
-  if (typeof audio.meta.stream_id === "string") out.streamId = audio.meta.stream_id;
-  if (isPlainObject(audio.meta.metadata)) out.metadata = audio.meta.metadata;
-  return out;
 }

@@ -319,6 +319,15 @@ fn decode_audio(
             ),
         ));
     }
+    if let Some(frames) = meta.get("frames") {
+        let actual = bytes.len() / frame_bytes;
+        if frames.as_u64() != Some(actual as u64) {
+            return Err(err(
+                "$.audio.meta.frames",
+                format!("says {frames}, but the data holds {actual} frames"),
+            ));
+        }
+    }
     let mut audio = AudioBuffer::new(le_bytes_to_f32(&bytes), sample_rate, channels);
     audio.timestamp_us = meta.get("timestamp_us").and_then(Value::as_u64);
     audio.stream_id = meta

@@ -31,6 +31,10 @@ fn same_floats(got: &[f32], want: &[Value]) {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 #[test]
 fn valid_vectors_decode_to_the_described_data_and_re_encode() {
     let vectors = vectors();
@@ -41,13 +45,15 @@ fn valid_vectors_decode_to_the_described_data_and_re_encode() {
             ("text", RuntimeData::Text(t)) => assert_eq!(t, v["text"].as_str().unwrap(), "{name}"),
             ("json", RuntimeData::Json(j)) => assert_eq!(j, &v["json"], "{name}"),
             ("binary", RuntimeData::Binary(b)) => {
-                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-                assert_eq!(hex, v["bytes_hex"].as_str().unwrap(), "{name}");
+                assert_eq!(hex(b), v["bytes_hex"].as_str().unwrap(), "{name}");
             }
             ("tensor", RuntimeData::Tensor(t)) => {
                 assert_eq!(t.dtype.name(), v["dtype"].as_str().unwrap(), "{name}");
                 assert_eq!(json!(t.shape), v["shape"], "{name}");
-                same_floats(&t.to_f32().unwrap(), v["values"].as_array().unwrap());
+                assert_eq!(hex(&t.data), v["bytes_hex"].as_str().unwrap(), "{name}");
+                if let Some(values) = v.get("values").and_then(Value::as_array) {
+                    same_floats(&t.to_f32().unwrap(), values);
+                }
             }
             ("audio", RuntimeData::Audio(a)) => {
                 assert_eq!(json!(a.sample_rate), v["sample_rate"], "{name}");
@@ -61,6 +67,8 @@ fn valid_vectors_decode_to_the_described_data_and_re_encode() {
                     a.stream_id.as_deref(),
                     v.get("stream_id").and_then(Value::as_str)
                 );
+                let metadata = v.get("metadata").cloned().unwrap_or(json!({}));
+                assert_eq!(Value::Object(a.metadata.clone()), metadata, "{name}");
             }
             (kind, other) => panic!("{name}: expected {kind}, decoded {}", other.kind()),
         }

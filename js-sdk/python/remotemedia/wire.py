@@ -6,13 +6,15 @@ is loaded); tensors as numpy arrays when numpy is loaded, else :class:`Tensor`.
 """
 import base64
 import math
+import re
 import sys
 from array import array
 
 MARKERS = ("__numpy__", "__audio__", "__binary__", "__json__")
 _ITEMSIZE = {"float32": 4, "float64": 8, "int16": 2, "int32": 4, "int64": 8, "uint8": 1}
 _FORMAT = {"float32": "f", "float64": "d", "int16": "h", "int32": "i", "int64": "q", "uint8": "B"}
-_ALIASES = {"<f4": "float32", "<f8": "float64", "<i2": "int16", "<i4": "int32", "<i8": "int64", "|u1": "uint8"}
+_ALIASES = {"<f4": "float32", "<f8": "float64", "<i2": "int16", "<i4": "int32", "<i8": "int64", "|u1": "uint8",
+            "f4": "float32", "f8": "float64", "i2": "int16", "i4": "int32", "i8": "int64", "u1": "uint8"}
 
 
 def _numpy():
@@ -55,44 +57,142 @@ class Tensor:
 
 
 class WireError(ValueError):
-    """A malformed envelope."""
+    """A malformed envelope; ``path`` is the JSON path inside the item (``$.audio.data``)."""
+
+    def __init__(self, path, message):
+        super().__init__(f"{path}: {message}")
+        self.path = path
 
 
-def _b64(text, where):
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+def _kind(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _whole(value):
+    """A JSON whole number (not a bool; 3.0 counts, as it does in JavaScript)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value)
+
+
+def _object(mapping, key, at):
+    value = mapping.get(key)
+    if key not in mapping:
+        raise WireError(f"{at}.{key}", "missing")
+    if not isinstance(value, dict):
+        raise WireError(f"{at}.{key}", f"expected an object, got {_kind(value)}")
+    return value
+
+
+def _data(body, at):
+    path = f"{at}.data"
+    if "data" not in body:
+        raise WireError(path, "missing")
+    text = body["data"]
+    if not isinstance(text, str):
+        raise WireError(path, f"expected a base64 string, got {_kind(text)}")
+    # Padded standard base64, as the Rust codec requires.
+    if len(text) % 4 or not _BASE64.match(text):
+        raise WireError(path, "malformed base64")
     try:
         return base64.b64decode(text, validate=True)
-    except Exception as exc:  # binascii.Error, TypeError
-        raise WireError(f"{where}: malformed base64: {exc}") from None
+    except Exception as exc:  # binascii.Error
+        raise WireError(path, f"malformed base64: {exc}") from None
+
+
+def _positive(meta, key):
+    value = _whole(meta.get(key))
+    if value is None or not 0 < value <= 0xFFFFFFFF:
+        raise WireError(f"$.audio.meta.{key}", "expected a whole number > 0")
+    return value
+
+
+def _tensor(value):
+    body = _object(value, "array", "$")
+    meta = _object(body, "meta", "$.array")
+    name = meta.get("dtype")
+    if not isinstance(name, str):
+        raise WireError("$.array.meta.dtype", "expected a dtype string")
+    dtype = _ALIASES.get(name, name)
+    if dtype not in _ITEMSIZE:
+        raise WireError("$.array.meta.dtype", f"unsupported dtype {name!r} (known: {', '.join(_ITEMSIZE)})")
+    shape = meta.get("shape")
+    if not isinstance(shape, list):
+        raise WireError("$.array.meta.shape", "expected an array of sizes")
+    sizes = [_whole(d) for d in shape]
+    if any(d is None or d < 0 for d in sizes):
+        raise WireError("$.array.meta.shape", "sizes must be whole numbers >= 0")
+    raw = _data(body, "$.array")
+    expected = math.prod(sizes) * _ITEMSIZE[dtype]
+    if len(raw) != expected:
+        raise WireError("$.array.data", f"shape {sizes} of {dtype} needs {expected} bytes, got {len(raw)}")
+    np = _numpy()
+    if np is not None:
+        return np.frombuffer(raw, dtype=dtype).reshape(sizes).copy()
+    return Tensor(memoryview(raw).cast(_FORMAT[dtype]), sizes, dtype)
+
+
+def _audio(value):
+    body = _object(value, "audio", "$")
+    meta = _object(body, "meta", "$.audio")
+    sample_rate = _positive(meta, "sample_rate")
+    channels = _positive(meta, "channels")
+    if channels > 65535:
+        raise WireError("$.audio.meta.channels", "more than 65535 channels")
+    if "dtype" in meta and meta["dtype"] != "float32":
+        raise WireError("$.audio.meta.dtype", "audio data must be float32")
+    raw = _data(body, "$.audio")
+    if len(raw) % (4 * channels):
+        raise WireError("$.audio.data", f"{len(raw)} bytes is not a whole number of {channels}-channel float32 frames")
+    frames = len(raw) // (4 * channels)
+    if "frames" in meta and _whole(meta["frames"]) != frames:
+        raise WireError("$.audio.meta.frames", f"says {meta['frames']!r}, but the data holds {frames} frames")
+    np = _numpy()
+    samples = np.frombuffer(raw, dtype="float32").copy() if np is not None else memoryview(raw).cast("f")
+    timestamp = _whole(meta.get("timestamp_us"))
+    stream_id = meta.get("stream_id")
+    metadata = meta.get("metadata")
+    return Audio(
+        samples,
+        sample_rate,
+        channels,
+        timestamp if timestamp is not None and timestamp >= 0 else None,
+        stream_id if isinstance(stream_id, str) else None,
+        metadata if isinstance(metadata, dict) else None,
+    )
 
 
 def decode(value):
-    """One wire item -> Python value."""
+    """One wire item -> Python value, by the rules of the Rust codec (the conformance
+    vectors in ``test-vectors/wire.json``). Raises :class:`WireError` naming the JSON path
+    of a malformed envelope."""
     if not isinstance(value, dict):
         return value
     marker = next((m for m in MARKERS if m in value), None)
     if marker is None:
         return value
+    if value[marker] is not True:
+        raise WireError(f"$.{marker}", "envelope marker must be true")
     if marker == "__json__":
+        if "value" not in value:
+            raise WireError("$.value", "missing")
         return value["value"]
     if marker == "__binary__":
-        return _b64(value["binary"]["data"], "$.binary.data")
+        return _data(_object(value, "binary", "$"), "$.binary")
     if marker == "__numpy__":
-        meta = value["array"]["meta"]
-        dtype = _ALIASES.get(meta["dtype"], meta["dtype"])
-        if dtype not in _ITEMSIZE:
-            raise WireError(f"$.array.meta.dtype: unsupported dtype {dtype!r}")
-        raw = _b64(value["array"]["data"], "$.array.data")
-        np = _numpy()
-        if np is not None:
-            return np.frombuffer(raw, dtype=dtype).reshape(meta["shape"]).copy()
-        return Tensor(memoryview(raw).cast(_FORMAT[dtype]), meta["shape"], dtype)
-    meta = value["audio"]["meta"]
-    raw = _b64(value["audio"]["data"], "$.audio.data")
-    if len(raw) % (4 * int(meta["channels"])):
-        raise WireError("$.audio.data: not a whole number of float32 frames")
-    np = _numpy()
-    samples = np.frombuffer(raw, dtype="float32").copy() if np is not None else memoryview(raw).cast("f")
-    return Audio(samples, meta["sample_rate"], meta["channels"], meta.get("timestamp_us"), meta.get("stream_id"), meta.get("metadata"))
+        return _tensor(value)
+    return _audio(value)
 
 
 def _float32_bytes(samples):
