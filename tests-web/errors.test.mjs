@@ -94,6 +94,21 @@ test("bad inputs are InputErrors; a Rust node error names the node", async () =>
   assert.deepEqual(r.slice(4), ["NodeError", "calc", "rust"]);
 });
 
+test("NaN in a manifest or an input is refused by name, not sent as null", async () => {
+  const r = await page.evaluate(async () => {
+    const calc = (operand) => ({ version: "v1", metadata: { name: "p" }, nodes: [{ id: "calc", node_type: "CalculatorNode", params: { operation: "add", operand } }] });
+    const param = await window.rm.run(calc(NaN), [1]).catch((e) => e);
+    const input = await window.rm.run(calc(1), [Infinity]).catch((e) => e);
+    const fine = await window.rm.run({ ...calc(2), python: undefined }, [1]);
+    return [param.name, param.message, input.name, input.message, fine.outputs];
+  });
+  assert.equal(r[0], "ManifestError");
+  assert.match(r[1], /NaN is not a finite number/);
+  assert.equal(r[2], "InputError");
+  assert.match(r[3], /inf is not a finite number/);
+  assert.deepEqual(r[4], [3]);
+});
+
 test("abort and timeout reject with typed errors and the pool keeps working", async () => {
   const r = await page.evaluate(async () => {
     const manifest = await (await fetch("/examples/pipelines/utterances.json")).json();

@@ -15,7 +15,7 @@ import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
 import type { Answer } from "./pool.js";
-import type { FromPython, PythonStartup, ToExecutor, ToPython } from "./protocol.js";
+import type { FromPython, ManifestObject, PythonStartup, RuntimeAnswer, ToExecutor, ToPython } from "./protocol.js";
 export type { PythonStartup } from "./protocol.js";
 import { fromWire, toWire } from "./wire.js";
 import type { InputItem, OutputItem } from "./wire.js";
@@ -205,7 +205,6 @@ export class RemoteMedia {
   private pythonState: Capabilities["python"];
   private pythonReady: Promise<void> | null = null;
   private terminated = false;
-  private reports = new Map<string, ValidationReport>();
   private pythonStartup: PythonStartup | undefined;
   private executorStartMs = 0;
   private assets: AssetURLs;
@@ -267,16 +266,13 @@ export class RemoteMedia {
     if (at >= 0) this.workers[at] = this.spawn(dead.index);
   }
 
-  /** Checks a manifest without running it. Synchronous: the runtime also lives on the main thread. */
+  /**
+   * Checks a manifest (an object, or JSON text) without running it. Synchronous: the
+   * runtime also lives on the main thread. The object is read as JSON data: a value JSON
+   * cannot carry (NaN, a function) is a problem at `$`, not silently `null`.
+   */
   validate(manifest: Manifest): ValidationReport {
-    const text = typeof manifest === "string" ? manifest : JSON.stringify(manifest);
-    const cached = this.reports.get(text);
-    if (cached) return structuredClone(cached);
-    const report = JSON.parse(validateManifest(text)) as ValidationReport;
-    // Runs usually repeat a few manifests: keep their reports (bounded).
-    if (this.reports.size >= 64) this.reports.clear();
-    this.reports.set(text, report);
-    return structuredClone(report);
+    return validateManifest(manifest) as ValidationReport;
   }
 
   /** Starts Pyodide now (otherwise it starts with the first manifest that needs it). */
@@ -330,7 +326,7 @@ export class RemoteMedia {
 
 
   /** Parses and validates; starts Python if the manifest needs it. */
-  private async prepare(manifest: Manifest): Promise<string> {
+  private async prepare(manifest: Manifest): Promise<ManifestObject> {
     if (this.terminated) throw new RemoteMediaError("this RemoteMedia instance was terminated");
     let parsed: Record<string, unknown>;
     try {
@@ -338,8 +334,7 @@ export class RemoteMedia {
     } catch (err) {
       throw new ManifestError(`manifest is not valid JSON: ${(err as Error).message}`, [{ path: "$", message: "not valid JSON" }]);
     }
-    const text = JSON.stringify(parsed);
-    const report = this.validate(text);
+    const report = this.validate(parsed);
     if (!report.valid) {
       const lines = report.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n");
       throw new ManifestError(`invalid manifest (${report.errors.length} problem(s))\n${lines}`, report.errors, report.warnings);
@@ -349,7 +344,7 @@ export class RemoteMedia {
       if (this.pythonState === "off") throw new RemoteMediaError("this manifest has Python nodes but Python is disabled (python: false)");
       await this.startPython();
     }
-    return text;
+    return parsed;
   }
 
   private pickWorker(): ExecutorWorker {
@@ -363,16 +358,16 @@ export class RemoteMedia {
    */
   async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
     if (options.signal?.aborted) throw new AbortError(); // never sent
-    const text = await this.prepare(manifest);
+    const parsed = await this.prepare(manifest);
     const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
     const buffers: ArrayBuffer[] | undefined = transfer ? [] : undefined;
-    const wireInputs = JSON.stringify(inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers)));
+    const wireInputs = inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers));
     if (options.signal?.aborted) throw new AbortError(); // aborted while Python started: still never sent
     const worker = this.pickWorker();
     const id = this.nextId++;
-    const message: ToExecutor = { type: "run", id, manifest: text, inputs: wireInputs, buffers };
+    const message: ToExecutor = { type: "run", id, manifest: parsed, inputs: wireInputs, buffers };
     const answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options);
-    const result = JSON.parse(answer.json) as Record<string, unknown>;
+    const result = answer.result;
     if (result.status !== "success") throw errorFromJson(result.error as Record<string, unknown>);
     // The runtime carries each item once: `outputs_by_node` holds indices into
     // `outputs`. Here each sink's list refers to the same (decoded) items.
@@ -423,10 +418,10 @@ export class RemoteMedia {
 
   /** Opens a streaming session: node state lives across `push` calls until `close`. */
   async open(manifest: Manifest): Promise<Session> {
-    const text = await this.prepare(manifest);
+    const parsed = await this.prepare(manifest);
     const worker = this.pickWorker();
     const id = this.nextId++;
-    const answer = JSON.parse((await worker.request(id, { type: "open", id, manifest: text })).json) as Record<string, unknown>;
+    const answer = (await worker.request(id, { type: "open", id, manifest: parsed })).result;
     if (answer.status !== "success") throw errorFromJson(answer.error as Record<string, unknown>);
     return new Session(worker, Number(answer.session), () => this.nextId++);
   }
@@ -495,9 +490,9 @@ export class Session {
   }
 
   private async step(message: ToExecutor & { id: number }): Promise<SessionOutput[]> {
-    let answer: Record<string, unknown>;
+    let answer: RuntimeAnswer;
     try {
-      answer = JSON.parse((await this.worker.request(message.id, message)).json) as Record<string, unknown>;
+      answer = (await this.worker.request(message.id, message)).result;
     } catch (err) {
       throw this.lost ?? err;
     }
@@ -520,9 +515,9 @@ export class Session {
     if (this.lost) return Promise.reject(this.lost);
     if (this.closed) return Promise.reject(new RemoteMediaError("the session is closed"));
     const id = this.nextId();
-    let wire: string;
+    let wire: unknown;
     try {
-      wire = JSON.stringify(toWire(item));
+      wire = toWire(item);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -6,11 +6,11 @@
  */
 import { spawnWorker } from "./assets.js";
 import { WorkerCrashedError } from "./errors.js";
-import type { FromExecutor, ToExecutor } from "./protocol.js";
+import type { FromExecutor, RuntimeAnswer, ToExecutor } from "./protocol.js";
 
-/** A worker's answer: JSON text, plus transferred payload buffers in "transfer" mode. */
+/** A worker's answer: the runtime's answer object, plus transferred payload buffers in "transfer" mode. */
 export interface Answer {
-  json: string;
+  result: RuntimeAnswer;
   buffers?: Uint8Array[];
 }
 
@@ -37,7 +37,7 @@ export class ExecutorWorker {
       this.worker.onmessage = (event: MessageEvent<FromExecutor>) => {
         const message = event.data;
         if (message.type === "ready") resolve();
-        else if (message.type === "answer") this.settle(message.id, (p) => p.resolve({ json: message.json, buffers: message.buffers }));
+        else if (message.type === "answer") this.settle(message.id, (p) => p.resolve({ result: message.result, buffers: message.buffers }));
         else if (message.type === "fatal") {
           const err = new WorkerCrashedError(`executor worker ${index}: ${message.message}`);
           if (message.id === undefined) {

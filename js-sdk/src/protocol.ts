@@ -1,7 +1,9 @@
 /**
  * Wire protocol between the main thread, the executor workers and the Python
- * worker. Messages are plain structured-clone data; manifests, items and results
- * travel as JSON text (items in the wire form of docs/wire-format.md).
+ * worker. Messages are plain structured-clone data: manifests, items (in the wire form
+ * of docs/wire-format.md) and results travel as objects, which the Rust runtime reads
+ * and writes through serde-wasm-bindgen. Requests to the Python worker are JSON text
+ * (Python parses them with its json module).
  */
 import type { AssetURLs } from "./assets.js";
 
@@ -9,20 +11,30 @@ import type { AssetURLs } from "./assets.js";
 export type ToExecutor =
   | { type: "init"; module: WebAssembly.Module }
   | { type: "python-port"; port: MessagePort }
-  | { type: "run"; id: number; manifest: string; inputs: string; buffers?: ArrayBuffer[] }
-  | { type: "open"; id: number; manifest: string }
-  | { type: "push"; id: number; session: number; item: string }
+  | { type: "run"; id: number; manifest: ManifestObject; inputs: unknown[]; buffers?: ArrayBuffer[] }
+  | { type: "open"; id: number; manifest: ManifestObject }
+  | { type: "push"; id: number; session: number; item: unknown }
   | { type: "close"; id: number; session: number }
   | { type: "cancel"; id: number };
 
+/** A manifest as an object (what `JSON.parse` gives for manifest text). */
+export type ManifestObject = Record<string, unknown>;
+
 /**
- * Executor worker -> main thread. `json` is the runtime's answer as JSON text. With the
+ * The runtime's answer to a request: `{status: "success", ...}` or
+ * `{status: "error", error: {kind, message, ...}}` (docs/execution.md).
+ */
+export type RuntimeAnswer = Record<string, unknown> & { status?: unknown; error?: unknown };
+
+/**
+ * Executor worker -> main thread. `result` is the runtime's answer. With the
  * "transfer" transport, envelopes' `data` fields are `{"$buffer": n}` references into
- * `buffers` (transferred, not copied), in both directions.
+ * `buffers` (transferred, not copied), in both directions. A `fatal` message without
+ * an id (a panic, a malformed message) means the worker must be replaced.
  */
 export type FromExecutor =
   | { type: "ready" }
-  | { type: "answer"; id: number; json: string; buffers?: Uint8Array[] }
+  | { type: "answer"; id: number; result: RuntimeAnswer; buffers?: Uint8Array[] }
   | { type: "fatal"; id?: number; message: string };
 
 /**

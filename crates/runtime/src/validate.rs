@@ -37,6 +37,15 @@ pub struct ValidationReport {
     pub python_packages: Vec<String>,
 }
 
+impl ValidationReport {
+    /// A report with one error: for a manifest that could not even be read (not JSON).
+    pub fn unreadable(path: &str, message: impl Into<String>) -> ValidationReport {
+        let mut c = Collector::default();
+        c.error(path, message);
+        c.finish()
+    }
+}
+
 impl std::fmt::Display for ValidationReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "invalid manifest ({} problem(s))", self.errors.len())?;
@@ -75,11 +84,10 @@ pub struct KnownTypes<'a> {
 pub fn validate_str(text: &str, known: KnownTypes<'_>) -> (Option<Manifest>, ValidationReport) {
     match serde_json::from_str::<Value>(text) {
         Ok(value) => validate_value(&value, known),
-        Err(e) => {
-            let mut c = Collector::default();
-            c.error("$", format!("not valid JSON: {e}"));
-            (None, c.finish())
-        }
+        Err(e) => (
+            None,
+            ValidationReport::unreadable("$", format!("not valid JSON: {e}")),
+        ),
     }
 }
 

@@ -364,3 +364,20 @@ pub fn json_kind(value: &Value) -> &'static str {
         Value::Object(_) => "object",
     }
 }
+
+/// `RuntimeData` serializes to its wire form ([`encode`]), so any serde format (JSON
+/// text, JS values through serde-wasm-bindgen) carries the same envelopes.
+impl serde::Serialize for RuntimeData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        encode(self).serialize(serializer)
+    }
+}
+
+/// `RuntimeData` deserializes from its wire form ([`decode`]); a malformed envelope is
+/// a serde error carrying the [`WireError`] text (`$.audio.data: malformed base64`).
+impl<'de> serde::Deserialize<'de> for RuntimeData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        decode(&value).map_err(serde::de::Error::custom)
+    }
+}

@@ -165,3 +165,19 @@ fn decode_all_names_the_failing_item() {
     let err = wire::decode_all(&items).unwrap_err();
     assert_eq!(err.path, "$[1].binary.data");
 }
+
+#[test]
+fn runtime_data_serde_is_the_wire_form() {
+    let vectors = vectors();
+    for v in vectors["valid"].as_array().unwrap() {
+        let data: RuntimeData = serde_json::from_value(v["wire"].clone()).unwrap();
+        assert_eq!(serde_json::to_value(&data).unwrap(), encode(&data));
+    }
+    for v in vectors["invalid"].as_array().unwrap() {
+        let err = serde_json::from_value::<RuntimeData>(v["wire"].clone()).unwrap_err();
+        assert!(
+            err.to_string().starts_with(v["path"].as_str().unwrap()),
+            "{err}"
+        );
+    }
+}

@@ -1,21 +1,27 @@
 //! The worker's clock: `performance.now()` in milliseconds (wasm32 has no
-//! `std::time::Instant`). Natively (tests) it falls back to `Instant`.
+//! `std::time::Instant`), from the worker's global scope (or the page's window).
+//! Natively (tests) it falls back to `Instant`.
 
 #[cfg(target_arch = "wasm32")]
-mod js {
-    use wasm_bindgen::prelude::*;
-
-    #[wasm_bindgen]
-    extern "C" {
-        #[wasm_bindgen(js_namespace = performance, js_name = now)]
-        pub fn performance_now() -> f64;
-    }
+thread_local! {
+    static PERFORMANCE: Option<web_sys::Performance> = {
+        use wasm_bindgen::JsCast;
+        let global = js_sys::global();
+        match global.dyn_into::<web_sys::WorkerGlobalScope>() {
+            Ok(worker) => worker.performance(),
+            Err(global) => global
+                .dyn_into::<web_sys::Window>()
+                .ok()
+                .and_then(|w| w.performance()),
+        }
+    };
 }
 
-/// Milliseconds since an arbitrary origin.
+/// Milliseconds since the time origin of the worker (or page); 0 where there is no
+/// `performance` (then node metrics read 0 ms).
 #[cfg(target_arch = "wasm32")]
 pub fn now_ms() -> f64 {
-    js::performance_now()
+    PERFORMANCE.with(|p| p.as_ref().map_or(0.0, |p| p.now()))
 }
 
 /// Milliseconds since the first call (native builds, for tests).

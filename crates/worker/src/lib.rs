@@ -3,16 +3,21 @@
 //! The glue that runs the RemoteMedia executor (`remotemedia-runtime`) inside a
 //! dedicated Web Worker. It is built with wasm-pack (`--target web`) and driven by
 //! the SDK's worker entry script (`js-sdk/src/worker/executor-worker.ts`), which owns
-//! `onmessage`, decodes every message without panicking, and calls into this crate.
+//! `onmessage`, checks every message, and calls into this crate.
 //!
 //! - [`runtime`]: [`WorkerRuntime`], the wasm-bindgen class the worker script uses:
-//!   validate, batch runs, sessions, cancellation; results as wire JSON.
+//!   validate, batch runs, sessions, cancellation.
+//! - [`boundary`]: JS values in and out through serde-wasm-bindgen (manifests, items
+//!   and results cross as plain objects, never JSON text).
 //! - [`python`]: the bridge to the Python (Pyodide) worker: Python nodes become
 //!   [`remotemedia_runtime::node::AsyncNode`]s whose calls go over a `MessagePort`.
-//! - [`clock`]: `performance.now()` for node metrics.
+//! - [`clock`]: `performance.now()` of the worker (or page) for node metrics.
+//! - [`panic`]: a panic hook that keeps the message readable after the trap.
 #![deny(missing_docs)]
 
+pub mod boundary;
 pub mod clock;
+pub mod panic;
 pub mod python;
 pub mod runtime;
 

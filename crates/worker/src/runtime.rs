@@ -1,8 +1,9 @@
 //! [`WorkerRuntime`]: the executor as the worker script sees it.
 //!
-//! Every method takes and returns JSON text (manifests, items in wire form, results
-//! of `docs/execution.md`), so nothing here can fail to decode a message: bad input becomes an
-//! error JSON `{"status": "error", "error": {kind, message, ...}}`, never a panic.
+//! Every method takes and returns plain JS values (manifests, items in wire form, the
+//! results of `docs/execution.md`), read and written through serde-wasm-bindgen
+//! ([`crate::boundary`]). Nothing here can fail on a message: bad input becomes an error
+//! answer `{"status": "error", "error": {kind, message, ...}}`, never a panic.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,10 +12,12 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use remotemedia_runtime::executor::{CancelFlag, Executor, Output, RunError, Session};
 use remotemedia_runtime::{wire, Manifest, NodeRegistry, RuntimeData};
+use serde::Serialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::boundary::{from_js, to_js};
 use crate::python::{PythonNodes, PYTHON_BUILTINS};
 
 /// The executor inside one worker: validation, batch runs, sessions.
@@ -35,9 +38,11 @@ impl Default for WorkerRuntime {
 
 #[wasm_bindgen]
 impl WorkerRuntime {
-    /// A runtime with the built-in Rust nodes and no Python worker yet.
+    /// A runtime with the built-in Rust nodes and no Python worker yet. Installs the
+    /// panic hook ([`crate::panic`]).
     #[wasm_bindgen(constructor)]
     pub fn new() -> WorkerRuntime {
+        crate::panic::install(None);
         WorkerRuntime {
             executor: Executor::new(NodeRegistry::builtin()).with_clock(crate::clock::now_ms),
             manifests: ManifestCache::default(),
@@ -45,6 +50,15 @@ impl WorkerRuntime {
             cancels: Rc::default(),
             next_session: 1,
         }
+    }
+
+    /// Calls `report(message)` with a panic's message and location before the trap
+    /// (`panicked at src/x.rs:12:5: ...`); the worker script posts it to the page.
+    #[wasm_bindgen(js_name = onPanic)]
+    pub fn on_panic(&self, report: Function) {
+        crate::panic::install(Some(Box::new(move |text| {
+            let _ = report.call1(&JsValue::NULL, &JsValue::from_str(text));
+        })));
     }
 
     /// Connects the Python worker: `call(requestJson) -> Promise<responseJson>` and
@@ -58,24 +72,27 @@ impl WorkerRuntime {
             .with_external(Rc::new(PythonNodes::new(call, load_packages)));
     }
 
-    /// `{valid, errors, warnings}` for a manifest given as JSON text.
-    pub fn validate(&self, manifest_json: &str) -> String {
-        validate_manifest(manifest_json)
+    /// `{valid, errors, warnings, python_nodes, python_packages}` for a manifest (an
+    /// object, or JSON text).
+    pub fn validate(&self, manifest: JsValue) -> JsValue {
+        validate_manifest(manifest)
     }
 
-    /// Batch run. `inputs_json` is a JSON array of items in wire form. Resolves with
-    /// the result JSON text; never rejects: failures resolve with an error JSON.
-    /// `run_id` lets [`WorkerRuntime::cancel`] stop it at the next item boundary.
-    pub fn run(&self, run_id: u32, manifest_json: String, inputs_json: String) -> Promise {
+    /// Batch run. `inputs` is an array of items in wire form. Resolves with the result
+    /// object; never rejects: failures resolve with an error answer. `run_id` lets
+    /// [`WorkerRuntime::cancel`] stop it at the next item boundary.
+    pub fn run(&self, run_id: u32, manifest: JsValue, inputs: JsValue) -> Promise {
         let executor = self.executor.clone();
         let manifests = self.manifests.clone();
         let cancels = self.cancels.clone();
         let cancel = CancelFlag::new();
         cancels.borrow_mut().insert(run_id, cancel.clone());
+        let manifest = read(manifest, "the manifest", "manifest");
+        let inputs = read(inputs, "the inputs", "input");
         future_to_promise(async move {
             let outcome = async {
-                let manifest = manifests.parse(&executor, &manifest_json)?;
-                let inputs = parse_items(&inputs_json)?;
+                let manifest = manifests.parse(&executor, manifest?)?;
+                let inputs = parse_items(inputs?)?;
                 let result = executor
                     .run(&manifest, inputs, &cancel)
                     .await
@@ -84,23 +101,21 @@ impl WorkerRuntime {
             }
             .await;
             cancels.borrow_mut().remove(&run_id);
-            Ok(JsValue::from_str(
-                &outcome.unwrap_or_else(|e| e).to_string(),
-            ))
+            Ok(to_js(&outcome.unwrap_or_else(|e| e)))
         })
     }
 
     /// Batch run with binary payloads as buffers instead of base64: envelopes in
-    /// `inputs_json` may have `"data": {"$buffer": n}`, meaning `buffers[n]` (a
-    /// `Uint8Array`, copied once into wasm memory). Resolves with `{json, buffers}`:
-    /// the result JSON, whose envelopes refer the same way to the returned
+    /// `inputs` may have `"data": {"$buffer": n}`, meaning `buffers[n]` (a
+    /// `Uint8Array`, copied once into wasm memory). Resolves with `{result, buffers}`:
+    /// the result object, whose envelopes refer the same way to the returned
     /// `Uint8Array`s (fresh JS buffers the worker script transfers to the page).
     #[wasm_bindgen(js_name = runTransfer)]
     pub fn run_transfer(
         &self,
         run_id: u32,
-        manifest_json: String,
-        inputs_json: String,
+        manifest: JsValue,
+        inputs: JsValue,
         buffers: Array,
     ) -> Promise {
         let executor = self.executor.clone();
@@ -108,15 +123,17 @@ impl WorkerRuntime {
         let cancels = self.cancels.clone();
         let cancel = CancelFlag::new();
         cancels.borrow_mut().insert(run_id, cancel.clone());
-        let mut inputs: Vec<Option<Vec<u8>>> = buffers
+        let mut buffers: Vec<Option<Vec<u8>>> = buffers
             .iter()
             .map(|b| Some(Uint8Array::new(&b).to_vec()))
             .collect();
+        let manifest = read(manifest, "the manifest", "manifest");
+        let items = read(inputs, "the inputs", "input");
         future_to_promise(async move {
             let out_buffers = Array::new();
             let outcome = async {
-                let manifest = manifests.parse(&executor, &manifest_json)?;
-                let items = parse_items_with(&inputs_json, &mut inputs)?;
+                let manifest = manifests.parse(&executor, manifest?)?;
+                let items = parse_items_with(items?, &mut buffers)?;
                 let result = executor
                     .run(&manifest, items, &cancel)
                     .await
@@ -129,8 +146,8 @@ impl WorkerRuntime {
             .await;
             cancels.borrow_mut().remove(&run_id);
             let answer = Object::new();
-            let json = outcome.unwrap_or_else(|e| e).to_string();
-            Reflect::set(&answer, &"json".into(), &JsValue::from_str(&json))?;
+            let result = to_js(&outcome.unwrap_or_else(|e| e));
+            Reflect::set(&answer, &"result".into(), &result)?;
             Reflect::set(&answer, &"buffers".into(), &out_buffers)?;
             Ok(answer.into())
         })
@@ -145,31 +162,30 @@ impl WorkerRuntime {
     }
 
     /// Opens a session; resolves with `{"status": "success", "session": id}` or an
-    /// error JSON.
-    pub fn open(&mut self, manifest_json: String) -> Promise {
+    /// error answer.
+    pub fn open(&mut self, manifest: JsValue) -> Promise {
         let id = self.next_session;
         self.next_session += 1;
         let executor = self.executor.clone();
         let manifests = self.manifests.clone();
         let sessions = self.sessions.clone();
+        let manifest = read(manifest, "the manifest", "manifest");
         future_to_promise(async move {
             let outcome = async {
-                let manifest = manifests.parse(&executor, &manifest_json)?;
+                let manifest = manifests.parse(&executor, manifest?)?;
                 let session = executor.open(&manifest).await.map_err(|e| e.to_json())?;
                 sessions.borrow_mut().insert(id, session);
                 Ok::<Value, Value>(json!({"status": "success", "session": id}))
             }
             .await;
-            Ok(JsValue::from_str(
-                &outcome.unwrap_or_else(|e| e).to_string(),
-            ))
+            Ok(to_js(&outcome.unwrap_or_else(|e| e)))
         })
     }
 
-    /// Pushes one item (wire JSON) into a session; resolves with
-    /// `{"status": "success", "outputs": [{node_id, data}]}` or an error JSON.
-    pub fn push(&self, session: u32, item_json: String) -> Promise {
-        self.session_step(session, Some(item_json))
+    /// Pushes one item (in wire form) into a session; resolves with
+    /// `{"status": "success", "outputs": [{node_id, data}]}` or an error answer.
+    pub fn push(&self, session: u32, item: JsValue) -> Promise {
+        self.session_step(session, Some(read(item, "the item", "input")))
     }
 
     /// Flushes and closes a session; resolves like [`WorkerRuntime::push`].
@@ -177,7 +193,7 @@ impl WorkerRuntime {
         self.session_step(session, None)
     }
 
-    fn session_step(&self, id: u32, item_json: Option<String>) -> Promise {
+    fn session_step(&self, id: u32, item: Option<Result<Value, Value>>) -> Promise {
         let sessions = self.sessions.clone();
         future_to_promise(async move {
             let outcome = async {
@@ -186,39 +202,50 @@ impl WorkerRuntime {
                     RunError::SessionClosed(format!("no open session {id}")).to_json()
                 })?;
                 let cancel = CancelFlag::new();
-                let step = match &item_json {
-                    Some(text) => match parse_item(text) {
+                let pushing = item.is_some();
+                let step = match item {
+                    Some(value) => match value.and_then(|v| parse_item(&v)) {
                         Ok(item) => session.push(item, &cancel).await.map_err(|e| e.to_json()),
                         Err(e) => Err(e),
                     },
                     None => session.close(&cancel).await.map_err(|e| e.to_json()),
                 };
-                if item_json.is_some() && !session.is_closed() {
+                if pushing && !session.is_closed() {
                     sessions.borrow_mut().insert(id, session);
                 }
                 Ok::<Value, Value>(json!({"status": "success", "outputs": outputs_json(&step?)}))
             }
             .await;
-            Ok(JsValue::from_str(
-                &outcome.unwrap_or_else(|e| e).to_string(),
-            ))
+            Ok(to_js(&outcome.unwrap_or_else(|e| e)))
         })
     }
 }
 
-/// Validates a manifest (JSON text) against the Rust nodes and the Python
-/// built-ins: `{valid, errors: [{path, message}], warnings}` as JSON text. Also
-/// exported for the main thread, where the SDK's `validate` is synchronous.
+/// Validates a manifest against the Rust nodes and the Python built-ins:
+/// `{valid, errors: [{path, message}], warnings, python_nodes, python_packages}`.
+/// `manifest` is an object, or JSON text. Also exported for the main thread, where the
+/// SDK's `validate` is synchronous.
 #[wasm_bindgen(js_name = validateManifest)]
-pub fn validate_manifest(manifest_json: &str) -> String {
+pub fn validate_manifest(manifest: JsValue) -> JsValue {
+    crate::panic::install(None);
     let registry = NodeRegistry::builtin();
     let python: Vec<String> = PYTHON_BUILTINS.iter().map(|s| s.to_string()).collect();
     let known = remotemedia_runtime::validate::KnownTypes {
         rust: &registry,
         python: &python,
     };
-    let (_, report) = remotemedia_runtime::validate::validate_str(manifest_json, known);
-    serde_json::to_string(&report).unwrap_or_else(|_| "{}".into())
+    let report = match manifest.as_string() {
+        Some(text) => remotemedia_runtime::validate::validate_str(&text, known).1,
+        None => match from_js(manifest, "the manifest") {
+            Ok(value) => remotemedia_runtime::validate::validate_value(&value, known).1,
+            Err(message) => {
+                remotemedia_runtime::validate::ValidationReport::unreadable("$", message)
+            }
+        },
+    };
+    report
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
 }
 
 fn error_json(kind: &str, message: String) -> Value {
@@ -233,36 +260,39 @@ struct ManifestCache(Rc<RefCell<HashMap<String, Rc<Manifest>>>>);
 impl ManifestCache {
     const CAPACITY: usize = 64;
 
-    fn parse(&self, executor: &Executor, text: &str) -> Result<Rc<Manifest>, Value> {
-        if let Some(m) = self.0.borrow().get(text) {
+    /// Keyed by the manifest's JSON text (cheap next to validation, which a hit skips).
+    fn parse(&self, executor: &Executor, value: Value) -> Result<Rc<Manifest>, Value> {
+        let key = value.to_string();
+        if let Some(m) = self.0.borrow().get(&key) {
             return Ok(m.clone());
         }
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| error_json("manifest", format!("manifest is not valid JSON: {e}")))?;
         let manifest = Rc::new(executor.parse(&value).map_err(|e| e.to_json())?);
         let mut cache = self.0.borrow_mut();
         if cache.len() >= Self::CAPACITY {
             cache.clear();
         }
-        cache.insert(text.to_string(), manifest.clone());
+        cache.insert(key, manifest.clone());
         Ok(manifest)
     }
 }
 
-fn parse_items(text: &str) -> Result<Vec<RuntimeData>, Value> {
-    parse_items_with(text, &mut Vec::new())
+/// Reads a JS argument as JSON data, or the error answer of `kind` that says why not.
+fn read(value: JsValue, what: &str, kind: &str) -> Result<Value, Value> {
+    from_js(value, what).map_err(|message| error_json(kind, message))
+}
+
+fn parse_items(value: Value) -> Result<Vec<RuntimeData>, Value> {
+    parse_items_with(value, &mut Vec::new())
 }
 
 /// Items in wire form whose payloads are base64 or `{"$buffer": n}` references into
 /// `buffers` (each taken once).
 fn parse_items_with(
-    text: &str,
+    value: Value,
     buffers: &mut [Option<Vec<u8>>],
 ) -> Result<Vec<RuntimeData>, Value> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| error_json("input", format!("inputs are not valid JSON: {e}")))?;
     let Value::Array(items) = value else {
-        return Err(error_json("input", "inputs must be a JSON array".into()));
+        return Err(error_json("input", "inputs must be an array".into()));
     };
     let mut payload = |data: &Value, path: &str| match data.get("$buffer").and_then(Value::as_u64) {
         Some(n) => buffers
@@ -291,10 +321,8 @@ fn parse_items_with(
         .collect()
 }
 
-fn parse_item(text: &str) -> Result<RuntimeData, Value> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| error_json("input", format!("item is not valid JSON: {e}")))?;
-    wire::decode(&value).map_err(|e| error_json("input", format!("item {e}")))
+fn parse_item(value: &Value) -> Result<RuntimeData, Value> {
+    wire::decode(value).map_err(|e| error_json("input", format!("item {e}")))
 }
 
 fn outputs_json(outputs: &[Output]) -> Value {

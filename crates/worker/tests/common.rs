@@ -10,27 +10,39 @@ use wasm_bindgen_futures::JsFuture;
 /// The real recording (audio-lena, installed by npm).
 pub const LENA_WAV: &[u8] = include_bytes!("../../../node_modules/audio-lena/lena.wav");
 
+/// Awaits a runtime answer (a plain JS object) and reads it as JSON.
 pub async fn resolve(promise: Promise) -> Value {
-    let text = JsFuture::from(promise)
+    let answer = JsFuture::from(promise)
         .await
         .expect("runtime promises never reject");
-    serde_json::from_str(&text.as_string().expect("answers are JSON text")).expect("valid JSON")
+    serde_wasm_bindgen::from_value(answer).expect("answers are plain JSON data")
+}
+
+/// A JSON value as the plain JS value the worker script would pass.
+pub fn js(value: &Value) -> JsValue {
+    remotemedia_worker::boundary::to_js(value)
 }
 
 pub async fn calculator_run() {
     let rt = WorkerRuntime::new();
     let manifest = json!({"version": "v1", "metadata": {"name": "c"},
         "nodes": [{"id": "m", "node_type": "MultiplyNode", "params": {"factor": 3}}]});
-    let result = resolve(rt.run(1, manifest.to_string(), "[1, 2.5, [1, 2]]".into())).await;
+    let result = resolve(rt.run(1, js(&manifest), js(&json!([1, 2.5, [1, 2]])))).await;
     assert_eq!(result["status"], "success");
     assert_eq!(result["outputs"], json!([3, 7.5, [3, 6]]));
+    // A key whose value is undefined is left out, as JSON.stringify does.
+    let with_undefined = js(&manifest);
+    js_sys::Reflect::set(&with_undefined, &"python".into(), &JsValue::UNDEFINED).unwrap();
+    let result = resolve(rt.run(2, with_undefined, js(&json!([1])))).await;
+    assert_eq!(result["outputs"], json!([3]), "{result}");
 }
 
 pub async fn voice_pipeline_on_the_recording() {
     let rt = WorkerRuntime::new();
-    let manifest = include_str!("../../../examples/pipelines/voice.json");
+    let manifest: Value =
+        serde_json::from_str(include_str!("../../../examples/pipelines/voice.json")).unwrap();
     let input = json!([{"__binary__": true, "binary": {"meta": {}, "data": base64(LENA_WAV)}}]);
-    let result = resolve(rt.run(2, manifest.into(), input.to_string())).await;
+    let result = resolve(rt.run(2, js(&manifest), js(&input))).await;
     assert_eq!(result["status"], "success", "{result}");
     // outputs_by_node holds indices into outputs.
     let vad = result["outputs_by_node"]["vad"][0].as_u64().unwrap() as usize;
@@ -58,17 +70,33 @@ pub async fn voice_pipeline_on_the_recording() {
 
 pub async fn bad_input_is_an_error_answer_not_a_panic() {
     let rt = WorkerRuntime::new();
-    let r = resolve(rt.run(3, "{not json".into(), "[]".into())).await;
+    let r = resolve(rt.run(3, JsValue::from_str("{not json"), js(&json!([])))).await;
     assert_eq!(r["error"]["kind"], "manifest");
     let ok = json!({"version": "v1", "metadata": {"name": "p"}, "nodes": [{"id": "p", "node_type": "PassThrough"}]});
-    let r = resolve(rt.run(4, ok.to_string(), "{\"__audio__\": true}".into())).await;
+    // What JSON cannot carry is refused with a message, not turned into null.
+    let nan = js_sys::Array::of1(&JsValue::from_f64(f64::NAN));
+    let r = resolve(rt.run(3, js(&ok), nan.into())).await;
     assert_eq!(r["error"]["kind"], "input");
-    let r = resolve(rt.run(
-        5,
-        ok.to_string(),
-        "[{\"__binary__\": true, \"binary\": {\"data\": \"@@\"}}]".into(),
-    ))
-    .await;
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("NaN is not a finite number"),
+        "{r}"
+    );
+    let f = js_sys::Function::new_no_args("");
+    let r = resolve(rt.run(3, f.into(), js(&json!([])))).await;
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the manifest is not plain JSON data"),
+        "{r}"
+    );
+    let r = resolve(rt.run(4, js(&ok), js(&json!({"__audio__": true})))).await;
+    assert_eq!(r["error"]["kind"], "input");
+    let bad = json!([{"__binary__": true, "binary": {"data": "@@"}}]);
+    let r = resolve(rt.run(5, js(&ok), js(&bad))).await;
     assert!(
         r["error"]["message"]
             .as_str()
@@ -77,21 +105,21 @@ pub async fn bad_input_is_an_error_answer_not_a_panic() {
         "{r}"
     );
     // The runtime still works afterwards.
-    let r = resolve(rt.run(6, ok.to_string(), "[7]".into())).await;
+    let r = resolve(rt.run(6, js(&ok), js(&json!([7])))).await;
     assert_eq!(r["outputs"], json!([7]));
 }
 
 pub async fn sessions_keep_state_between_pushes() {
     let mut rt = WorkerRuntime::new();
     let manifest = json!({"version": "v1", "metadata": {"name": "s"}, "nodes": [{"id": "e", "node_type": "Echo"}]});
-    let opened = resolve(rt.open(manifest.to_string())).await;
+    let opened = resolve(rt.open(js(&manifest))).await;
     let id = opened["session"].as_u64().unwrap() as u32;
-    resolve(rt.push(id, "\"a\"".into())).await;
-    let second = resolve(rt.push(id, "\"b\"".into())).await;
+    resolve(rt.push(id, js(&json!("a")))).await;
+    let second = resolve(rt.push(id, js(&json!("b")))).await;
     assert_eq!(second["outputs"][0]["data"]["counter"], 2);
     assert_eq!(resolve(rt.close(id)).await["status"], "success");
     assert_eq!(
-        resolve(rt.push(id, "\"c\"".into())).await["error"]["kind"],
+        resolve(rt.push(id, js(&json!("c")))).await["error"]["kind"],
         "closed"
     );
 }
@@ -123,14 +151,9 @@ pub async fn python_bridge_round_trip_and_errors() {
         "nodes": [{"id": "s", "node_type": t, "runtime_hint": "python"}],
         "python": {"modules": {"m": "from remotemedia import Node\nclass Shout(Node):\n    pass\nclass Other(Node):\n    pass\n"}}})
     };
-    let ok = resolve(rt.run(
-        8,
-        manifest("Shout").to_string(),
-        "[\"hi\", \"there\"]".into(),
-    ))
-    .await;
+    let ok = resolve(rt.run(8, js(&manifest("Shout")), js(&json!(["hi", "there"])))).await;
     assert_eq!(ok["outputs"], json!(["HI", "THERE"]), "{ok}");
-    let err = resolve(rt.run(9, manifest("Other").to_string(), "[\"x\"]".into())).await;
+    let err = resolve(rt.run(9, js(&manifest("Other")), js(&json!(["x"])))).await;
     assert_eq!(err["error"]["language"], "python");
     assert_eq!(err["error"]["node_id"], "s");
     assert!(err["error"]["traceback"]
@@ -143,9 +166,9 @@ pub async fn python_bridge_round_trip_and_errors() {
     let with_packages = |packages: Value| {
         let mut m = manifest("Shout");
         m["python"]["packages"] = packages;
-        m.to_string()
+        js(&m)
     };
-    let ok = resolve(rt.run(10, with_packages(json!(["numpy"])), "[\"a\"]".into())).await;
+    let ok = resolve(rt.run(10, with_packages(json!(["numpy"])), js(&json!(["a"])))).await;
     assert_eq!(ok["outputs"], json!(["A"]), "{ok}");
     let loaded =
         js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("loadedPackages")).unwrap();
@@ -156,7 +179,7 @@ pub async fn python_bridge_round_trip_and_errors() {
             .unwrap(),
         "[\"numpy\"]"
     );
-    let failed = resolve(rt.run(11, with_packages(json!(["nope"])), "[\"a\"]".into())).await;
+    let failed = resolve(rt.run(11, with_packages(json!(["nope"])), js(&json!(["a"])))).await;
     assert_eq!(failed["status"], "error");
     assert!(
         failed["error"]["message"]

@@ -17,10 +17,15 @@ async fn bad_input_is_an_error_answer_not_a_panic() {
 
 #[wasm_bindgen_test]
 fn validate_reports_problems_with_paths() {
-    let report = remotemedia_worker::validate_manifest(
-        r#"{"version": "v1", "metadata": {"name": "x"}, "nodes": [{"id": "a", "node_type": "Nope"}]}"#,
-    );
-    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-    assert_eq!(report["valid"], false);
-    assert_eq!(report["errors"][0]["path"], "nodes[0].node_type");
+    let manifest = serde_json::json!({"version": "v1", "metadata": {"name": "x"}, "nodes": [{"id": "a", "node_type": "Nope"}]});
+    // As an object (what the SDK passes) and as JSON text: the same report.
+    for given in [
+        common::js(&manifest),
+        wasm_bindgen::JsValue::from_str(&manifest.to_string()),
+    ] {
+        let report = remotemedia_worker::validate_manifest(given);
+        let report: serde_json::Value = serde_wasm_bindgen::from_value(report).unwrap();
+        assert_eq!(report["valid"], false);
+        assert_eq!(report["errors"][0]["path"], "nodes[0].node_type");
+    }
 }

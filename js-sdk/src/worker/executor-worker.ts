@@ -7,7 +7,7 @@
  * the Rust `WorkerRuntime` (crates/worker).
  */
 import init, { WorkerRuntime } from "../../wasm/remotemedia_worker.js";
-import type { FromExecutor, PythonRequest, PythonResponse, ToExecutor } from "../protocol.js";
+import type { FromExecutor, PythonRequest, PythonResponse, RuntimeAnswer, ToExecutor } from "../protocol.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -21,17 +21,17 @@ function send(message: FromExecutor): void {
   self.postMessage(message);
 }
 
-function answer(id: number, promise: Promise<string>): void {
+function answer(id: number, promise: Promise<RuntimeAnswer>): void {
   promise.then(
-    (json) => send({ type: "answer", id, json }),
+    (result) => send({ type: "answer", id, result }),
     (err: unknown) => send({ type: "fatal", id, message: String((err as Error)?.message ?? err) }),
   );
 }
 
 /** Answers a transfer-mode run: the result's buffers move to the page without a copy. */
-function answerTransfer(id: number, promise: Promise<{ json: string; buffers: Uint8Array[] }>): void {
+function answerTransfer(id: number, promise: Promise<{ result: RuntimeAnswer; buffers: Uint8Array[] }>): void {
   promise.then(
-    ({ json, buffers }) => self.postMessage({ type: "answer", id, json, buffers } satisfies FromExecutor, buffers.map((b) => b.buffer as ArrayBuffer)),
+    ({ result, buffers }) => self.postMessage({ type: "answer", id, result, buffers } satisfies FromExecutor, buffers.map((b) => b.buffer as ArrayBuffer)),
     (err: unknown) => send({ type: "fatal", id, message: String((err as Error)?.message ?? err) }),
   );
 }
@@ -69,19 +69,19 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
     case "run":
       if (Array.isArray(message.buffers)) {
         const buffers = message.buffers.map((b) => new Uint8Array(b));
-        answerTransfer(message.id, rt.runTransfer(message.id, String(message.manifest), String(message.inputs), buffers) as Promise<{ json: string; buffers: Uint8Array[] }>);
+        answerTransfer(message.id, rt.runTransfer(message.id, message.manifest, message.inputs, buffers) as Promise<{ result: RuntimeAnswer; buffers: Uint8Array[] }>);
       } else {
-        answer(message.id, rt.run(message.id, String(message.manifest), String(message.inputs)) as Promise<string>);
+        answer(message.id, rt.run(message.id, message.manifest, message.inputs) as Promise<RuntimeAnswer>);
       }
       return;
     case "open":
-      answer(message.id, rt.open(String(message.manifest)) as Promise<string>);
+      answer(message.id, rt.open(message.manifest) as Promise<RuntimeAnswer>);
       return;
     case "push":
-      answer(message.id, rt.push(message.session, String(message.item)) as Promise<string>);
+      answer(message.id, rt.push(message.session, message.item) as Promise<RuntimeAnswer>);
       return;
     case "close":
-      answer(message.id, rt.close(message.session) as Promise<string>);
+      answer(message.id, rt.close(message.session) as Promise<RuntimeAnswer>);
       return;
     case "cancel":
       rt.cancel(message.id);
@@ -101,6 +101,8 @@ self.onmessage = async (event: MessageEvent<ToExecutor>) => {
     try {
       await init({ module_or_path: message.module });
       runtime = new WorkerRuntime();
+      // A panic traps the instance: say what it was, and let the page replace this worker.
+      runtime.onPanic((text: string) => send({ type: "fatal", message: `the runtime ${text}` }));
       send({ type: "ready" });
       for (const queued of pending.splice(0)) handle(queued, runtime);
     } catch (err) {
