@@ -70,9 +70,9 @@ export interface PythonStartup {
 }
 
 /**
- * Executor worker -> Python worker, over a MessageChannel (no main-thread hop): a
- * node request (JSON text from the runtime, see crates/worker/src/python.rs), or the
- * packages a manifest needs, loaded before its nodes are created.
+ * Executor worker -> Python worker, over a MessageChannel (no main-thread hop): a node
+ * request (JSON text), or the packages a manifest needs, loaded before its nodes are
+ * created. The Rust runtime posts these itself (crates/worker/src/python.rs).
  */
 export type PythonRequest = { id: number; request: string } | { id: number; packages: string[] };
 

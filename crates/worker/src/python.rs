@@ -1,10 +1,10 @@
 //! Python nodes through the Python worker.
 //!
-//! The worker script hands [`WorkerRuntime`](crate::WorkerRuntime) two JS functions
-//! that post on the `MessagePort` to the Pyodide worker (no main-thread hop):
-//! `loadPackages(names) -> Promise<responseJson>` loads the Python packages a manifest
-//! asks for (before its nodes are created), and `call(requestJson) ->
-//! Promise<responseJson>` serves node requests (items in wire form, batched per call):
+//! The worker script hands [`WorkerRuntime`](crate::WorkerRuntime) the `MessagePort`
+//! of a channel to the Pyodide worker (no main-thread hop). Over it go
+//! `{id, packages: [...]}` (load the Python packages a manifest asks for, before its
+//! nodes are created) and `{id, request: "<json>"}` (node requests, items in wire form
+//! batched per call); each is answered by `{id, response: "<json>"}`. The requests:
 //!
 //! - `{"op": "create", "node": {id, node_type, params}, "python": {packages, modules}}`
 //!   -> `{"instance": n}` (the node's `initialize` has run);
@@ -13,51 +13,135 @@
 //!   instance is gone);
 //! - `{"op": "release", "instance": n}`: drop an instance that was never flushed.
 //!
-//! Any answer may instead be `{"error": {"message", "traceback"}}`.
+//! Any answer may instead be `{"error": {"message", "traceback"}}`. Request and
+//! response bodies are JSON text because Python reads them with its `json` module.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use remotemedia_runtime::manifest::{Manifest, NodeSpec};
 use remotemedia_runtime::node::{AsyncNode, ExternalNodes, LocalFuture, NodeFailure};
 use remotemedia_runtime::wire;
 use remotemedia_runtime::RuntimeData;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::{MessageEvent, MessagePort};
 
 /// Python node types the Python worker always provides (`docs/python-nodes.md`); types declared in a
 /// manifest's `python.modules` are added by validation.
 pub const PYTHON_BUILTINS: [&str; 3] = ["TextProcessorNode", "DataTransformNode", "CalculatorNode"];
 
-/// The Python worker as an [`ExternalNodes`] provider.
-#[derive(Clone)]
-pub struct PythonNodes {
-    call: Function,
-    load_packages: Function,
+/// A message to the Python worker.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ToPython {
+    Request { id: u32, request: String },
+    Packages { id: u32, packages: Vec<String> },
 }
 
-impl PythonNodes {
-    /// Wraps the worker script's `call(requestJson) -> Promise<string>` and
-    /// `loadPackages(names: string[]) -> Promise<string>` functions.
-    pub fn new(call: Function, load_packages: Function) -> Self {
-        PythonNodes {
-            call,
-            load_packages,
-        }
+/// The Python worker's answer to the request with the same id.
+#[derive(Deserialize)]
+struct FromPython {
+    id: u32,
+    response: String,
+}
+
+/// The channel to the Python worker: requests by id, answers matched back by id.
+struct Channel {
+    port: MessagePort,
+    next_id: Cell<u32>,
+    waiting: RefCell<HashMap<u32, Function>>,
+    /// Kept alive as long as the port listens.
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl Channel {
+    fn new(port: MessagePort) -> Rc<Channel> {
+        Rc::new_cyclic(|weak: &std::rc::Weak<Channel>| {
+            let weak = weak.clone();
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                // An answer that cannot be read is dropped: nothing waits for it by id.
+                let Ok(answer) = serde_wasm_bindgen::from_value::<FromPython>(event.data()) else {
+                    return;
+                };
+                if let Some(channel) = weak.upgrade() {
+                    let resolve = channel.waiting.borrow_mut().remove(&answer.id);
+                    if let Some(resolve) = resolve {
+                        let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(&answer.response));
+                    }
+                }
+            });
+            port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            Channel {
+                port,
+                next_id: Cell::new(1),
+                waiting: RefCell::default(),
+                _on_message: on_message,
+            }
+        })
+    }
+
+    /// Posts `message(id)`; resolves with the answer's JSON text.
+    fn ask(&self, message: impl FnOnce(u32) -> ToPython) -> Promise {
+        let id = self.next_id.get();
+        self.next_id.set(id.wrapping_add(1));
+        let body = serde_wasm_bindgen::to_value(&message(id));
+        Promise::new(&mut |resolve, reject| match &body {
+            Ok(body) => {
+                self.waiting.borrow_mut().insert(id, resolve);
+                if let Err(e) = self.port.post_message(body) {
+                    self.waiting.borrow_mut().remove(&id);
+                    let _ = reject.call1(&JsValue::NULL, &e);
+                }
+            }
+            Err(e) => {
+                let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&e.to_string()));
+            }
+        })
     }
 }
 
-/// Sends one request and decodes the answer; `{"error": ...}` answers and transport
-/// failures become a [`NodeFailure`].
-async fn request(call: &Function, body: Value) -> Result<Value, NodeFailure> {
-    answer(call.call1(&JsValue::NULL, &JsValue::from_str(&body.to_string()))).await
+impl Drop for Channel {
+    fn drop(&mut self) {
+        self.port.set_onmessage(None);
+    }
 }
 
-/// Awaits the promise a bridge function returned and decodes its JSON answer.
-async fn answer(promise: Result<JsValue, JsValue>) -> Result<Value, NodeFailure> {
-    let promise = promise.map_err(|e| transport_failure(&e))?;
-    let promise: Promise = promise
-        .dyn_into()
-        .map_err(|_| NodeFailure::new("the Python bridge did not return a promise"))?;
+/// The Python worker as an [`ExternalNodes`] provider.
+#[derive(Clone)]
+pub struct PythonNodes {
+    channel: Rc<Channel>,
+}
+
+impl PythonNodes {
+    /// Talks to the Python worker over `port` (it takes over the port's `onmessage`).
+    pub fn new(port: MessagePort) -> Self {
+        PythonNodes {
+            channel: Channel::new(port),
+        }
+    }
+
+    /// Loads the manifest's Python packages in the Python worker.
+    async fn load_packages(&self, packages: &[String]) -> Result<Value, NodeFailure> {
+        let packages = packages.to_vec();
+        answer(self.channel.ask(|id| ToPython::Packages { id, packages })).await
+    }
+}
+
+/// Sends one node request (JSON text) and decodes the answer.
+async fn request(channel: &Channel, body: Value) -> Result<Value, NodeFailure> {
+    let request = body.to_string();
+    answer(channel.ask(|id| ToPython::Request { id, request })).await
+}
+
+/// Awaits the Python worker's answer and decodes its JSON; `{"error": ...}` answers and
+/// transport failures become a [`NodeFailure`].
+async fn answer(promise: Promise) -> Result<Value, NodeFailure> {
     let text = JsFuture::from(promise)
         .await
         .map_err(|e| transport_failure(&e))?;
@@ -79,9 +163,9 @@ async fn answer(promise: Result<JsValue, JsValue>) -> Result<Value, NodeFailure>
 }
 
 fn transport_failure(err: &JsValue) -> NodeFailure {
-    let text = js_sys::Reflect::get(err, &JsValue::from_str("message"))
-        .ok()
-        .and_then(|m| m.as_string())
+    let text = err
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
         .or_else(|| err.as_string())
         .unwrap_or_else(|| "unknown error".into());
     NodeFailure::new(format!("the Python worker could not be reached: {text}"))
@@ -115,20 +199,19 @@ impl ExternalNodes for PythonNodes {
                 .map(|p| p.packages.as_slice())
                 .unwrap_or_default();
             if !packages.is_empty() {
-                let names: js_sys::Array = packages.iter().map(|p| JsValue::from_str(p)).collect();
-                answer(self.load_packages.call1(&JsValue::NULL, &names)).await?;
+                self.load_packages(packages).await?;
             }
             let body = json!({
                 "op": "create",
                 "node": {"id": node.id, "node_type": node.node_type, "params": node.params},
                 "python": manifest.python,
             });
-            let answer = request(&self.call, body).await?;
+            let answer = request(&self.channel, body).await?;
             let instance = answer["instance"].as_u64().ok_or_else(|| {
                 NodeFailure::new("the Python worker did not return an instance id")
             })?;
             Ok(Box::new(PythonNode {
-                call: self.call.clone(),
+                channel: self.channel.clone(),
                 instance,
                 flushed: false,
             }) as Box<dyn AsyncNode>)
@@ -140,7 +223,7 @@ impl ExternalNodes for PythonNodes {
 /// flushing it (an error elsewhere, a cancel), dropping it tells the Python worker to
 /// release the instance.
 pub struct PythonNode {
-    call: Function,
+    channel: Rc<Channel>,
     instance: u64,
     flushed: bool,
 }
@@ -149,10 +232,9 @@ impl Drop for PythonNode {
     fn drop(&mut self) {
         if !self.flushed {
             let body = json!({"op": "release", "instance": self.instance});
-            // Fire and forget: nothing waits for a release.
-            let _ = self
-                .call
-                .call1(&JsValue::NULL, &JsValue::from_str(&body.to_string()));
+            // Fire and forget: nothing waits for a release (its answer is dropped).
+            let request = body.to_string();
+            let _ = self.channel.ask(|id| ToPython::Request { id, request });
         }
     }
 }
@@ -165,7 +247,7 @@ impl AsyncNode for PythonNode {
         Box::pin(async move {
             let items: Vec<Value> = inputs.iter().map(wire::encode).collect();
             let body = json!({"op": "process", "instance": self.instance, "items": items});
-            items_of(&request(&self.call, body).await?)
+            items_of(&request(&self.channel, body).await?)
         })
     }
 
@@ -173,7 +255,7 @@ impl AsyncNode for PythonNode {
         Box::pin(async move {
             let body = json!({"op": "flush", "instance": self.instance});
             self.flushed = true;
-            items_of(&request(&self.call, body).await?)
+            items_of(&request(&self.channel, body).await?)
         })
     }
 }

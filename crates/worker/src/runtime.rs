@@ -61,15 +61,15 @@ impl WorkerRuntime {
         })));
     }
 
-    /// Connects the Python worker: `call(requestJson) -> Promise<responseJson>` and
-    /// `loadPackages(names) -> Promise<responseJson>` (see [`crate::python`]). Runs
-    /// started afterwards can use Python nodes.
+    /// Connects the Python worker through `port`, one end of a `MessageChannel` whose
+    /// other end the Python worker serves (see [`crate::python`]). Runs started
+    /// afterwards can use Python nodes.
     #[wasm_bindgen(js_name = setPython)]
-    pub fn set_python(&mut self, call: Function, load_packages: Function) {
+    pub fn set_python(&mut self, port: web_sys::MessagePort) {
         self.executor = self
             .executor
             .clone()
-            .with_external(Rc::new(PythonNodes::new(call, load_packages)));
+            .with_external(Rc::new(PythonNodes::new(port)));
     }
 
     /// `{valid, errors, warnings, python_nodes, python_packages}` for a manifest (an

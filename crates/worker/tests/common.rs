@@ -124,28 +124,37 @@ pub async fn sessions_keep_state_between_pushes() {
     );
 }
 
-/// A stand-in Python worker written in JS: `Shout` upper-cases text, and any other
-/// node type fails with a traceback, the way the real bridge answers.
+/// A stand-in Python worker written in JS, on the far end of a `MessageChannel`:
+/// `Shout` upper-cases text, and any other node type fails with a traceback, the way
+/// the real bridge answers. Packages are recorded in `globalThis.loadedPackages`;
+/// "nope" cannot be loaded.
 pub async fn python_bridge_round_trip_and_errors() {
-    let call = Function::new_with_args(
-        "text",
-        r#"const r = JSON.parse(text);
-           if (r.op === "create") return Promise.resolve(JSON.stringify(r.node.node_type === "Shout"
-               ? {instance: 7}
-               : {error: {message: "LookupError: unknown", traceback: "Traceback (most recent call last):\nLookupError"}}));
-           if (r.op === "process") return Promise.resolve(JSON.stringify({items: r.items.map((s) => s.toUpperCase())}));
-           return Promise.resolve(JSON.stringify({items: []}));"#,
+    let serve = Function::new_with_args(
+        "port",
+        r#"port.onmessage = (event) => {
+             const m = event.data;
+             let response;
+             if (m.packages) {
+               globalThis.loadedPackages = (globalThis.loadedPackages || []).concat(m.packages);
+               response = m.packages.includes("nope")
+                 ? JSON.stringify({error: {message: "could not load Python packages nope", traceback: null}})
+                 : "{}";
+             } else {
+               const r = JSON.parse(m.request);
+               response = JSON.stringify(
+                 r.op === "create" ? (r.node.node_type === "Shout"
+                     ? {instance: 7}
+                     : {error: {message: "LookupError: unknown", traceback: "Traceback (most recent call last):\nLookupError"}})
+                 : r.op === "process" ? {items: r.items.map((s) => s.toUpperCase())}
+                 : {items: []});
+             }
+             port.postMessage({id: m.id, response});
+           };"#,
     );
-    // Packages: recorded in globalThis.loadedPackages; "nope" cannot be loaded.
-    let load_packages = Function::new_with_args(
-        "names",
-        r#"globalThis.loadedPackages = (globalThis.loadedPackages || []).concat(names);
-           return Promise.resolve(names.includes("nope")
-               ? JSON.stringify({error: {message: "could not load Python packages nope", traceback: null}})
-               : "{}");"#,
-    );
+    let channel = web_sys::MessageChannel::new().unwrap();
+    serve.call1(&JsValue::NULL, &channel.port2()).unwrap();
     let mut rt = WorkerRuntime::new();
-    rt.set_python(call, load_packages);
+    rt.set_python(channel.port1());
     let manifest = |t: &str| {
         json!({"version": "v1", "metadata": {"name": "py"},
         "nodes": [{"id": "s", "node_type": t, "runtime_hint": "python"}],

@@ -7,15 +7,12 @@
  * the Rust `WorkerRuntime` (crates/worker).
  */
 import init, { WorkerRuntime } from "../../wasm/remotemedia_worker.js";
-import type { FromExecutor, PythonRequest, PythonResponse, RuntimeAnswer, ToExecutor } from "../protocol.js";
+import type { FromExecutor, RuntimeAnswer, ToExecutor } from "../protocol.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
 let runtime: WorkerRuntime | null = null;
 const pending: ToExecutor[] = [];
-const pythonWaiters = new Map<number, (text: string) => void>();
-let pythonPort: MessagePort | null = null;
-let nextPythonId = 1;
 
 function send(message: FromExecutor): void {
   self.postMessage(message);
@@ -36,35 +33,12 @@ function answerTransfer(id: number, promise: Promise<{ result: RuntimeAnswer; bu
   );
 }
 
-/** Posts one message to the Python worker; resolves with its answer (JSON text). */
-function askPython(message: Omit<PythonRequest, "id">): Promise<string> {
-  const port = pythonPort;
-  if (!port) return Promise.resolve(JSON.stringify({ error: { message: "the Python worker is not connected", traceback: null } }));
-  const id = nextPythonId++;
-  return new Promise((resolve) => {
-    pythonWaiters.set(id, resolve);
-    port.postMessage({ id, ...message } as PythonRequest);
-  });
-}
-
-/** Handed to Rust: one node request to the Python worker, answered in order. */
-const callPython = (request: string): Promise<string> => askPython({ request });
-
-/** Handed to Rust: loads a manifest's Python packages before its nodes are created. */
-const loadPackages = (packages: string[]): Promise<string> => askPython({ packages });
-
 function handle(message: ToExecutor, rt: WorkerRuntime): void {
   switch (message.type) {
     case "python-port":
-      pythonPort = message.port;
-      pythonPort.onmessage = (event: MessageEvent<PythonResponse>) => {
-        const waiter = pythonWaiters.get(event.data?.id);
-        if (waiter) {
-          pythonWaiters.delete(event.data.id);
-          waiter(String(event.data.response));
-        }
-      };
-      rt.setPython(callPython, loadPackages);
+      // The Rust runtime talks to the Python worker over this port itself.
+      if (!(message.port instanceof MessagePort)) throw new Error("python-port without a MessagePort");
+      rt.setPython(message.port);
       return;
     case "run":
       if (Array.isArray(message.buffers)) {
