@@ -238,13 +238,16 @@ impl Executor {
     async fn instantiate(&self, manifest: &Manifest, spec: &NodeSpec) -> Result<Slot, RunError> {
         let hint = spec.runtime_hint.unwrap_or(RuntimeHint::Auto);
         if let Some(factory) = self.registry.resolve(spec) {
-            let node = (factory.create)(Params(&spec.params)).map_err(|e| RunError::Node {
-                node_id: spec.id.clone(),
-                node_type: spec.node_type.clone(),
-                language: "rust".into(),
-                message: format!("params.{}: {}", e.param, e.message),
-                traceback: None,
-            })?;
+            let node =
+                (factory.create)(Params::new(&spec.params, factory.params)).map_err(|e| {
+                    RunError::Node {
+                        node_id: spec.id.clone(),
+                        node_type: spec.node_type.clone(),
+                        language: "rust".into(),
+                        message: format!("params.{}: {}", e.param, e.message),
+                        traceback: None,
+                    }
+                })?;
             return Ok(Slot::Rust(node));
         }
         match (&self.external, hint) {

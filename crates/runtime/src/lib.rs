@@ -13,7 +13,7 @@
 //! - [`data`]: `RuntimeData`; [`wire`]: its JSON wire form (base64 float32, envelopes);
 //! - [`node`]: the `Node` trait and the async `ExternalNodes` hook (Python);
 //! - [`params`], [`registry`]: declared parameters and the node-type registry;
-//! - [`nodes`]: the built-in node catalog;
+//! - [`nodes`]: the built-in nodes; [`catalog`]: their generated documentation;
 //! - [`executor`]: batch runs and sessions, metrics, cancellation.
 //!
 //! ```
@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod catalog;
 pub mod data;
 pub mod executor;
 pub mod graph;

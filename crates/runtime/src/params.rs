@@ -65,7 +65,35 @@ fn is_whole_f64(value: &Value) -> bool {
         .is_some_and(|f| f >= 0.0 && f.fract() == 0.0 && f < 9.0e15)
 }
 
-/// One declared parameter of a node type.
+/// The value a parameter takes when the manifest leaves it out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamDefault {
+    /// A number.
+    Number(f64),
+    /// A whole number >= 0.
+    Count(u64),
+    /// A string.
+    Text(&'static str),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl ParamDefault {
+    /// The default as JSON (for the node catalog).
+    pub fn to_json(self) -> Value {
+        match self {
+            ParamDefault::Number(x) => {
+                serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+            }
+            ParamDefault::Count(n) => Value::from(n),
+            ParamDefault::Text(s) => Value::from(s),
+            ParamDefault::Bool(b) => Value::from(b),
+        }
+    }
+}
+
+/// One declared parameter of a node type: the one place its type, default and meaning
+/// are written (validation, the constructors' getters and the node catalog all read it).
 #[derive(Debug, Clone, Copy)]
 pub struct ParamSpec {
     /// snake_case name.
@@ -74,6 +102,11 @@ pub struct ParamSpec {
     pub kind: ParamKind,
     /// Whether the manifest must give it.
     pub required: bool,
+    /// The value used when it is left out; `None` when leaving it out means something
+    /// else (told in `doc`), or when it is required.
+    pub default: Option<ParamDefault>,
+    /// What it does, with its unit (Hz, ms, dB, samples).
+    pub doc: &'static str,
 }
 
 impl ParamSpec {
@@ -83,6 +116,8 @@ impl ParamSpec {
             name,
             kind,
             required: false,
+            default: None,
+            doc: "",
         }
     }
 
@@ -92,7 +127,21 @@ impl ParamSpec {
             name,
             kind,
             required: true,
+            default: None,
+            doc: "",
         }
+    }
+
+    /// With a default value.
+    pub const fn default(mut self, value: ParamDefault) -> Self {
+        self.default = Some(value);
+        self
+    }
+
+    /// With its description.
+    pub const fn doc(mut self, text: &'static str) -> Self {
+        self.doc = text;
+        self
     }
 }
 
@@ -116,43 +165,95 @@ impl ParamError {
     }
 }
 
-/// Typed read access to a node's `params` object. Types were checked by
-/// validation; getters still fall back to the default rather than panic.
+/// Typed read access to a node's `params` object, with the defaults of its declared
+/// [`ParamSpec`]s. Types were checked by validation; getters still fall back rather than
+/// panic (a getter for a parameter with no declared default is a bug, caught by the
+/// registry's tests through a debug assertion).
 #[derive(Debug, Clone, Copy)]
-pub struct Params<'a>(pub &'a Map<String, Value>);
+pub struct Params<'a> {
+    values: &'a Map<String, Value>,
+    specs: &'a [ParamSpec],
+}
 
-impl Params<'_> {
+impl<'a> Params<'a> {
+    /// The `params` object of a manifest node, read against its type's specs.
+    pub fn new(values: &'a Map<String, Value>, specs: &'a [ParamSpec]) -> Self {
+        Params { values, specs }
+    }
+
     /// The raw value, if present and not null.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name).filter(|v| !v.is_null())
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.values.get(name).filter(|v| !v.is_null())
     }
 
-    /// A number, or `default`.
-    pub fn f64(&self, name: &str, default: f64) -> f64 {
-        self.get(name).and_then(Value::as_f64).unwrap_or(default)
+    fn default_of(&self, name: &str) -> Option<ParamDefault> {
+        let default = self
+            .specs
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.default);
+        debug_assert!(
+            default.is_some(),
+            "parameter {name} has no declared default"
+        );
+        default
     }
 
-    /// A whole number >= 0, or `default`.
-    pub fn count(&self, name: &str, default: usize) -> usize {
+    /// A number, or its default.
+    pub fn f64(&self, name: &str) -> f64 {
+        self.get(name)
+            .and_then(Value::as_f64)
+            .unwrap_or_else(|| match self.default_of(name) {
+                Some(ParamDefault::Number(x)) => x,
+                Some(ParamDefault::Count(n)) => n as f64,
+                _ => 0.0,
+            })
+    }
+
+    /// A whole number >= 0, or its default.
+    pub fn count(&self, name: &str) -> usize {
         self.get(name)
             .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
             .map(|v| v as usize)
-            .unwrap_or(default)
+            .unwrap_or_else(|| match self.default_of(name) {
+                Some(ParamDefault::Count(n)) => n as usize,
+                _ => 0,
+            })
     }
 
-    /// A boolean, or `default`.
-    pub fn bool(&self, name: &str, default: bool) -> bool {
-        self.get(name).and_then(Value::as_bool).unwrap_or(default)
+    /// A boolean, or its default.
+    pub fn bool(&self, name: &str) -> bool {
+        self.get(name)
+            .and_then(Value::as_bool)
+            .unwrap_or_else(|| matches!(self.default_of(name), Some(ParamDefault::Bool(true))))
     }
 
-    /// A string, or `default`.
-    pub fn text<'b>(&'b self, name: &str, default: &'b str) -> &'b str {
-        self.get(name).and_then(Value::as_str).unwrap_or(default)
+    /// A string, or its default.
+    pub fn text(&self, name: &str) -> &'a str {
+        self.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| match self.default_of(name) {
+                Some(ParamDefault::Text(s)) => s,
+                _ => "",
+            })
     }
 
-    /// A positive sample rate in Hz; errors on 0, negatives or absurd values.
-    pub fn sample_rate(&self, name: &str, default: u32) -> Result<u32, ParamError> {
-        let rate = self.f64(name, f64::from(default));
+    /// A positive sample rate in Hz (given, or its default); errors on 0, negatives,
+    /// absurd values, or when it is missing with no default.
+    pub fn sample_rate(&self, name: &str) -> Result<u32, ParamError> {
+        let given = self.get(name).and_then(Value::as_f64);
+        let rate = match (
+            given,
+            self.specs
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.default),
+        ) {
+            (Some(rate), _) => rate,
+            (None, Some(ParamDefault::Number(x))) => x,
+            (None, Some(ParamDefault::Count(n))) => n as f64,
+            _ => return Err(ParamError::new(name, "a sample rate in Hz is required")),
+        };
         if !(1.0..=1_536_000.0).contains(&rate) || rate.fract() != 0.0 {
             return Err(ParamError::new(
                 name,

@@ -3,7 +3,7 @@
 
 use crate::manifest::{NodeSpec, RuntimeHint};
 use crate::node::Node;
-use crate::params::{ParamError, ParamSpec, Params};
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 
 /// Builds a fresh node instance from its params (type-checked already).
 pub type Constructor = fn(Params<'_>) -> Result<Box<dyn Node>, ParamError>;
@@ -87,4 +87,47 @@ impl NodeRegistry {
     pub fn factories(&self) -> &[NodeFactory] {
         &self.factories
     }
+}
+
+/// A node type the Python worker always provides (`js-sdk/python/remotemedia/builtins.py`,
+/// whose tests check it against this list). Types declared in a manifest's
+/// `python.modules` are added per manifest by validation.
+#[derive(Debug, Clone, Copy)]
+pub struct PythonBuiltin {
+    /// The `node_type` string of manifests.
+    pub node_type: &'static str,
+    /// One line on what it does: input -> output.
+    pub summary: &'static str,
+    /// Declared parameters (the Python node reads them from `self.config`).
+    pub params: &'static [ParamSpec],
+}
+
+/// The Python built-ins: the one list the executor, validation, the SDK (through the
+/// validation report) and the node catalog read.
+pub const PYTHON_BUILTINS: &[PythonBuiltin] = &[
+    PythonBuiltin {
+        node_type: "TextProcessorNode",
+        summary: "text, or {text, operations} -> {original_text, operations, results, processed_by}",
+        params: &[ParamSpec::optional("operations", ParamKind::TextOrList)
+            .default(ParamDefault::Text("uppercase"))
+            .doc("Operations applied to each text: uppercase, lowercase, reverse, word_count, char_count, title_case, remove_spaces, first_word, last_word (an item's own `operations` win).")],
+    },
+    PythonBuiltin {
+        node_type: "DataTransformNode",
+        summary: "number, list of numbers, or {value} -> the same shape transformed",
+        params: &[ParamSpec::optional(
+            "operation",
+            ParamKind::OneOf(&["passthrough", "double", "increment"]),
+        )
+        .default(ParamDefault::Text("passthrough"))
+        .doc("What is done to each number.")],
+    },
+];
+
+/// The names of [`PYTHON_BUILTINS`].
+pub fn python_builtin_names() -> Vec<String> {
+    PYTHON_BUILTINS
+        .iter()
+        .map(|b| b.node_type.to_string())
+        .collect()
 }

@@ -331,7 +331,7 @@ fn check_node_type(
             c.error(&format!("{at}.params.{param}"), message);
         }
         if !had_errors {
-            if let Err(e) = (factory.create)(Params(params)) {
+            if let Err(e) = (factory.create)(Params::new(params, factory.params)) {
                 c.error(&format!("{at}.params.{}", e.param), e.message);
             }
         }

@@ -229,7 +229,10 @@ fn node_errors_carry_node_id_type_and_language_and_end_the_session() {
                 (node_id.as_str(), node_type.as_str(), language.as_str()),
                 ("calc", "CalculatorNode", "rust")
             );
-            assert!(message.contains("takes a number, got text"), "{message}");
+            assert!(
+                message.contains("takes a number or {operation, args: [a, b]}, got text"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -237,6 +240,52 @@ fn node_errors_carry_node_id_type_and_language_and_end_the_session() {
     // The executor is unharmed: the next run works.
     let ok = pollster::block_on(executor.run(&manifest, nums(&[2.0]), &CancelFlag::new())).unwrap();
     assert_eq!(ok.to_json()["outputs"], json!([3]));
+}
+
+#[test]
+fn calculator_takes_numbers_with_its_params_or_items_that_name_their_operation() {
+    // One CalculatorNode (the Python SDK's `{operation, args}` form included), not two.
+    let executor = Executor::default();
+    let manifest = common::manifest(
+        &executor,
+        common::one_node(
+            "CalculatorNode",
+            json!({"operation": "subtract", "operand": 1}),
+        ),
+    );
+    let items = vec![
+        RuntimeData::Json(json!(5)),
+        RuntimeData::Json(json!({"operation": "multiply", "args": [6, 7]})),
+        RuntimeData::Json(json!({"args": [1.5, 2]})),
+    ];
+    let result = pollster::block_on(executor.run(&manifest, items, &CancelFlag::new())).unwrap();
+    assert_eq!(
+        result.to_json()["outputs"],
+        json!([4, {"operation": "multiply", "args": [6, 7], "result": 42},
+               {"operation": "subtract", "args": [1.5, 2], "result": -0.5}])
+    );
+    for (bad, why) in [
+        (
+            json!({"operation": "divide", "args": [1, 0]}),
+            "divide by zero",
+        ),
+        (
+            json!({"operation": "pow", "args": [1, 2]}),
+            "unknown operation \"pow\"",
+        ),
+        (
+            json!({"operation": "add", "args": [1]}),
+            "needs args: [a, b]",
+        ),
+    ] {
+        let err = pollster::block_on(executor.run(
+            &manifest,
+            vec![RuntimeData::Json(bad)],
+            &CancelFlag::new(),
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains(why), "{err}");
+    }
 }
 
 #[test]

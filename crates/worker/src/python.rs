@@ -32,10 +32,6 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, MessagePort};
 
-/// Python node types the Python worker always provides (`docs/python-nodes.md`); types declared in a
-/// manifest's `python.modules` are added by validation.
-pub const PYTHON_BUILTINS: [&str; 3] = ["TextProcessorNode", "DataTransformNode", "CalculatorNode"];
-
 /// A message to the Python worker.
 #[derive(Serialize)]
 #[serde(untagged)]
@@ -184,7 +180,7 @@ impl ExternalNodes for PythonNodes {
     }
 
     fn node_types(&self) -> Vec<String> {
-        PYTHON_BUILTINS.iter().map(|s| s.to_string()).collect()
+        remotemedia_runtime::registry::python_builtin_names()
     }
 
     fn create<'a>(

@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::boundary::{from_js, to_js};
-use crate::python::{PythonNodes, PYTHON_BUILTINS};
+use crate::python::PythonNodes;
 
 /// The executor inside one worker: validation, batch runs, sessions.
 #[wasm_bindgen]
@@ -229,7 +229,7 @@ impl WorkerRuntime {
 pub fn validate_manifest(manifest: JsValue) -> JsValue {
     crate::panic::install(None);
     let registry = NodeRegistry::builtin();
-    let python: Vec<String> = PYTHON_BUILTINS.iter().map(|s| s.to_string()).collect();
+    let python = remotemedia_runtime::registry::python_builtin_names();
     let known = remotemedia_runtime::validate::KnownTypes {
         rust: &registry,
         python: &python,

@@ -54,15 +54,3 @@ class DataTransformNode(Node):
         if isinstance(data, dict) and "value" in data:
             return {**data, "value": transform(data["value"]), "operation": operation}
         return transform(data)
-
-
-class CalculatorNode(Node):
-    """``{"operation", "args": [a, b]}`` -> ``{"operation", "args", "result"}`` (Python form)."""
-
-    def process(self, data):
-        operation = data.get("operation", self.config.get("operation", "add"))
-        a, b = data["args"]
-        ops = {"add": lambda: a + b, "subtract": lambda: a - b, "multiply": lambda: a * b, "divide": lambda: a / b}
-        if operation not in ops:
-            raise ValueError(f"unknown operation {operation!r}")
-        return {"operation": operation, "args": [a, b], "result": ops[operation]()}

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use remotemedia_runtime::executor::{CancelFlag, Executor};
-use remotemedia_runtime::{wire, RuntimeData};
+use remotemedia_runtime::{catalog, wire, RuntimeData};
 use serde_json::{json, Value};
 
 const USAGE: &str = "usage:
@@ -19,7 +19,9 @@ const USAGE: &str = "usage:
                                                time N runs after a warm-up; print
                                                {runs, median_ms, min_ms, max_ms}
   remotemedia validate MANIFEST                print {valid, errors, warnings}
-  remotemedia nodes                            list the Rust node types
+  remotemedia nodes [--markdown]               the node catalog (Rust nodes and Python
+                                               built-ins, every parameter), as JSON or
+                                               as the Markdown of docs/nodes.md
 
 --input FILE: a .json file (an array of items in wire form) or an audio file
 (.wav .mp3 .flac .ogg), passed as binary bytes; repeat for more inputs.";
@@ -131,24 +133,14 @@ fn run(args: &[String]) -> Result<String, Failure> {
                 })
             }
         }
-        Some("nodes") => {
-            let list: Vec<Value> = executor
-                .registry()
-                .factories()
-                .iter()
-                .map(|f| {
-                    json!({
-                        "node_type": f.node_type,
-                        "aliases": f.aliases,
-                        "summary": f.summary,
-                        "params": f.params.iter().map(|p| json!({
-                            "name": p.name, "type": p.kind.describe(), "required": p.required,
-                        })).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            Ok(serde_json::to_string_pretty(&list).unwrap_or_default())
-        }
+        Some("nodes") => match &args[1..] {
+            [] => Ok(
+                serde_json::to_string_pretty(&catalog::catalog_json(executor.registry()))
+                    .unwrap_or_default(),
+            ),
+            [flag] if flag == "--markdown" => Ok(catalog::catalog_markdown(executor.registry())),
+            _ => Err(format!("nodes takes no argument but --markdown\n{USAGE}").into()),
+        },
         Some("-h" | "--help" | "help") => Ok(USAGE.to_string()),
         _ => Err(USAGE.to_string().into()),
     }

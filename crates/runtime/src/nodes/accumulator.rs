@@ -13,7 +13,7 @@ use crate::data::{AudioBuffer, RuntimeData};
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
-use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
@@ -23,9 +23,15 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         summary: "audio with VAD frames -> one audio item per utterance",
         params: const {
             &[
-                ParamSpec::optional("min_utterance_duration_ms", ParamKind::Number),
-                ParamSpec::optional("max_utterance_duration_ms", ParamKind::Number),
-                ParamSpec::optional("max_pause_ms", ParamKind::Number),
+                ParamSpec::optional("min_utterance_duration_ms", ParamKind::Number)
+                    .default(ParamDefault::Number(250.0))
+                    .doc("Shortest utterance emitted, in ms; shorter speech is dropped."),
+                ParamSpec::optional("max_utterance_duration_ms", ParamKind::Number)
+                    .default(ParamDefault::Number(30000.0))
+                    .doc("Longest utterance, in ms; longer speech is cut at this length."),
+                ParamSpec::optional("max_pause_ms", ParamKind::Number)
+                    .default(ParamDefault::Number(300.0))
+                    .doc("Longest pause taken into an utterance, in ms (the hangover); a longer one ends it."),
             ]
         },
         create: |p| Ok(Box::new(Accumulator::from_params(p)?)),
@@ -51,8 +57,8 @@ pub struct Accumulator {
 
 impl Accumulator {
     fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
-        let min_ms = p.f64("min_utterance_duration_ms", 250.0);
-        let max_ms = p.f64("max_utterance_duration_ms", 30_000.0);
+        let min_ms = p.f64("min_utterance_duration_ms");
+        let max_ms = p.f64("max_utterance_duration_ms");
         if min_ms < 0.0 || max_ms <= 0.0 || min_ms > max_ms {
             return Err(ParamError::new(
                 "max_utterance_duration_ms",
@@ -62,7 +68,7 @@ impl Accumulator {
         Ok(Accumulator {
             min_ms,
             max_ms,
-            max_pause_ms: p.f64("max_pause_ms", 300.0).max(0.0),
+            max_pause_ms: p.f64("max_pause_ms").max(0.0),
             buffer: Vec::new(),
             base: 0,
             format: FormatGuard::default(),

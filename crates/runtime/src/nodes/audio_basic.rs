@@ -5,7 +5,7 @@ use crate::data::{AudioBuffer, RuntimeData};
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
-use crate::params::{ParamError, ParamKind, ParamSpec};
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec};
 use crate::registry::NodeFactory;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
@@ -14,9 +14,13 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             node_type: "AudioChunkerNode",
             aliases: &["AudioChunker"],
             summary: "audio -> chunks of chunk_size frames (default 512); flush emits the rest",
-            params: const { &[ParamSpec::optional("chunk_size", ParamKind::Count)] },
+            params: const {
+                &[ParamSpec::optional("chunk_size", ParamKind::Count)
+                    .default(ParamDefault::Count(512))
+                    .doc("Frames per chunk (1 or more).")]
+            },
             create: |p| {
-                let chunk = p.count("chunk_size", 512);
+                let chunk = p.count("chunk_size");
                 if chunk == 0 {
                     return Err(ParamError::new("chunk_size", "must be at least 1 frame"));
                 }
@@ -31,9 +35,13 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             node_type: "GainNode",
             aliases: &[],
             summary: "audio -> audio scaled by gain_db (dB)",
-            params: const { &[ParamSpec::optional("gain_db", ParamKind::Number)] },
+            params: const {
+                &[ParamSpec::optional("gain_db", ParamKind::Number)
+                    .default(ParamDefault::Number(0.0))
+                    .doc("Gain in dB (20·log10 of the factor; negative attenuates).")]
+            },
             create: |p| {
-                let gain_db = p.f64("gain_db", 0.0);
+                let gain_db = p.f64("gain_db");
                 Ok(Box::new(Gain {
                     factor: 10f64.powf(gain_db / 20.0) as f32,
                 }))
@@ -44,14 +52,17 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             aliases: &["FormatConverter"],
             summary: "audio -> f32 audio, or i16 little-endian PCM bytes (binary)",
             params: const {
-                &[ParamSpec::optional(
-                    "target_format",
-                    ParamKind::OneOf(&["f32", "i16"]),
-                )]
+                &[
+                    ParamSpec::optional("target_format", ParamKind::OneOf(&["f32", "i16"]))
+                        .default(ParamDefault::Text("f32"))
+                        .doc(
+                            "`f32` (float32 audio) or `i16` (little-endian 16-bit PCM as binary).",
+                        ),
+                ]
             },
             create: |p| {
                 Ok(Box::new(FormatConverter {
-                    to_i16: p.text("target_format", "f32").eq_ignore_ascii_case("i16"),
+                    to_i16: p.text("target_format").eq_ignore_ascii_case("i16"),
                 }))
             },
         },

@@ -5,7 +5,7 @@ use serde_json::{json, Number, Value};
 
 use crate::data::RuntimeData;
 use crate::node::{Node, NodeFailure};
-use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 use crate::wire;
 
@@ -29,9 +29,13 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             node_type: "MultiplyNode",
             aliases: &[],
             summary: "number or array of numbers -> multiplied by factor (default 2)",
-            params: const { &[ParamSpec::optional("factor", ParamKind::Number)] },
+            params: const {
+                &[ParamSpec::optional("factor", ParamKind::Number)
+                    .default(ParamDefault::Number(2.0))
+                    .doc("Multiplier.")]
+            },
             create: |p| {
-                let factor = p.f64("factor", 2.0);
+                let factor = p.f64("factor");
                 Ok(Box::new(Arithmetic {
                     apply: Box::new(move |x| x * factor),
                 }))
@@ -41,9 +45,13 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             node_type: "AddNode",
             aliases: &[],
             summary: "number or array of numbers -> plus addend (default 0)",
-            params: const { &[ParamSpec::optional("addend", ParamKind::Number)] },
+            params: const {
+                &[ParamSpec::optional("addend", ParamKind::Number)
+                    .default(ParamDefault::Number(0.0))
+                    .doc("Added to every number.")]
+            },
             create: |p| {
-                let addend = p.f64("addend", 0.0);
+                let addend = p.f64("addend");
                 Ok(Box::new(Arithmetic {
                     apply: Box::new(move |x| x + addend),
                 }))
@@ -52,14 +60,18 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         NodeFactory {
             node_type: "CalculatorNode",
             aliases: &[],
-            summary: "number -> number (operation with operand); divide by zero is an error",
+            summary: "number -> number (operation with operand), or {operation, args: [a, b]} -> {operation, args, result}; divide by zero is an error",
             params: const {
                 &[
-                    ParamSpec::required(
+                    ParamSpec::optional(
                         "operation",
                         ParamKind::OneOf(&["add", "subtract", "multiply", "divide"]),
-                    ),
-                    ParamSpec::optional("operand", ParamKind::Number),
+                    )
+                        .default(ParamDefault::Text("add"))
+                        .doc("`add`, `subtract`, `multiply` or `divide` (for number items; an `{operation, args}` item names its own)."),
+                    ParamSpec::optional("operand", ParamKind::Number)
+                        .default(ParamDefault::Number(0.0))
+                        .doc("Right-hand side for number items; 0 with `divide` is rejected."),
                 ]
             },
             create: calculator,
@@ -144,8 +156,8 @@ pub fn number(x: f64) -> Value {
 }
 
 fn calculator(p: Params<'_>) -> Result<Box<dyn Node>, ParamError> {
-    let operation = p.text("operation", "add").to_ascii_lowercase();
-    let operand = p.f64("operand", 0.0);
+    let operation = p.text("operation").to_ascii_lowercase();
+    let operand = p.f64("operand");
     if operation == "divide" && operand == 0.0 {
         return Err(ParamError::new("operand", "divide by zero: operand is 0"));
     }
@@ -158,34 +170,69 @@ pub struct Calculator {
     operand: f64,
 }
 
+impl Calculator {
+    fn apply(operation: &str, x: f64, y: f64) -> Result<f64, NodeFailure> {
+        Ok(match operation {
+            "add" => x + y,
+            "subtract" => x - y,
+            "multiply" => x * y,
+            "divide" if y == 0.0 => return Err("divide by zero".into()),
+            "divide" => x / y,
+            other => {
+                return Err(NodeFailure::new(format!(
+                    "unknown operation {other:?} (add, subtract, multiply or divide)"
+                )))
+            }
+        })
+    }
+}
+
 impl Node for Calculator {
     fn process(
         &mut self,
         input: RuntimeData,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        let x = match &input {
-            RuntimeData::Json(v) => v.as_f64(),
-            _ => None,
+        let RuntimeData::Json(value) = &input else {
+            return Err(NodeFailure::new(format!(
+                "CalculatorNode takes a number or {{operation, args: [a, b]}}, got {}",
+                describe(&input)
+            )));
+        };
+        // The Python SDK's form: the item names the operation and both operands.
+        if let Some(object) = value.as_object() {
+            let operation = match object.get("operation") {
+                Some(Value::String(op)) => op.to_ascii_lowercase(),
+                None => self.operation.clone(),
+                Some(other) => {
+                    return Err(NodeFailure::new(format!(
+                        "operation must be a string, got {other}"
+                    )))
+                }
+            };
+            let args = object.get("args").and_then(Value::as_array);
+            let (a, b) = match args.map(|a| a.as_slice()) {
+                Some([a, b]) => match (a.as_f64(), b.as_f64()) {
+                    (Some(a), Some(b)) => (a, b),
+                    _ => return Err("args must be two numbers".into()),
+                },
+                _ => return Err("an {operation, args} item needs args: [a, b]".into()),
+            };
+            let result = Self::apply(&operation, a, b)?;
+            out.push(RuntimeData::Json(json!({
+                "operation": operation,
+                "args": [number(a), number(b)],
+                "result": number(result),
+            })));
+            return Ok(());
         }
-        .ok_or_else(|| {
+        let x = value.as_f64().ok_or_else(|| {
             NodeFailure::new(format!(
-                "CalculatorNode takes a number, got {}",
+                "CalculatorNode takes a number or {{operation, args: [a, b]}}, got {}",
                 describe(&input)
             ))
         })?;
-        let y = self.operand;
-        let result = match self.operation.as_str() {
-            "add" => x + y,
-            "subtract" => x - y,
-            "multiply" => x * y,
-            _ => {
-                if y == 0.0 {
-                    return Err("divide by zero".into());
-                }
-                x / y
-            }
-        };
+        let result = Self::apply(&self.operation, x, self.operand)?;
         out.push(RuntimeData::Json(number(result)));
         Ok(())
     }

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::data::RuntimeData;
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
-use crate::params::{ParamKind, ParamSpec};
+use crate::params::{ParamDefault, ParamKind, ParamSpec};
 use crate::registry::NodeFactory;
 
 /// The level reported for digital silence, in dBFS (JSON has no -infinity).
@@ -20,14 +20,18 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             summary: "audio -> {rms_db, peak_db, is_low_volume, is_silence}",
             params: const {
                 &[
-                    ParamSpec::optional("low_volume_threshold_db", ParamKind::Number),
-                    ParamSpec::optional("silence_threshold_db", ParamKind::Number),
+                    ParamSpec::optional("low_volume_threshold_db", ParamKind::Number)
+                        .default(ParamDefault::Number(-20.0))
+                        .doc("RMS below this, in dBFS, is low volume."),
+                    ParamSpec::optional("silence_threshold_db", ParamKind::Number)
+                        .default(ParamDefault::Number(-60.0))
+                        .doc("RMS below this, in dBFS, is silence."),
                 ]
             },
             create: |p| {
                 Ok(Box::new(Level {
-                    low_db: p.f64("low_volume_threshold_db", -20.0),
-                    silence_db: p.f64("silence_threshold_db", -60.0),
+                    low_db: p.f64("low_volume_threshold_db"),
+                    silence_db: p.f64("silence_threshold_db"),
                 }))
             },
         },
@@ -36,14 +40,15 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             aliases: &["SilenceDetector"],
             summary: "audio -> {event: \"silence\"|\"sound\", is_silence, rms_db, duration_ms}",
             params: const {
-                &[ParamSpec::optional(
-                    "silence_threshold_db",
-                    ParamKind::Number,
-                )]
+                &[
+                    ParamSpec::optional("silence_threshold_db", ParamKind::Number)
+                        .default(ParamDefault::Number(-60.0))
+                        .doc("RMS below this, in dBFS, is silence."),
+                ]
             },
             create: |p| {
                 Ok(Box::new(Silence {
-                    threshold_db: p.f64("silence_threshold_db", -60.0),
+                    threshold_db: p.f64("silence_threshold_db"),
                 }))
             },
         },
@@ -53,14 +58,18 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             summary: "audio -> {event, is_clipping, clipped_samples, clipped_ratio, peak}",
             params: const {
                 &[
-                    ParamSpec::optional("clip_threshold", ParamKind::Number),
-                    ParamSpec::optional("max_clipped_ratio", ParamKind::Number),
+                    ParamSpec::optional("clip_threshold", ParamKind::Number)
+                        .default(ParamDefault::Number(0.99))
+                        .doc("Absolute sample value counted as clipped (full scale is 1.0)."),
+                    ParamSpec::optional("max_clipped_ratio", ParamKind::Number)
+                        .default(ParamDefault::Number(0.001))
+                        .doc("Fraction of clipped samples above which the item is clipping."),
                 ]
             },
             create: |p| {
                 Ok(Box::new(Clipping {
-                    threshold: p.f64("clip_threshold", 0.99) as f32,
-                    max_ratio: p.f64("max_clipped_ratio", 0.001),
+                    threshold: p.f64("clip_threshold") as f32,
+                    max_ratio: p.f64("max_clipped_ratio"),
                 }))
             },
         },

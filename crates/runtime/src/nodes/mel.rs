@@ -16,7 +16,7 @@ use crate::data::{RuntimeData, Tensor};
 use crate::node::{Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
-use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
@@ -26,10 +26,18 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         summary: "audio -> tensor [n_mels, frames] (Whisper-style log-mel)",
         params: const {
             &[
-                ParamSpec::optional("n_fft", ParamKind::Count),
-                ParamSpec::optional("hop_length", ParamKind::Count),
-                ParamSpec::optional("n_mels", ParamKind::Count),
-                ParamSpec::optional("log", ParamKind::Bool),
+                ParamSpec::optional("n_fft", ParamKind::Count)
+                    .default(ParamDefault::Count(400))
+                    .doc("FFT size and Hann window length, in samples."),
+                ParamSpec::optional("hop_length", ParamKind::Count)
+                    .default(ParamDefault::Count(160))
+                    .doc("Samples between frames."),
+                ParamSpec::optional("n_mels", ParamKind::Count)
+                    .default(ParamDefault::Count(80))
+                    .doc("Mel bands."),
+                ParamSpec::optional("log", ParamKind::Bool)
+                    .default(ParamDefault::Bool(true))
+                    .doc("Whisper's log scaling (`log10`, clamped to 8 below the max, `(x + 4) / 4`); false gives mel power."),
             ]
         },
         create: |p| Ok(Box::new(MelSpectrogram::from_params(p)?)),
@@ -49,9 +57,9 @@ pub struct MelSpectrogram {
 
 impl MelSpectrogram {
     fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
-        let n_fft = p.count("n_fft", 400);
-        let hop = p.count("hop_length", 160);
-        let n_mels = p.count("n_mels", 80);
+        let n_fft = p.count("n_fft");
+        let hop = p.count("hop_length");
+        let n_mels = p.count("n_mels");
         if !(16..=65536).contains(&n_fft) {
             return Err(ParamError::new("n_fft", "must be from 16 to 65536 samples"));
         }
@@ -71,7 +79,7 @@ impl MelSpectrogram {
             n_fft,
             hop,
             n_mels,
-            log: p.bool("log", true),
+            log: p.bool("log"),
             fft: RealFftPlanner::<f32>::new().plan_fft_forward(n_fft),
             window,
             filters: None,

@@ -18,7 +18,7 @@ use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
-use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
 /// Input frames per resampler call.
@@ -32,9 +32,13 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             summary: "audio -> audio at target_rate (rubato); state carried across chunks",
             params: const {
                 &[
-                    ParamSpec::optional("source_rate", ParamKind::NumberOrAuto),
-                    ParamSpec::required("target_rate", ParamKind::Number),
-                    ParamSpec::optional("quality", ParamKind::OneOf(&["Low", "Medium", "High"])),
+                    ParamSpec::optional("source_rate", ParamKind::NumberOrAuto)
+                        .doc("Expected input rate in Hz, or `auto` (left out: any, taken from the first item); an item at another rate is an error."),
+                    ParamSpec::required("target_rate", ParamKind::Number)
+                        .doc("Output sample rate in Hz (1 to 1536000)."),
+                    ParamSpec::optional("quality", ParamKind::OneOf(&["Low", "Medium", "High"]))
+                        .default(ParamDefault::Text("Medium"))
+                        .doc("`Low` (linear, no anti-aliasing), `Medium` or `High` (sinc filters of rubato)."),
                 ]
             },
             create: |p| Ok(Box::new(ResampleStage::fast_resample(p)?)),
@@ -45,8 +49,10 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             summary: "audio -> audio at output_sample_rate with output_channels (down/up-mix)",
             params: const {
                 &[
-                    ParamSpec::optional("output_sample_rate", ParamKind::Number),
-                    ParamSpec::optional("output_channels", ParamKind::Count),
+                    ParamSpec::optional("output_sample_rate", ParamKind::Number)
+                        .doc("Output sample rate in Hz (left out: the input rate)."),
+                    ParamSpec::optional("output_channels", ParamKind::Count)
+                        .doc("Output channels, 1 to 64, by down- or up-mixing (left out: the input channels)."),
                 ]
             },
             create: |p| Ok(Box::new(ResampleStage::audio_transform(p)?)),
@@ -292,18 +298,18 @@ impl ResampleStage {
     /// `FastResampleNode`: `target_rate` (required), `source_rate` (a number or
     /// `"auto"`), `quality` (`Low`, `Medium` or `High`; default `Medium`).
     fn fast_resample(p: Params<'_>) -> Result<Self, ParamError> {
-        let quality = Quality::parse(p.text("quality", "Medium"))
+        let quality = Quality::parse(p.text("quality"))
             .ok_or_else(|| ParamError::new("quality", "expected Low, Medium or High"))?;
         let mut stage = Self::new(
             "FastResampleNode",
-            Some(p.sample_rate("target_rate", 16000)?),
+            Some(p.sample_rate("target_rate")?),
             None,
             quality,
         );
         stage.expected_source = match p.get("source_rate") {
             None => None,
             Some(v) if v == "auto" => None,
-            Some(_) => Some(p.sample_rate("source_rate", 0)?),
+            Some(_) => Some(p.sample_rate("source_rate")?),
         };
         Ok(stage)
     }
@@ -312,12 +318,12 @@ impl ResampleStage {
     /// optional; resampling at `Medium` quality.
     fn audio_transform(p: Params<'_>) -> Result<Self, ParamError> {
         let rate = match p.get("output_sample_rate") {
-            Some(_) => Some(p.sample_rate("output_sample_rate", 0)?),
+            Some(_) => Some(p.sample_rate("output_sample_rate")?),
             None => None,
         };
         let channels = match p.get("output_channels") {
             Some(_) => {
-                let c = p.count("output_channels", 1);
+                let c = p.count("output_channels");
                 if !(1..=64).contains(&c) {
                     return Err(ParamError::new("output_channels", "must be from 1 to 64"));
                 }

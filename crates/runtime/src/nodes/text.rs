@@ -4,7 +4,7 @@ use regex_lite::Regex;
 
 use crate::data::RuntimeData;
 use crate::node::{Node, NodeFailure};
-use crate::params::{ParamError, ParamKind, ParamSpec};
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec};
 use crate::registry::NodeFactory;
 
 /// Sentence ends: `.`, `!`, `?`, `;` or a newline, possibly repeated.
@@ -17,17 +17,21 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         summary: "text -> complete sentences (split_pattern); flush emits the rest",
         params: const {
             &[
-                ParamSpec::optional("split_pattern", ParamKind::Text),
-                ParamSpec::optional("min_sentence_length", ParamKind::Count),
+                ParamSpec::optional("split_pattern", ParamKind::Text)
+                    .default(ParamDefault::Text(DEFAULT_SPLIT_PATTERN))
+                    .doc("Regex that ends a sentence."),
+                ParamSpec::optional("min_sentence_length", ParamKind::Count)
+                    .default(ParamDefault::Count(3))
+                    .doc("Shortest sentence emitted, in characters; shorter ones wait for more text."),
             ]
         },
         create: |p| {
-            let pattern = p.text("split_pattern", DEFAULT_SPLIT_PATTERN);
+            let pattern = p.text("split_pattern");
             let split = Regex::new(pattern)
                 .map_err(|e| ParamError::new("split_pattern", format!("not a valid regex: {e}")))?;
             Ok(Box::new(TextCollector {
                 split,
-                min_len: p.count("min_sentence_length", 3),
+                min_len: p.count("min_sentence_length"),
                 buffer: String::new(),
             }))
         },

@@ -24,7 +24,7 @@ use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
-use crate::params::{ParamError, ParamKind, ParamSpec, Params};
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
 /// The only sample rate earshot supports, in Hz.
@@ -39,10 +39,18 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         summary: "16 kHz audio -> the same audio with per-frame speech decisions and segments",
         params: const {
             &[
-                ParamSpec::optional("frame_duration_ms", ParamKind::Number),
-                ParamSpec::optional("energy_threshold", ParamKind::Number),
-                ParamSpec::optional("speech_threshold", ParamKind::Number),
-                ParamSpec::optional("include_metadata", ParamKind::Bool),
+                ParamSpec::optional("frame_duration_ms", ParamKind::Number)
+                    .default(ParamDefault::Number(30.0))
+                    .doc("Decision frame, in ms (5 to 1000, a whole number of samples at 16 kHz)."),
+                ParamSpec::optional("energy_threshold", ParamKind::Number)
+                    .default(ParamDefault::Number(0.001))
+                    .doc("Minimum frame RMS (linear, full scale 1.0) to count as speech."),
+                ParamSpec::optional("speech_threshold", ParamKind::Number)
+                    .default(ParamDefault::Number(0.5))
+                    .doc("Minimum speech probability (0 to 1) to count as speech."),
+                ParamSpec::optional("include_metadata", ParamKind::Bool)
+                    .default(ParamDefault::Bool(true))
+                    .doc("Attach the per-frame decisions (`metadata.vad.frames`), which `AudioBufferAccumulatorNode` needs."),
             ]
         },
         create: |p| Ok(Box::new(Vad::from_params(p)?)),
@@ -104,7 +112,7 @@ pub struct Vad {
 
 impl Vad {
     fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
-        let ms = p.f64("frame_duration_ms", 30.0);
+        let ms = p.f64("frame_duration_ms");
         let frame = ms * f64::from(VAD_RATE) / 1000.0;
         if !(5.0..=1000.0).contains(&ms) || frame.fract() != 0.0 {
             return Err(ParamError::new(
@@ -112,11 +120,11 @@ impl Vad {
                 format!("must be 5 to 1000 ms and a whole number of samples at 16 kHz, got {ms}"),
             ));
         }
-        let speech_threshold = p.f64("speech_threshold", 0.5);
+        let speech_threshold = p.f64("speech_threshold");
         if !(0.0..=1.0).contains(&speech_threshold) {
             return Err(ParamError::new("speech_threshold", "must be from 0 to 1"));
         }
-        let energy_threshold = p.f64("energy_threshold", 0.001);
+        let energy_threshold = p.f64("energy_threshold");
         if energy_threshold < 0.0 {
             return Err(ParamError::new(
                 "energy_threshold",
@@ -127,7 +135,7 @@ impl Vad {
             frame: frame as usize,
             energy_threshold: energy_threshold as f32,
             speech_threshold: speech_threshold as f32,
-            include_frames: p.bool("include_metadata", true),
+            include_frames: p.bool("include_metadata"),
             detector: Detector::default_boxed(),
             mono: Vec::new(),
             base: 0,
