@@ -63,12 +63,22 @@ export async function overhead({ reps, calls }) {
   return { sdk: scale(sdk, 1 / calls), floor: scale(floor, 1 / calls), ratio: sdk.median / floor.median };
 }
 
-/** 2. Float32 transport through PassThrough: base64 and transfer vs memcpy and a clone echo. */
+/**
+ * 2. Float32 transport through PassThrough, base64 and transfer, against the floors:
+ * memcpy into an existing buffer, a structured-clone echo and a transfer echo. A clone
+ * round trip makes four copies into freshly allocated memory (serialize and deserialize,
+ * each way), and filling fresh memory costs more than the copy itself; a transfer round
+ * trip costs the same for 10 MB as for 1 KB (`freshCopy` and `transferEcho1k` show both).
+ */
 export async function transport({ reps, sizesMb }) {
   const out = [];
   const b64 = await RemoteMedia.create({ workers: 1, transport: "base64" });
   const tr = await RemoteMedia.create({ workers: 1, transport: "transfer" });
   const echo = echoWorker();
+  let small = new Float32Array(256);
+  const transferEcho1k = await time(reps, async () => {
+    small = await echo.call(small, true);
+  });
   for (const mb of sizesMb) {
     const n = (mb * 1e6) / 4;
     const audio = new Float32Array(n).map((_, i) => Math.sin(i * 0.001));
@@ -79,10 +89,32 @@ export async function transport({ reps, sizesMb }) {
     const memcpy = scale(await time(reps, () => {
       for (let i = 0; i < copies; i++) dst.set(audio);
     }), 1 / copies);
+    const freshCopy = await time(reps, () => audio.slice());
     const clone = await time(reps, () => echo.call(audio));
+    let moving = audio.slice();
+    const transferEcho = await time(reps, async () => {
+      moving = await echo.call(moving, true);
+    });
     const viaBase64 = await time(reps, () => b64.run(PASS, [item]));
     const viaTransfer = await time(reps, () => tr.run(PASS, [item]));
-    out.push({ mb, memcpy: gbps(memcpy), cloneEcho: gbps(clone), base64: gbps(viaBase64), transfer: gbps(viaTransfer), transferVsClone: viaTransfer.median / clone.median });
+    // transferInputs: the page's buffer moves out and (recycled by the worker) back.
+    let looping = { audio: audio.slice(), sampleRate: 48000 };
+    const viaTransferDetach = await time(reps, async () => {
+      const r = await tr.run(PASS, [looping], { transferInputs: true });
+      looping = { audio: r.outputs[0].audio, sampleRate: 48000 };
+    });
+    out.push({
+      mb,
+      memcpy: gbps(memcpy),
+      freshCopy: gbps(freshCopy),
+      cloneEcho: gbps(clone),
+      transferEcho: gbps(transferEcho),
+      transferEcho1k,
+      base64: gbps(viaBase64),
+      transfer: gbps(viaTransfer),
+      transferDetach: gbps(viaTransferDetach),
+      transferVsClone: viaTransfer.median / clone.median,
+    });
   }
   await b64.terminate();
   await tr.terminate();

@@ -83,6 +83,12 @@ export interface RunOptions {
   timeoutMs?: number;
   /** `false` keeps outputs in wire form (JSON envelopes), as the CLIs print them. Default true. */
   decode?: boolean;
+  /**
+   * Move the inputs' ArrayBuffers to the worker instead of copying them (the "transfer"
+   * transport only): faster for large audio, but the caller's typed arrays are detached
+   * (length 0) once `run` is called. Default false.
+   */
+  transferInputs?: boolean;
 }
 
 /** Per-node counters (time in ms). */
@@ -200,6 +206,8 @@ export class RemoteMedia {
   private workers: ExecutorWorker[] = [];
   private module: Promise<WebAssembly.Module>;
   private nextId = 1;
+  private nextManifestId = 1;
+  private manifests = new Map<string, PreparedManifest>();
   private options: CreateOptions;
   private python: Worker | null = null;
   private pythonState: Capabilities["python"];
@@ -325,8 +333,12 @@ export class RemoteMedia {
   }
 
 
-  /** Parses and validates; starts Python if the manifest needs it. */
-  private async prepare(manifest: Manifest): Promise<ManifestObject> {
+  /**
+   * Parses and validates; starts Python if the manifest needs it. A manifest is
+   * validated once per distinct content (kept under an id, 64 at most), so repeated
+   * runs of the same manifest skip validation here and in the worker.
+   */
+  private async prepare(manifest: Manifest): Promise<PreparedManifest> {
     if (this.terminated) throw new RemoteMediaError("this RemoteMedia instance was terminated");
     let parsed: Record<string, unknown>;
     try {
@@ -334,17 +346,51 @@ export class RemoteMedia {
     } catch (err) {
       throw new ManifestError(`manifest is not valid JSON: ${(err as Error).message}`, [{ path: "$", message: "not valid JSON" }]);
     }
-    const report = this.validate(parsed);
-    if (!report.valid) {
-      const lines = report.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n");
-      throw new ManifestError(`invalid manifest (${report.errors.length} problem(s))\n${lines}`, report.errors, report.warnings);
+    const key = manifestKey(parsed);
+    let prepared = this.manifests.get(key);
+    if (prepared) {
+      // Most recently used last: the oldest is the one forgotten.
+      this.manifests.delete(key);
+      this.manifests.set(key, prepared);
+    } else {
+      const report = this.validate(parsed);
+      if (!report.valid) {
+        const lines = report.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n");
+        throw new ManifestError(`invalid manifest (${report.errors.length} problem(s))\n${lines}`, report.errors, report.warnings);
+      }
+      // A snapshot: later changes to the caller's object make a new manifest.
+      prepared = { id: this.nextManifestId++, body: JSON.parse(key) as ManifestObject, needsPython: report.python_nodes.length > 0 || report.python_packages.length > 0 };
+      this.manifests.set(key, prepared);
+      if (this.manifests.size > MANIFEST_CACHE) this.forgetOldestManifest();
     }
     // The runtime says which nodes run in Python (and which packages they need).
-    if (report.python_nodes.length > 0 || report.python_packages.length > 0) {
+    if (prepared.needsPython) {
       if (this.pythonState === "off") throw new RemoteMediaError("this manifest has Python nodes but Python is disabled (python: false)");
       await this.startPython();
     }
-    return parsed;
+    return prepared;
+  }
+
+  private forgetOldestManifest(): void {
+    const [key, oldest] = this.manifests.entries().next().value as [string, PreparedManifest];
+    this.manifests.delete(key);
+    for (const w of this.workers) {
+      if (w.manifests.delete(oldest.id)) w.post({ type: "forget", manifest: oldest.id });
+    }
+  }
+
+  /** The typed error of an error answer; a manifest the worker refused is not kept there. */
+  private failure(worker: ExecutorWorker, prepared: PreparedManifest, answer: RuntimeAnswer): Error {
+    const error = answer.error as Record<string, unknown>;
+    if (error?.kind === "manifest") worker.manifests.delete(prepared.id);
+    return errorFromJson(error);
+  }
+
+  /** The manifest fields of a request to `worker`: the body only the first time it sees the id. */
+  private manifestFields(worker: ExecutorWorker, prepared: PreparedManifest): { manifest: number; body?: ManifestObject } {
+    if (worker.manifests.has(prepared.id)) return { manifest: prepared.id };
+    worker.manifests.add(prepared.id);
+    return { manifest: prepared.id, body: prepared.body };
   }
 
   private pickWorker(): ExecutorWorker {
@@ -358,17 +404,17 @@ export class RemoteMedia {
    */
   async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
     if (options.signal?.aborted) throw new AbortError(); // never sent
-    const parsed = await this.prepare(manifest);
+    const prepared = await this.prepare(manifest);
     const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
     const buffers: ArrayBuffer[] | undefined = transfer ? [] : undefined;
-    const wireInputs = inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers));
+    const wireInputs = inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers && { buffers, detach: options.transferInputs === true }));
     if (options.signal?.aborted) throw new AbortError(); // aborted while Python started: still never sent
     const worker = this.pickWorker();
     const id = this.nextId++;
-    const message: ToExecutor = { type: "run", id, manifest: parsed, inputs: wireInputs, buffers };
+    const message: ToExecutor = { type: "run", id, ...this.manifestFields(worker, prepared), inputs: wireInputs, buffers };
     const answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options);
     const result = answer.result;
-    if (result.status !== "success") throw errorFromJson(result.error as Record<string, unknown>);
+    if (result.status !== "success") throw this.failure(worker, prepared, result);
     // The runtime carries each item once: `outputs_by_node` holds indices into
     // `outputs`. Here each sink's list refers to the same (decoded) items.
     const raw = result as unknown as Omit<RunResult<unknown>, "outputs_by_node" | "worker"> & { outputs_by_node: Record<string, number[]> };
@@ -418,11 +464,11 @@ export class RemoteMedia {
 
   /** Opens a streaming session: node state lives across `push` calls until `close`. */
   async open(manifest: Manifest): Promise<Session> {
-    const parsed = await this.prepare(manifest);
+    const prepared = await this.prepare(manifest);
     const worker = this.pickWorker();
     const id = this.nextId++;
-    const answer = (await worker.request(id, { type: "open", id, manifest: parsed })).result;
-    if (answer.status !== "success") throw errorFromJson(answer.error as Record<string, unknown>);
+    const answer = (await worker.request(id, { type: "open", id, ...this.manifestFields(worker, prepared) })).result;
+    if (answer.status !== "success") throw this.failure(worker, prepared, answer);
     return new Session(worker, Number(answer.session), () => this.nextId++);
   }
 
@@ -449,6 +495,29 @@ export class RemoteMedia {
     this.python?.terminate();
     this.workers = [];
   }
+}
+
+/** Distinct manifests kept validated (and named in the workers); the oldest is forgotten. */
+const MANIFEST_CACHE = 64;
+
+/** A validated manifest: its id in the workers and a snapshot of its body. */
+interface PreparedManifest {
+  id: number;
+  body: ManifestObject;
+  needsPython: boolean;
+}
+
+/**
+ * The cache key of a manifest: its JSON text, with values JSON cannot carry marked, so
+ * a manifest holding NaN or a function never shares a key with a valid one.
+ */
+function manifestKey(manifest: unknown): string {
+  const text = JSON.stringify(manifest, (_key, value: unknown) => {
+    if (typeof value === "number" && !Number.isFinite(value)) return `\u0000${value}`;
+    if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint" || ArrayBuffer.isView(value)) return `\u0000${typeof value}`;
+    return value;
+  }) as string | undefined;
+  return text ?? "\u0000undefined";
 }
 
 /**

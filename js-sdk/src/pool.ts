@@ -21,6 +21,8 @@ export class ExecutorWorker {
   readonly index: number;
   /** Streaming sessions open on this worker (their node state lives here). */
   sessions = 0;
+  /** Ids of the manifests this worker has been given (see `protocol.ts`). */
+  readonly manifests = new Set<number>();
   private worker: Worker;
   private pending = new Map<number, Pending>();
   private deadReason: string | null = null;

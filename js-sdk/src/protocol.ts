@@ -7,12 +7,16 @@
  */
 import type { AssetURLs } from "./assets.js";
 
-/** Main thread -> executor worker. */
+/**
+ * Main thread -> executor worker. Manifests are named by ids: `body` goes with the first
+ * request that uses an id on a worker, and is left out afterwards; `forget` drops one.
+ */
 export type ToExecutor =
   | { type: "init"; module: WebAssembly.Module }
   | { type: "python-port"; port: MessagePort }
-  | { type: "run"; id: number; manifest: ManifestObject; inputs: unknown[]; buffers?: ArrayBuffer[] }
-  | { type: "open"; id: number; manifest: ManifestObject }
+  | { type: "run"; id: number; manifest: number; body?: ManifestObject; inputs: unknown[]; buffers?: ArrayBuffer[] }
+  | { type: "open"; id: number; manifest: number; body?: ManifestObject }
+  | { type: "forget"; manifest: number }
   | { type: "push"; id: number; session: number; item: unknown }
   | { type: "close"; id: number; session: number }
   | { type: "cancel"; id: number };

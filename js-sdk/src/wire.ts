@@ -103,14 +103,27 @@ function isTensor(value: unknown): value is TensorData {
 }
 
 /**
- * Where payload bytes go. Without a list, base64 strings (the portable JSON form);
- * with one, each payload is copied into a fresh ArrayBuffer appended to the list and
- * the envelope's data becomes `{"$buffer": n}` (the caller's arrays are never detached).
+ * Where payload bytes go: base64 strings (the portable JSON form), or, with a
+ * {@link Transfer}, ArrayBuffers in its list, the envelope's data becoming
+ * `{"$buffer": n}`.
  */
-function payload(bytes: Uint8Array, buffers?: ArrayBuffer[]): unknown {
-  if (!buffers) return bytesToBase64(bytes);
-  buffers.push(bytes.slice().buffer as ArrayBuffer);
+function payload(bytes: Uint8Array, transfer?: Transfer): unknown {
+  if (!transfer) return bytesToBase64(bytes);
+  const { buffers } = transfer;
+  const whole = bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && bytes.byteLength === bytes.buffer.byteLength;
+  // Detach only what the caller allowed, only whole buffers, and each buffer once.
+  buffers.push(transfer.detach && whole && !buffers.includes(bytes.buffer as ArrayBuffer) ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer));
   return { $buffer: buffers.length - 1 };
+}
+
+/**
+ * Payloads as transferable buffers: `buffers` receives them. With `detach`, the
+ * caller's own ArrayBuffers are transferred (no copy; the caller's arrays become
+ * empty); without, each payload is copied first.
+ */
+export interface Transfer {
+  buffers: ArrayBuffer[];
+  detach?: boolean;
 }
 
 function viewBytes(view: ArrayBufferView): Uint8Array {
@@ -118,10 +131,10 @@ function viewBytes(view: ArrayBufferView): Uint8Array {
 }
 
 /**
- * Converts one user input into its wire form; with `buffers`, payloads go there as
- * transferable ArrayBuffers. Throws InputError for unsupported values.
+ * Converts one user input into its wire form; with a `transfer`, payloads go into its
+ * list as transferable ArrayBuffers. Throws InputError for unsupported values.
  */
-export function toWire(item: InputItem, where = "input", buffers?: ArrayBuffer[]): unknown {
+export function toWire(item: InputItem, where = "input", transfer?: Transfer): unknown {
   if (typeof item === "string" || typeof item === "number" || typeof item === "boolean" || item === null) return item;
   if (isAudio(item)) {
     const channels = item.channels ?? 1;
@@ -132,16 +145,16 @@ export function toWire(item: InputItem, where = "input", buffers?: ArrayBuffer[]
     if (item.timestampUs !== undefined) meta.timestamp_us = item.timestampUs;
     if (item.streamId !== undefined) meta.stream_id = item.streamId;
     if (item.metadata !== undefined) meta.metadata = item.metadata;
-    return { __audio__: true, audio: { meta, data: payload(viewBytes(item.audio), buffers) } };
+    return { __audio__: true, audio: { meta, data: payload(viewBytes(item.audio), transfer) } };
   }
   if (isTensor(item)) {
-    return { __numpy__: true, array: { meta: { shape: item.shape, dtype: item.dtype }, data: payload(viewBytes(item.tensor), buffers) } };
+    return { __numpy__: true, array: { meta: { shape: item.shape, dtype: item.dtype }, data: payload(viewBytes(item.tensor), transfer) } };
   }
   if (item instanceof Float32Array) {
-    return { __numpy__: true, array: { meta: { shape: [item.length], dtype: "float32" }, data: payload(viewBytes(item), buffers) } };
+    return { __numpy__: true, array: { meta: { shape: [item.length], dtype: "float32" }, data: payload(viewBytes(item), transfer) } };
   }
-  if (item instanceof ArrayBuffer) return { __binary__: true, binary: { meta: {}, data: payload(new Uint8Array(item), buffers) } };
-  if (item instanceof Uint8Array) return { __binary__: true, binary: { meta: {}, data: payload(item, buffers) } };
+  if (item instanceof ArrayBuffer) return { __binary__: true, binary: { meta: {}, data: payload(new Uint8Array(item), transfer) } };
+  if (item instanceof Uint8Array) return { __binary__: true, binary: { meta: {}, data: payload(item, transfer) } };
   if (ArrayBuffer.isView(item)) throw new InputError(`${where}: typed arrays other than Float32Array and Uint8Array need a {tensor, shape, dtype} wrapper`);
   if (Array.isArray(item)) return item;
   if (isPlainObject(item)) {

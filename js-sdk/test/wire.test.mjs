@@ -99,15 +99,27 @@ test("runtime error JSON becomes typed errors", () => {
 test("transfer mode puts payloads in copied buffers and reads them back without base64", () => {
   const buffers = [];
   const samples = new Float32Array([0.25, -0.5, 1, 2]);
-  const wire = toWire({ audio: samples, sampleRate: 16000, channels: 2 }, "input", buffers);
+  const wire = toWire({ audio: samples, sampleRate: 16000, channels: 2 }, "input", { buffers });
   assert.deepEqual(wire.audio.data, { $buffer: 0 });
   assert.equal(buffers.length, 1);
   assert.notEqual(buffers[0], samples.buffer, "the caller's buffer must not be transferred");
   const back = fromWire(wire, [new Uint8Array(buffers[0])]);
   assert.deepEqual([...back.audio], [0.25, -0.5, 1, 2]);
-  const bin = toWire(new Uint8Array([9, 8, 7]), "input", buffers);
+  const bin = toWire(new Uint8Array([9, 8, 7]), "input", { buffers });
   assert.deepEqual(bin.binary.data, { $buffer: 1 });
   assert.throws(() => fromWire({ __binary__: true, binary: { meta: {}, data: { $buffer: 5 } } }, []), /\$\.binary\.data: expected a base64 string, got object/);
+});
+
+test("transferInputs moves whole buffers once, and copies views and repeats", () => {
+  const buffers = [];
+  const whole = new Float32Array([1, 2]);
+  const view = new Float32Array(new ArrayBuffer(16), 4, 2);
+  toWire(whole, "a", { buffers, detach: true });
+  toWire(whole, "b", { buffers, detach: true }); // the same buffer again: a copy
+  toWire(view, "c", { buffers, detach: true }); // part of a buffer: a copy
+  assert.equal(buffers[0], whole.buffer);
+  assert.notEqual(buffers[1], whole.buffer);
+  assert.equal(buffers[2].byteLength, 8);
 });
 
 test("user JSON with a marker key is escaped, not taken for an envelope, and comes back unchanged", () => {

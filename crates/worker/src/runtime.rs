@@ -78,20 +78,27 @@ impl WorkerRuntime {
         validate_manifest(manifest)
     }
 
-    /// Batch run. `inputs` is an array of items in wire form. Resolves with the result
+    /// Batch run of manifest `manifest_id` (see [`WorkerRuntime::open`] for how manifests
+    /// are named). `inputs` is an array of items in wire form. Resolves with the result
     /// object; never rejects: failures resolve with an error answer. `run_id` lets
     /// [`WorkerRuntime::cancel`] stop it at the next item boundary.
-    pub fn run(&self, run_id: u32, manifest: JsValue, inputs: JsValue) -> Promise {
+    pub fn run(
+        &self,
+        run_id: u32,
+        manifest_id: u32,
+        manifest: JsValue,
+        inputs: JsValue,
+    ) -> Promise {
         let executor = self.executor.clone();
         let manifests = self.manifests.clone();
         let cancels = self.cancels.clone();
         let cancel = CancelFlag::new();
         cancels.borrow_mut().insert(run_id, cancel.clone());
-        let manifest = read(manifest, "the manifest", "manifest");
+        let manifest = manifests.get_or_parse(&executor, manifest_id, manifest);
         let inputs = read(inputs, "the inputs", "input");
         future_to_promise(async move {
             let outcome = async {
-                let manifest = manifests.parse(&executor, manifest?)?;
+                let manifest = manifest?;
                 let inputs = parse_items(inputs?)?;
                 let result = executor
                     .run(&manifest, inputs, &cancel)
@@ -114,6 +121,7 @@ impl WorkerRuntime {
     pub fn run_transfer(
         &self,
         run_id: u32,
+        manifest_id: u32,
         manifest: JsValue,
         inputs: JsValue,
         buffers: Array,
@@ -123,23 +131,24 @@ impl WorkerRuntime {
         let cancels = self.cancels.clone();
         let cancel = CancelFlag::new();
         cancels.borrow_mut().insert(run_id, cancel.clone());
-        let mut buffers: Vec<Option<Vec<u8>>> = buffers
-            .iter()
-            .map(|b| Some(Uint8Array::new(&b).to_vec()))
-            .collect();
-        let manifest = read(manifest, "the manifest", "manifest");
+        let given: Vec<Uint8Array> = buffers.iter().map(|b| Uint8Array::new(&b)).collect();
+        let mut buffers: Vec<Option<Vec<u8>>> = given.iter().map(|b| Some(b.to_vec())).collect();
+        // Once copied in, the given buffers carry outputs back: writing into memory the
+        // page already touched is several times faster than filling a fresh buffer.
+        let mut spare = SpareBuffers(given);
+        let manifest = manifests.get_or_parse(&executor, manifest_id, manifest);
         let items = read(inputs, "the inputs", "input");
         future_to_promise(async move {
             let out_buffers = Array::new();
             let outcome = async {
-                let manifest = manifests.parse(&executor, manifest?)?;
+                let manifest = manifest?;
                 let items = parse_items_with(items?, &mut buffers)?;
                 let result = executor
                     .run(&manifest, items, &cancel)
                     .await
                     .map_err(|e| e.to_json())?;
                 Ok::<Value, Value>(result.to_json_with(&mut |bytes| {
-                    out_buffers.push(&Uint8Array::from(bytes));
+                    out_buffers.push(&spare.holding(bytes));
                     json!({ "$buffer": out_buffers.length() - 1 })
                 }))
             }
@@ -161,18 +170,23 @@ impl WorkerRuntime {
         }
     }
 
-    /// Opens a session; resolves with `{"status": "success", "session": id}` or an
-    /// error answer.
-    pub fn open(&mut self, manifest: JsValue) -> Promise {
+    /// Opens a session of manifest `manifest_id`; resolves with
+    /// `{"status": "success", "session": id}` or an error answer.
+    ///
+    /// Manifests are named by ids the caller chooses, so a manifest crosses the
+    /// boundary and is validated once, not on every call: give the manifest object with
+    /// the first call that uses an id, and `undefined` afterwards (an id never given
+    /// is an error answer). [`WorkerRuntime::forget`] drops one.
+    pub fn open(&mut self, manifest_id: u32, manifest: JsValue) -> Promise {
         let id = self.next_session;
         self.next_session += 1;
         let executor = self.executor.clone();
         let manifests = self.manifests.clone();
         let sessions = self.sessions.clone();
-        let manifest = read(manifest, "the manifest", "manifest");
+        let manifest = manifests.get_or_parse(&executor, manifest_id, manifest);
         future_to_promise(async move {
             let outcome = async {
-                let manifest = manifests.parse(&executor, manifest?)?;
+                let manifest = manifest?;
                 let session = executor.open(&manifest).await.map_err(|e| e.to_json())?;
                 sessions.borrow_mut().insert(id, session);
                 Ok::<Value, Value>(json!({"status": "success", "session": id}))
@@ -180,6 +194,11 @@ impl WorkerRuntime {
             .await;
             Ok(to_js(&outcome.unwrap_or_else(|e| e)))
         })
+    }
+
+    /// Drops the manifest named `manifest_id` (sessions already open keep theirs).
+    pub fn forget(&self, manifest_id: u32) {
+        self.manifests.0.borrow_mut().remove(&manifest_id);
     }
 
     /// Pushes one item (in wire form) into a session; resolves with
@@ -252,26 +271,54 @@ fn error_json(kind: &str, message: String) -> Value {
     json!({"status": "error", "error": {"kind": kind, "message": message}})
 }
 
-/// Validated manifests by their JSON text: runs usually repeat a few manifests, and
-/// validation is most of a small run's cost. Bounded; cleared when full.
+/// The buffers a transfer-mode run was given, reused for its outputs.
+struct SpareBuffers(Vec<Uint8Array>);
+
+impl SpareBuffers {
+    /// A `Uint8Array` holding `bytes`: a view at the start of the smallest spare buffer
+    /// big enough and at most twice its size (so a small output does not keep a big
+    /// buffer alive; each is used once, so each is transferred once), or a new one.
+    fn holding(&mut self, bytes: &[u8]) -> Uint8Array {
+        let len = bytes.len() as u32;
+        let best = (0..self.0.len())
+            .filter(|&i| (len..=len.saturating_mul(2)).contains(&self.0[i].byte_length()))
+            .min_by_key(|&i| self.0[i].byte_length());
+        match best {
+            Some(i) => {
+                let buffer = self.0.swap_remove(i).buffer();
+                let view = Uint8Array::new_with_byte_offset_and_length(&buffer, 0, len);
+                view.copy_from(bytes);
+                view
+            }
+            None => Uint8Array::from(bytes),
+        }
+    }
+}
+
+/// Validated manifests by the ids the caller gave them (see [`WorkerRuntime::open`]).
 #[derive(Clone, Default)]
-struct ManifestCache(Rc<RefCell<HashMap<String, Rc<Manifest>>>>);
+struct ManifestCache(Rc<RefCell<HashMap<u32, Rc<Manifest>>>>);
 
 impl ManifestCache {
-    const CAPACITY: usize = 64;
-
-    /// Keyed by the manifest's JSON text (cheap next to validation, which a hit skips).
-    fn parse(&self, executor: &Executor, value: Value) -> Result<Rc<Manifest>, Value> {
-        let key = value.to_string();
-        if let Some(m) = self.0.borrow().get(&key) {
-            return Ok(m.clone());
+    /// Parses and keeps `body` under `id`, or, when `body` is `undefined`, the manifest
+    /// kept under `id`.
+    fn get_or_parse(
+        &self,
+        executor: &Executor,
+        id: u32,
+        body: JsValue,
+    ) -> Result<Rc<Manifest>, Value> {
+        if body.is_undefined() {
+            return self.0.borrow().get(&id).cloned().ok_or_else(|| {
+                error_json(
+                    "manifest",
+                    format!("manifest {id} is not known to this worker (give its body)"),
+                )
+            });
         }
+        let value = read(body, "the manifest", "manifest")?;
         let manifest = Rc::new(executor.parse(&value).map_err(|e| e.to_json())?);
-        let mut cache = self.0.borrow_mut();
-        if cache.len() >= Self::CAPACITY {
-            cache.clear();
-        }
-        cache.insert(key, manifest.clone());
+        self.0.borrow_mut().insert(id, manifest.clone());
         Ok(manifest)
     }
 }

@@ -27,13 +27,26 @@ pub async fn calculator_run() {
     let rt = WorkerRuntime::new();
     let manifest = json!({"version": "v1", "metadata": {"name": "c"},
         "nodes": [{"id": "m", "node_type": "MultiplyNode", "params": {"factor": 3}}]});
-    let result = resolve(rt.run(1, js(&manifest), js(&json!([1, 2.5, [1, 2]])))).await;
+    let result = resolve(rt.run(1, 1, js(&manifest), js(&json!([1, 2.5, [1, 2]])))).await;
     assert_eq!(result["status"], "success");
     assert_eq!(result["outputs"], json!([3, 7.5, [3, 6]]));
+    // Named once, then run by id alone; an id never given or forgotten is an error answer.
+    let again = resolve(rt.run(7, 1, JsValue::UNDEFINED, js(&json!([2])))).await;
+    assert_eq!(again["outputs"], json!([6]), "{again}");
+    rt.forget(1);
+    let gone = resolve(rt.run(8, 1, JsValue::UNDEFINED, js(&json!([2])))).await;
+    assert_eq!(gone["error"]["kind"], "manifest");
+    assert!(
+        gone["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("manifest 1 is not known"),
+        "{gone}"
+    );
     // A key whose value is undefined is left out, as JSON.stringify does.
     let with_undefined = js(&manifest);
     js_sys::Reflect::set(&with_undefined, &"python".into(), &JsValue::UNDEFINED).unwrap();
-    let result = resolve(rt.run(2, with_undefined, js(&json!([1])))).await;
+    let result = resolve(rt.run(2, 2, with_undefined, js(&json!([1])))).await;
     assert_eq!(result["outputs"], json!([3]), "{result}");
 }
 
@@ -42,7 +55,7 @@ pub async fn voice_pipeline_on_the_recording() {
     let manifest: Value =
         serde_json::from_str(include_str!("../../../examples/pipelines/voice.json")).unwrap();
     let input = json!([{"__binary__": true, "binary": {"meta": {}, "data": base64(LENA_WAV)}}]);
-    let result = resolve(rt.run(2, js(&manifest), js(&input))).await;
+    let result = resolve(rt.run(2, 2, js(&manifest), js(&input))).await;
     assert_eq!(result["status"], "success", "{result}");
     // outputs_by_node holds indices into outputs.
     let vad = result["outputs_by_node"]["vad"][0].as_u64().unwrap() as usize;
@@ -70,12 +83,12 @@ pub async fn voice_pipeline_on_the_recording() {
 
 pub async fn bad_input_is_an_error_answer_not_a_panic() {
     let rt = WorkerRuntime::new();
-    let r = resolve(rt.run(3, JsValue::from_str("{not json"), js(&json!([])))).await;
+    let r = resolve(rt.run(3, 3, JsValue::from_str("{not json"), js(&json!([])))).await;
     assert_eq!(r["error"]["kind"], "manifest");
     let ok = json!({"version": "v1", "metadata": {"name": "p"}, "nodes": [{"id": "p", "node_type": "PassThrough"}]});
     // What JSON cannot carry is refused with a message, not turned into null.
     let nan = js_sys::Array::of1(&JsValue::from_f64(f64::NAN));
-    let r = resolve(rt.run(3, js(&ok), nan.into())).await;
+    let r = resolve(rt.run(3, 3, js(&ok), nan.into())).await;
     assert_eq!(r["error"]["kind"], "input");
     assert!(
         r["error"]["message"]
@@ -85,7 +98,7 @@ pub async fn bad_input_is_an_error_answer_not_a_panic() {
         "{r}"
     );
     let f = js_sys::Function::new_no_args("");
-    let r = resolve(rt.run(3, f.into(), js(&json!([])))).await;
+    let r = resolve(rt.run(3, 3, f.into(), js(&json!([])))).await;
     assert!(
         r["error"]["message"]
             .as_str()
@@ -93,10 +106,10 @@ pub async fn bad_input_is_an_error_answer_not_a_panic() {
             .starts_with("the manifest is not plain JSON data"),
         "{r}"
     );
-    let r = resolve(rt.run(4, js(&ok), js(&json!({"__audio__": true})))).await;
+    let r = resolve(rt.run(4, 4, js(&ok), js(&json!({"__audio__": true})))).await;
     assert_eq!(r["error"]["kind"], "input");
     let bad = json!([{"__binary__": true, "binary": {"data": "@@"}}]);
-    let r = resolve(rt.run(5, js(&ok), js(&bad))).await;
+    let r = resolve(rt.run(5, 5, js(&ok), js(&bad))).await;
     assert!(
         r["error"]["message"]
             .as_str()
@@ -105,14 +118,14 @@ pub async fn bad_input_is_an_error_answer_not_a_panic() {
         "{r}"
     );
     // The runtime still works afterwards.
-    let r = resolve(rt.run(6, js(&ok), js(&json!([7])))).await;
+    let r = resolve(rt.run(6, 6, js(&ok), js(&json!([7])))).await;
     assert_eq!(r["outputs"], json!([7]));
 }
 
 pub async fn sessions_keep_state_between_pushes() {
     let mut rt = WorkerRuntime::new();
     let manifest = json!({"version": "v1", "metadata": {"name": "s"}, "nodes": [{"id": "e", "node_type": "Echo"}]});
-    let opened = resolve(rt.open(js(&manifest))).await;
+    let opened = resolve(rt.open(99, js(&manifest))).await;
     let id = opened["session"].as_u64().unwrap() as u32;
     resolve(rt.push(id, js(&json!("a")))).await;
     let second = resolve(rt.push(id, js(&json!("b")))).await;
@@ -160,9 +173,9 @@ pub async fn python_bridge_round_trip_and_errors() {
         "nodes": [{"id": "s", "node_type": t, "runtime_hint": "python"}],
         "python": {"modules": {"m": "from remotemedia import Node\nclass Shout(Node):\n    pass\nclass Other(Node):\n    pass\n"}}})
     };
-    let ok = resolve(rt.run(8, js(&manifest("Shout")), js(&json!(["hi", "there"])))).await;
+    let ok = resolve(rt.run(8, 8, js(&manifest("Shout")), js(&json!(["hi", "there"])))).await;
     assert_eq!(ok["outputs"], json!(["HI", "THERE"]), "{ok}");
-    let err = resolve(rt.run(9, js(&manifest("Other")), js(&json!(["x"])))).await;
+    let err = resolve(rt.run(9, 9, js(&manifest("Other")), js(&json!(["x"])))).await;
     assert_eq!(err["error"]["language"], "python");
     assert_eq!(err["error"]["node_id"], "s");
     assert!(err["error"]["traceback"]
@@ -177,7 +190,7 @@ pub async fn python_bridge_round_trip_and_errors() {
         m["python"]["packages"] = packages;
         js(&m)
     };
-    let ok = resolve(rt.run(10, with_packages(json!(["numpy"])), js(&json!(["a"])))).await;
+    let ok = resolve(rt.run(10, 10, with_packages(json!(["numpy"])), js(&json!(["a"])))).await;
     assert_eq!(ok["outputs"], json!(["A"]), "{ok}");
     let loaded =
         js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("loadedPackages")).unwrap();
@@ -188,7 +201,7 @@ pub async fn python_bridge_round_trip_and_errors() {
             .unwrap(),
         "[\"numpy\"]"
     );
-    let failed = resolve(rt.run(11, with_packages(json!(["nope"])), js(&json!(["a"])))).await;
+    let failed = resolve(rt.run(11, 11, with_packages(json!(["nope"])), js(&json!(["a"])))).await;
     assert_eq!(failed["status"], "error");
     assert!(
         failed["error"]["message"]

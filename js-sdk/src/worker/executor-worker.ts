@@ -43,13 +43,16 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
     case "run":
       if (Array.isArray(message.buffers)) {
         const buffers = message.buffers.map((b) => new Uint8Array(b));
-        answerTransfer(message.id, rt.runTransfer(message.id, message.manifest, message.inputs, buffers) as Promise<{ result: RuntimeAnswer; buffers: Uint8Array[] }>);
+        answerTransfer(message.id, rt.runTransfer(message.id, message.manifest, message.body, message.inputs, buffers) as Promise<{ result: RuntimeAnswer; buffers: Uint8Array[] }>);
       } else {
-        answer(message.id, rt.run(message.id, message.manifest, message.inputs) as Promise<RuntimeAnswer>);
+        answer(message.id, rt.run(message.id, message.manifest, message.body, message.inputs) as Promise<RuntimeAnswer>);
       }
       return;
     case "open":
-      answer(message.id, rt.open(message.manifest) as Promise<RuntimeAnswer>);
+      answer(message.id, rt.open(message.manifest, message.body) as Promise<RuntimeAnswer>);
+      return;
+    case "forget":
+      rt.forget(message.manifest);
       return;
     case "push":
       answer(message.id, rt.push(message.session, message.item) as Promise<RuntimeAnswer>);
