@@ -14,7 +14,8 @@
 //! - [`node`]: the `Node` trait and the async `ExternalNodes` hook (Python);
 //! - [`params`], [`registry`]: declared parameters and the node-type registry;
 //! - [`nodes`]: the built-in nodes; [`catalog`]: their generated documentation;
-//! - [`executor`]: batch runs and sessions, metrics, cancellation.
+//! - [`executor`]: batch runs and sessions, metrics, cancellation;
+//! - [`limits`]: the sizes, rates and ratios input may ask for.
 //!
 //! ```
 //! use remotemedia_runtime::{executor::{CancelFlag, Executor}, data::RuntimeData};
@@ -34,6 +35,7 @@ pub mod catalog;
 pub mod data;
 pub mod executor;
 pub mod graph;
+pub mod limits;
 pub mod manifest;
 pub mod node;
 pub mod nodes;

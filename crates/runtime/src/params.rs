@@ -210,11 +210,12 @@ impl<'a> Params<'a> {
             })
     }
 
-    /// A whole number >= 0, or its default.
+    /// A whole number >= 0, or its default. Values beyond `usize` (on wasm32, 2^32 and
+    /// up) read as `usize::MAX`, so a range check rejects them on every target alike.
     pub fn count(&self, name: &str) -> usize {
         self.get(name)
             .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
-            .map(|v| v as usize)
+            .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
             .unwrap_or_else(|| match self.default_of(name) {
                 Some(ParamDefault::Count(n)) => n as usize,
                 _ => 0,
@@ -238,8 +239,27 @@ impl<'a> Params<'a> {
             })
     }
 
+    /// A whole number in `range`, or its default; an error naming the range otherwise.
+    pub fn count_in(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<usize>,
+        unit: &str,
+    ) -> Result<usize, ParamError> {
+        let n = self.count(name);
+        if range.contains(&n) {
+            Ok(n)
+        } else {
+            Err(ParamError::new(
+                name,
+                format!("must be {} to {} {unit}", range.start(), range.end()),
+            ))
+        }
+    }
+
     /// A positive sample rate in Hz (given, or its default); errors on 0, negatives,
-    /// absurd values, or when it is missing with no default.
+    /// rates outside the [`limits`](crate::limits), or when it is missing with no
+    /// default.
     pub fn sample_rate(&self, name: &str) -> Result<u32, ParamError> {
         let given = self.get(name).and_then(Value::as_f64);
         let rate = match (
@@ -254,10 +274,14 @@ impl<'a> Params<'a> {
             (None, Some(ParamDefault::Count(n))) => n as f64,
             _ => return Err(ParamError::new(name, "a sample rate in Hz is required")),
         };
-        if !(1.0..=1_536_000.0).contains(&rate) || rate.fract() != 0.0 {
+        let (min, max) = (
+            crate::limits::MIN_SAMPLE_RATE,
+            crate::limits::MAX_SAMPLE_RATE,
+        );
+        if !(f64::from(min)..=f64::from(max)).contains(&rate) || rate.fract() != 0.0 {
             return Err(ParamError::new(
                 name,
-                format!("sample rate must be a whole number of Hz from 1 to 1536000, got {rate}"),
+                format!("sample rate must be a whole number of Hz from {min} to {max}, got {rate}"),
             ));
         }
         Ok(rate as u32)

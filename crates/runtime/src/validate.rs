@@ -353,7 +353,8 @@ fn check_node_type(
         RuntimeHint::Python => "Python",
         RuntimeHint::Auto => "Rust or Python",
     };
-    let hint_text = closest(node_type, &candidates)
+    let hint_text = c
+        .suggest(node_type, &candidates)
         .map(|names| format!("; closest known: {}", names.join(", ")))
         .unwrap_or_default();
     c.error(
@@ -363,6 +364,7 @@ fn check_node_type(
 }
 
 fn check_connections(connections: Option<&Value>, ids: &[String], c: &mut Collector) {
+    let known: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     let Some(connections) = connections else {
         return;
     };
@@ -381,10 +383,11 @@ fn check_connections(connections: Option<&Value>, ids: &[String], c: &mut Collec
         };
         for end in ["from", "to"] {
             match conn.get(end).and_then(Value::as_str) {
-                Some(id) if ids.iter().any(|known| known == id) => {}
+                Some(id) if known.contains(id) => {}
                 Some(id) => {
                     let names: Vec<&str> = ids.iter().map(String::as_str).collect();
-                    let hint = closest(id, &names)
+                    let hint = c
+                        .suggest(id, &names)
                         .map(|n| format!("; did you mean {}?", n.join(" or ")))
                         .unwrap_or_default();
                     c.error(
@@ -438,9 +441,25 @@ pub fn closest(name: &str, candidates: &[&str]) -> Option<Vec<String>> {
 struct Collector {
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
+    /// "Did you mean" suggestions made so far: each costs a string distance per
+    /// candidate, so only the first [`MAX_SUGGESTIONS`] problems get one (a manifest
+    /// with 10k dangling connections stays linear).
+    suggested: usize,
 }
 
+/// Problems per validation that get "did you mean" suggestions.
+pub const MAX_SUGGESTIONS: usize = 20;
+
 impl Collector {
+    /// [`closest`] for the first [`MAX_SUGGESTIONS`] problems, then nothing.
+    fn suggest(&mut self, name: &str, candidates: &[&str]) -> Option<Vec<String>> {
+        if self.suggested >= MAX_SUGGESTIONS {
+            return None;
+        }
+        self.suggested += 1;
+        closest(name, candidates)
+    }
+
     fn error(&mut self, path: &str, message: impl Into<String>) {
         self.errors.push(Problem {
             path: path.to_string(),

@@ -279,7 +279,15 @@ fn decode_tensor(
         .collect::<Option<Vec<usize>>>()
         .ok_or_else(|| err("$.array.meta.shape", "sizes must be whole numbers >= 0"))?;
     let data = data_field(body, "$.array", payload)?;
-    let expected = shape.iter().product::<usize>() * dtype.item_size();
+    let expected = shape
+        .iter()
+        .try_fold(dtype.item_size(), |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            err(
+                "$.array.meta.shape",
+                format!("shape {shape:?} is too large"),
+            )
+        })?;
     if data.len() != expected {
         return Err(err(
             "$.array.data",

@@ -53,6 +53,8 @@ pub struct Accumulator {
     open: Option<(u64, u64)>,
     /// Non-speech frames since the last speech frame, in frames.
     pause: u64,
+    /// End of the last decided frame seen (frames must come in order).
+    decided: u64,
 }
 
 impl Accumulator {
@@ -75,6 +77,7 @@ impl Accumulator {
             stream_id: None,
             open: None,
             pause: 0,
+            decided: 0,
         })
     }
 
@@ -93,8 +96,9 @@ impl Accumulator {
             return;
         }
         let ch = u64::from(channels);
+        let to = ((end.saturating_sub(self.base) * ch) as usize).min(self.buffer.len());
         let from = ((start.max(self.base) - self.base) * ch) as usize;
-        let to = (((end - self.base) * ch) as usize).min(self.buffer.len());
+        let from = from.min(to);
         let mut audio = AudioBuffer::new(self.buffer[from..to].to_vec(), rate, channels);
         audio.stream_id = stream_id;
         audio.timestamp_us = Some(start * 1_000_000 / u64::from(rate));
@@ -107,6 +111,26 @@ impl Accumulator {
             }),
         );
         out.push(RuntimeData::Audio(audio));
+    }
+
+    /// Frames must be in order, non-empty, and within the audio received so far:
+    /// metadata is input too, and a crafted one must not index outside the buffer.
+    fn check_decisions(&mut self, decisions: &[(u64, u64, bool)]) -> Result<(), NodeFailure> {
+        let ch = self
+            .format
+            .fixed()
+            .map_or(1, |f| u64::from(f.channels.max(1)));
+        let received = self.base + self.buffer.len() as u64 / ch;
+        for &(start, end, _) in decisions {
+            if start >= end || start < self.decided || end > received {
+                return Err(NodeFailure::new(format!(
+                    "vad.frames metadata is inconsistent: frame {start}..{end} (frames must be in order, non-empty, after {} and within the {received} frames received)",
+                    self.decided
+                )));
+            }
+            self.decided = end;
+        }
+        Ok(())
     }
 
     fn frame_decisions(audio: &AudioBuffer) -> Result<Vec<(u64, u64, bool)>, NodeFailure> {
@@ -146,6 +170,7 @@ impl Node for Accumulator {
         self.format.check(&audio, "AudioBufferAccumulatorNode")?;
         self.stream_id = audio.stream_id.clone();
         self.buffer.extend_from_slice(&audio.samples);
+        self.check_decisions(&decisions)?;
         let max_len = self.ms_to_frames(self.max_ms);
         let max_pause = self.ms_to_frames(self.max_pause_ms);
         let mut decided_to = self.base;

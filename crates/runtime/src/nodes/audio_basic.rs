@@ -5,7 +5,7 @@ use crate::data::{AudioBuffer, RuntimeData};
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
-use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec};
+use crate::params::{ParamDefault, ParamKind, ParamSpec};
 use crate::registry::NodeFactory;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
@@ -17,13 +17,11 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             params: const {
                 &[ParamSpec::optional("chunk_size", ParamKind::Count)
                     .default(ParamDefault::Count(512))
-                    .doc("Frames per chunk (1 or more).")]
+                    .doc("Frames per chunk, 1 to 16777216.")]
             },
             create: |p| {
-                let chunk = p.count("chunk_size");
-                if chunk == 0 {
-                    return Err(ParamError::new("chunk_size", "must be at least 1 frame"));
-                }
+                let chunk =
+                    p.count_in("chunk_size", 1..=crate::limits::MAX_FRAMES_PARAM, "frames")?;
                 Ok(Box::new(Chunker {
                     chunk_frames: chunk,
                     held: None,
@@ -91,7 +89,10 @@ impl Node for Chunker {
             }
             None => audio,
         };
-        let step = self.chunk_frames * usize::from(held.channels);
+        let step = self
+            .chunk_frames
+            .checked_mul(usize::from(held.channels))
+            .ok_or("chunk_size times channels is too large")?;
         let mut chunks = held.samples.chunks_exact(step);
         for (k, chunk) in chunks.by_ref().enumerate() {
             let mut piece = held.with_samples(chunk.to_vec(), held.sample_rate, held.channels);

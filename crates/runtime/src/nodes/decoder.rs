@@ -54,6 +54,7 @@ impl Node for AudioDecoder {
 /// Errors with a readable reason for unknown formats, files with no audio track, and
 /// corrupt streams. A corrupt packet in the middle is skipped, as players do.
 pub fn decode_audio_file(bytes: Vec<u8>) -> Result<AudioBuffer, NodeFailure> {
+    check_header(&bytes)?;
     if bytes.is_empty() {
         return Err("cannot decode an empty file".into());
     }
@@ -117,4 +118,57 @@ pub fn decode_audio_file(bytes: Vec<u8>) -> Result<AudioBuffer, NodeFailure> {
     }
     let channels = u16::try_from(channels).map_err(|_| "too many channels")?;
     Ok(AudioBuffer::new(samples, sample_rate, channels))
+}
+
+/// Header fields symphonia trusts (it panics on a 0 Hz WAV or FLAC, building a time
+/// base from it), checked before it is called.
+fn check_header(bytes: &[u8]) -> Result<(), NodeFailure> {
+    let u16_at = |at: usize| {
+        bytes
+            .get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WAVE") {
+        // Walk the chunks to "fmt ".
+        let mut at = 12usize;
+        while let (Some(id), Some(size)) = (bytes.get(at..at + 4), u32_at(at + 4)) {
+            if id == b"fmt " {
+                let (channels, rate, align) = (u16_at(at + 10), u32_at(at + 12), u16_at(at + 20));
+                return match (channels, rate, align) {
+                    (Some(c), Some(r), Some(a))
+                        if c > 0 && a > 0 && crate::limits::sample_rate_ok(r) =>
+                    {
+                        Ok(())
+                    }
+                    (Some(c), Some(r), Some(_)) => Err(NodeFailure::new(format!(
+                        "the WAV header is invalid: {c} channels at {r} Hz (rates are 1 to {} Hz)",
+                        crate::limits::MAX_SAMPLE_RATE
+                    ))),
+                    _ => Err("the WAV header is cut short".into()),
+                };
+            }
+            at = at
+                .saturating_add(8)
+                .saturating_add(size as usize + (size as usize & 1));
+        }
+        return Err("the WAV file has no fmt chunk".into());
+    }
+    if bytes.starts_with(b"fLaC") {
+        // STREAMINFO follows the 4-byte block header: the rate is its bits 80..100.
+        let info = bytes.get(8..8 + 34).ok_or("the FLAC header is cut short")?;
+        let rate =
+            (u32::from(info[10]) << 12) | (u32::from(info[11]) << 4) | (u32::from(info[12]) >> 4);
+        let max_block = u16::from_be_bytes([info[2], info[3]]);
+        if !crate::limits::sample_rate_ok(rate) || max_block < 16 {
+            return Err(NodeFailure::new(format!(
+                "the FLAC header is invalid: {rate} Hz, blocks of up to {max_block} samples"
+            )));
+        }
+    }
+    Ok(())
 }

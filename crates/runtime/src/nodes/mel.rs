@@ -58,14 +58,11 @@ pub struct MelSpectrogram {
 impl MelSpectrogram {
     fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
         let n_fft = p.count("n_fft");
-        let hop = p.count("hop_length");
         let n_mels = p.count("n_mels");
         if !(16..=65536).contains(&n_fft) {
             return Err(ParamError::new("n_fft", "must be from 16 to 65536 samples"));
         }
-        if hop == 0 {
-            return Err(ParamError::new("hop_length", "must be at least 1 sample"));
-        }
+        let hop = p.count_in("hop_length", 1..=crate::limits::MAX_FRAMES_PARAM, "samples")?;
         if !(1..=512).contains(&n_mels) {
             return Err(ParamError::new("n_mels", "must be from 1 to 512"));
         }
@@ -146,6 +143,16 @@ impl Node for MelSpectrogram {
     ) -> Result<(), NodeFailure> {
         let audio = expect_audio(input, "MelSpectrogramNode")?;
         let mono = remix(&audio.samples, usize::from(audio.channels), 1);
+        // The spectrum's size follows from the parameters: refuse before allocating it.
+        let frames = mono.len() / self.hop;
+        let values = frames.saturating_mul(self.n_fft / 2 + 1);
+        if values > crate::limits::MAX_OUTPUT_VALUES {
+            return Err(NodeFailure::new(format!(
+                "{frames} frames of {} bins is {values} values, over the limit of {}; raise hop_length or send shorter items",
+                self.n_fft / 2 + 1,
+                crate::limits::MAX_OUTPUT_VALUES
+            )));
+        }
         let (frames, values) = self.compute(&mono, audio.sample_rate);
         let tensor =
             Tensor::from_f32(vec![self.n_mels, frames], &values).map_err(NodeFailure::new)?;

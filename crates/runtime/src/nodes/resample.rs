@@ -35,7 +35,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     ParamSpec::optional("source_rate", ParamKind::NumberOrAuto)
                         .doc("Expected input rate in Hz, or `auto` (left out: any, taken from the first item); an item at another rate is an error."),
                     ParamSpec::required("target_rate", ParamKind::Number)
-                        .doc("Output sample rate in Hz (1 to 1536000)."),
+                        .doc("Output sample rate in Hz, 1 to 768000, at most 256 times the input rate or 1/256 of it."),
                     ParamSpec::optional("quality", ParamKind::OneOf(&["Low", "Medium", "High"]))
                         .default(ParamDefault::Text("Medium"))
                         .doc("`Low` (linear, no anti-aliasing), `Medium` or `High` (sinc filters of rubato)."),
@@ -50,7 +50,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             params: const {
                 &[
                     ParamSpec::optional("output_sample_rate", ParamKind::Number)
-                        .doc("Output sample rate in Hz (left out: the input rate)."),
+                        .doc("Output sample rate in Hz, 1 to 768000, within 256 times the input rate either way (left out: the input rate)."),
                     ParamSpec::optional("output_channels", ParamKind::Count)
                         .doc("Output channels, 1 to 64, by down- or up-mixing (left out: the input channels)."),
                 ]
@@ -117,14 +117,32 @@ pub struct StreamResampler {
 impl StreamResampler {
     /// A resampler from `source_rate` to `target_rate` Hz for `channels` channels.
     ///
-    /// Errors if rubato rejects the rates (for example a ratio beyond its limits).
+    /// Errors on rates outside the [limits](crate::limits) (1 to 768000 Hz, a ratio of
+    /// at most 256 either way), checked before rubato sizes its buffers from them, or
+    /// if rubato rejects them.
     pub fn new(
         source_rate: u32,
         target_rate: u32,
         channels: usize,
         quality: Quality,
     ) -> Result<Self, String> {
+        use crate::limits::{sample_rate_ok, MAX_RESAMPLE_RATIO, MAX_SAMPLE_RATE};
+        for rate in [source_rate, target_rate] {
+            if !sample_rate_ok(rate) {
+                return Err(format!(
+                    "cannot resample at {rate} Hz (rates are 1 to {MAX_SAMPLE_RATE} Hz)"
+                ));
+            }
+        }
         let ratio = f64::from(target_rate) / f64::from(source_rate);
+        if !(1.0 / MAX_RESAMPLE_RATIO..=MAX_RESAMPLE_RATIO).contains(&ratio) {
+            return Err(format!(
+                "cannot resample {source_rate} Hz to {target_rate} Hz: the ratio is beyond {MAX_RESAMPLE_RATIO} either way"
+            ));
+        }
+        if channels == 0 {
+            return Err("cannot resample audio with no channels".into());
+        }
         let engine = match quality {
             Quality::Low => {
                 FastFixedIn::new(ratio, 1.0, PolynomialDegree::Linear, CHUNK_FRAMES, channels)
@@ -349,6 +367,13 @@ impl ResampleStage {
             }
         }
         let format = self.format.check(&audio, self.node_type)?;
+        // rubato's FFT panics on NaN; refuse it here, with where it is.
+        if let Some((i, value)) = crate::limits::first_non_finite(&audio.samples) {
+            return Err(NodeFailure::new(format!(
+                "sample {i} is {value}: {} needs finite samples",
+                self.node_type
+            )));
+        }
         let rate = self.target_rate.unwrap_or(format.sample_rate);
         let channels = self.target_channels.unwrap_or(format.channels);
         if self.first.is_none() {

@@ -1,0 +1,180 @@
+//! Absurd input gets a clear error, never a panic, a hang or an abort: one
+//! representative case per class (sizes, rates, non-finite samples, crafted metadata,
+//! crafted file headers, huge manifests). Each of these panicked or hung before.
+mod common;
+
+use remotemedia_runtime::executor::Executor;
+use remotemedia_runtime::{wire, AudioBuffer, RuntimeData};
+use serde_json::{json, Value};
+
+/// The validation errors of a one-node manifest, as `path: message` lines.
+fn invalid(node_type: &str, params: Value) -> String {
+    let (manifest, report) = Executor::default().validate(&common::one_node(node_type, params));
+    assert!(manifest.is_none(), "{node_type} should be refused");
+    report.to_string()
+}
+
+/// The error of a one-node run on `inputs` (the manifest being valid).
+fn run_error(node_type: &str, params: Value, inputs: Vec<RuntimeData>) -> String {
+    common::run(common::one_node(node_type, params), inputs)
+        .expect_err("the run should fail")
+        .to_string()
+}
+
+fn tone(frames: usize, rate: u32) -> AudioBuffer {
+    AudioBuffer::new(
+        (0..frames).map(|i| (i as f32 * 0.05).sin() * 0.5).collect(),
+        rate,
+        1,
+    )
+}
+
+#[test]
+fn sizes_beyond_the_limits_are_refused_the_same_on_every_target() {
+    // 2^63 and 2^32 + 512 used to panic (non-zero check after truncation) or to be cut to
+    // 32 bits in wasm; now both exceed the stated limit everywhere.
+    for size in [json!(9223372036854775808u64), json!(4294967808u64)] {
+        let text = invalid("AudioChunkerNode", json!({"chunk_size": size}));
+        assert!(
+            text.contains("chunk_size: must be 1 to 16777216 frames"),
+            "{text}"
+        );
+    }
+    let text = invalid("MelSpectrogramNode", json!({"n_fft": 4294967312u64}));
+    assert!(text.contains("n_fft"), "{text}");
+    // A tensor whose shape overflows usize.
+    let bad = json!({"__numpy__": true, "array": {"meta": {"shape": [4294967296u64, 4294967296u64, 16], "dtype": "float64"}, "data": ""}});
+    let err = wire::decode(&bad).unwrap_err();
+    assert_eq!(err.path, "$.array.meta.shape", "{err}");
+}
+
+#[test]
+fn outputs_sized_by_parameters_are_bounded() {
+    // hop_length 1 over 60 s at 48 kHz would be 2.9M frames x 201 bins.
+    let err = run_error(
+        "MelSpectrogramNode",
+        json!({"hop_length": 1}),
+        vec![RuntimeData::Audio(tone(48_000 * 60, 48_000))],
+    );
+    assert!(err.contains("over the limit"), "{err}");
+}
+
+#[test]
+fn sample_rates_and_ratios_beyond_the_limits_are_errors_not_hangs() {
+    let text = invalid("AudioTransform", json!({"output_sample_rate": 1536000}));
+    assert!(text.contains("from 1 to 768000"), "{text}");
+    // An envelope claiming 4294967295 Hz, and 1 Hz to 768 kHz (a ratio of 768000).
+    let huge = AudioBuffer::new(vec![0.0; 64], u32::MAX, 1);
+    let err = run_error(
+        "FastResampleNode",
+        json!({"target_rate": 16000}),
+        vec![RuntimeData::Audio(huge)],
+    );
+    assert!(err.contains("cannot resample at 4294967295 Hz"), "{err}");
+    let err = run_error(
+        "AudioTransform",
+        json!({"output_sample_rate": 768000}),
+        vec![RuntimeData::Audio(tone(10, 1))],
+    );
+    assert!(err.contains("ratio is beyond 256"), "{err}");
+}
+
+#[test]
+fn non_finite_samples_are_refused_before_the_resampler() {
+    let mut audio = tone(4096, 44_100);
+    audio.samples[1000] = f32::NAN;
+    audio.samples[2000] = f32::INFINITY;
+    for quality in ["Low", "Medium", "High"] {
+        let err = run_error(
+            "FastResampleNode",
+            json!({"target_rate": 16000, "quality": quality}),
+            vec![RuntimeData::Audio(audio.clone())],
+        );
+        assert!(err.contains("sample 1000 is NaN"), "{quality}: {err}");
+    }
+}
+
+#[test]
+fn crafted_vad_metadata_is_refused() {
+    let frames = |list: Value| {
+        let mut audio = tone(10, 16_000);
+        audio
+            .metadata
+            .insert("vad".into(), json!({ "frames": list }));
+        RuntimeData::Audio(audio)
+    };
+    let speech = |s: u64, e: u64| json!({"start_sample": s, "end_sample": e, "is_speech": true});
+    for bad in [
+        json!([speech(1000, 2000)]),         // beyond the 10 frames received
+        json!([speech(5, 3)]),               // ends before it starts
+        json!([speech(0, 5), speech(2, 4)]), // out of order
+    ] {
+        let err = run_error("AudioBufferAccumulatorNode", json!({}), vec![frames(bad)]);
+        assert!(err.contains("vad.frames metadata is inconsistent"), "{err}");
+    }
+}
+
+/// A WAV file with the given header fields and 4 frames of 16-bit silence.
+fn wav(channels: u16, rate: u32) -> Vec<u8> {
+    let align = channels.max(1) * 2;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36u32 + 8).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate.wrapping_mul(u32::from(align))).to_le_bytes());
+    b.extend_from_slice(&align.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&8u32.to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b
+}
+
+#[test]
+fn crafted_file_headers_are_refused_before_the_decoder() {
+    // symphonia panics building a time base from 0 Hz.
+    for (channels, rate) in [(1, 0), (0, 16000), (1, 5_000_000)] {
+        let err = run_error(
+            "AudioDecoderNode",
+            json!({}),
+            vec![RuntimeData::Binary(wav(channels, rate))],
+        );
+        assert!(err.contains("the WAV header is invalid"), "{err}");
+    }
+    let ok = common::run(
+        common::one_node("AudioDecoderNode", json!({})),
+        vec![RuntimeData::Binary(wav(1, 8000))],
+    )
+    .expect("a sane header still decodes");
+    assert_eq!(ok.outputs[0].data.kind(), "audio");
+}
+
+#[test]
+fn a_manifest_with_ten_thousand_problems_is_validated_with_few_suggestions() {
+    let nodes: Vec<Value> = (0..10_000)
+        .map(|i| json!({"id": format!("n{i}"), "node_type": "PassThrough"}))
+        .collect();
+    let connections: Vec<Value> = (0..10_000)
+        .map(|i| json!({"from": format!("n{i}"), "to": format!("missing{i}")}))
+        .collect();
+    let manifest = json!({"version": "v1", "metadata": {"name": "big"}, "nodes": nodes, "connections": connections});
+    let (_, report) = Executor::default().validate(&manifest);
+    assert_eq!(report.errors.len(), 10_000);
+    let suggested = report
+        .errors
+        .iter()
+        .filter(|p| p.message.contains("did you mean"))
+        .count();
+    assert!(
+        suggested <= remotemedia_runtime::validate::MAX_SUGGESTIONS,
+        "{suggested} suggestions"
+    );
+    // The cheap checks still run for every problem.
+    assert!(report.errors[9_999]
+        .message
+        .contains("no node with id \"missing9999\""));
+}
