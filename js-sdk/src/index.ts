@@ -137,6 +137,8 @@ export interface Capabilities {
   python: "off" | "not started" | "starting" | "ready" | "failed";
   /** Where the Python worker's start-up went, once it is ready. */
   pythonStartup?: PythonStartup;
+  /** Times the Python worker was replaced (a Python run timed out or was aborted, or it died). */
+  pythonRestarts: number;
   /** Milliseconds `RemoteMedia.create` took (compile, workers, instantiation). */
   executorStartMs: number;
 }
@@ -212,6 +214,7 @@ export class RemoteMedia {
   private python: Worker | null = null;
   private pythonState: Capabilities["python"];
   private pythonReady: Promise<void> | null = null;
+  private pythonRestarts = 0;
   private terminated = false;
   private pythonStartup: PythonStartup | undefined;
   private executorStartMs = 0;
@@ -308,20 +311,43 @@ export class RemoteMedia {
           this.options.onProgress?.({ stage: "Python ready", component: "python", elapsedMs: performance.now() - t0 });
           resolve();
         } else if (m.type === "fatal") {
+          // After start-up, a dead Python worker is replaced; before, the start failed.
+          if (this.pythonState === "ready") return this.restartPython(m.message);
           this.pythonState = "failed";
           reject(m.asset ? new AssetError(m.message, m.asset.url, m.asset.status, m.asset.contentType) : new RemoteMediaError(m.message));
         }
       };
       python.onerror = (event: ErrorEvent) => {
         event.preventDefault();
+        const message = `the Python worker crashed: ${event.message || "script error"}`;
+        if (this.pythonState === "ready") return this.restartPython(message);
         this.pythonState = "failed";
-        reject(new RemoteMediaError(`the Python worker crashed: ${event.message || "script error"}`));
+        reject(new RemoteMediaError(message));
       };
     });
     const snapshotCache = this.options.pythonSnapshot === false ? null : `remotemedia-web-${BUILD.version}-${BUILD.hash}`;
     python.postMessage({ type: "init", assets: this.assets, indexURL: this.options.indexURL, snapshotCache } satisfies ToPython);
     for (const w of this.workers) this.connectPython(w);
     return this.pythonReady;
+  }
+
+  /**
+   * Stops the Python worker and starts a new one at once (from the memory snapshot when
+   * there is one). Connecting the new one fails the Python calls still waiting in the
+   * executor workers: their runs reject with NodeError; later runs use the new worker.
+   * Python state (module globals, node instances) does not survive.
+   */
+  private restartPython(reason: string): void {
+    if (!this.python || this.terminated) return;
+    this.python.onmessage = null;
+    this.python.onerror = null;
+    this.python.terminate();
+    this.python = null;
+    this.pythonReady = null;
+    this.pythonState = "not started";
+    this.pythonRestarts++;
+    this.options.onProgress?.({ stage: `restarting the Python worker: ${reason}`, component: "python", elapsedMs: 0 });
+    this.startPython().catch(() => {}); // a failed start is reported to the next run that needs Python
   }
 
   /** A MessageChannel between one executor worker and the Python worker. */
@@ -412,7 +438,7 @@ export class RemoteMedia {
     const worker = this.pickWorker();
     const id = this.nextId++;
     const message: ToExecutor = { type: "run", id, ...this.manifestFields(worker, prepared), inputs: wireInputs, buffers };
-    const answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options);
+    const answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options, prepared.needsPython);
     const result = answer.result;
     if (result.status !== "success") throw this.failure(worker, prepared, result);
     // The runtime carries each item once: `outputs_by_node` holds indices into
@@ -424,7 +450,7 @@ export class RemoteMedia {
   }
 
   /** Applies abort and timeout to a request. A worker left busy with an abandoned run is replaced. */
-  private guard(worker: ExecutorWorker, id: number, request: Promise<Answer>, options: RunOptions): Promise<Answer> {
+  private guard(worker: ExecutorWorker, id: number, request: Promise<Answer>, options: RunOptions, usesPython = false): Promise<Answer> {
     const { signal, timeoutMs } = options;
     if (!signal && timeoutMs === undefined) return request;
     return new Promise<Answer>((resolve, reject) => {
@@ -433,6 +459,9 @@ export class RemoteMedia {
         cleanup();
         worker.post({ type: "cancel", id } satisfies ToExecutor);
         worker.forget(id);
+        // Python code that does not return cannot be interrupted from here: the Python
+        // worker is replaced (Python calls of other runs in flight fail with NodeError).
+        if (usesPython) this.restartPython(`run ${id} ${err instanceof TimeoutError ? "timed out" : "was aborted"}`);
         // A synchronous run cannot see the cancel flag; if no other request is on this
         // worker, replace it rather than let it keep computing. Sessions open on it
         // are lost with it: their pushes reject with WorkerCrashedError.
@@ -484,6 +513,7 @@ export class RemoteMedia {
       transport: this.options.transport ?? "transfer",
       python: this.pythonState,
       pythonStartup: this.pythonStartup,
+      pythonRestarts: this.pythonRestarts,
       executorStartMs: this.executorStartMs,
     };
   }

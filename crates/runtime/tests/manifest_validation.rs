@@ -56,7 +56,9 @@ fn every_problem_is_reported_at_once_with_its_path() {
     );
     assert!(error_at(&report, "nodes[2].id").contains("^[A-Za-z0-9_-]+$"));
     assert!(error_at(&report, "nodes[3].params.target_rate").contains("expected number"));
-    assert!(error_at(&report, "nodes[4].params.chunk_size").contains("must be 1 to 16777216 frames"));
+    assert!(
+        error_at(&report, "nodes[4].params.chunk_size").contains("must be 1 to 16777216 frames")
+    );
     assert!(error_at(&report, "connections[0].to").contains("ghost"));
     assert_eq!(report.errors.len(), 9, "{:#?}", report.errors);
 }

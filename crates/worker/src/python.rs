@@ -51,7 +51,10 @@ struct FromPython {
 struct Channel {
     port: MessagePort,
     next_id: Cell<u32>,
-    waiting: RefCell<HashMap<u32, Function>>,
+    /// `(resolve, reject)` of each request in flight.
+    waiting: RefCell<HashMap<u32, (Function, Function)>>,
+    /// Why the channel was closed, if it was: later requests fail at once with it.
+    closed: RefCell<Option<String>>,
     /// Kept alive as long as the port listens.
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
@@ -67,7 +70,7 @@ impl Channel {
                 };
                 if let Some(channel) = weak.upgrade() {
                     let resolve = channel.waiting.borrow_mut().remove(&answer.id);
-                    if let Some(resolve) = resolve {
+                    if let Some((resolve, _)) = resolve {
                         let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(&answer.response));
                     }
                 }
@@ -77,6 +80,7 @@ impl Channel {
                 port,
                 next_id: Cell::new(1),
                 waiting: RefCell::default(),
+                closed: RefCell::new(None),
                 _on_message: on_message,
             }
         })
@@ -86,10 +90,15 @@ impl Channel {
     fn ask(&self, message: impl FnOnce(u32) -> ToPython) -> Promise {
         let id = self.next_id.get();
         self.next_id.set(id.wrapping_add(1));
+        if let Some(reason) = self.closed.borrow().as_deref() {
+            return Promise::reject(&js_sys::Error::new(reason));
+        }
         let body = serde_wasm_bindgen::to_value(&message(id));
         Promise::new(&mut |resolve, reject| match &body {
             Ok(body) => {
-                self.waiting.borrow_mut().insert(id, resolve);
+                self.waiting
+                    .borrow_mut()
+                    .insert(id, (resolve, reject.clone()));
                 if let Err(e) = self.port.post_message(body) {
                     self.waiting.borrow_mut().remove(&id);
                     let _ = reject.call1(&JsValue::NULL, &e);
@@ -99,6 +108,19 @@ impl Channel {
                 let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&e.to_string()));
             }
         })
+    }
+}
+
+impl Channel {
+    /// Rejects every request in flight, and every later one, with `reason` (the Python
+    /// worker is gone).
+    fn fail_all(&self, reason: &str) {
+        *self.closed.borrow_mut() = Some(reason.to_string());
+        self.port.set_onmessage(None);
+        let waiting: Vec<_> = self.waiting.borrow_mut().drain().collect();
+        for (_, (_, reject)) in waiting {
+            let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new(reason));
+        }
     }
 }
 
@@ -120,6 +142,12 @@ impl PythonNodes {
         PythonNodes {
             channel: Channel::new(port),
         }
+    }
+
+    /// Fails every Python call in flight with `reason`: for when the Python worker was
+    /// stopped (a call that never returns, a crash) and replaced.
+    pub fn fail_pending(&self, reason: &str) {
+        self.channel.fail_all(reason);
     }
 
     /// Loads the manifest's Python packages in the Python worker.

@@ -24,6 +24,8 @@ use crate::python::PythonNodes;
 #[wasm_bindgen]
 pub struct WorkerRuntime {
     executor: Executor,
+    /// The Python worker's channel, if connected.
+    python: Option<PythonNodes>,
     manifests: ManifestCache,
     sessions: Rc<RefCell<HashMap<u32, Session>>>,
     cancels: Rc<RefCell<HashMap<u32, CancelFlag>>>,
@@ -45,6 +47,7 @@ impl WorkerRuntime {
         crate::panic::install(None);
         WorkerRuntime {
             executor: Executor::new(NodeRegistry::builtin()).with_clock(crate::clock::now_ms),
+            python: None,
             manifests: ManifestCache::default(),
             sessions: Rc::default(),
             cancels: Rc::default(),
@@ -63,13 +66,17 @@ impl WorkerRuntime {
 
     /// Connects the Python worker through `port`, one end of a `MessageChannel` whose
     /// other end the Python worker serves (see [`crate::python`]). Runs started
-    /// afterwards can use Python nodes.
+    /// afterwards can use Python nodes. Connecting a new Python worker (the old one was
+    /// stopped) fails the Python calls still waiting on the old one, so their runs end
+    /// with a node error instead of waiting forever.
     #[wasm_bindgen(js_name = setPython)]
     pub fn set_python(&mut self, port: web_sys::MessagePort) {
-        self.executor = self
-            .executor
-            .clone()
-            .with_external(Rc::new(PythonNodes::new(port)));
+        if let Some(old) = self.python.take() {
+            old.fail_pending("the Python worker was restarted (a Python call did not return in time, or it crashed); this call was lost");
+        }
+        let python = PythonNodes::new(port);
+        self.executor = self.executor.clone().with_external(Rc::new(python.clone()));
+        self.python = Some(python);
     }
 
     /// `{valid, errors, warnings, python_nodes, python_packages}` for a manifest (an

@@ -210,6 +210,30 @@ pub async fn python_bridge_round_trip_and_errors() {
             .contains("could not load Python packages nope"),
         "{failed}"
     );
+
+    // A Python call that never returns (nobody serves this port): connecting a new
+    // Python worker fails it at once, and the new one serves the next run.
+    let silent = web_sys::MessageChannel::new().unwrap();
+    let mut rt = WorkerRuntime::new();
+    rt.set_python(silent.port1());
+    let stuck = rt.run(20, 20, js(&manifest("Shout")), js(&json!(["x"])));
+    // Let the run post its request first (it then waits for an answer that never comes).
+    for _ in 0..3 {
+        JsFuture::from(Promise::resolve(&JsValue::NULL)).await.unwrap();
+    }
+    let fresh = web_sys::MessageChannel::new().unwrap();
+    serve.call1(&JsValue::NULL, &fresh.port2()).unwrap();
+    rt.set_python(fresh.port1());
+    let failed = resolve(stuck).await;
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the Python worker was restarted"),
+        "{failed}"
+    );
+    let ok = resolve(rt.run(21, 21, js(&manifest("Shout")), js(&json!(["y"])))).await;
+    assert_eq!(ok["outputs"], json!(["Y"]), "{ok}");
 }
 
 fn base64(bytes: &[u8]) -> String {

@@ -206,3 +206,11 @@ self.onmessage = (event: MessageEvent<ToPython>) => {
     connect(message.port);
   }
 };
+
+// Python code can reach this worker's global scope (`import js`). If it closes the
+// worker, say so first, so the page replaces it instead of waiting for answers.
+const closeWorker = self.close.bind(self);
+self.close = () => {
+  send({ type: "fatal", message: "the Python worker was closed by Python code" });
+  closeWorker();
+};

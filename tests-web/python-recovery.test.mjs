@@ -1,0 +1,69 @@
+// Python that never returns, or that kills its worker, is recovered from: the run
+// rejects with its own error, the Python worker is replaced, and later runs work.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { createRemoteMedia, sdkPage, useBrowser } from "./helpers.mjs";
+
+const ctx = useBrowser();
+let page;
+
+before(async () => {
+  page = await sdkPage(ctx);
+  await createRemoteMedia(page, { workers: 2 });
+});
+
+/** A one-node Python manifest whose `process` runs `body`. */
+const python = (name, body) => ({
+  version: "v1",
+  metadata: { name },
+  nodes: [{ id: "py", node_type: "Stuck", runtime_hint: "python" }],
+  python: { modules: { [name]: `import js\nfrom remotemedia import Node\n\nclass Stuck(Node):\n    def process(self, data):\n${body}\n        return data\n` } },
+});
+const TEXT = { version: "v1", metadata: { name: "t" }, nodes: [{ id: "t", node_type: "TextProcessorNode" }] };
+
+for (const how of ["timeout", "abort"]) {
+  test(`a Python loop that never returns: ${how} rejects, Python is replaced, the next Python run works`, async () => {
+    const r = await page.evaluate(
+      async ({ manifest, text, how }) => {
+        const rm = window.rm;
+        const before = rm.capabilities().pythonRestarts;
+        await rm.run(text, ["warm"]); // Python started
+        const controller = new AbortController();
+        const options = how === "timeout" ? { timeoutMs: 1500 } : { signal: controller.signal };
+        if (how === "abort") setTimeout(() => controller.abort(), 1500);
+        const t0 = performance.now();
+        const err = await rm.run(manifest, ["x"], options).catch((e) => e);
+        const settledMs = performance.now() - t0;
+        const t1 = performance.now();
+        const next = await rm.run(text, ["again"]);
+        const nextMs = performance.now() - t1;
+        const rust = await rm.run({ version: "v1", metadata: { name: "m" }, nodes: [{ id: "m", node_type: "MultiplyNode" }] }, [4]);
+        return { name: err.name, settledMs, nextMs, next: next.outputs[0].results, rust: rust.outputs, restarts: rm.capabilities().pythonRestarts - before };
+      },
+      { manifest: python(`loop_${how}`, "        while True:\n            pass"), text: TEXT, how },
+    );
+    assert.equal(r.name, how === "timeout" ? "TimeoutError" : "AbortError");
+    assert.ok(r.settledMs < 5000, `settled after ${r.settledMs} ms`);
+    assert.deepEqual(r.next, { uppercase: "AGAIN" });
+    assert.deepEqual(r.rust, [8]);
+    assert.equal(r.restarts, 1);
+    console.log(`# ${how}: rejected after ${r.settledMs.toFixed(0)} ms; next Python run ${r.nextMs.toFixed(0)} ms (worker restarted)`);
+  });
+}
+
+test("Python that closes its own worker: the run fails with a NodeError and Python comes back", async () => {
+  const r = await page.evaluate(
+    async ({ manifest, text }) => {
+      const rm = window.rm;
+      const before = rm.capabilities().pythonRestarts;
+      const err = await rm.run(manifest, ["x"]).catch((e) => e);
+      const next = await rm.run(text, ["back"]);
+      return { name: err.name, message: err.message, next: next.outputs[0].results, restarts: rm.capabilities().pythonRestarts - before };
+    },
+    { manifest: python("closer", "        js.close()\n        while True:\n            pass"), text: TEXT },
+  );
+  assert.equal(r.name, "NodeError");
+  assert.match(r.message, /Python worker was restarted/);
+  assert.deepEqual(r.next, { uppercase: "BACK" });
+  assert.equal(r.restarts, 1);
+});
