@@ -64,6 +64,20 @@ export async function overhead({ reps, calls }) {
 }
 
 /**
+ * 1b. Main-thread time to validate 10k-node manifests (synchronous on the page): a valid
+ * chain, and one whose 10k connections all dangle (at most 1000 problems listed).
+ */
+export async function bigManifest({ reps }) {
+  const rm = await RemoteMedia.create({ workers: 1 });
+  const nodes = Array.from({ length: 10000 }, (_, i) => ({ id: `n${i}`, node_type: "PassThrough" }));
+  const valid = { version: "v1", metadata: { name: "chain" }, nodes, connections: nodes.slice(1).map((_, i) => ({ from: `n${i}`, to: `n${i + 1}` })) };
+  const dangling = { version: "v1", metadata: { name: "dangling" }, nodes, connections: nodes.map((_, i) => ({ from: `n${i}`, to: `missing${i}` })) };
+  const out = { valid: await time(reps, () => rm.validate(valid)), dangling: await time(reps, () => rm.validate(dangling)) };
+  await rm.terminate();
+  return out;
+}
+
+/**
  * 2. Float32 transport through PassThrough, base64 and transfer, against the floors:
  * memcpy into an existing buffer, a structured-clone echo and a transfer echo. A clone
  * round trip makes four copies into freshly allocated memory (serialize and deserialize,

@@ -84,6 +84,7 @@ try {
 
   log("1/7 call overhead");
   out.overhead = await inPage("overhead", cfg);
+  out.bigManifest = await inPage("bigManifest", cfg);
   log("2/7 float32 transport");
   out.transport = await inPage("transport", cfg);
   log("3/7 audio throughput (browser, then native)");
@@ -157,6 +158,7 @@ function markdown(r) {
     "| # | benchmark | result | baseline | ratio | target |",
     "|---|---|---|---|---|---|",
     `| 1 | call overhead, one-node PassThrough (ms/call) | ${mm(r.overhead.sdk)} | bare echo worker ${mm(r.overhead.floor)} | ${f(r.overhead.ratio)}x | < 0.3 ms and < 3x: ${verdict(r.overhead.sdk.median < 0.3 && r.overhead.ratio < 3)} |`,
+    `| 1 | validating a 10k-node manifest on the page (ms) | valid ${mm(r.bigManifest.valid, 1)}; 10k dangling connections ${mm(r.bigManifest.dangling, 1)} | | | < 50 ms: ${verdict(Math.max(r.bigManifest.valid.median, r.bigManifest.dangling.median) < 50)} |`,
     ...r.transport.map(
       (x) =>
         `| 2 | ${x.mb} MB float32 through PassThrough (GB/s) | transfer ${f(x.transfer.gbps)} (transferInputs ${f(x.transferDetach.gbps)}), base64 ${f(x.base64.gbps)} | clone echo ${f(x.cloneEcho.gbps)}, transfer echo ${f(x.transferEcho.median, 2)} ms (1 KB: ${f(x.transferEcho1k.median, 2)} ms), fresh copy ${f(x.freshCopy.gbps)}, memcpy ${f(x.memcpy.gbps)} | transfer ${f(x.transferVsClone)}x the clone echo's time | base64 >= 1 GB/s: ${verdict(x.base64.gbps >= 1)}; transfer >= 2 GB/s: ${verdict(x.transfer.gbps >= 2)}, with transferInputs ${verdict(x.transferDetach.gbps >= 2)} |`,

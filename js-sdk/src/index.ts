@@ -283,7 +283,18 @@ export class RemoteMedia {
    * cannot carry (NaN, a function) is a problem at `$`, not silently `null`.
    */
   validate(manifest: Manifest): ValidationReport {
-    return validateManifest(manifest) as ValidationReport;
+    return typeof manifest === "string" ? (validateManifest(manifest) as ValidationReport) : this.validateKeyed(manifest, manifestKey(manifest));
+  }
+
+  /**
+   * Validation of a manifest whose {@link manifestKey} is `key`. When the key has no
+   * marks (nothing JSON cannot carry), it is exactly the manifest's JSON, and reading
+   * JSON text in wasm is several times faster than walking a large object across the
+   * boundary (10k nodes: about 20 ms instead of 50 here); otherwise the object is read,
+   * so the error names what is wrong.
+   */
+  private validateKeyed(manifest: unknown, key: string): ValidationReport {
+    return validateManifest(key.includes(KEY_MARK) ? manifest : key) as ValidationReport;
   }
 
   /** Starts Pyodide now (otherwise it starts with the first manifest that needs it). */
@@ -379,7 +390,7 @@ export class RemoteMedia {
       this.manifests.delete(key);
       this.manifests.set(key, prepared);
     } else {
-      const report = this.validate(parsed);
+      const report = this.validateKeyed(parsed, key);
       if (!report.valid) {
         const lines = report.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n");
         throw new ManifestError(`invalid manifest (${report.errors.length} problem(s))\n${lines}`, report.errors, report.warnings);
@@ -547,8 +558,11 @@ function manifestKey(manifest: unknown): string {
     if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint" || ArrayBuffer.isView(value)) return `\u0000${typeof value}`;
     return value;
   }) as string | undefined;
-  return text ?? "\u0000undefined";
+  return text ?? `${KEY_MARK}undefined`;
 }
+
+/** How a mark (a NUL character) looks in JSON text. */
+const KEY_MARK = "\\u0000";
 
 /**
  * A streaming session on one executor worker (its node state lives there). If that

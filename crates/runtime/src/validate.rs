@@ -385,9 +385,8 @@ fn check_connections(connections: Option<&Value>, ids: &[String], c: &mut Collec
             match conn.get(end).and_then(Value::as_str) {
                 Some(id) if known.contains(id) => {}
                 Some(id) => {
-                    let names: Vec<&str> = ids.iter().map(String::as_str).collect();
                     let hint = c
-                        .suggest(id, &names)
+                        .suggest_among(id, || ids.iter().map(String::as_str).collect())
                         .map(|n| format!("; did you mean {}?", n.join(" or ")))
                         .unwrap_or_default();
                     c.error(
@@ -419,8 +418,16 @@ fn is_valid_id(id: &str) -> bool {
 /// or one containing the other). `None` when nothing is close.
 pub fn closest(name: &str, candidates: &[&str]) -> Option<Vec<String>> {
     let lower = name.to_ascii_lowercase();
+    // Names much longer or shorter cannot score 0.5 unless one contains the other;
+    // skipping them, and looking at no more than 1000, keeps this cheap on huge lists.
+    let near = |cand: &&&str| {
+        let (a, b) = (cand.len(), name.len());
+        a.abs_diff(b) <= a.max(b) / 2 + 1 || cand.contains(name) || name.contains(**cand)
+    };
     let mut scored: Vec<(f64, &str)> = candidates
         .iter()
+        .filter(near)
+        .take(1000)
         .map(|&cand| {
             let cl = cand.to_ascii_lowercase();
             let mut score = strsim::normalized_damerau_levenshtein(&lower, &cl);
@@ -441,11 +448,18 @@ pub fn closest(name: &str, candidates: &[&str]) -> Option<Vec<String>> {
 struct Collector {
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
+    /// Problems past [`MAX_PROBLEMS`], counted but not listed.
+    errors_left_out: usize,
+    warnings_left_out: usize,
     /// "Did you mean" suggestions made so far: each costs a string distance per
     /// candidate, so only the first [`MAX_SUGGESTIONS`] problems get one (a manifest
     /// with 10k dangling connections stays linear).
     suggested: usize,
 }
+
+/// Errors (and, apart, warnings) listed per validation; the rest are counted in one
+/// last problem at `$` (`... and 9000 more not listed`).
+pub const MAX_PROBLEMS: usize = 1000;
 
 /// Problems per validation that get "did you mean" suggestions.
 pub const MAX_SUGGESTIONS: usize = 20;
@@ -453,14 +467,27 @@ pub const MAX_SUGGESTIONS: usize = 20;
 impl Collector {
     /// [`closest`] for the first [`MAX_SUGGESTIONS`] problems, then nothing.
     fn suggest(&mut self, name: &str, candidates: &[&str]) -> Option<Vec<String>> {
+        self.suggest_among(name, || candidates.to_vec())
+    }
+
+    /// [`Collector::suggest`] with the candidates built only when a suggestion is made.
+    fn suggest_among<'a>(
+        &mut self,
+        name: &str,
+        candidates: impl FnOnce() -> Vec<&'a str>,
+    ) -> Option<Vec<String>> {
         if self.suggested >= MAX_SUGGESTIONS {
             return None;
         }
         self.suggested += 1;
-        closest(name, candidates)
+        closest(name, &candidates())
     }
 
     fn error(&mut self, path: &str, message: impl Into<String>) {
+        if self.errors.len() >= MAX_PROBLEMS {
+            self.errors_left_out += 1;
+            return;
+        }
         self.errors.push(Problem {
             path: path.to_string(),
             message: message.into(),
@@ -468,6 +495,10 @@ impl Collector {
     }
 
     fn warn(&mut self, path: &str, message: impl Into<String>) {
+        if self.warnings.len() >= MAX_PROBLEMS {
+            self.warnings_left_out += 1;
+            return;
+        }
         self.warnings.push(Problem {
             path: path.to_string(),
             message: message.into(),
@@ -475,6 +506,17 @@ impl Collector {
     }
 
     fn finish(&mut self) -> ValidationReport {
+        for (list, left_out) in [
+            (&mut self.errors, self.errors_left_out),
+            (&mut self.warnings, self.warnings_left_out),
+        ] {
+            if left_out > 0 {
+                list.push(Problem {
+                    path: "$".into(),
+                    message: format!("... and {left_out} more not listed"),
+                });
+            }
+        }
         ValidationReport {
             valid: self.errors.is_empty(),
             errors: std::mem::take(&mut self.errors),

@@ -163,7 +163,9 @@ fn a_manifest_with_ten_thousand_problems_is_validated_with_few_suggestions() {
         .collect();
     let manifest = json!({"version": "v1", "metadata": {"name": "big"}, "nodes": nodes, "connections": connections});
     let (_, report) = Executor::default().validate(&manifest);
-    assert_eq!(report.errors.len(), 10_000);
+    // The first 1000 are listed, the rest counted.
+    assert_eq!(report.errors.len(), 1001);
+    assert_eq!(report.errors[1000].message, "... and 9000 more not listed");
     let suggested = report
         .errors
         .iter()
@@ -173,8 +175,7 @@ fn a_manifest_with_ten_thousand_problems_is_validated_with_few_suggestions() {
         suggested <= remotemedia_runtime::validate::MAX_SUGGESTIONS,
         "{suggested} suggestions"
     );
-    // The cheap checks still run for every problem.
-    assert!(report.errors[9_999]
+    assert!(report.errors[999]
         .message
-        .contains("no node with id \"missing9999\""));
+        .contains("no node with id \"missing999\""));
 }
