@@ -219,7 +219,9 @@ pub async fn python_bridge_round_trip_and_errors() {
     let stuck = rt.run(20, 20, js(&manifest("Shout")), js(&json!(["x"])));
     // Let the run post its request first (it then waits for an answer that never comes).
     for _ in 0..3 {
-        JsFuture::from(Promise::resolve(&JsValue::NULL)).await.unwrap();
+        JsFuture::from(Promise::resolve(&JsValue::NULL))
+            .await
+            .unwrap();
     }
     let fresh = web_sys::MessageChannel::new().unwrap();
     serve.call1(&JsValue::NULL, &fresh.port2()).unwrap();
