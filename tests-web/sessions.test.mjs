@@ -114,3 +114,28 @@ test("a run whose signal is already aborted rejects with AbortError and is never
   assert.deepEqual(r.sent, [], "the aborted run reached a worker");
   assert.equal(r.after, "y");
 });
+
+test("runs sharing a worker with an aborted Rust run are retried on a fresh worker, not rejected", async () => {
+  const page = await sdkPage(ctx);
+  await createRemoteMedia(page, { workers: 1 });
+  const r = await page.evaluate(async () => {
+    const rm = window.rm;
+    // Seconds of compute in one synchronous step: High-quality resampling of 3 minutes.
+    const audio = new Float32Array(48000 * 180).map((_, i) => Math.sin(i * 0.01));
+    const slow = { version: "v1", metadata: { name: "slow" }, nodes: [{ id: "r", node_type: "FastResampleNode", params: { target_rate: 44100, quality: "High" } }] };
+    const echo = { version: "v1", metadata: { name: "echo" }, nodes: [{ id: "e", node_type: "Echo" }] };
+    const controller = new AbortController();
+    const aborted = rm.run(slow, [{ audio, sampleRate: 48000 }], { signal: controller.signal }).catch((e) => e.name);
+    await new Promise((r) => setTimeout(r, 100));
+    const bystander = rm.run(echo, ["innocent"]).then((x) => x.outputs[0].input, (e) => `${e.name}: ${e.message}`);
+    await new Promise((r) => setTimeout(r, 100));
+    const before = rm.workers[0];
+    controller.abort();
+    // Replaced at once (it used to keep computing the abandoned run, the bystander waiting).
+    const replaced = rm.workers[0] !== before;
+    return { aborted: await aborted, bystander: await bystander, replaced };
+  });
+  assert.equal(r.aborted, "AbortError");
+  assert.equal(r.replaced, true);
+  assert.equal(r.bystander, "innocent");
+});

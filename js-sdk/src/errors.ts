@@ -54,9 +54,16 @@ export class InputError extends RemoteMediaError {
 
 /** A worker died or could not start; the pool replaces it, other work goes on. */
 export class WorkerCrashedError extends RemoteMediaError {
-  constructor(message: string) {
+  /**
+   * True when this request did nothing wrong: it shared a worker that another run
+   * crashed or that was replaced to stop another run. `run` retries those once on a
+   * fresh worker, so callers see this error only if the retry fails too.
+   */
+  readonly innocent: boolean;
+  constructor(message: string, innocent = false) {
     super(message);
     this.name = "WorkerCrashedError";
+    this.innocent = innocent;
   }
 }
 

@@ -443,13 +443,27 @@ export class RemoteMedia {
     if (options.signal?.aborted) throw new AbortError(); // never sent
     const prepared = await this.prepare(manifest);
     const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
-    const buffers: ArrayBuffer[] | undefined = transfer ? [] : undefined;
-    const wireInputs = inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers && { buffers, detach: options.transferInputs === true }));
-    if (options.signal?.aborted) throw new AbortError(); // aborted while Python started: still never sent
-    const worker = this.pickWorker();
-    const id = this.nextId++;
-    const message: ToExecutor = { type: "run", id, ...this.manifestFields(worker, prepared), inputs: wireInputs, buffers };
-    const answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options, prepared.needsPython);
+    const deadline = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
+    let worker: ExecutorWorker;
+    let answer: Answer;
+    for (let attempt = 1; ; attempt++) {
+      const buffers: ArrayBuffer[] | undefined = transfer ? [] : undefined;
+      const wireInputs = inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers && { buffers, detach: options.transferInputs === true }));
+      if (options.signal?.aborted) throw new AbortError(); // aborted while Python started: still never sent
+      worker = this.pickWorker();
+      const id = this.nextId++;
+      const message: ToExecutor = { type: "run", id, ...this.manifestFields(worker, prepared), inputs: wireInputs, buffers };
+      const waitMs = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+      try {
+        answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options, waitMs, prepared.needsPython);
+        break;
+      } catch (err) {
+        // Another run crashed or stopped this worker: try once more on a fresh one (not
+        // with transferInputs, whose buffers went with the dead worker).
+        const retry = err instanceof WorkerCrashedError && err.innocent && attempt === 1 && options.transferInputs !== true;
+        if (!retry) throw err;
+      }
+    }
     const result = answer.result;
     if (result.status !== "success") throw this.failure(worker, prepared, result);
     // The runtime carries each item once: `outputs_by_node` holds indices into
@@ -461,23 +475,25 @@ export class RemoteMedia {
   }
 
   /** Applies abort and timeout to a request. A worker left busy with an abandoned run is replaced. */
-  private guard(worker: ExecutorWorker, id: number, request: Promise<Answer>, options: RunOptions, usesPython = false): Promise<Answer> {
+  private guard(worker: ExecutorWorker, id: number, request: Promise<Answer>, options: RunOptions, waitMs: number | undefined, usesPython: boolean): Promise<Answer> {
     const { signal, timeoutMs } = options;
-    if (!signal && timeoutMs === undefined) return request;
+    if (!signal && waitMs === undefined) return request;
     return new Promise<Answer>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stop = (err: Error) => {
         cleanup();
         worker.post({ type: "cancel", id } satisfies ToExecutor);
         worker.forget(id);
-        // Python code that does not return cannot be interrupted from here: the Python
-        // worker is replaced (Python calls of other runs in flight fail with NodeError).
-        if (usesPython) this.restartPython(`run ${id} ${err instanceof TimeoutError ? "timed out" : "was aborted"}`);
-        // A synchronous run cannot see the cancel flag; if no other request is on this
-        // worker, replace it rather than let it keep computing. Sessions open on it
-        // are lost with it: their pushes reject with WorkerCrashedError.
-        if (worker.requests === 0) {
-          worker.terminate(`executor worker ${worker.index} was replaced: run ${id} ${err instanceof TimeoutError ? "timed out" : "was aborted"} while it computed`);
+        const what = `run ${id} ${err instanceof TimeoutError ? "timed out" : "was aborted"}`;
+        if (usesPython) {
+          // Python code that does not return cannot be interrupted from here: the Python
+          // worker is replaced (Python calls of other runs in flight fail with NodeError).
+          this.restartPython(what);
+        } else {
+          // Rust code computes without yielding and cannot see the cancel flag: the
+          // worker is replaced rather than left computing. Other runs on it are retried
+          // on a fresh worker; sessions open on it are lost (WorkerCrashedError).
+          worker.terminate(`executor worker ${worker.index} was replaced: ${what} while it computed`, true);
           this.replace(worker);
         }
         reject(err);
@@ -488,7 +504,7 @@ export class RemoteMedia {
         signal?.removeEventListener("abort", onAbort);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (timeoutMs !== undefined) timer = setTimeout(() => stop(new TimeoutError(timeoutMs)), timeoutMs);
+      if (waitMs !== undefined) timer = setTimeout(() => stop(new TimeoutError(timeoutMs ?? waitMs)), waitMs);
       request.then(
         (v) => {
           cleanup();

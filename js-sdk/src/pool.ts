@@ -5,7 +5,7 @@
  * was holding fail, with WorkerCrashedError.
  */
 import { spawnWorker } from "./assets.js";
-import { WorkerCrashedError } from "./errors.js";
+import { NodeError, WorkerCrashedError } from "./errors.js";
 import type { FromExecutor, RuntimeAnswer, ToExecutor } from "./protocol.js";
 
 /** A worker's answer: the runtime's answer object, plus transferred payload buffers in "transfer" mode. */
@@ -28,6 +28,7 @@ export class ExecutorWorker {
   private deadReason: string | null = null;
   private deathListeners = new Set<(err: WorkerCrashedError) => void>();
   private readyPromise: Promise<void>;
+  private rejectReady: (err: Error) => void = () => {};
   private onCrash: (w: ExecutorWorker) => void;
 
   /** `module` may still be compiling: the worker loads its script (`scriptURL`) meanwhile. */
@@ -36,13 +37,24 @@ export class ExecutorWorker {
     this.onCrash = onCrash;
     this.worker = spawnWorker(scriptURL, `remotemedia-executor-${index}`);
     this.readyPromise = new Promise((resolve, reject) => {
+      this.rejectReady = reject;
       this.worker.onmessage = (event: MessageEvent<FromExecutor>) => {
         const message = event.data;
         if (message.type === "ready") resolve();
         else if (message.type === "answer") this.settle(message.id, (p) => p.resolve({ result: message.result, buffers: message.buffers }));
         else if (message.type === "fatal") {
           const err = new WorkerCrashedError(`executor worker ${index}: ${message.message}`);
-          if (message.id === undefined) {
+          if (message.panic) {
+            // The run that panicked gets a NodeError naming the node; the others on this
+            // worker did nothing wrong and are retried elsewhere.
+            const { runId, nodeId, nodeType } = message.panic;
+            if (runId !== null) {
+              const detail = message.message;
+              const where = nodeId ? `node "${nodeId}" (${nodeType}) ` : "";
+              this.settle(runId, (p) => p.reject(new NodeError(`${where}${detail}`, { nodeId: nodeId ?? "", nodeType: nodeType ?? "", language: "rust", detail, traceback: null })));
+            }
+            this.crash(new WorkerCrashedError(err.message, true));
+          } else if (message.id === undefined) {
             reject(err);
             this.crash(err);
           } else {
@@ -111,13 +123,17 @@ export class ExecutorWorker {
     this.pending.delete(id);
   }
 
-  /** Stops the worker; requests still held, and sessions on it, fail with WorkerCrashedError. */
-  terminate(reason = "the worker was terminated"): void {
-    this.die(new WorkerCrashedError(reason));
+  /**
+   * Stops the worker; requests still held, and sessions on it, fail with
+   * WorkerCrashedError (`innocent` when they are to be retried elsewhere).
+   */
+  terminate(reason = "the worker was terminated", innocent = false): void {
+    this.die(new WorkerCrashedError(reason, innocent));
   }
 
   private die(err: WorkerCrashedError): void {
     this.worker.terminate();
+    this.rejectReady(err);
     if (this.deadReason === null) this.deadReason = err.message;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();

@@ -39,7 +39,14 @@ export type RuntimeAnswer = Record<string, unknown> & { status?: unknown; error?
 export type FromExecutor =
   | { type: "ready" }
   | { type: "answer"; id: number; result: RuntimeAnswer; buffers?: Uint8Array[] }
-  | { type: "fatal"; id?: number; message: string };
+  | { type: "fatal"; id?: number; message: string; panic?: PanicInfo };
+
+/** Where a Rust panic happened: the run being computed and the node whose code panicked. */
+export interface PanicInfo {
+  runId: number | null;
+  nodeId: string | null;
+  nodeType: string | null;
+}
 
 /**
  * Main thread -> Python worker. `assets` are the runtime files' URLs as the page's

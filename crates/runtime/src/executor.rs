@@ -19,6 +19,32 @@ use crate::manifest::{Manifest, NodeSpec, RuntimeHint};
 use crate::node::{AsyncNode, ExternalNodes, Node, NodeFailure};
 use crate::params::Params;
 use crate::registry::NodeRegistry;
+
+thread_local! {
+    static RUNNING: std::cell::RefCell<Option<(String, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `(node id, node type)` of the Rust node whose code runs on this thread right now, if
+/// any: what a panic hook reports, so a panic names its node.
+pub fn node_running() -> Option<(String, String)> {
+    RUNNING.with(|r| r.try_borrow().ok().and_then(|r| r.clone()))
+}
+
+/// Marks a Rust node as running for [`node_running`] until dropped.
+struct RunningNode;
+
+impl RunningNode {
+    fn enter(spec: &NodeSpec) -> RunningNode {
+        RUNNING.with(|r| *r.borrow_mut() = Some((spec.id.clone(), spec.node_type.clone())));
+        RunningNode
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        RUNNING.with(|r| *r.borrow_mut() = None);
+    }
+}
 use crate::validate::{KnownTypes, ValidationReport};
 use crate::wire;
 
@@ -481,6 +507,7 @@ impl Session {
     ) -> Result<Vec<RuntimeData>, RunError> {
         let spec = &self.manifest.nodes[node];
         let mut out = Vec::new();
+        let _running = matches!(self.slots[node], Slot::Rust(_)).then(|| RunningNode::enter(spec));
         match &mut self.slots[node] {
             Slot::Rust(n) if flush => {
                 n.finish(items, &mut out)

@@ -55,12 +55,21 @@ impl WorkerRuntime {
         }
     }
 
-    /// Calls `report(message)` with a panic's message and location before the trap
-    /// (`panicked at src/x.rs:12:5: ...`); the worker script posts it to the page.
+    /// Calls `report({message, runId, nodeId, nodeType})` before the trap of a panic:
+    /// its message and location (`panicked at src/x.rs:12:5: ...`), the run being
+    /// computed and the Rust node whose code panicked, when known. The worker script
+    /// posts it to the page.
     #[wasm_bindgen(js_name = onPanic)]
     pub fn on_panic(&self, report: Function) {
         crate::panic::install(Some(Box::new(move |text| {
-            let _ = report.call1(&JsValue::NULL, &JsValue::from_str(text));
+            let node = remotemedia_runtime::executor::node_running();
+            let info = json!({
+                "message": text,
+                "runId": RUNNING_REQUEST.with(|r| r.get()),
+                "nodeId": node.as_ref().map(|n| &n.0),
+                "nodeType": node.as_ref().map(|n| &n.1),
+            });
+            let _ = report.call1(&JsValue::NULL, &to_js(&info));
         })));
     }
 
@@ -103,7 +112,7 @@ impl WorkerRuntime {
         cancels.borrow_mut().insert(run_id, cancel.clone());
         let manifest = manifests.get_or_parse(&executor, manifest_id, manifest);
         let inputs = read(inputs, "the inputs", "input");
-        future_to_promise(async move {
+        future_to_promise(tagged(run_id, async move {
             let outcome = async {
                 let manifest = manifest?;
                 let inputs = parse_items(inputs?)?;
@@ -116,7 +125,7 @@ impl WorkerRuntime {
             .await;
             cancels.borrow_mut().remove(&run_id);
             Ok(to_js(&outcome.unwrap_or_else(|e| e)))
-        })
+        }))
     }
 
     /// Batch run with binary payloads as buffers instead of base64: envelopes in
@@ -145,7 +154,7 @@ impl WorkerRuntime {
         let mut spare = SpareBuffers(given);
         let manifest = manifests.get_or_parse(&executor, manifest_id, manifest);
         let items = read(inputs, "the inputs", "input");
-        future_to_promise(async move {
+        future_to_promise(tagged(run_id, async move {
             let out_buffers = Array::new();
             let outcome = async {
                 let manifest = manifest?;
@@ -166,7 +175,7 @@ impl WorkerRuntime {
             Reflect::set(&answer, &"result".into(), &result)?;
             Reflect::set(&answer, &"buffers".into(), &out_buffers)?;
             Ok(answer.into())
-        })
+        }))
     }
 
     /// Asks the run `run_id` to stop at its next item boundary (a run only yields
@@ -276,6 +285,25 @@ pub fn validate_manifest(manifest: JsValue) -> JsValue {
 
 fn error_json(kind: &str, message: String) -> Value {
     json!({"status": "error", "error": {"kind": kind, "message": message}})
+}
+
+thread_local! {
+    /// The run whose future is being polled (for panic reports).
+    static RUNNING_REQUEST: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
+}
+
+/// `future`, marking `run_id` as running while it is polled.
+fn tagged<F: std::future::Future>(
+    run_id: u32,
+    future: F,
+) -> impl std::future::Future<Output = F::Output> {
+    let mut future = Box::pin(future);
+    std::future::poll_fn(move |cx| {
+        RUNNING_REQUEST.with(|r| r.set(Some(run_id)));
+        let polled = future.as_mut().poll(cx);
+        RUNNING_REQUEST.with(|r| r.set(None));
+        polled
+    })
 }
 
 /// The buffers a transfer-mode run was given, reused for its outputs.

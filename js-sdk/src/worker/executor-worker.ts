@@ -7,7 +7,7 @@
  * the Rust `WorkerRuntime` (crates/worker).
  */
 import init, { WorkerRuntime } from "../../wasm/remotemedia_worker.js";
-import type { FromExecutor, RuntimeAnswer, ToExecutor } from "../protocol.js";
+import type { FromExecutor, PanicInfo, RuntimeAnswer, ToExecutor } from "../protocol.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -79,7 +79,9 @@ self.onmessage = async (event: MessageEvent<ToExecutor>) => {
       await init({ module_or_path: message.module });
       runtime = new WorkerRuntime();
       // A panic traps the instance: say what it was, and let the page replace this worker.
-      runtime.onPanic((text: string) => send({ type: "fatal", message: `the runtime ${text}` }));
+      runtime.onPanic((info: { message: string } & PanicInfo) =>
+        send({ type: "fatal", message: `the runtime ${info.message}`, panic: { runId: info.runId, nodeId: info.nodeId, nodeType: info.nodeType } }),
+      );
       send({ type: "ready" });
       for (const queued of pending.splice(0)) handle(queued, runtime);
     } catch (err) {
