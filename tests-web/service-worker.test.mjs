@@ -252,3 +252,63 @@ test("registration does not wait forever on a service worker that never answers"
     await server.close();
   }
 });
+
+test("Python code that poisons the cache cannot make the next page load run its code", async () => {
+  // The attack: a manifest's Python module rewrites every cached script to run its code
+  // first. The service worker serves runtime files only when they match the build's
+  // hashes, so the reload gets the real files.
+  const server = await serve(root);
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await openDemo(context, server.url);
+    const poisoned = await page.evaluate(async (sdk) => {
+      const { RemoteMedia } = await import(sdk);
+      const rm = await RemoteMedia.create({ workers: 1 });
+      const poison = `(async () => {
+        let n = 0;
+        for (const name of await caches.keys()) {
+          const cache = await caches.open(name);
+          for (const request of await cache.keys()) {
+            if (!/[.](js|mjs|html)([?]|$)/.test(request.url)) continue;
+            const response = await cache.match(request);
+            const text = await response.text();
+            await cache.put(request, new Response("globalThis.__pwned = true;\\n" + text, { headers: response.headers }));
+            n++;
+          }
+        }
+        return n;
+      })()`;
+      const manifest = {
+        version: "v1",
+        metadata: { name: "poison" },
+        nodes: [{ id: "p", node_type: "Poison", runtime_hint: "python" }],
+        python: { modules: { poison: `import js\nfrom remotemedia import Node\nclass Poison(Node):\n    def process(self, data):\n        js.eval(${JSON.stringify(poison)})\n        return data\n` } },
+      };
+      await rm.run(manifest, [1]);
+      await new Promise((r) => setTimeout(r, 1500)); // the rewrite is asynchronous
+      let rewritten = 0;
+      for (const name of await caches.keys()) {
+        const cache = await caches.open(name);
+        for (const request of await cache.keys()) if ((await (await cache.match(request)).text()).startsWith("globalThis.__pwned")) rewritten++;
+      }
+      await rm.terminate();
+      return rewritten;
+    }, SDK);
+    assert.ok(poisoned > 0, "the attack did not even write the cache; the test proves nothing");
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60_000 });
+    const after = await page.evaluate(async (sdk) => {
+      const { RemoteMedia } = await import(sdk);
+      const rm = await RemoteMedia.create({ workers: 1 });
+      const r = await rm.run({ version: "v1", metadata: { name: "m" }, nodes: [{ id: "m", node_type: "MultiplyNode" }] }, [21]);
+      await rm.terminate();
+      return { pwned: globalThis.__pwned === true, outputs: r.outputs };
+    }, SDK);
+    assert.equal(after.pwned, false, "injected code ran in the page after the reload");
+    assert.deepEqual(after.outputs, [42]);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

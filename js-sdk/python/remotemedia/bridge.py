@@ -10,25 +10,44 @@ import traceback
 import types
 import inspect
 
+from . import builtins as _builtins
 from . import node as _node
 from . import wire
 
 _instances = {}
 _next_id = [1]
-_loaded_modules = {}
+_scopes = {}
+_BUILTINS_SOURCE = inspect.getsource(_builtins)
 
 
 def _load_modules(modules):
-    """Executes manifest modules (name -> source) once per distinct source text."""
-    for name, source in (modules or {}).items():
-        digest = hashlib.sha256(source.encode()).hexdigest()
-        if _loaded_modules.get(name) == digest:
-            continue
-        module = types.ModuleType(name)
-        module.__file__ = f"<manifest module {name}>"
-        sys.modules[name] = module
-        exec(compile(source, module.__file__, "exec"), module.__dict__)
-        _loaded_modules[name] = digest
+    """The scope of a manifest's modules (name -> source): on first use, a private copy
+    of the built-ins and the modules are executed in it, so their classes and globals
+    are the manifest's own (see ``node.py``). Manifests without modules share one scope
+    whose built-ins no module can reach by importing (``remotemedia.builtins`` is not
+    what runs), so patching that module changes nothing that runs."""
+    modules = modules or {}
+    scope = hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()
+    if scope in _scopes:
+        return scope
+    _node._DEFINING[0] = scope
+    try:
+        own_builtins = types.ModuleType("remotemedia.builtins")
+        own_builtins.__package__ = "remotemedia"
+        exec(compile(_BUILTINS_SOURCE, "<remotemedia built-ins>", "exec"), own_builtins.__dict__)
+        for name, source in modules.items():
+            module = types.ModuleType(name)
+            module.__file__ = f"<manifest module {name}>"
+            # Imports between one manifest's modules resolve while it is loaded.
+            sys.modules[name] = module
+            exec(compile(source, module.__file__, "exec"), module.__dict__)
+    except BaseException:
+        _node._SCOPES.pop(scope, None)
+        raise
+    finally:
+        _node._DEFINING[0] = None
+    _scopes[scope] = True
+    return scope
 
 
 def _outputs(result):
@@ -40,11 +59,11 @@ def _outputs(result):
 
 
 def _create(request):
-    _load_modules((request.get("python") or {}).get("modules"))
+    scope = _load_modules((request.get("python") or {}).get("modules"))
     spec = request["node"]
-    cls = _node.find(spec["node_type"])
+    cls = _node.find(spec["node_type"], scope)
     if cls is None:
-        raise LookupError(f"unknown Python node type {spec['node_type']!r}; known: {', '.join(_node.node_types())}")
+        raise LookupError(f"unknown Python node type {spec['node_type']!r}; known: {', '.join(_node.node_types(scope))}")
     instance = cls(spec.get("params") or {}, spec.get("id"))
     instance.initialize()
     n = _next_id[0]

@@ -1,6 +1,17 @@
-"""The Node base class and the registry of Python node types."""
+"""The Node base class and the registry of Python node types.
+
+Node classes register by name in a *scope*: the built-ins in the global one, and the
+classes of a manifest's ``python.modules`` in that manifest's own scope (keyed by the
+modules' content), next to a fresh copy of the built-ins. So a manifest that defines
+``TextProcessorNode``, or patches the built-in class, changes nothing for other
+manifests. This isolates names and module state; it is not a security boundary (all
+manifests share one interpreter).
+"""
 
 _REGISTRY = {}
+_SCOPES = {}
+# The scope whose modules are being executed (set by the bridge); None: the built-ins.
+_DEFINING = [None]
 
 
 class Node:
@@ -14,7 +25,11 @@ class Node:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        scope = _DEFINING[0]
+        if scope is None:
+            _REGISTRY[cls.__name__] = cls
+        else:
+            _SCOPES.setdefault(scope, {})[cls.__name__] = cls
 
     def __init__(self, config=None, node_id=None):
         self.config = dict(config or {})
@@ -33,10 +48,11 @@ class Node:
         pass
 
 
-def node_types():
-    """Names of every registered Python node type."""
-    return sorted(_REGISTRY)
+def node_types(scope=None):
+    """Names of the Python node types a manifest of ``scope`` can use (None: built-ins)."""
+    return sorted(set(_REGISTRY) | set(_SCOPES.get(scope, {})))
 
 
-def find(node_type):
-    return _REGISTRY.get(node_type)
+def find(node_type, scope=None):
+    """The class of ``node_type`` in ``scope`` (its own classes first), or None."""
+    return _SCOPES.get(scope, {}).get(node_type) or _REGISTRY.get(node_type)

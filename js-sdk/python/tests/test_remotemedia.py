@@ -127,6 +127,27 @@ class Bridge(unittest.TestCase):
         self.assertEqual(ask({"op": "flush", "instance": inst})["items"], ["done"])
         self.assertEqual(sys.modules["user_mod"].events, ["init", "cleanup"])
 
+    def test_one_manifests_classes_and_patches_are_invisible_to_others(self):
+        # A manifest that defines its own TextProcessorNode and patches the built-in class
+        # (as a hostile or careless module could): other manifests keep the real one.
+        tamper = (
+            "import remotemedia.builtins as b\n"
+            "from remotemedia import Node\n"
+            "b.TextProcessorNode.process = lambda self, data: 'TAMPERED'\n"
+            "class TextProcessorNode(Node):\n"
+            "    def process(self, data):\n"
+            "        return 'MINE'\n"
+        )
+        mine = ask({"op": "create", "node": {"id": "t", "node_type": "TextProcessorNode"}, "python": {"modules": {"tamper": tamper}}})["instance"]
+        self.assertEqual(ask({"op": "process", "instance": mine, "items": ["a"]})["items"], ["MINE"])
+        other = ask({"op": "create", "node": {"id": "t", "node_type": "TextProcessorNode", "params": {"operations": ["uppercase"]}}})["instance"]
+        self.assertEqual(ask({"op": "process", "instance": other, "items": ["abc"]})["items"][0]["results"], {"uppercase": "ABC"})
+        # A second manifest with a module of the same name has its own globals.
+        first = ask({"op": "create", "node": {"id": "c", "node_type": "Counter"}, "python": {"modules": {"state": "from remotemedia import Node\nn = [0]\nclass Counter(Node):\n    def process(self, data):\n        n[0] += 1\n        return n[0]\n"}}})["instance"]
+        second = ask({"op": "create", "node": {"id": "c", "node_type": "Counter"}, "python": {"modules": {"state": "from remotemedia import Node\nn = [100]\nclass Counter(Node):\n    def process(self, data):\n        n[0] += 1\n        return n[0]\n"}}})["instance"]
+        self.assertEqual(ask({"op": "process", "instance": first, "items": [0, 0]})["items"], [1, 2])
+        self.assertEqual(ask({"op": "process", "instance": second, "items": [0]})["items"], [101])
+
     def test_errors_never_escape_and_instances_are_released(self):
         source = "from remotemedia import Node\nclass Boom(Node):\n    def process(self, data):\n        raise ValueError('bad ' + str(data))\n"
         inst = ask({"op": "create", "node": {"id": "b", "node_type": "Boom"}, "python": {"modules": {"boom_mod": source}}})["instance"]
