@@ -139,3 +139,24 @@ test("runs sharing a worker with an aborted Rust run are retried on a fresh work
   assert.equal(r.replaced, true);
   assert.equal(r.bystander, "innocent");
 });
+
+test("sessions dropped without close() are reclaimed once garbage-collected", async () => {
+  const page = await sdkPage(ctx);
+  await createRemoteMedia(page, { workers: 1 });
+  const opened = await page.evaluate(async () => {
+    const echo = { version: "v1", metadata: { name: "echo" }, nodes: [{ id: "e", node_type: "Echo" }] };
+    for (let i = 0; i < 50; i++) await (await window.rm.open(echo)).push(i); // never closed, never kept
+    return window.rm.workers[0].sessions;
+  });
+  assert.equal(opened, 50);
+  const cdp = await page.context().newCDPSession(page);
+  let left = opened;
+  for (let i = 0; i < 50 && left > 0; i++) {
+    await cdp.send("HeapProfiler.collectGarbage");
+    await new Promise((r) => setTimeout(r, 100));
+    left = await page.evaluate(() => window.rm.workers[0].sessions);
+  }
+  assert.equal(left, 0, "dropped sessions still counted after garbage collection");
+  const after = await page.evaluate(async () => (await window.rm.run({ version: "v1", metadata: { name: "m" }, nodes: [{ id: "m", node_type: "MultiplyNode" }] }, [5])).outputs);
+  assert.deepEqual(after, [10]);
+});

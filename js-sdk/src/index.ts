@@ -554,6 +554,16 @@ export class RemoteMedia {
   }
 }
 
+/**
+ * Sessions dropped without `close()`: once garbage-collected, their node state in the
+ * worker is freed (`drop`) and their slot in the pool's balance given back.
+ */
+const sessionsDropped = new FinalizationRegistry<{ worker: ExecutorWorker; session: number; unsubscribe: () => void }>(({ worker, session, unsubscribe }) => {
+  unsubscribe();
+  worker.sessions--;
+  worker.post({ type: "drop", session });
+});
+
 /** Distinct manifests kept validated (and named in the workers); the oldest is forgotten. */
 const MANIFEST_CACHE = 64;
 
@@ -600,7 +610,12 @@ export class Session {
     private nextId: () => number,
   ) {
     worker.sessions++;
-    this.unsubscribe = worker.onDeath((err) => this.lose(err));
+    // Only a weak reference from the worker: a session dropped without close() must
+    // stay collectable, so `sessionsDropped` can free its node state in the worker.
+    const weak = new WeakRef(this);
+    const unsubscribe = worker.onDeath((err) => weak.deref()?.lose(err));
+    this.unsubscribe = unsubscribe;
+    sessionsDropped.register(this, { worker, session, unsubscribe }, this);
   }
 
   private lose(err: WorkerCrashedError): void {
@@ -615,6 +630,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    sessionsDropped.unregister(this);
     this.worker.sessions--;
   }
 

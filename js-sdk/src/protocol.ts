@@ -17,6 +17,7 @@ export type ToExecutor =
   | { type: "run"; id: number; manifest: number; body?: ManifestObject; inputs: unknown[]; buffers?: ArrayBuffer[] }
   | { type: "open"; id: number; manifest: number; body?: ManifestObject }
   | { type: "forget"; manifest: number }
+  | { type: "drop"; session: number }
   | { type: "push"; id: number; session: number; item: unknown }
   | { type: "close"; id: number; session: number }
   | { type: "cancel"; id: number };

@@ -212,6 +212,18 @@ impl WorkerRuntime {
         })
     }
 
+    /// Frees a session without flushing it (its owner was garbage-collected unclosed).
+    #[wasm_bindgen(js_name = dropSession)]
+    pub fn drop_session(&self, session: u32) {
+        self.sessions.borrow_mut().remove(&session);
+    }
+
+    /// How many sessions are open in this worker.
+    #[wasm_bindgen(js_name = openSessions)]
+    pub fn open_sessions(&self) -> u32 {
+        self.sessions.borrow().len() as u32
+    }
+
     /// Drops the manifest named `manifest_id` (sessions already open keep theirs).
     pub fn forget(&self, manifest_id: u32) {
         self.manifests.0.borrow_mut().remove(&manifest_id);

@@ -135,6 +135,12 @@ pub async fn sessions_keep_state_between_pushes() {
         resolve(rt.push(id, js(&json!("c")))).await["error"]["kind"],
         "closed"
     );
+    // A session dropped unclosed (its owner was garbage-collected) is freed.
+    let opened = resolve(rt.open(99, JsValue::UNDEFINED)).await;
+    let dropped = opened["session"].as_u64().unwrap() as u32;
+    assert_eq!(rt.open_sessions(), 1);
+    rt.drop_session(dropped);
+    assert_eq!(rt.open_sessions(), 0);
 }
 
 /// A stand-in Python worker written in JS, on the far end of a `MessageChannel`:

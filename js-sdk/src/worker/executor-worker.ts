@@ -54,6 +54,9 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
     case "forget":
       rt.forget(message.manifest);
       return;
+    case "drop":
+      rt.dropSession(message.session);
+      return;
     case "push":
       answer(message.id, rt.push(message.session, message.item) as Promise<RuntimeAnswer>);
       return;
