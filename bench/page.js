@@ -200,3 +200,32 @@ export async function scaling({ reps, runs }) {
   await pool.terminate();
   return { cores, runs, oneWorker: t1, pool: tn, speedup: t1.median / tn.median, target: 0.85 * cores };
 }
+
+/**
+ * 8. Soak: `runs` small runs and `pushes` session pushes in one page. Per-call time and
+ * the main thread's JS heap (Chromium's `performance.memory`, sampled after every tenth
+ * of the calls) at the start and at the end; flat means nothing accumulates.
+ */
+export async function soak({ runs, pushes }) {
+  const rm = await RemoteMedia.create({ workers: 2 });
+  const echo = { version: "v1", metadata: { name: "echo" }, nodes: [{ id: "e", node_type: "Echo" }] };
+  const heap = () => performance.memory?.usedJSHeapSize ?? 0;
+  const tenth = Math.max(1, Math.floor(runs / 10));
+  const samples = [];
+  let t0 = performance.now();
+  for (let i = 1; i <= runs; i++) {
+    await rm.run(PASS, [i]);
+    if (i % tenth === 0) {
+      samples.push({ calls: i, heapMB: heap() / 2 ** 20, msPerRun: (performance.now() - t0) / tenth });
+      t0 = performance.now();
+    }
+  }
+  const session = await rm.open(echo);
+  const p0 = performance.now();
+  for (let i = 0; i < pushes; i++) await session.push(i);
+  const pushMs = (performance.now() - p0) / pushes;
+  await session.close();
+  const end = heap() / 2 ** 20;
+  await rm.terminate();
+  return { runs, pushes, samples, first: samples[0], last: samples[samples.length - 1], pushMs, heapAfterPushesMB: end };
+}

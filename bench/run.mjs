@@ -17,8 +17,8 @@ const results = path.join(root, "bench/results");
 mkdirSync(results, { recursive: true });
 const quick = process.argv.includes("--quick");
 const cfg = quick
-  ? { reps: 1, calls: 20, sizesMb: [1], seconds: 30, items: 20, runs: 2 }
-  : { reps: 5, calls: 200, sizesMb: [1, 10, 50], seconds: 600, items: 500, runs: 8 };
+  ? { reps: 1, calls: 20, sizesMb: [1], seconds: 30, items: 20, runs: 2, soakRuns: 200, soakPushes: 50 }
+  : { reps: 5, calls: 200, sizesMb: [1, 10, 50], seconds: 600, items: 500, runs: 8, soakRuns: 10000, soakPushes: 1000 };
 const log = (m) => console.error(`[bench] ${m}`);
 
 /** The recording repeated to at least `seconds` as one WAV (16-bit PCM), for both sides. */
@@ -121,6 +121,8 @@ try {
   }
   log("6/7 scaling");
   out.scaling = await inPage("scaling", { reps: cfg.reps, runs: cfg.runs });
+  log("soak");
+  out.soak = await inPage("soak", { runs: cfg.soakRuns, pushes: cfg.soakPushes });
   log("7/7 sizes");
   out.size = sizes();
 } finally {
@@ -174,6 +176,7 @@ function markdown(r) {
       return `| 5 | first result, ${k === "rust" ? "Rust-only" : "with a Python node"} (ms from navigation) | warm, service worker ${cell(st.warmServiceWorker, st.warmServiceWorkerRange)}; warm, HTTP cache ${cell(st.warmHttp, st.warmHttpRange)} | fresh profile ${cell(st.fresh)} | | ${target} |`;
     }),
     `| 6 | ${r.scaling.runs} voice runs, pool of ${r.scaling.cores} vs 1 worker (ms) | pool ${mm(r.scaling.pool, 0)} | 1 worker ${mm(r.scaling.oneWorker, 0)} | speedup ${f(r.scaling.speedup)}x | >= ${f(r.scaling.target)}x: ${verdict(r.scaling.speedup >= r.scaling.target)} |`,
+    `| 8 | soak: ${r.soak.runs} small runs, then ${r.soak.pushes} session pushes | first tenth ${f(r.soak.first.msPerRun)} ms/run, heap ${f(r.soak.first.heapMB, 1)} MiB; last tenth ${f(r.soak.last.msPerRun)} ms/run, heap ${f(r.soak.last.heapMB, 1)} MiB; ${f(r.soak.pushMs)} ms/push | | heap ${f(r.soak.last.heapMB - r.soak.first.heapMB, 1)} MiB last vs first | flat |`,
     `| 7 | sizes | wasm ${(r.size.wasmRaw / 1024).toFixed(0)} KiB raw, ${(r.size.wasmGzip / 1024).toFixed(0)} KiB gzip, ${(r.size.wasmBrotli / 1024).toFixed(0)} KiB brotli | npm package ${f(r.size.npmPacked / 2 ** 20, 1)} MiB packed, ${f(r.size.npmUnpacked / 2 ** 20, 1)} MiB unpacked (${r.size.npmFiles} files, Pyodide core included) | | |`,
     "",
   ];
