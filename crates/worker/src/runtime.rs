@@ -15,6 +15,7 @@ use remotemedia_runtime::{wire, Manifest, NodeRegistry, RuntimeData};
 use serde::Serialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::boundary::{from_js, to_js};
@@ -147,7 +148,12 @@ impl WorkerRuntime {
         let cancels = self.cancels.clone();
         let cancel = CancelFlag::new();
         cancels.borrow_mut().insert(run_id, cancel.clone());
-        let given: Vec<Uint8Array> = buffers.iter().map(|b| Uint8Array::new(&b)).collect();
+        // Views as given (`Uint8Array::new` of a Uint8Array would copy it); an
+        // ArrayBuffer gets a view over it.
+        let given: Vec<Uint8Array> = buffers
+            .iter()
+            .map(|b| b.dyn_into::<Uint8Array>().unwrap_or_else(|b| Uint8Array::new(&b)))
+            .collect();
         let mut buffers: Vec<Option<Vec<u8>>> = given.iter().map(|b| Some(b.to_vec())).collect();
         // Once copied in, the given buffers carry outputs back: writing into memory the
         // page already touched is several times faster than filling a fresh buffer.
