@@ -17,7 +17,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings (native, and the worker crate for wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown -- -D warnings
-step "cargo test"
+step "cargo doc -D warnings (doc comments' links resolve)"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-worker
+step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"
 cargo test --workspace
 step "wasm-pack test --headless --chrome (crates/worker: on a page and in a dedicated worker)"
 wasm-pack test --headless --chrome crates/worker --test page --test worker

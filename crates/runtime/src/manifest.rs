@@ -1,6 +1,6 @@
 //! Manifest v1 types (`docs/manifest.md`), compatible with native RemoteMedia manifests.
 //!
-//! Parse with [`crate::validate::parse_manifest`], which checks everything and reports
+//! Parse with [`crate::validate::validate_value`] (or [`crate::executor::Executor::parse`]), which checks everything and reports
 //! every problem at once; these types are what a valid manifest becomes.
 
 use serde::{Deserialize, Serialize};

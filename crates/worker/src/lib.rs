@@ -12,7 +12,7 @@
 //! - [`python`]: the bridge to the Python (Pyodide) worker: Python nodes become
 //!   [`remotemedia_runtime::node::AsyncNode`]s whose calls go over a `MessagePort`.
 //! - [`clock`]: `performance.now()` of the worker (or page) for node metrics.
-//! - [`panic`]: a panic hook that keeps the message readable after the trap.
+//! - [`mod@panic`]: a panic hook that keeps the message readable after the trap.
 #![deny(missing_docs)]
 
 pub mod boundary;
