@@ -154,3 +154,46 @@ test("a Python package that cannot be loaded fails the run with a NodeError nami
   assert.match(r.failed.message, /could not load Python packages numpy/);
   assert.equal(r.after, "OK");
 });
+
+test("every bad JavaScript value is a typed rejection, never a TypeError", async () => {
+  const r = await page.evaluate(async () => {
+    const sdk = window.sdk;
+    const ok = { version: "v1", metadata: { name: "m" }, nodes: [{ id: "m", node_type: "MultiplyNode" }] };
+    const circular = { version: "v1", metadata: { name: "c" }, nodes: [] };
+    circular.self = circular;
+    const detached = new Float32Array(4);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    const big = { ...ok, nodes: [{ id: "m", node_type: "MultiplyNode", params: { factor: 10n } }] };
+    const attempt = async (f) => {
+      try {
+        await f();
+        return "resolved";
+      } catch (e) {
+        return e instanceof sdk.RemoteMediaError ? e.name : `untyped ${e?.name}: ${e?.message}`;
+      }
+    };
+    const rm = window.rm;
+    const out = {
+      circular: await attempt(() => rm.run(circular, [1])),
+      undefinedManifest: await attempt(() => rm.run(undefined, [1])),
+      stringInputs: await attempt(() => rm.run(ok, "12")),
+      fakeSignal: await attempt(() => rm.run(ok, [1], { signal: {} })),
+      badTimeout: await attempt(() => rm.run(ok, [1], { timeoutMs: "soon" })),
+      detached: await attempt(() => rm.run(ok, [{ audio: detached, sampleRate: 16000 }])),
+      bigint: await attempt(() => rm.run(big, [1])),
+    };
+    // A run racing terminate(), on an instance of its own.
+    const other = await sdk.RemoteMedia.create({ workers: 1 });
+    const racing = attempt(() => other.run(ok, [1]));
+    await other.terminate();
+    out.racingTerminate = await racing;
+    out.afterTerminate = await attempt(() => other.run(ok, [1]));
+    return out;
+  });
+  for (const [what, outcome] of Object.entries(r)) assert.ok(!outcome.startsWith("untyped"), `${what}: ${outcome}`);
+  assert.equal(r.circular, "ManifestError");
+  assert.equal(r.undefinedManifest, "ManifestError");
+  assert.equal(r.stringInputs, "InputError");
+  assert.equal(r.detached, "InputError");
+  assert.equal(r.afterTerminate, "RemoteMediaError");
+});

@@ -10,7 +10,7 @@
 import init, { validateManifest } from "../wasm/remotemedia_worker.js";
 import { assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
 import type { AssetURLs } from "./assets.js";
-import { AbortError, AssetError, errorFromJson, ManifestError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
+import { AbortError, AssetError, errorFromJson, InputError, ManifestError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
 import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
@@ -383,7 +383,13 @@ export class RemoteMedia {
     } catch (err) {
       throw new ManifestError(`manifest is not valid JSON: ${(err as Error).message}`, [{ path: "$", message: "not valid JSON" }]);
     }
-    const key = manifestKey(parsed);
+    let key: string;
+    try {
+      key = manifestKey(parsed);
+    } catch (err) {
+      // JSON.stringify throws on a cycle.
+      throw new ManifestError(`the manifest is not JSON data: ${(err as Error).message}`, [{ path: "$", message: "not JSON data (a cycle?)" }]);
+    }
     let prepared = this.manifests.get(key);
     if (prepared) {
       // Most recently used last: the oldest is the one forgotten.
@@ -430,7 +436,9 @@ export class RemoteMedia {
     return { manifest: prepared.id, body: prepared.body };
   }
 
+  /** The least-loaded worker; RemoteMediaError once terminated (a run racing `terminate()`). */
   private pickWorker(): ExecutorWorker {
+    if (this.terminated || this.workers.length === 0) throw new RemoteMediaError("this RemoteMedia instance was terminated");
     return this.workers.reduce((best, w) => (w.load < best.load ? w : best));
   }
 
@@ -440,6 +448,7 @@ export class RemoteMedia {
    * TimeoutError or WorkerCrashedError; a failed run never breaks the pool.
    */
   async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
+    checkRunArguments(inputs, options);
     if (options.signal?.aborted) throw new AbortError(); // never sent
     const prepared = await this.prepare(manifest);
     const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
@@ -585,6 +594,17 @@ function manifestKey(manifest: unknown): string {
     return value;
   }) as string | undefined;
   return text ?? `${KEY_MARK}undefined`;
+}
+
+/** Typed errors for arguments of the wrong kind, before anything is sent. */
+function checkRunArguments(inputs: unknown, options: unknown): void {
+  if (!Array.isArray(inputs)) throw new InputError(`inputs must be an array of items, got ${typeof inputs}`);
+  if (typeof options !== "object" || options === null) throw new RemoteMediaError("options must be an object");
+  const { signal, timeoutMs } = options as RunOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new RemoteMediaError("options.signal must be an AbortSignal");
+  if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs >= 0 && !Number.isNaN(timeoutMs))) {
+    throw new RemoteMediaError(`options.timeoutMs must be a number of milliseconds >= 0, got ${String(timeoutMs)}`);
+  }
 }
 
 /** How a mark (a NUL character) looks in JSON text. */

@@ -126,7 +126,9 @@ export interface Transfer {
   detach?: boolean;
 }
 
-function viewBytes(view: ArrayBufferView): Uint8Array {
+function viewBytes(view: ArrayBufferView, where = "input"): Uint8Array {
+  // A detached array reads as empty: sending it would silently send nothing.
+  if ((view.buffer as { detached?: boolean }).detached === true) throw new InputError(`${where}: the array's buffer was detached (transferred elsewhere); pass a live array`);
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
@@ -145,16 +147,19 @@ export function toWire(item: InputItem, where = "input", transfer?: Transfer): u
     if (item.timestampUs !== undefined) meta.timestamp_us = item.timestampUs;
     if (item.streamId !== undefined) meta.stream_id = item.streamId;
     if (item.metadata !== undefined) meta.metadata = item.metadata;
-    return { __audio__: true, audio: { meta, data: payload(viewBytes(item.audio), transfer) } };
+    return { __audio__: true, audio: { meta, data: payload(viewBytes(item.audio, where), transfer) } };
   }
   if (isTensor(item)) {
-    return { __numpy__: true, array: { meta: { shape: item.shape, dtype: item.dtype }, data: payload(viewBytes(item.tensor), transfer) } };
+    return { __numpy__: true, array: { meta: { shape: item.shape, dtype: item.dtype }, data: payload(viewBytes(item.tensor, where), transfer) } };
   }
   if (item instanceof Float32Array) {
-    return { __numpy__: true, array: { meta: { shape: [item.length], dtype: "float32" }, data: payload(viewBytes(item), transfer) } };
+    return { __numpy__: true, array: { meta: { shape: [item.length], dtype: "float32" }, data: payload(viewBytes(item, where), transfer) } };
   }
-  if (item instanceof ArrayBuffer) return { __binary__: true, binary: { meta: {}, data: payload(new Uint8Array(item), transfer) } };
-  if (item instanceof Uint8Array) return { __binary__: true, binary: { meta: {}, data: payload(item, transfer) } };
+  if (item instanceof ArrayBuffer) {
+    if ((item as { detached?: boolean }).detached === true) throw new InputError(`${where}: the ArrayBuffer was detached (transferred elsewhere); pass a live one`);
+    return { __binary__: true, binary: { meta: {}, data: payload(new Uint8Array(item), transfer) } };
+  }
+  if (item instanceof Uint8Array) return { __binary__: true, binary: { meta: {}, data: payload(viewBytes(item, where), transfer) } };
   if (ArrayBuffer.isView(item)) throw new InputError(`${where}: typed arrays other than Float32Array and Uint8Array need a {tensor, shape, dtype} wrapper`);
   if (Array.isArray(item)) return item;
   if (isPlainObject(item)) {
