@@ -188,11 +188,25 @@ fn check_python(python: Option<&Value>, known: KnownTypes<'_>, c: &mut Collector
         return types;
     };
     if let Some(packages) = section.get("packages") {
-        let ok = packages
-            .as_array()
-            .is_some_and(|a| a.iter().all(Value::is_string));
-        if !ok {
-            c.error("python.packages", "expected an array of package names");
+        match packages.as_array() {
+            Some(list) => {
+                for (i, package) in list.iter().enumerate() {
+                    match package.as_str() {
+                        Some(name) if is_package_name(name) => {}
+                        // A URL or path would let a manifest load code from anywhere:
+                        // packages come only from the Pyodide index the app configures.
+                        Some(name) => c.error(
+                            &format!("python.packages[{i}]"),
+                            format!("\"{name}\" is not a package name (letters, digits, - _ .); packages come from the app's Pyodide index, never from a URL"),
+                        ),
+                        None => c.error(
+                            &format!("python.packages[{i}]"),
+                            format!("expected a package name, got {}", json_kind(package)),
+                        ),
+                    }
+                }
+            }
+            None => c.error("python.packages", "expected an array of package names"),
         }
     }
     if let Some(modules) = section.get("modules") {
@@ -404,6 +418,16 @@ fn check_connections(connections: Option<&Value>, ids: &[String], c: &mut Collec
             c.warn(&format!("{at}.{key}"), "unknown field, ignored");
         }
     }
+}
+
+/// A Pyodide package name (as in its lock file): `numpy`, `scikit-learn`, `pyodide_http`.
+fn is_package_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+        && !name.starts_with('.')
 }
 
 fn is_valid_id(id: &str) -> bool {

@@ -179,3 +179,28 @@ fn a_manifest_with_ten_thousand_problems_is_validated_with_few_suggestions() {
         .message
         .contains("no node with id \"missing999\""));
 }
+
+#[test]
+fn python_packages_are_names_from_the_apps_index_never_urls() {
+    let manifest = |packages: Value| {
+        json!({"version": "v1", "metadata": {"name": "p"},
+               "nodes": [{"id": "p", "node_type": "PassThrough"}],
+               "python": {"packages": packages}})
+    };
+    let (_, report) =
+        Executor::default().validate(&manifest(json!(["numpy", "scikit-learn", "pyodide_http"])));
+    assert!(report.valid, "{report}");
+    for bad in [
+        "https://evil.example/pkg.whl",
+        "../numpy",
+        "/numpy.whl",
+        "numpy?x",
+        "",
+    ] {
+        let (_, report) = Executor::default().validate(&manifest(json!([bad])));
+        assert_eq!(
+            report.errors[0].path, "python.packages[0]",
+            "{bad}: {report}"
+        );
+    }
+}

@@ -152,7 +152,10 @@ impl WorkerRuntime {
         // ArrayBuffer gets a view over it.
         let given: Vec<Uint8Array> = buffers
             .iter()
-            .map(|b| b.dyn_into::<Uint8Array>().unwrap_or_else(|b| Uint8Array::new(&b)))
+            .map(|b| {
+                b.dyn_into::<Uint8Array>()
+                    .unwrap_or_else(|b| Uint8Array::new(&b))
+            })
             .collect();
         let mut buffers: Vec<Option<Vec<u8>>> = given.iter().map(|b| Some(b.to_vec())).collect();
         // Once copied in, the given buffers carry outputs back: writing into memory the

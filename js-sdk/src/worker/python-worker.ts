@@ -151,7 +151,10 @@ function breakdown(snapshot: PythonStartup["snapshot"], urls: string[], tLoad: n
 /** Loads the Python packages a manifest asks for (they need a Pyodide distribution that has them). */
 async function loadPackages(packages: string[]): Promise<string> {
   await ready;
-  const wanted = packages.filter((p) => typeof p === "string" && !loadedPackages.has(p));
+  // Names only (the runtime's validation says the same): a URL would load code from anywhere.
+  const bad = packages.filter((p) => typeof p !== "string" || !/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/.test(p));
+  if (bad.length > 0) return JSON.stringify({ error: { message: `not package names: ${bad.map(String).join(", ")}`, traceback: null } });
+  const wanted = packages.filter((p) => !loadedPackages.has(p));
   if (wanted.length === 0) return "{}";
   if (!pyodide) return JSON.stringify({ error: { message: "Python is not ready", traceback: null } });
   const errors: string[] = [];
