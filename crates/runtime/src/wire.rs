@@ -159,11 +159,47 @@ fn encode_json(value: &Value) -> Value {
 /// Errors with a path and a message on a malformed envelope (missing field, wrong
 /// type, bad base64, a length that does not match the shape); never panics.
 pub fn decode(value: &Value) -> Result<RuntimeData, WireError> {
-    decode_with(value, &mut base64_payload)
+    decode_with(value, &mut |data, path, _| {
+        base64_payload(data, path).map(Payload::Bytes)
+    })
 }
 
-/// A payload source: given an envelope's `data` value and its path, the bytes.
-pub type PayloadSource<'a> = dyn FnMut(&Value, &str) -> Result<Vec<u8>, WireError> + 'a;
+/// An envelope's payload, as its source read it.
+pub enum Payload {
+    /// Little-endian bytes.
+    Bytes(Vec<u8>),
+    /// Float32 samples read as such: the browser worker copies them straight out of a
+    /// JS buffer into a `Vec<f32>` (one copy instead of two). Offered only when the
+    /// source is asked for float32 data.
+    Floats(Vec<f32>),
+}
+
+impl Payload {
+    fn byte_len(&self) -> usize {
+        match self {
+            Payload::Bytes(b) => b.len(),
+            Payload::Floats(f) => 4 * f.len(),
+        }
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Payload::Bytes(b) => b,
+            Payload::Floats(f) => f32_to_le_bytes(&f),
+        }
+    }
+
+    fn into_f32(self) -> Vec<f32> {
+        match self {
+            Payload::Bytes(b) => le_bytes_to_f32(&b),
+            Payload::Floats(f) => f,
+        }
+    }
+}
+
+/// A payload source: given an envelope's `data` value, its path, and whether float32
+/// samples are wanted (audio), the payload.
+pub type PayloadSource<'a> = dyn FnMut(&Value, &str, bool) -> Result<Payload, WireError> + 'a;
 
 /// Decodes one item, reading each envelope's `data` through `payload` (see
 /// [`encode_with`]); [`decode`] reads base64 strings.
@@ -189,7 +225,9 @@ pub fn decode_with(
             .ok_or_else(|| err("$.value", "missing")),
         "__binary__" => {
             let body = object(map, "binary", "$")?;
-            Ok(RuntimeData::Binary(data_field(body, "$.binary", payload)?))
+            Ok(RuntimeData::Binary(
+                data_field(body, "$.binary", false, payload)?.into_bytes(),
+            ))
         }
         "__numpy__" => decode_tensor(map, payload),
         _ => decode_audio(map, payload),
@@ -228,11 +266,12 @@ fn object<'a>(
 fn data_field(
     body: &Map<String, Value>,
     at: &str,
+    float32: bool,
     payload: &mut PayloadSource<'_>,
-) -> Result<Vec<u8>, WireError> {
+) -> Result<Payload, WireError> {
     let path = format!("{at}.data");
     match body.get("data") {
-        Some(value) => payload(value, &path),
+        Some(value) => payload(value, &path, float32),
         None => Err(err(&path, "missing")),
     }
 }
@@ -278,7 +317,7 @@ fn decode_tensor(
         .map(|d| d.as_u64().map(|d| d as usize))
         .collect::<Option<Vec<usize>>>()
         .ok_or_else(|| err("$.array.meta.shape", "sizes must be whole numbers >= 0"))?;
-    let data = data_field(body, "$.array", payload)?;
+    let data = data_field(body, "$.array", false, payload)?.into_bytes();
     let expected = shape
         .iter()
         .try_fold(dtype.item_size(), |n, &d| n.checked_mul(d))
@@ -316,19 +355,19 @@ fn decode_audio(
             return Err(err("$.audio.meta.dtype", "audio data must be float32"));
         }
     }
-    let bytes = data_field(body, "$.audio", payload)?;
+    let data = data_field(body, "$.audio", true, payload)?;
     let frame_bytes = 4 * usize::from(channels);
-    if bytes.len() % frame_bytes != 0 {
+    if data.byte_len() % frame_bytes != 0 {
         return Err(err(
             "$.audio.data",
             format!(
                 "{} bytes is not a whole number of {channels}-channel float32 frames",
-                bytes.len()
+                data.byte_len()
             ),
         ));
     }
     if let Some(frames) = meta.get("frames") {
-        let actual = bytes.len() / frame_bytes;
+        let actual = data.byte_len() / frame_bytes;
         if frames.as_u64() != Some(actual as u64) {
             return Err(err(
                 "$.audio.meta.frames",
@@ -336,7 +375,7 @@ fn decode_audio(
             ));
         }
     }
-    let mut audio = AudioBuffer::new(le_bytes_to_f32(&bytes), sample_rate, channels);
+    let mut audio = AudioBuffer::new(data.into_f32(), sample_rate, channels);
     audio.timestamp_us = meta.get("timestamp_us").and_then(Value::as_u64);
     audio.stream_id = meta
         .get("stream_id")

@@ -157,7 +157,7 @@ impl WorkerRuntime {
                     .unwrap_or_else(|b| Uint8Array::new(&b))
             })
             .collect();
-        let mut buffers: Vec<Option<Vec<u8>>> = given.iter().map(|b| Some(b.to_vec())).collect();
+        let mut buffers: Vec<Option<Uint8Array>> = given.iter().cloned().map(Some).collect();
         // Once copied in, the given buffers carry outputs back: writing into memory the
         // page already touched is several times faster than filling a fresh buffer.
         let mut spare = SpareBuffers(given);
@@ -392,21 +392,24 @@ fn parse_items(value: Value) -> Result<Vec<RuntimeData>, Value> {
 /// `buffers` (each taken once).
 fn parse_items_with(
     value: Value,
-    buffers: &mut [Option<Vec<u8>>],
+    buffers: &mut [Option<Uint8Array>],
 ) -> Result<Vec<RuntimeData>, Value> {
     let Value::Array(items) = value else {
         return Err(error_json("input", "inputs must be an array".into()));
     };
-    let mut payload = |data: &Value, path: &str| match data.get("$buffer").and_then(Value::as_u64) {
-        Some(n) => buffers
-            .get_mut(n as usize)
-            .and_then(Option::take)
-            .ok_or_else(|| wire::WireError {
-                path: path.to_string(),
-                message: format!("no transferred buffer {n} (or it was used twice)"),
-            }),
-        None => wire::base64_payload(data, path),
-    };
+    let mut payload =
+        |data: &Value, path: &str, float32: bool| match data.get("$buffer").and_then(Value::as_u64)
+        {
+            Some(n) => buffers
+                .get_mut(n as usize)
+                .and_then(Option::take)
+                .map(|bytes| copy_in(&bytes, float32))
+                .ok_or_else(|| wire::WireError {
+                    path: path.to_string(),
+                    message: format!("no transferred buffer {n} (or it was used twice)"),
+                }),
+            None => wire::base64_payload(data, path).map(wire::Payload::Bytes),
+        };
     items
         .iter()
         .enumerate()
@@ -422,6 +425,19 @@ fn parse_items_with(
             })
         })
         .collect()
+}
+
+/// A JS buffer's bytes copied into wasm memory: as float32 samples straight into a
+/// `Vec<f32>` when they are wanted and aligned (one copy; all browsers are
+/// little-endian), else as bytes.
+fn copy_in(bytes: &Uint8Array, float32: bool) -> wire::Payload {
+    let (offset, len) = (bytes.byte_offset(), bytes.byte_length());
+    if float32 && offset % 4 == 0 && len % 4 == 0 {
+        let floats =
+            js_sys::Float32Array::new_with_byte_offset_and_length(&bytes.buffer(), offset, len / 4);
+        return wire::Payload::Floats(floats.to_vec());
+    }
+    wire::Payload::Bytes(bytes.to_vec())
 }
 
 fn parse_item(value: &Value) -> Result<RuntimeData, Value> {
