@@ -17,6 +17,9 @@ from . import wire
 _instances = {}
 _next_id = [1]
 _scopes = {}
+# Scopes kept (the least recently used is dropped; instances already made keep working,
+# and a manifest whose scope was dropped gets a fresh one, its module state reset).
+MAX_SCOPES = 64
 _BUILTINS_SOURCE = inspect.getsource(_builtins)
 
 
@@ -29,7 +32,12 @@ def _load_modules(modules):
     modules = modules or {}
     scope = hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()
     if scope in _scopes:
+        _scopes[scope] = _scopes.pop(scope)  # most recently used last
         return scope
+    while len(_scopes) >= MAX_SCOPES:
+        oldest = next(iter(_scopes))
+        del _scopes[oldest]
+        _node._SCOPES.pop(oldest, None)
     _node._DEFINING[0] = scope
     try:
         own_builtins = types.ModuleType("remotemedia.builtins")

@@ -148,6 +148,12 @@ class Bridge(unittest.TestCase):
         self.assertEqual(ask({"op": "process", "instance": first, "items": [0, 0]})["items"], [1, 2])
         self.assertEqual(ask({"op": "process", "instance": second, "items": [0]})["items"], [101])
 
+    def test_scopes_are_bounded(self):
+        source = "from remotemedia import Node\nclass Scoped{n}(Node):\n    pass\n"
+        for n in range(bridge.MAX_SCOPES + 10):
+            ask({"op": "create", "node": {"id": "s", "node_type": f"Scoped{n}"}, "python": {"modules": {f"scoped{n}": source.format(n=n)}}})
+        self.assertLessEqual(len(bridge._scopes), bridge.MAX_SCOPES)
+
     def test_errors_never_escape_and_instances_are_released(self):
         source = "from remotemedia import Node\nclass Boom(Node):\n    def process(self, data):\n        raise ValueError('bad ' + str(data))\n"
         inst = ask({"op": "create", "node": {"id": "b", "node_type": "Boom"}, "python": {"modules": {"boom_mod": source}}})["instance"]
