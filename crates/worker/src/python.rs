@@ -109,9 +109,7 @@ impl Channel {
             }
         })
     }
-}
 
-impl Channel {
     /// Rejects every request in flight, and every later one, with `reason` (the Python
     /// worker is gone).
     fn fail_all(&self, reason: &str) {
