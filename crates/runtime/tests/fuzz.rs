@@ -1,8 +1,8 @@
 //! Fuzzing on stable Rust (proptest): random manifests through validation and runs,
 //! random envelopes through the wire decoder, and every audio node's `process` on random
 //! parameters and audio (odd rates, NaN, empty items). Nothing may panic; errors are
-//! fine. `npm test` runs a short pass (64 cases per target); `PROPTEST_CASES=5000 cargo
-//! test -p remotemedia-runtime --test fuzz --release` runs a longer one.
+//! fine. `npm test` runs a short pass (64 cases per target, fixed seed);
+//! `scripts/fuzz.sh` runs a longer one with a fresh seed.
 //!
 //! The corpus in `tests/fuzz-corpus/` holds inputs that once panicked or hung (each a
 //! `{"manifest", "inputs"}` file); every one is replayed here. Add new finds there.
@@ -111,13 +111,18 @@ fn awkward_audio() -> impl Strategy<Value = AudioBuffer> {
     })
 }
 
+/// The short pass (`npm test`) uses a fixed seed, so CI is reproducible; a long pass
+/// (`PROPTEST_CASES` set, `scripts/fuzz.sh`) draws a new seed each time to find more.
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
+    let long = std::env::var("PROPTEST_CASES")
         .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
+        .and_then(|v| v.parse().ok());
     ProptestConfig {
-        cases,
+        cases: long.unwrap_or(64),
+        rng_seed: match long {
+            Some(_) => proptest::test_runner::RngSeed::Random,
+            None => proptest::test_runner::RngSeed::Fixed(0x5eed_2026),
+        },
         failure_persistence: None,
         ..ProptestConfig::default()
     }

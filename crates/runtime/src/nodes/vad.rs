@@ -168,8 +168,13 @@ impl Vad {
         while self.scored_to + EARSHOT_FRAME as u64 <= available {
             let off = (self.scored_to - self.base) as usize;
             for (dst, &src) in block.iter_mut().zip(&self.mono[off..off + EARSHOT_FRAME]) {
-                // earshot expects [-1, 1]; resampler ringing can overshoot slightly.
-                *dst = src.clamp(-1.0, 1.0);
+                // earshot expects [-1, 1] (it asserts so); resampler ringing can overshoot
+                // slightly, and NaN is no sample at all (clamp keeps NaN).
+                *dst = if src.is_nan() {
+                    0.0
+                } else {
+                    src.clamp(-1.0, 1.0)
+                };
             }
             self.scores.push(self.detector.predict_f32(&block));
             self.scored_to += EARSHOT_FRAME as u64;
