@@ -19,23 +19,33 @@ use crate::manifest::{Manifest, NodeSpec, RuntimeHint};
 use crate::node::{AsyncNode, ExternalNodes, Node, NodeFailure};
 use crate::params::Params;
 use crate::registry::NodeRegistry;
+use crate::validate::{KnownTypes, ValidationReport};
+use crate::wire;
+
+/// `(node id, node type)` of each node of a session, built once at open, so marking the
+/// running node costs a reference count, not two string copies per step.
+type NodeNames = Rc<[(String, String)]>;
 
 thread_local! {
-    static RUNNING: std::cell::RefCell<Option<(String, String)>> = const { std::cell::RefCell::new(None) };
+    static RUNNING: std::cell::RefCell<Option<(NodeNames, usize)>> = const { std::cell::RefCell::new(None) };
 }
 
 /// `(node id, node type)` of the Rust node whose code runs on this thread right now, if
 /// any: what a panic hook reports, so a panic names its node.
 pub fn node_running() -> Option<(String, String)> {
-    RUNNING.with(|r| r.try_borrow().ok().and_then(|r| r.clone()))
+    RUNNING.with(|r| {
+        r.try_borrow()
+            .ok()
+            .and_then(|r| r.as_ref().and_then(|(names, i)| names.get(*i).cloned()))
+    })
 }
 
 /// Marks a Rust node as running for [`node_running`] until dropped.
 struct RunningNode;
 
 impl RunningNode {
-    fn enter(spec: &NodeSpec) -> RunningNode {
-        RUNNING.with(|r| *r.borrow_mut() = Some((spec.id.clone(), spec.node_type.clone())));
+    fn enter(names: &NodeNames, node: usize) -> RunningNode {
+        RUNNING.with(|r| *r.borrow_mut() = Some((names.clone(), node)));
         RunningNode
     }
 }
@@ -45,8 +55,6 @@ impl Drop for RunningNode {
         RUNNING.with(|r| *r.borrow_mut() = None);
     }
 }
-use crate::validate::{KnownTypes, ValidationReport};
-use crate::wire;
 
 /// A shared flag that stops a run or session between items.
 #[derive(Debug, Clone, Default)]
@@ -251,8 +259,14 @@ impl Executor {
             slots.push(self.instantiate(manifest, spec).await?);
         }
         let n = slots.len();
+        let names: NodeNames = manifest
+            .nodes
+            .iter()
+            .map(|n| (n.id.clone(), n.node_type.clone()))
+            .collect();
         Ok(Session {
             manifest: manifest.clone(),
+            names,
             graph,
             slots,
             metrics: vec![NodeMetrics::default(); n],
@@ -369,6 +383,7 @@ enum SessionState {
 /// A streaming session: node state lives across pushes until `close`.
 pub struct Session {
     manifest: Manifest,
+    names: NodeNames,
     graph: Graph,
     slots: Vec<Slot>,
     metrics: Vec<NodeMetrics>,
@@ -507,7 +522,8 @@ impl Session {
     ) -> Result<Vec<RuntimeData>, RunError> {
         let spec = &self.manifest.nodes[node];
         let mut out = Vec::new();
-        let _running = matches!(self.slots[node], Slot::Rust(_)).then(|| RunningNode::enter(spec));
+        let _running = matches!(self.slots[node], Slot::Rust(_))
+            .then(|| RunningNode::enter(&self.names, node));
         match &mut self.slots[node] {
             Slot::Rust(n) if flush => {
                 n.finish(items, &mut out)

@@ -186,12 +186,17 @@ impl<'a> Params<'a> {
         self.values.get(name).filter(|v| !v.is_null())
     }
 
-    fn default_of(&self, name: &str) -> Option<ParamDefault> {
-        let default = self
-            .specs
+    /// The declared default of `name`, if it has one.
+    fn declared_default(&self, name: &str) -> Option<ParamDefault> {
+        self.specs
             .iter()
             .find(|s| s.name == name)
-            .and_then(|s| s.default);
+            .and_then(|s| s.default)
+    }
+
+    /// The declared default a getter falls back to (the parameter must have one).
+    fn default_of(&self, name: &str) -> Option<ParamDefault> {
+        let default = self.declared_default(name);
         debug_assert!(
             default.is_some(),
             "parameter {name} has no declared default"
@@ -262,13 +267,7 @@ impl<'a> Params<'a> {
     /// default.
     pub fn sample_rate(&self, name: &str) -> Result<u32, ParamError> {
         let given = self.get(name).and_then(Value::as_f64);
-        let rate = match (
-            given,
-            self.specs
-                .iter()
-                .find(|s| s.name == name)
-                .and_then(|s| s.default),
-        ) {
+        let rate = match (given, self.declared_default(name)) {
             (Some(rate), _) => rate,
             (None, Some(ParamDefault::Number(x))) => x,
             (None, Some(ParamDefault::Count(n))) => n as f64,
