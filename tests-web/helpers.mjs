@@ -13,14 +13,14 @@ mkdirSync(artifacts, { recursive: true });
 
 /**
  * The server and browser of this test file, started on first use (`await ctx.ready()`)
- * and closed after its tests.
+ * and closed after its tests. `isolate` serves with COOP/COEP (cross-origin isolated pages).
  */
-export function useBrowser() {
+export function useBrowser({ isolate = false } = {}) {
   let starting = null;
   const ctx = {
     ready() {
       starting ??= (async () => {
-        ctx.server = await serve(root);
+        ctx.server = await serve(root, { isolate });
         ctx.browser = await launch();
       })();
       return starting;

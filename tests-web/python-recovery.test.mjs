@@ -67,3 +67,20 @@ test("Python that closes its own worker: the run fails with a NodeError and Pyth
   assert.deepEqual(r.next, { uppercase: "BACK" });
   assert.equal(r.restarts, 1);
 });
+
+test("a Python MemoryError fails its run and replaces the Python worker (WebAssembly memory never shrinks)", async () => {
+  const r = await page.evaluate(
+    async ({ manifest, text }) => {
+      const rm = window.rm;
+      const before = rm.capabilities().pythonRestarts;
+      const err = await rm.run(manifest, ["x"]).catch((e) => e);
+      const next = await rm.run(text, ["after"]);
+      return { name: err.name, message: err.message, next: next.outputs[0].results, restarts: rm.capabilities().pythonRestarts - before };
+    },
+    { manifest: python("hog", "        data = [bytearray(2 ** 30) for _ in range(8)]"), text: TEXT },
+  );
+  assert.equal(r.name, "NodeError");
+  assert.match(r.message, /MemoryError/);
+  assert.deepEqual(r.next, { uppercase: "AFTER" });
+  assert.equal(r.restarts, 1);
+});

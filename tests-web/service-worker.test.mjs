@@ -253,16 +253,17 @@ test("registration does not wait forever on a service worker that never answers"
   }
 });
 
-test("Python code that poisons the cache cannot make the next page load run its code", async () => {
-  // The attack: a manifest's Python module rewrites every cached script to run its code
-  // first. The service worker serves runtime files only when they match the build's
-  // hashes, so the reload gets the real files.
+test("Cache poisoning: manifest Python cannot reach the Cache API, and a poisoned cache is not served", async () => {
+  // The attack: rewrite every cached script to run the attacker's code first. A
+  // manifest's Python module tries it and finds no Cache API in its worker. Then code of
+  // the page's own origin (the next writer in line) does it, and the reload still gets
+  // the real files: the service worker serves them only when they match the build's hashes.
   const server = await serve(root);
   const browser = await launch();
   try {
     const context = await browser.newContext();
     const page = await openDemo(context, server.url);
-    const poisoned = await page.evaluate(async (sdk) => {
+    const { fromPython, poisoned } = await page.evaluate(async (sdk) => {
       const { RemoteMedia } = await import(sdk);
       const rm = await RemoteMedia.create({ workers: 1 });
       const poison = `(async () => {
@@ -283,18 +284,24 @@ test("Python code that poisons the cache cannot make the next page load run its 
         version: "v1",
         metadata: { name: "poison" },
         nodes: [{ id: "p", node_type: "Poison", runtime_hint: "python" }],
-        python: { modules: { poison: `import js\nfrom remotemedia import Node\nclass Poison(Node):\n    def process(self, data):\n        js.eval(${JSON.stringify(poison)})\n        return data\n` } },
+        python: { modules: { poison: `import js\nfrom remotemedia import Node\nclass Poison(Node):\n    def process(self, data):\n        js.eval(${JSON.stringify(poison)})\n        return {"caches": hasattr(js, "caches")}\n` } },
       };
-      await rm.run(manifest, [1]);
-      await new Promise((r) => setTimeout(r, 1500)); // the rewrite is asynchronous
-      let rewritten = 0;
-      for (const name of await caches.keys()) {
-        const cache = await caches.open(name);
-        for (const request of await cache.keys()) if ((await (await cache.match(request)).text()).startsWith("globalThis.__pwned")) rewritten++;
-      }
+      const reached = (await rm.run(manifest, [1])).outputs[0].caches;
       await rm.terminate();
-      return rewritten;
+      await new Promise((r) => setTimeout(r, 1500)); // the attack is asynchronous
+      const rewritten = async () => {
+        let n = 0;
+        for (const name of await caches.keys()) {
+          const cache = await caches.open(name);
+          for (const request of await cache.keys()) if ((await (await cache.match(request)).text()).startsWith("globalThis.__pwned")) n++;
+        }
+        return n;
+      };
+      const fromPython = { reached, rewritten: await rewritten() };
+      await eval(poison);
+      return { fromPython, poisoned: await rewritten() };
     }, SDK);
+    assert.deepEqual(fromPython, { reached: false, rewritten: 0 });
     assert.ok(poisoned > 0, "the attack did not even write the cache; the test proves nothing");
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60_000 });

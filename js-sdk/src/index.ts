@@ -10,12 +10,13 @@
 import init, { validateManifest } from "../wasm/remotemedia_worker.js";
 import { assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
 import type { AssetURLs } from "./assets.js";
-import { AbortError, AssetError, errorFromJson, InputError, ManifestError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
+import { AbortError, AssetError, errorFromJson, InputError, ManifestError, NodeError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
 import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
 import type { Answer } from "./pool.js";
-import type { FromPython, ManifestObject, PythonStartup, RuntimeAnswer, ToExecutor, ToPython } from "./protocol.js";
+import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERRUPT_SLOTS, RUNNING_SLOT } from "./protocol.js";
+import type { FromPython, ManifestObject, PythonStartup, RuntimeAnswer, ToExecutor, ToPython, ToPythonControl } from "./protocol.js";
 export type { PythonStartup } from "./protocol.js";
 import { fromWire, toWire } from "./wire.js";
 import type { InputItem, OutputItem } from "./wire.js";
@@ -73,6 +74,19 @@ export interface CreateOptions {
    * per build); default true. The first start saves one (about 30 MB).
    */
   pythonSnapshot?: boolean;
+  /**
+   * `false` refuses manifests with inline Python (`python.modules`): ManifestError at
+   * `$.python.modules`. Built-in Python nodes still run. Default true. For manifests
+   * you did not write (docs/architecture.md, "Trust").
+   */
+  pythonModules?: boolean;
+  /**
+   * `false` removes the network from Python's reach: `fetch`, `XMLHttpRequest`,
+   * `WebSocket`, `EventSource`, `WebTransport`, `importScripts`, nested workers and
+   * `BroadcastChannel` are deleted from the Python worker's scope, and `python.packages`
+   * fail the run. Default true.
+   */
+  pythonNetwork?: boolean;
 }
 
 /** Options of {@link RemoteMedia.run}. */
@@ -137,8 +151,16 @@ export interface Capabilities {
   python: "off" | "not started" | "starting" | "ready" | "failed";
   /** Where the Python worker's start-up went, once it is ready. */
   pythonStartup?: PythonStartup;
-  /** Times the Python worker was replaced (a Python run timed out or was aborted, or it died). */
+  /** Times the Python worker was replaced (a Python run timed out or was aborted and could not be interrupted, or the worker died). */
   pythonRestarts: number;
+  /**
+   * Whether Python runs that time out or are aborted are interrupted in place (Pyodide's
+   * interrupt buffer: needs a cross-origin isolated page) rather than by replacing the
+   * Python worker. Known once Python is ready.
+   */
+  pythonInterrupt: boolean;
+  /** Times Python code of a cancelled run was stopped by an interrupt (no restart). */
+  pythonInterrupts: number;
   /** Milliseconds `RemoteMedia.create` took (compile, workers, instantiation). */
   executorStartMs: number;
 }
@@ -215,6 +237,12 @@ export class RemoteMedia {
   private pythonState: Capabilities["python"];
   private pythonReady: Promise<void> | null = null;
   private pythonRestarts = 0;
+  private pythonInterrupts = 0;
+  /** The private channel to the Python worker (`FromPython` / `ToPythonControl`). */
+  private pythonControl: MessagePort | null = null;
+  /** Interrupt memory shared with the Python worker (cross-origin isolated pages). */
+  private interrupts: Int32Array | null = null;
+  private pythonInterruptReady = false;
   private terminated = false;
   private pythonStartup: PythonStartup | undefined;
   private executorStartMs = 0;
@@ -312,13 +340,18 @@ export class RemoteMedia {
       return Promise.reject(err);
     }
     this.python = python;
+    const control = new MessageChannel();
+    this.pythonControl = control.port1;
+    const g = globalThis as unknown as { crossOriginIsolated?: boolean };
+    this.interrupts = g.crossOriginIsolated === true && typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(INTERRUPT_SLOTS * 4)) : null;
     this.pythonReady = new Promise<void>((resolve, reject) => {
-      python.onmessage = (event: MessageEvent<FromPython>) => {
+      control.port1.onmessage = (event: MessageEvent<FromPython>) => {
         const m = event.data;
         if (m.type === "progress") this.options.onProgress?.({ stage: m.stage, component: "python", elapsedMs: m.elapsedMs });
         else if (m.type === "ready") {
           this.pythonState = "ready";
           this.pythonStartup = m.breakdown;
+          this.pythonInterruptReady = m.interrupts;
           this.options.onProgress?.({ stage: "Python ready", component: "python", elapsedMs: performance.now() - t0 });
           resolve();
         } else if (m.type === "fatal") {
@@ -337,7 +370,16 @@ export class RemoteMedia {
       };
     });
     const snapshotCache = this.options.pythonSnapshot === false ? null : `remotemedia-web-${BUILD.version}-${BUILD.hash}`;
-    python.postMessage({ type: "init", assets: this.assets, indexURL: this.options.indexURL, snapshotCache } satisfies ToPython);
+    const init: ToPython = {
+      type: "init",
+      control: control.port2,
+      assets: this.assets,
+      indexURL: this.options.indexURL,
+      snapshotCache,
+      network: this.options.pythonNetwork !== false,
+      interrupts: this.interrupts?.buffer as SharedArrayBuffer | undefined,
+    };
+    python.postMessage(init, [control.port2]);
     for (const w of this.workers) this.connectPython(w);
     return this.pythonReady;
   }
@@ -350,10 +392,14 @@ export class RemoteMedia {
    */
   private restartPython(reason: string): void {
     if (!this.python || this.terminated) return;
-    this.python.onmessage = null;
     this.python.onerror = null;
+    if (this.pythonControl) this.pythonControl.onmessage = null;
+    this.pythonControl?.close();
     this.python.terminate();
     this.python = null;
+    this.pythonControl = null;
+    this.interrupts = null;
+    this.pythonInterruptReady = false;
     this.pythonReady = null;
     this.pythonState = "not started";
     this.pythonRestarts++;
@@ -363,10 +409,32 @@ export class RemoteMedia {
 
   /** A MessageChannel between one executor worker and the Python worker. */
   private connectPython(worker: ExecutorWorker): void {
-    if (!this.python) return;
+    if (!this.pythonControl) return;
     const channel = new MessageChannel();
     worker.post({ type: "python-port", port: channel.port1 }, [channel.port1]);
-    this.python.postMessage({ type: "connect", port: channel.port2 }, [channel.port2]);
+    this.pythonControl.postMessage({ type: "connect", port: channel.port2 } satisfies ToPythonControl, [channel.port2]);
+  }
+
+  /**
+   * Stops the Python work of run `run` (timed out or aborted). With interrupts, the run
+   * goes on the cancelled list first (its queued Python requests are skipped), then,
+   * if Python is serving it now, SIGINT is written: its node code raises
+   * `RunCancelled` and Python keeps its state. If that run is still in Python
+   * `INTERRUPT_GRACE_MS` later (code that catches everything, or blocks in JS), or
+   * without interrupts, the Python worker is replaced.
+   */
+  private cancelPython(run: number, what: string): void {
+    const shared = this.pythonInterruptReady ? this.interrupts : null;
+    if (!shared) return this.restartPython(what);
+    const next = Atomics.add(shared, CANCELLED_NEXT, 1);
+    Atomics.store(shared, CANCELLED_FIRST + (next % CANCELLED_RING), run);
+    if (Atomics.load(shared, RUNNING_SLOT) !== run) return; // not started: it will be skipped
+    Atomics.store(shared, INTERRUPT_SLOT, 2);
+    setTimeout(() => {
+      if (this.interrupts !== shared) return; // already replaced
+      if (Atomics.load(shared, RUNNING_SLOT) === run) this.restartPython(`${what}, and its Python code did not stop when interrupted`);
+      else this.pythonInterrupts++;
+    }, INTERRUPT_GRACE_MS);
   }
 
 
@@ -400,6 +468,11 @@ export class RemoteMedia {
       if (!report.valid) {
         const lines = report.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n");
         throw new ManifestError(`invalid manifest (${report.errors.length} problem(s))\n${lines}`, report.errors, report.warnings);
+      }
+      const modules = (parsed.python as { modules?: Record<string, unknown> } | undefined)?.modules;
+      if (this.options.pythonModules === false && modules && Object.keys(modules).length > 0) {
+        const problem = { path: "$.python.modules", message: "inline Python is refused here (pythonModules: false)" };
+        throw new ManifestError(`invalid manifest (1 problem(s))\n  ${problem.path}: ${problem.message}`, [problem], report.warnings);
       }
       // A snapshot: later changes to the caller's object make a new manifest.
       prepared = { id: this.nextManifestId++, body: JSON.parse(key) as ManifestObject, needsPython: report.python_nodes.length > 0 || report.python_packages.length > 0 };
@@ -474,7 +547,13 @@ export class RemoteMedia {
       }
     }
     const result = answer.result;
-    if (result.status !== "success") throw this.failure(worker, prepared, result);
+    if (result.status !== "success") {
+      const failure = this.failure(worker, prepared, result);
+      // WebAssembly memory never shrinks: after a Python MemoryError the Python worker
+      // holds what it grew to until it is replaced.
+      if (prepared.needsPython && failure instanceof NodeError && /\bMemoryError\b/.test(failure.message)) this.restartPython("a Python node ran out of memory (MemoryError)");
+      throw failure;
+    }
     // The runtime carries each item once: `outputs_by_node` holds indices into
     // `outputs`. Here each sink's list refers to the same (decoded) items.
     const raw = result as unknown as Omit<RunResult<unknown>, "outputs_by_node" | "worker"> & { outputs_by_node: Record<string, number[]> };
@@ -495,9 +574,9 @@ export class RemoteMedia {
         worker.forget(id);
         const what = `run ${id} ${err instanceof TimeoutError ? "timed out" : "was aborted"}`;
         if (usesPython) {
-          // Python code that does not return cannot be interrupted from here: the Python
-          // worker is replaced (Python calls of other runs in flight fail with NodeError).
-          this.restartPython(what);
+          // Interrupted in place when the page is cross-origin isolated; otherwise the
+          // Python worker is replaced (Python calls of other runs in flight fail with NodeError).
+          this.cancelPython(id, what);
         } else {
           // Rust code computes without yielding and cannot see the cancel flag: the
           // worker is replaced rather than left computing. Other runs on it are retried
@@ -550,6 +629,8 @@ export class RemoteMedia {
       python: this.pythonState,
       pythonStartup: this.pythonStartup,
       pythonRestarts: this.pythonRestarts,
+      pythonInterrupt: this.pythonInterruptReady,
+      pythonInterrupts: this.pythonInterrupts,
       executorStartMs: this.executorStartMs,
     };
   }
@@ -559,6 +640,7 @@ export class RemoteMedia {
     this.terminated = true;
     for (const w of this.workers) w.terminate("RemoteMedia.terminate() was called");
     this.python?.terminate();
+    this.pythonControl?.close();
     this.workers = [];
   }
 }
@@ -572,6 +654,9 @@ const sessionsDropped = new FinalizationRegistry<{ worker: ExecutorWorker; sessi
   worker.sessions--;
   worker.post({ type: "drop", session });
 });
+
+/** How long interrupted Python code has to stop before its worker is replaced (ms). */
+const INTERRUPT_GRACE_MS = 1000;
 
 /** Distinct manifests kept validated (and named in the workers); the oldest is forgotten. */
 const MANIFEST_CACHE = 64;

@@ -50,19 +50,44 @@ export interface PanicInfo {
 }
 
 /**
- * Main thread -> Python worker. `assets` are the runtime files' URLs as the page's
- * bundler emitted them; `indexURL`, when set, is a full Pyodide distribution to use
- * instead of the shipped core; `snapshotCache` names the Cache API cache for memory
- * snapshots (this build's), or null for none.
+ * Main thread -> Python worker: the one message on the worker itself. `control` is the
+ * private channel to the page for everything after it (the worker's own `postMessage`
+ * is removed once Python can run, so manifest code cannot post to the page). `assets`
+ * are the runtime files' URLs as the page's bundler emitted them; `indexURL`, when set,
+ * is a full Pyodide distribution to use instead of the shipped core; `snapshotCache`
+ * names the Cache API cache for memory snapshots (this build's), or null for none;
+ * `network` false removes the network APIs from Python's reach; `interrupts` (cross-origin
+ * isolated pages) is the shared interrupt memory, laid out as below.
  */
-export type ToPython =
-  | { type: "init"; assets: AssetURLs; indexURL?: string; snapshotCache: string | null }
-  | { type: "connect"; port: MessagePort };
+export type ToPython = {
+  type: "init";
+  control: MessagePort;
+  assets: AssetURLs;
+  indexURL?: string;
+  snapshotCache: string | null;
+  network: boolean;
+  interrupts?: SharedArrayBuffer;
+};
 
-/** Python worker -> main thread. */
+/** Main thread -> Python worker over `control`: a channel to one executor worker. */
+export type ToPythonControl = { type: "connect"; port: MessagePort };
+
+/**
+ * The interrupt memory (Int32 slots): Pyodide's interrupt buffer (the page writes 2,
+ * SIGINT), the run Python is serving now (0: none), then a ring of the last cancelled
+ * runs, whose next slot `CANCELLED_NEXT` says.
+ */
+export const INTERRUPT_SLOT = 0;
+export const RUNNING_SLOT = 1;
+export const CANCELLED_NEXT = 2;
+export const CANCELLED_FIRST = 3;
+export const CANCELLED_RING = 64;
+export const INTERRUPT_SLOTS = CANCELLED_FIRST + CANCELLED_RING;
+
+/** Python worker -> main thread, over `control`. */
 export type FromPython =
   | { type: "progress"; stage: string; elapsedMs: number }
-  | { type: "ready"; startMs: number; breakdown: PythonStartup }
+  | { type: "ready"; startMs: number; breakdown: PythonStartup; interrupts: boolean; network: boolean }
   | { type: "fatal"; message: string; asset?: { url: string; status?: number; contentType?: string } };
 
 /**
@@ -84,9 +109,10 @@ export interface PythonStartup {
 /**
  * Executor worker -> Python worker, over a MessageChannel (no main-thread hop): a node
  * request (JSON text), or the packages a manifest needs, loaded before its nodes are
- * created. The Rust runtime posts these itself (crates/worker/src/python.rs).
+ * created. `run` is the page's id of the run a request serves (none for releases). The
+ * Rust runtime posts these itself (crates/worker/src/python.rs).
  */
-export type PythonRequest = { id: number; request: string } | { id: number; packages: string[] };
+export type PythonRequest = { id: number; request: string; run?: number } | { id: number; packages: string[] };
 
 /** Answer to a {@link PythonRequest} with the same id. */
 export interface PythonResponse {

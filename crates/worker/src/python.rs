@@ -3,8 +3,9 @@
 //! The worker script hands [`WorkerRuntime`](crate::WorkerRuntime) the `MessagePort`
 //! of a channel to the Pyodide worker (no main-thread hop). Over it go
 //! `{id, packages: [...]}` (load the Python packages a manifest asks for, before its
-//! nodes are created) and `{id, request: "<json>"}` (node requests, items in wire form
-//! batched per call); each is answered by `{id, response: "<json>"}`. The requests:
+//! nodes are created) and `{id, request: "<json>", run?}` (node requests, items in wire
+//! form batched per call; `run` is the page's id of the run they serve); each is answered
+//! by `{id, response: "<json>"}`. The requests:
 //!
 //! - `{"op": "create", "node": {id, node_type, params}, "python": {packages, modules}}`
 //!   -> `{"instance": n}` (the node's `initialize` has run);
@@ -36,8 +37,18 @@ use web_sys::{MessageEvent, MessagePort};
 #[derive(Serialize)]
 #[serde(untagged)]
 enum ToPython {
-    Request { id: u32, request: String },
-    Packages { id: u32, packages: Vec<String> },
+    Request {
+        id: u32,
+        request: String,
+        /// The page's id of the run this request serves (none for releases), so that a
+        /// cancelled run's Python work can be interrupted or skipped.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        run: Option<u32>,
+    },
+    Packages {
+        id: u32,
+        packages: Vec<String>,
+    },
 }
 
 /// The Python worker's answer to the request with the same id.
@@ -158,7 +169,8 @@ impl PythonNodes {
 /// Sends one node request (JSON text) and decodes the answer.
 async fn request(channel: &Channel, body: Value) -> Result<Value, NodeFailure> {
     let request = body.to_string();
-    answer(channel.ask(|id| ToPython::Request { id, request })).await
+    let run = crate::runtime::running_request();
+    answer(channel.ask(|id| ToPython::Request { id, request, run })).await
 }
 
 /// Awaits the Python worker's answer and decodes its JSON; `{"error": ...}` answers and
@@ -256,7 +268,12 @@ impl Drop for PythonNode {
             let body = json!({"op": "release", "instance": self.instance});
             // Fire and forget: nothing waits for a release (its answer is dropped).
             let request = body.to_string();
-            let _ = self.channel.ask(|id| ToPython::Request { id, request });
+            // Untagged: a release must run even for a cancelled run.
+            let _ = self.channel.ask(|id| ToPython::Request {
+                id,
+                request,
+                run: None,
+            });
         }
     }
 }

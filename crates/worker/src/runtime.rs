@@ -313,6 +313,12 @@ thread_local! {
     static RUNNING_REQUEST: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
 }
 
+/// The request (run or session step) whose future is being polled now, if any: Python
+/// requests carry it so the page can interrupt the one a cancelled run is waiting on.
+pub(crate) fn running_request() -> Option<u32> {
+    RUNNING_REQUEST.with(|r| r.get())
+}
+
 /// `future`, marking `run_id` as running while it is polled.
 fn tagged<F: std::future::Future>(
     run_id: u32,

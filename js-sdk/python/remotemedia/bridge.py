@@ -119,6 +119,25 @@ def _release(request):
 _OPS = {"create": _create, "process": _process, "flush": _flush, "release": _release}
 
 
+class RunCancelled(BaseException):
+    """Raised inside a node when the page cancelled (timeout, abort) the run it serves.
+    A BaseException, so ``except Exception`` in node code does not swallow it."""
+
+
+def use_interrupts(run_cancelled):
+    """Stops node code of cancelled runs: on SIGINT (the page writes it into Pyodide's
+    interrupt buffer), raise :class:`RunCancelled` if ``run_cancelled()`` (a JS function)
+    says the run being served was cancelled; a late signal meant for a finished run is
+    ignored."""
+    import signal
+
+    def on_interrupt(signum, frame):
+        if run_cancelled():
+            raise RunCancelled("the run was cancelled (timeout or abort) while this node ran")
+
+    signal.signal(signal.SIGINT, on_interrupt)
+
+
 def handle(text):
     """One request (JSON text) -> one answer (JSON text). Never raises."""
     try:
@@ -127,7 +146,7 @@ def handle(text):
         if op is None:
             raise ValueError(f"unknown bridge op {request.get('op')!r}")
         answer = op(request)
-    except Exception as exc:
+    except (Exception, RunCancelled) as exc:
         answer = {"error": {"message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}}
     try:
         return json.dumps(answer, allow_nan=False)

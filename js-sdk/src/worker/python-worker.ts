@@ -15,7 +15,8 @@ import createPyodideModule from "pyodide/pyodide.asm.mjs";
 import { fetchAsset } from "../assets.js";
 import type { AssetURLs } from "../assets.js";
 import { AssetError } from "../errors.js";
-import type { FromPython, PythonRequest, PythonResponse, PythonStartup, ToPython } from "../protocol.js";
+import { CANCELLED_FIRST, INTERRUPT_SLOT, RUNNING_SLOT } from "../protocol.js";
+import type { FromPython, PythonRequest, PythonResponse, PythonStartup, ToPython, ToPythonControl } from "../protocol.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -30,6 +31,7 @@ interface Pyodide {
   pyimport(name: string): { handle: PyProxy };
   loadPackage(names: string[], options?: { errorCallback?: (message: string) => void; messageCallback?: (message: string) => void }): Promise<unknown>;
   loadedPackages: Record<string, string>;
+  setInterruptBuffer(buffer: Int32Array): void;
 }
 
 const started = performance.now();
@@ -39,8 +41,15 @@ const loadedPackages = new Set<string>();
 let queue: Promise<unknown> = Promise.resolve();
 let ready: Promise<void> = new Promise(() => {});
 
+/**
+ * The private channel to the page (given with `init`): every message to the page and
+ * every executor connection goes over it. After start-up the worker's own
+ * `postMessage` is removed (see {@link harden}), so Python code cannot reach the page.
+ */
+let control: MessagePort | null = null;
+
 function send(message: FromPython): void {
-  self.postMessage(message);
+  control?.postMessage(message);
 }
 
 function progress(stage: string): void {
@@ -134,11 +143,17 @@ async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCa
   py.unpackArchive(pythonPackage, "zip", { extractDir: "/home/pyodide" });
   py.runPython("import sys\nif '/home/pyodide' not in sys.path: sys.path.insert(0, '/home/pyodide')");
   const tImport = performance.now();
-  const bridge = py.pyimport("remotemedia.bridge");
+  const bridge = py.pyimport("remotemedia.bridge") as unknown as { handle: PyProxy; use_interrupts(check: () => boolean): void };
+  if (interrupts) {
+    py.setInterruptBuffer(interrupts.subarray(INTERRUPT_SLOT, INTERRUPT_SLOT + 1));
+    bridge.use_interrupts(currentRunCancelled);
+  }
   handle = bridge.handle;
   pyodide = py;
   const end = performance.now();
-  send({ type: "ready", startMs: end - started, breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock, assets.pythonPackage], tLoad, tInstall, tImport, end) });
+  const reachable = harden(network);
+  if (reachable.length > 0) throw new Error(`could not remove ${reachable.join(", ")} from the Python worker's scope`);
+  send({ type: "ready", startMs: end - started, breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock, assets.pythonPackage], tLoad, tInstall, tImport, end), interrupts: interrupts !== null, network });
 }
 
 /** The start-up timeline; fetch time from the Resource Timing entries of the runtime's files. */
@@ -154,6 +169,7 @@ async function loadPackages(packages: string[]): Promise<string> {
   // Names only (the runtime's validation says the same): a URL would load code from anywhere.
   const bad = packages.filter((p) => typeof p !== "string" || !/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/.test(p));
   if (bad.length > 0) return JSON.stringify({ error: { message: `not package names: ${bad.map(String).join(", ")}`, traceback: null } });
+  if (!network && packages.length > 0) return JSON.stringify({ error: { message: `Python packages cannot be loaded: this RemoteMedia instance has no Python network access (pythonNetwork: false); asked for ${packages.join(", ")}`, traceback: null } });
   const wanted = packages.filter((p) => !loadedPackages.has(p));
   if (wanted.length === 0) return "{}";
   if (!pyodide) return JSON.stringify({ error: { message: "Python is not ready", traceback: null } });
@@ -172,10 +188,64 @@ async function loadPackages(packages: string[]): Promise<string> {
   return "{}";
 }
 
-async function serve(request: string): Promise<string> {
+async function serve(request: string, run: number | undefined): Promise<string> {
   await ready; // requests that arrive during start-up wait for it
   if (!handle) return JSON.stringify({ error: { message: "Python is not ready", traceback: null } });
-  return handle(request);
+  if (!interrupts || run === undefined) return handle(request);
+  // Publish the run before reading the cancelled list (the page writes the list before
+  // reading this slot): a run cancelled at the same moment is either skipped here or
+  // interrupted by the page, never missed.
+  Atomics.store(interrupts, RUNNING_SLOT, run);
+  try {
+    if (isCancelled(run)) return JSON.stringify({ error: { message: `run ${run} was cancelled before its Python work started`, traceback: null } });
+    return handle(request);
+  } finally {
+    Atomics.store(interrupts, RUNNING_SLOT, 0);
+  }
+}
+
+/**
+ * Interrupts (cross-origin isolated pages only): a SharedArrayBuffer shared with the
+ * page, laid out as `INTERRUPT_LAYOUT` in protocol.ts. Slot 0 is Pyodide's interrupt
+ * buffer (the page writes 2, SIGINT); the Python handler installed by
+ * `remotemedia.bridge.use_interrupts` raises only when the run Python is serving is on
+ * the cancelled list, so a late signal never stops another run.
+ */
+let interrupts: Int32Array | null = null;
+
+function isCancelled(run: number): boolean {
+  if (!interrupts) return false;
+  for (let i = CANCELLED_FIRST; i < interrupts.length; i++) if (Atomics.load(interrupts, i) === run) return true;
+  return false;
+}
+
+/** Whether the run Python is serving now was cancelled (called from the SIGINT handler). */
+function currentRunCancelled(): boolean {
+  const run = interrupts ? Atomics.load(interrupts, RUNNING_SLOT) : 0;
+  return run !== 0 && isCancelled(run);
+}
+
+/** Whether Python code may use the network (`pythonNetwork`); packages need it. */
+let network = true;
+
+/**
+ * What manifest code must not reach from this worker's global scope (Python's `js`
+ * module is that scope): the origin's storage (the Cache API, which holds the runtime's
+ * files, and IndexedDB) and the page (`postMessage`); with `network` false also every
+ * network API. Each name is deleted wherever it is defined on the global's prototype
+ * chain, after the worker took the references it needs. Returns what is left (empty).
+ */
+function harden(withNetwork: boolean): string[] {
+  const names = ["caches", "indexedDB", "postMessage", "webkitRequestFileSystem", "webkitResolveLocalFileSystemURL", "storageFoundation"];
+  if (!withNetwork) names.push("fetch", "XMLHttpRequest", "WebSocket", "WebSocketStream", "EventSource", "WebTransport", "importScripts", "Worker", "SharedWorker", "BroadcastChannel");
+  for (const name of names) {
+    for (let o: object | null = self; o !== null; o = Object.getPrototypeOf(o)) {
+      if (Object.prototype.hasOwnProperty.call(o, name)) Reflect.deleteProperty(o, name);
+    }
+  }
+  // New ports from the page arrive over `control` only; nothing else listens here.
+  self.onmessage = null;
+  return names.filter((name) => name in self);
 }
 
 function connect(port: MessagePort): void {
@@ -183,7 +253,8 @@ function connect(port: MessagePort): void {
     const message = event.data;
     const id = message?.id;
     if (typeof id !== "number") return;
-    const work = "packages" in message && Array.isArray(message.packages) ? () => loadPackages(message.packages) : "request" in message && typeof message.request === "string" ? () => serve(message.request) : null;
+    const run = "run" in message && typeof message.run === "number" ? message.run : undefined;
+    const work = "packages" in message && Array.isArray(message.packages) ? () => loadPackages(message.packages) : "request" in message && typeof message.request === "string" ? () => serve(message.request, run) : null;
     if (!work) return;
     // One request at a time, in arrival order across all executor workers.
     queue = queue.then(async () => {
@@ -200,14 +271,17 @@ function connect(port: MessagePort): void {
 
 self.onmessage = (event: MessageEvent<ToPython>) => {
   const message = event.data;
-  if (message?.type === "init") {
-    ready = start(message.assets, message.indexURL, message.snapshotCache).catch((err: unknown) => {
-      const asset = err instanceof AssetError ? { url: err.url, status: err.status, contentType: err.contentType } : undefined;
-      send({ type: "fatal", message: `Pyodide failed to start: ${String((err as Error)?.message ?? err)}`, asset });
-    });
-  } else if (message?.type === "connect" && message.port) {
-    connect(message.port);
-  }
+  if (message?.type !== "init" || control) return;
+  control = message.control;
+  network = message.network;
+  interrupts = message.interrupts ? new Int32Array(message.interrupts) : null;
+  control.onmessage = (e: MessageEvent<ToPythonControl>) => {
+    if (e.data?.type === "connect" && e.data.port) connect(e.data.port);
+  };
+  ready = start(message.assets, message.indexURL, message.snapshotCache).catch((err: unknown) => {
+    const asset = err instanceof AssetError ? { url: err.url, status: err.status, contentType: err.contentType } : undefined;
+    send({ type: "fatal", message: `Pyodide failed to start: ${String((err as Error)?.message ?? err)}`, asset });
+  });
 };
 
 // Python code can reach this worker's global scope (`import js`). If it closes the
