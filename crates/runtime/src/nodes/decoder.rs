@@ -111,6 +111,15 @@ pub fn decode_audio_file(bytes: Vec<u8>) -> Result<AudioBuffer, NodeFailure> {
             _ => scratch.insert(SampleBuffer::new(needed, spec)),
         };
         buf.copy_interleaved_ref(decoded);
+        // Lossless codecs code silence in a few bytes per block: a small file can claim
+        // gigabytes of samples. Stop at the output limit instead of allocating them.
+        if samples.len() + buf.samples().len() > crate::limits::MAX_OUTPUT_VALUES {
+            return Err(NodeFailure::new(format!(
+                "the file decodes to more than {} samples (the output limit; about {} minutes of 48 kHz stereo)",
+                crate::limits::MAX_OUTPUT_VALUES,
+                crate::limits::MAX_OUTPUT_VALUES / 48_000 / 2 / 60
+            )));
+        }
         samples.extend_from_slice(buf.samples());
     }
     if sample_rate == 0 || channels == 0 {
