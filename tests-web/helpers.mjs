@@ -13,15 +13,16 @@ mkdirSync(artifacts, { recursive: true });
 
 /**
  * The server and browser of this test file, started on first use (`await ctx.ready()`)
- * and closed after its tests. `isolate` serves with COOP/COEP (cross-origin isolated pages).
+ * and closed after its tests. `isolate` serves with COOP/COEP (cross-origin isolated
+ * pages); `args` are extra Chromium flags (a fake microphone, for example).
  */
-export function useBrowser({ isolate = false } = {}) {
+export function useBrowser({ isolate = false, args = [] } = {}) {
   let starting = null;
   const ctx = {
     ready() {
       starting ??= (async () => {
         ctx.server = await serve(root, { isolate });
-        ctx.browser = await launch();
+        ctx.browser = await launch(args);
       })();
       return starting;
     },

@@ -10,6 +10,12 @@
 //       dependencies playwright-core and sirv, and a system Chromium (CHROME_PATH);
 //       never downloads a browser. Failures print the error JSON on stdout, a readable
 //       line on stderr, and exit with status 1.
+//   listen MANIFEST --fake-mic FILE.wav [--seconds N] [--workers N]
+//       Runs the live path (RemoteMedia.listen: AudioWorklet capture into a streaming
+//       session) in headless Chromium, its fake microphone playing FILE.wav once, and
+//       prints one JSON object per event per line ({"t", "node", "event", ...}; audio
+//       as {"frames", "sampleRate"}), then {"summary": {...}} with the latency, frame
+//       and main-thread figures. Same needs as `run`.
 //
 // --input takes a .json file (an array of items in wire form, or one item) or an audio
 // file (.wav .mp3 .flac .ogg), passed as binary bytes.
@@ -21,6 +27,7 @@ import { parseArgs } from "node:util";
 const USAGE = `usage:
   remotemedia-web copy-assets DIR [--only runtime|sw]
   remotemedia-web run MANIFEST [--input FILE]... [--workers N] [--timing]
+  remotemedia-web listen MANIFEST --fake-mic FILE.wav [--seconds N] [--workers N]
 
 copy-assets   copy the runtime's files into DIR (serve DIR and pass its URL as
               assetsURL) and the service worker as DIR/remotemedia-sw.js
@@ -29,7 +36,12 @@ run           run a manifest in headless Chromium and print the result JSON
   --input     a .json file (array of items in wire form) or an audio file
               (.wav .mp3 .flac .ogg) passed as binary bytes; repeatable
   --workers   executor workers in the pool (default: the SDK's default)
-  --timing    print start-up and run times to stderr`;
+  --timing    print start-up and run times to stderr
+listen        run the live (microphone) path in headless Chromium, the fake
+              microphone playing a WAV file; print events as JSON lines
+  --fake-mic  the WAV file the fake microphone plays (once)
+  --seconds   how long to listen (default: the file's length + 1.5 s)
+  --workers   executor workers in the pool`;
 
 const AUDIO = new Set([".wav", ".mp3", ".flac", ".ogg"]);
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -121,26 +133,109 @@ function readInputs(files) {
   return items;
 }
 
+/** Length of a PCM WAV file in seconds, from its header (data size / byte rate). */
+function wavSeconds(file) {
+  const bytes = readFileSync(file);
+  if (bytes.toString("ascii", 0, 4) !== "RIFF" || bytes.toString("ascii", 8, 12) !== "WAVE") fail(`${file} is not a WAV file (--fake-mic takes WAV)`);
+  let at = 12;
+  let byteRate = 0;
+  while (at + 8 <= bytes.length) {
+    const id = bytes.toString("ascii", at, at + 4);
+    const size = bytes.readUInt32LE(at + 4);
+    if (id === "fmt ") byteRate = bytes.readUInt32LE(at + 16);
+    if (id === "data" && byteRate > 0) return Math.min(size, bytes.length - at - 8) / byteRate;
+    at += 8 + size + (size & 1);
+  }
+  fail(`${file}: no fmt or data chunk`);
+}
+
+/** `listen MANIFEST --fake-mic FILE.wav`: the live path, events as JSON lines. */
+async function listenCommand(argv) {
+  const { values, positionals } = parse(argv, { "fake-mic": { type: "string" }, seconds: { type: "string" }, workers: { type: "string" } });
+  if (positionals.length !== 1) fail(`listen needs one manifest path\n${USAGE}`);
+  const mic = values["fake-mic"];
+  if (!mic) fail(`listen needs --fake-mic FILE.wav (headless Chromium has no real microphone)\n${USAGE}`);
+  const seconds = values.seconds === undefined ? wavSeconds(mic) + 1.5 : Number(values.seconds);
+  if (!(seconds > 0 && seconds <= 24 * 3600)) fail(`--seconds takes a number of seconds from 0 to 86400, not ${JSON.stringify(values.seconds)}`);
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) fail(`--workers takes a whole number from 1 to 64`);
+  const manifest = readJson(positionals[0]);
+  const { launch, fakeMicrophoneFlags, serve } = await browserTools();
+  const server = await serve(pkg);
+  let browser;
+  let code = 0;
+  try {
+    browser = await launch(fakeMicrophoneFlags(path.resolve(mic)));
+    const page = await browser.newPage();
+    await page.exposeFunction("__remotemediaEvent", (line) => process.stdout.write(`${line}\n`));
+    await page.goto(`${server.url}/node/harness.html`);
+    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
+    const outcome = await page.evaluate(
+      async ({ manifest, seconds, workers }) => {
+        const { RemoteMedia } = window.sdk;
+        const print = (event) => {
+          const line = { ...event };
+          if (line.audio) line.audio = { frames: line.audio.length, sampleRate: line.sampleRate };
+          delete line.sampleRate;
+          window.__remotemediaEvent(JSON.stringify({ t: line.t, node: line.node, event: line.event, ...line }));
+        };
+        let rm;
+        try {
+          rm = await RemoteMedia.create(workers ? { workers } : {});
+          const listener = await rm.listen(manifest, { onEvent: print });
+          await new Promise((r) => setTimeout(r, seconds * 1000));
+          await listener.stop();
+          const stats = listener.stats();
+          await listener.destroy();
+          return { ok: true, stats };
+        } catch (e) {
+          return { ok: false, error: { kind: e.name, message: e.message } };
+        } finally {
+          await rm?.terminate();
+        }
+      },
+      { manifest, seconds, workers },
+    );
+    if (outcome.ok) process.stdout.write(`${JSON.stringify({ summary: outcome.stats })}\n`);
+    else {
+      process.stdout.write(`${JSON.stringify({ status: "error", error: outcome.error })}\n`);
+      console.error(`remotemedia-web: ${outcome.error.kind}: ${outcome.error.message}`);
+      code = 1;
+    }
+  } catch (e) {
+    console.error(`remotemedia-web: ${e.message}`);
+    code = 1;
+  } finally {
+    await browser?.close();
+    await server.close();
+  }
+  process.exit(code);
+}
+
+/** The optional peer dependencies `run` and `listen` need: a browser driver and a static server. */
+async function browserTools() {
+  try {
+    const { launch, fakeMicrophoneFlags } = await import("../node/chromium.mjs");
+    const { serve } = await import("../node/server.mjs");
+    return { launch, fakeMicrophoneFlags, serve };
+  } catch (e) {
+    fail(`this command needs the optional peer dependencies playwright-core and sirv (npm install --save-dev playwright-core sirv) and a system Chromium: ${e.message}`);
+  }
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === "copy-assets") {
   await copyAssets(rest);
   process.exit(0);
 }
+if (command === "listen") await listenCommand(rest);
 if (command !== "run") fail(command ? `unknown command ${command}\n${USAGE}` : USAGE);
 
 const opts = runOptions(rest);
 const manifest = readJson(opts.manifest);
 const inputs = readInputs(opts.inputs);
 
-// Optional peer dependencies: only `run` needs a browser driver and a static server.
-let launch;
-let serve;
-try {
-  ({ launch } = await import("../node/chromium.mjs"));
-  ({ serve } = await import("../node/server.mjs"));
-} catch (e) {
-  fail(`run needs the optional peer dependencies playwright-core and sirv (npm install --save-dev playwright-core sirv) and a system Chromium: ${e.message}`);
-}
+const { launch, serve } = await browserTools();
 const server = await serve(pkg);
 let browser;
 let code = 0;

@@ -21,7 +21,20 @@ export function chromiumPath() {
   return found;
 }
 
-/** A headless browser; close it with `browser.close()`. */
-export function launch() {
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_FLAGS });
+/** A headless browser, with `extraArgs` after the usual flags; close it with `browser.close()`. */
+export function launch(extraArgs = []) {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...CHROMIUM_FLAGS, ...extraArgs] });
+}
+
+/**
+ * Flags for a fake microphone playing `wavFile` (once, not looped) without a
+ * permission prompt, and audio that starts without a user gesture.
+ */
+export function fakeMicrophoneFlags(wavFile) {
+  return [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    `--use-file-for-fake-audio-capture=${wavFile}%noloop`,
+    "--autoplay-policy=no-user-gesture-required",
+  ];
 }

@@ -6,6 +6,7 @@
 //   build-info.js       this build's identity (stamped last; imported by index.js)
 //   react.js, vue.js    the framework bindings (import ./index.js)
 //   executor-worker.js  the executor worker (bundled with the glue)
+//   capture-worklet.js  the AudioWorklet of live sessions
 //   python-worker.js    the Python worker (bundled with Pyodide's loader and glue)
 //   *.wasm, *.zip, pyodide-lock.json   the runtime's data files
 //   sw.js               the service worker (stamped from sw/sw.template.js)
@@ -109,7 +110,7 @@ async function main() {
   execFileSync(path.join(bin, "tsc"), ["-p", path.join(sdk, "tsconfig.worker.json")], { stdio: toStderr, env });
 
   // One file per entry: a warm start fetches one module, not a graph of ~9.
-  log("esbuild: index.js, executor-worker.js, python-worker.js, react.js, vue.js");
+  log("esbuild: index.js, executor-worker.js, capture-worklet.js, python-worker.js, react.js, vue.js");
   const common = { bundle: true, format: "esm", platform: "browser", target: "es2022", logLevel: "warning", legalComments: "inline" };
   await esbuild.build({
     ...common,
@@ -120,6 +121,11 @@ async function main() {
   await esbuild.build({
     ...common,
     entryPoints: { "executor-worker": path.join(sdk, "src/worker/executor-worker.ts") },
+    outdir: dist,
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: { "capture-worklet": path.join(sdk, "src/worker/capture-worklet.ts") },
     outdir: dist,
   });
   await esbuild.build({

@@ -16,6 +16,8 @@ export const ASSET_FILES = {
   executorWorker: "executor-worker.js",
   /** The Python worker's script (self-contained: Pyodide's loader and glue are bundled in). */
   pythonWorker: "python-worker.js",
+  /** The capture AudioWorklet of live sessions (`RemoteMedia.listen`). */
+  captureWorklet: "capture-worklet.js",
   /** The Rust executor (wasm-bindgen). */
   executorWasm: "remotemedia_worker_bg.wasm",
   /** Pyodide's CPython. */
@@ -79,6 +81,7 @@ function bundledURLs(): AssetURLs {
   return {
     executorWorker: absolute(new URL("./executor-worker.js", import.meta.url)),
     pythonWorker: absolute(new URL("./python-worker.js", import.meta.url)),
+    captureWorklet: absolute(new URL("./capture-worklet.js", import.meta.url)),
     executorWasm: absolute(new URL("./remotemedia_worker_bg.wasm", import.meta.url)),
     pyodideWasm: absolute(new URL("./pyodide.asm.wasm", import.meta.url)),
     pythonStdlib: absolute(new URL("./python_stdlib.zip", import.meta.url)),

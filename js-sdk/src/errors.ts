@@ -114,6 +114,20 @@ export class UnsupportedEnvironmentError extends RemoteMediaError {
   }
 }
 
+/**
+ * Audio capture failed: the microphone was refused or is missing (`cause` is the
+ * browser's DOMException: `NotAllowedError`, `NotFoundError`, ...), or the Web Audio
+ * graph could not be built.
+ */
+export class CaptureError extends RemoteMediaError {
+  readonly cause: unknown;
+  constructor(message: string, cause?: unknown) {
+    super(message);
+    this.name = "CaptureError";
+    this.cause = cause;
+  }
+}
+
 /** Turns the runtime's error JSON (`{status: "error", error: {...}}`) into a typed error. */
 export function errorFromJson(error: Record<string, unknown>): RemoteMediaError {
   const message = String(error.message ?? "unknown error");

@@ -10,7 +10,7 @@
 import init, { validateManifest } from "../wasm/remotemedia_worker.js";
 import { assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
 import type { AssetURLs } from "./assets.js";
-import { AbortError, AssetError, errorFromJson, InputError, ManifestError, NodeError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
+import { AbortError, AssetError, CaptureError, errorFromJson, InputError, ManifestError, NodeError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
 import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
@@ -19,6 +19,8 @@ import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERR
 import type { FromPython, ManifestObject, PythonStartup, RuntimeAnswer, ToExecutor, ToPython, ToPythonControl } from "./protocol.js";
 export type { PythonStartup } from "./protocol.js";
 import { fromWire, toWire } from "./wire.js";
+import { addCaptureModule, Listener, openMicrophone } from "./live.js";
+import type { ListenOptions } from "./live.js";
 import type { InputItem, OutputItem } from "./wire.js";
 
 export * from "./errors.js";
@@ -28,6 +30,8 @@ export { BUILD } from "./build-info.js";
 export { ASSET_FILES } from "./assets.js";
 export type { AssetName, AssetURLs } from "./assets.js";
 export { fromWire, toWire, float32ToBase64, base64ToFloat32 } from "./wire.js";
+export { Listener } from "./live.js";
+export type { ListenOptions, LiveEvent, ListenerStats } from "./live.js";
 export type { AudioData, TensorData, InputItem, OutputItem } from "./wire.js";
 
 /** A pipeline manifest (`docs/manifest.md`): an object, or its JSON text. */
@@ -614,6 +618,70 @@ export class RemoteMedia {
     const answer = (await worker.request(id, { type: "open", id, ...this.manifestFields(worker, prepared) })).result;
     if (answer.status !== "success") throw this.failure(worker, prepared, answer);
     return new Session(worker, Number(answer.session), () => this.nextId++);
+  }
+
+  /**
+   * Live audio: captures the microphone (or `options.stream` / `options.source`) in an
+   * AudioWorklet and feeds a streaming session of `manifest`, whose source nodes
+   * receive mono float32 audio at the AudioContext's sample rate (resample it in the
+   * manifest, e.g. `FastResampleNode` to 16 kHz before a VAD). Audio goes from the
+   * worklet to the executor worker directly; outputs arrive as {@link LiveEvent}s.
+   *
+   * Rejects with ManifestError, CaptureError (microphone refused or missing, no
+   * AudioWorklet), UnsupportedEnvironmentError outside a browser, or the session's
+   * error. Whatever it opened is released when it rejects.
+   */
+  async listen(manifest: Manifest, options: ListenOptions = {}): Promise<Listener> {
+    if (typeof AudioWorkletNode !== "function" || typeof AudioContext !== "function") {
+      throw new UnsupportedEnvironmentError("listen() needs the Web Audio API with AudioWorklet (a browser page, over https or localhost)");
+    }
+    const prepared = await this.prepare(manifest);
+    const context = (options.source?.context as AudioContext | undefined) ?? options.audioContext ?? new AudioContext({ latencyHint: "interactive" });
+    const ownsContext = !options.source && !options.audioContext;
+    let stream: MediaStream | null = options.stream ?? null;
+    let ownsStream = false;
+    let source: MediaStreamAudioSourceNode | null = options.source ?? null;
+    let node: AudioWorkletNode | null = null;
+    try {
+      if (!source && !stream) {
+        stream = await openMicrophone(options.constraints);
+        ownsStream = true;
+      }
+      await addCaptureModule(context, this.assets.captureWorklet);
+      source ??= context.createMediaStreamSource(stream!);
+      const chunkMs = options.chunkMs ?? 10;
+      if (!(Number.isFinite(chunkMs) && chunkMs > 0 && chunkMs <= 10_000)) throw new CaptureError(`chunkMs must be from 0 to 10000 ms, got ${String(chunkMs)}`);
+      const chunkFrames = Math.max(128, Math.round((context.sampleRate * chunkMs) / 1000));
+      node = new AudioWorkletNode(context, "remotemedia-capture", {
+        numberOfInputs: 1,
+        numberOfOutputs: 0,
+        channelCount: 1,
+        channelCountMode: "explicit",
+        channelInterpretation: "speakers",
+        processorOptions: { chunkFrames },
+      });
+      const worker = this.pickWorker();
+      const id = this.nextId++;
+      const opened = (await worker.request(id, { type: "open", id, ...this.manifestFields(worker, prepared) })).result;
+      if (opened.status !== "success") throw this.failure(worker, prepared, opened);
+      const session = Number(opened.session);
+      const channel = new MessageChannel();
+      worker.post({ type: "listen", id: this.nextId++, session, port: channel.port2 }, [channel.port2]);
+      node.port.postMessage({ type: "connect", port: channel.port1 }, [channel.port1]);
+      source.connect(node);
+      const listener = new Listener({ worker, session, nextId: () => this.nextId++, context, ownsContext, stream, ownsStream, source, ownsSource: !options.source, node, options });
+      // Autoplay rules may keep a new context suspended until a user gesture: then the
+      // listener says "suspended" and starts when the app resumes `audioContext`.
+      if (context.state === "suspended") await Promise.race([context.resume().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
+      return listener;
+    } catch (err) {
+      node?.port.close();
+      if (!options.source) source?.disconnect();
+      if (ownsStream) for (const track of stream?.getTracks() ?? []) track.stop();
+      if (ownsContext) void context.close().catch(() => {});
+      if (err instanceof RemoteMediaError) throw err;
+      throw new CaptureError(`could not start capturing: ${String((err as Error)?.message ?? err)}`, err);
+    }
   }
 
   /** What the browser offers and which paths the SDK takes. */

@@ -6,7 +6,7 @@
  */
 import { spawnWorker } from "./assets.js";
 import { NodeError, WorkerCrashedError } from "./errors.js";
-import type { FromExecutor, RuntimeAnswer, ToExecutor } from "./protocol.js";
+import type { FromExecutor, LiveStep, RuntimeAnswer, ToExecutor } from "./protocol.js";
 
 /** A worker's answer: the runtime's answer object, plus transferred payload buffers in "transfer" mode. */
 export interface Answer {
@@ -30,6 +30,7 @@ export class ExecutorWorker {
   private readyPromise: Promise<void>;
   private rejectReady: (err: Error) => void = () => {};
   private onCrash: (w: ExecutorWorker) => void;
+  private liveListeners = new Map<number, (step: LiveStep) => void>();
 
   /** `module` may still be compiling: the worker loads its script (`scriptURL`) meanwhile. */
   constructor(index: number, module: Promise<WebAssembly.Module>, onCrash: (w: ExecutorWorker) => void, scriptURL: string) {
@@ -41,6 +42,7 @@ export class ExecutorWorker {
       this.worker.onmessage = (event: MessageEvent<FromExecutor>) => {
         const message = event.data;
         if (message.type === "ready") resolve();
+        else if (message.type === "live") this.liveListeners.get(message.session)?.(message);
         else if (message.type === "answer") this.settle(message.id, (p) => p.resolve({ result: message.result, buffers: message.buffers }));
         else if (message.type === "fatal") {
           const err = new WorkerCrashedError(`executor worker ${index}: ${message.message}`);
@@ -99,6 +101,12 @@ export class ExecutorWorker {
   onDeath(listener: (err: WorkerCrashedError) => void): () => void {
     this.deathListeners.add(listener);
     return () => this.deathListeners.delete(listener);
+  }
+
+  /** Routes the live steps of `session` to `listener`; returns a function that stops it. */
+  onLive(session: number, listener: (step: LiveStep) => void): () => void {
+    this.liveListeners.set(session, listener);
+    return () => this.liveListeners.delete(session);
   }
 
   /**

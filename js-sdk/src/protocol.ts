@@ -20,7 +20,9 @@ export type ToExecutor =
   | { type: "drop"; session: number }
   | { type: "push"; id: number; session: number; item: unknown }
   | { type: "close"; id: number; session: number }
-  | { type: "cancel"; id: number };
+  | { type: "cancel"; id: number }
+  | { type: "listen"; id: number; session: number; port: MessagePort }
+  | { type: "configure"; id: number; session: number; node: string; params: Record<string, unknown> };
 
 /** A manifest as an object (what `JSON.parse` gives for manifest text). */
 export type ManifestObject = Record<string, unknown>;
@@ -40,7 +42,44 @@ export type RuntimeAnswer = Record<string, unknown> & { status?: unknown; error?
 export type FromExecutor =
   | { type: "ready" }
   | { type: "answer"; id: number; result: RuntimeAnswer; buffers?: Uint8Array[] }
-  | { type: "fatal"; id?: number; message: string; panic?: PanicInfo };
+  | { type: "fatal"; id?: number; message: string; panic?: PanicInfo }
+  | LiveStep;
+
+/**
+ * Executor worker -> main thread: what one step of a live session produced. `window`
+ * is the span of captured frames (at `rate` Hz) pushed in this step; `capturedAt` the
+ * time its last chunk reached the worker (ms since the epoch: `performance.timeOrigin +
+ * performance.now()`, comparable across threads); `stats` counts frames received and
+ * frames missing or repeated in the chunk sequence so far. `closed` marks the last step
+ * (the session was flushed and closed).
+ */
+export interface LiveStep {
+  type: "live";
+  session: number;
+  result: RuntimeAnswer;
+  buffers: Uint8Array[];
+  window: { start: number; end: number; rate: number };
+  capturedAt: number;
+  stats: { received: number; gaps: number; repeats: number };
+  closed: boolean;
+}
+
+/** Capture worklet -> executor worker: `samples` (mono) are frames `start..start+length` of the stream. */
+export interface CaptureChunk {
+  type: "audio";
+  start: number;
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+/** Capture worklet -> executor worker: capture stopped after `frames` frames. */
+export interface CaptureEnd {
+  type: "end";
+  frames: number;
+}
+
+/** Main thread -> capture worklet, on the node's port. */
+export type CaptureControl = { type: "connect"; port: MessagePort } | { type: "pause" } | { type: "resume" } | { type: "stop" };
 
 /** Where a Rust panic happened: the run being computed and the node whose code panicked. */
 export interface PanicInfo {

@@ -288,7 +288,7 @@ impl Executor {
                         traceback: None,
                     }
                 })?;
-            return Ok(Slot::Rust(node));
+            return Ok(Slot::Rust(node, factory.params));
         }
         match (&self.external, hint) {
             (Some(external), RuntimeHint::Python | RuntimeHint::Auto) => {
@@ -349,7 +349,8 @@ fn node_error(spec: &NodeSpec, language: &str, failure: NodeFailure) -> RunError
 }
 
 enum Slot {
-    Rust(Box<dyn Node>),
+    /// A Rust node and its type's declared parameters (for live changes).
+    Rust(Box<dyn Node>, &'static [crate::params::ParamSpec]),
     External(Box<dyn AsyncNode>, String),
 }
 
@@ -447,6 +448,58 @@ impl Session {
         queues
     }
 
+    /// Changes parameters of node `node_id` while the session runs (live tuning):
+    /// `changes` are merged over its current parameters, checked against its type's
+    /// declared ones, and handed to [`Node::reconfigure`]; later changes merge over
+    /// these. The session stays usable whatever the outcome.
+    ///
+    /// Errors: `RunError::Manifest` naming `nodes[i].params.<name>` for an unknown node,
+    /// an unknown or mistyped parameter, a value the node refuses, or a node type whose
+    /// parameters are fixed (Python nodes included); `RunError::SessionClosed`.
+    pub fn configure(
+        &mut self,
+        node_id: &str,
+        changes: &Map<String, Value>,
+    ) -> Result<(), RunError> {
+        self.ensure_open()?;
+        let refuse = |path: String, message: String| {
+            RunError::Manifest(ValidationReport {
+                valid: false,
+                errors: vec![crate::validate::Problem { path, message }],
+                ..ValidationReport::default()
+            })
+        };
+        let Some(index) = self.manifest.nodes.iter().position(|n| n.id == node_id) else {
+            return Err(refuse(
+                "nodes".into(),
+                format!("no node \"{node_id}\" in this session"),
+            ));
+        };
+        let at = format!("nodes[{index}].params");
+        let Slot::Rust(node, specs) = &mut self.slots[index] else {
+            return Err(refuse(
+                at,
+                "Python nodes' parameters cannot be changed while they run".into(),
+            ));
+        };
+        let mut merged = self.manifest.nodes[index].params.clone();
+        merged.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(name) = changes
+            .keys()
+            .find(|k| !specs.iter().any(|s| s.name == k.as_str()))
+        {
+            return Err(refuse(format!("{at}.{name}"), "unknown parameter".into()));
+        }
+        let check = crate::params::check(specs, &merged);
+        if let Some((name, message)) = check.errors.into_iter().next() {
+            return Err(refuse(format!("{at}.{name}"), message));
+        }
+        node.reconfigure(Params::new(&merged, specs))
+            .map_err(|e| refuse(format!("{at}.{}", e.param), e.message))?;
+        self.manifest.nodes[index].params = merged;
+        Ok(())
+    }
+
     /// Whether the session was closed (by `close` or `push_final`).
     pub fn is_closed(&self) -> bool {
         self.state == SessionState::Closed
@@ -522,14 +575,14 @@ impl Session {
     ) -> Result<Vec<RuntimeData>, RunError> {
         let spec = &self.manifest.nodes[node];
         let mut out = Vec::new();
-        let _running = matches!(self.slots[node], Slot::Rust(_))
+        let _running = matches!(self.slots[node], Slot::Rust(..))
             .then(|| RunningNode::enter(&self.names, node));
         match &mut self.slots[node] {
-            Slot::Rust(n) if flush => {
+            Slot::Rust(n, _) if flush => {
                 n.finish(items, &mut out)
                     .map_err(|f| node_error(spec, "rust", f))?;
             }
-            Slot::Rust(n) => {
+            Slot::Rust(n, _) => {
                 for item in items {
                     if cancel.is_cancelled() {
                         return Err(RunError::Cancelled);

@@ -73,6 +73,20 @@ pub trait Node {
         }
         self.flush(out)
     }
+
+    /// Takes new parameter values while a session runs (live tuning): `params` are all
+    /// of them, the changed ones merged over the current, already type-checked against
+    /// the node type's declared parameters. Buffered state is kept. The default refuses:
+    /// most nodes fix their parameters when created.
+    fn reconfigure(
+        &mut self,
+        _params: crate::params::Params<'_>,
+    ) -> Result<(), crate::params::ParamError> {
+        Err(crate::params::ParamError::new(
+            "params",
+            "this node type's parameters cannot be changed while it runs",
+        ))
+    }
 }
 
 /// [`Node::finish`] for nodes whose final item and flush belong together: calls

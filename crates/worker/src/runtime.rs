@@ -249,32 +249,151 @@ impl WorkerRuntime {
         self.session_step(session, None)
     }
 
+    /// Pushes live audio into a session without base64: `samples` are interleaved
+    /// float32 frames (`samples.len() / channels` of them) at `sample_rate` Hz, copied
+    /// once into wasm memory. `request` tags the step (Python calls carry it). Resolves
+    /// with `{result, buffers}` like [`WorkerRuntime::run_transfer`]: the result is
+    /// `{"status": "success", "outputs": [{node_id, data}]}` with binary payloads as
+    /// `{"$buffer": n}` into `buffers`, or an error answer (`kind: "input"` for a rate
+    /// outside 1 to 768000 Hz, no channels, or a sample count that is not a whole
+    /// number of frames).
+    #[wasm_bindgen(js_name = pushAudio)]
+    pub fn push_audio(
+        &self,
+        request: u32,
+        session: u32,
+        samples: Vec<f32>,
+        sample_rate: u32,
+        channels: u16,
+    ) -> Promise {
+        let item = if !remotemedia_runtime::limits::sample_rate_ok(sample_rate) {
+            Err(error_json(
+                "input",
+                format!(
+                    "sample rate {sample_rate} Hz is outside 1 to {} Hz",
+                    remotemedia_runtime::limits::MAX_SAMPLE_RATE
+                ),
+            ))
+        } else if channels == 0 || samples.len() % usize::from(channels) != 0 {
+            Err(error_json(
+                "input",
+                format!(
+                    "{} samples are not a whole number of frames of {channels} channel(s)",
+                    samples.len()
+                ),
+            ))
+        } else {
+            Ok(RuntimeData::Audio(remotemedia_runtime::AudioBuffer::new(
+                samples,
+                sample_rate,
+                channels,
+            )))
+        };
+        self.session_step_transfer(request, session, Some(item))
+    }
+
+    /// Flushes and closes a session, with outputs as for [`WorkerRuntime::push_audio`].
+    #[wasm_bindgen(js_name = closeTransfer)]
+    pub fn close_transfer(&self, request: u32, session: u32) -> Promise {
+        self.session_step_transfer(request, session, None)
+    }
+
+    /// Changes parameters of node `node_id` in an open session that is not running a
+    /// step (live tuning; see `Session::configure`). `params` is an object of the
+    /// parameters to change. Returns `{"status": "success"}` or an error answer
+    /// (`kind: "manifest"`, the problem naming `nodes[i].params.<name>`); the session
+    /// stays usable either way.
+    pub fn configure(&self, session: u32, node_id: String, params: JsValue) -> JsValue {
+        let outcome = (|| {
+            let Value::Object(changes) = read(params, "the params", "input")? else {
+                return Err(error_json("input", "params must be an object".into()));
+            };
+            let mut sessions = self.sessions.borrow_mut();
+            let session = sessions.get_mut(&session).ok_or_else(|| {
+                RunError::SessionClosed(format!(
+                    "no open session {session} (or a step is running on it)"
+                ))
+                .to_json()
+            })?;
+            session
+                .configure(&node_id, &changes)
+                .map_err(|e| e.to_json())?;
+            Ok(json!({"status": "success"}))
+        })();
+        to_js(&outcome.unwrap_or_else(|e| e))
+    }
+
     fn session_step(&self, id: u32, item: Option<Result<Value, Value>>) -> Promise {
         let sessions = self.sessions.clone();
         future_to_promise(async move {
             let outcome = async {
-                // Taken out while it runs: a push must not overlap another on it.
-                let mut session = sessions.borrow_mut().remove(&id).ok_or_else(|| {
-                    RunError::SessionClosed(format!("no open session {id}")).to_json()
-                })?;
-                let cancel = CancelFlag::new();
-                let pushing = item.is_some();
-                let step = match item {
-                    Some(value) => match value.and_then(|v| parse_item(&v)) {
-                        Ok(item) => session.push(item, &cancel).await.map_err(|e| e.to_json()),
-                        Err(e) => Err(e),
-                    },
-                    None => session.close(&cancel).await.map_err(|e| e.to_json()),
-                };
-                if pushing && !session.is_closed() {
-                    sessions.borrow_mut().insert(id, session);
-                }
-                Ok::<Value, Value>(json!({"status": "success", "outputs": outputs_json(&step?)}))
+                let item = item.map(|v| v.and_then(|v| parse_item(&v)));
+                let step = step(&sessions, id, item).await?;
+                Ok::<Value, Value>(json!({"status": "success", "outputs": outputs_json(&step)}))
             }
             .await;
             Ok(to_js(&outcome.unwrap_or_else(|e| e)))
         })
     }
+
+    fn session_step_transfer(
+        &self,
+        request: u32,
+        id: u32,
+        item: Option<Result<RuntimeData, Value>>,
+    ) -> Promise {
+        let sessions = self.sessions.clone();
+        future_to_promise(tagged(request, async move {
+            let out_buffers = Array::new();
+            let outcome = async {
+                let step = step(&sessions, id, item).await?;
+                let outputs: Vec<Value> = step
+                    .iter()
+                    .map(|o| {
+                        let data = wire::encode_with(&o.data, &mut |bytes| {
+                            out_buffers.push(&Uint8Array::from(bytes));
+                            json!({ "$buffer": out_buffers.length() - 1 })
+                        });
+                        json!({"node_id": o.node_id, "data": data})
+                    })
+                    .collect();
+                Ok::<Value, Value>(json!({"status": "success", "outputs": outputs}))
+            }
+            .await;
+            let answer = Object::new();
+            Reflect::set(
+                &answer,
+                &"result".into(),
+                &to_js(&outcome.unwrap_or_else(|e| e)),
+            )?;
+            Reflect::set(&answer, &"buffers".into(), &out_buffers)?;
+            Ok(answer.into())
+        }))
+    }
+}
+
+/// One session step: a push of `item`, or the close when there is none.
+async fn step(
+    sessions: &Rc<RefCell<HashMap<u32, Session>>>,
+    id: u32,
+    item: Option<Result<RuntimeData, Value>>,
+) -> Result<Vec<Output>, Value> {
+    // Taken out while it runs: a push must not overlap another on it.
+    let mut session = sessions
+        .borrow_mut()
+        .remove(&id)
+        .ok_or_else(|| RunError::SessionClosed(format!("no open session {id}")).to_json())?;
+    let cancel = CancelFlag::new();
+    let pushing = item.is_some();
+    let step = match item {
+        Some(Ok(item)) => session.push(item, &cancel).await.map_err(|e| e.to_json()),
+        Some(Err(e)) => Err(e),
+        None => session.close(&cancel).await.map_err(|e| e.to_json()),
+    };
+    if pushing && !session.is_closed() {
+        sessions.borrow_mut().insert(id, session);
+    }
+    step
 }
 
 /// Validates a manifest against the Rust nodes and the Python built-ins:

@@ -8,6 +8,7 @@
  */
 import init, { WorkerRuntime } from "../../wasm/remotemedia_worker.js";
 import type { FromExecutor, PanicInfo, RuntimeAnswer, ToExecutor } from "../protocol.js";
+import { inOrder, listen } from "./live.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -58,10 +59,17 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
       rt.dropSession(message.session);
       return;
     case "push":
-      answer(message.id, rt.push(message.session, message.item) as Promise<RuntimeAnswer>);
+      answer(message.id, inOrder(message.session, () => rt.push(message.session, message.item) as Promise<RuntimeAnswer>));
       return;
     case "close":
-      answer(message.id, rt.close(message.session) as Promise<RuntimeAnswer>);
+      answer(message.id, inOrder(message.session, () => rt.close(message.session) as Promise<RuntimeAnswer>));
+      return;
+    case "listen":
+      if (!(message.port instanceof MessagePort)) throw new Error("listen without a MessagePort");
+      listen(rt, message.id, message.session, message.port);
+      return;
+    case "configure":
+      answer(message.id, inOrder(message.session, async () => rt.configure(message.session, message.node, message.params) as RuntimeAnswer));
       return;
     case "cancel":
       rt.cancel(message.id);

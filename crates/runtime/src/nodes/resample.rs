@@ -21,8 +21,10 @@ use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
-/// Input frames per resampler call.
+/// Input frames per resampler call, unless `chunk_frames` says otherwise.
 const CHUNK_FRAMES: usize = 1024;
+/// The range of `chunk_frames`.
+const CHUNK_FRAMES_RANGE: std::ops::RangeInclusive<usize> = 64..=16_384;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![
@@ -39,6 +41,9 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     ParamSpec::optional("quality", ParamKind::OneOf(&["Low", "Medium", "High"]))
                         .default(ParamDefault::Text("Medium"))
                         .doc("`Low` (linear, no anti-aliasing), `Medium` or `High` (sinc filters of rubato)."),
+                    ParamSpec::optional("chunk_frames", ParamKind::Count)
+                        .default(ParamDefault::Count(1024))
+                        .doc("Input frames per resampler call, 64 to 16384: output waits for a whole chunk, so live audio wants a small one (256 at 44.1 kHz is 6 ms); files run faster with a large one."),
                 ]
             },
             create: |p| Ok(Box::new(ResampleStage::fast_resample(p)?)),
@@ -126,6 +131,21 @@ impl StreamResampler {
         channels: usize,
         quality: Quality,
     ) -> Result<Self, String> {
+        Self::with_chunk(source_rate, target_rate, channels, quality, CHUNK_FRAMES)
+    }
+
+    /// [`StreamResampler::new`] calling rubato with `chunk` input frames at a time
+    /// (64 to 16384; output waits for a whole chunk).
+    pub fn with_chunk(
+        source_rate: u32,
+        target_rate: u32,
+        channels: usize,
+        quality: Quality,
+        chunk: usize,
+    ) -> Result<Self, String> {
+        if !CHUNK_FRAMES_RANGE.contains(&chunk) {
+            return Err(format!("chunk_frames must be 64 to 16384, got {chunk}"));
+        }
         use crate::limits::{sample_rate_ok, MAX_RESAMPLE_RATIO, MAX_SAMPLE_RATE};
         for rate in [source_rate, target_rate] {
             if !sample_rate_ok(rate) {
@@ -144,15 +164,13 @@ impl StreamResampler {
             return Err("cannot resample audio with no channels".into());
         }
         let engine = match quality {
-            Quality::Low => {
-                FastFixedIn::new(ratio, 1.0, PolynomialDegree::Linear, CHUNK_FRAMES, channels)
-                    .map(Engine::Fast)
-                    .map_err(|e| e.to_string())?
-            }
+            Quality::Low => FastFixedIn::new(ratio, 1.0, PolynomialDegree::Linear, chunk, channels)
+                .map(Engine::Fast)
+                .map_err(|e| e.to_string())?,
             Quality::Medium => FftFixedIn::new(
                 source_rate as usize,
                 target_rate as usize,
-                CHUNK_FRAMES,
+                chunk,
                 2,
                 channels,
             )
@@ -166,7 +184,7 @@ impl StreamResampler {
                     oversampling_factor: 256,
                     window: WindowFunction::BlackmanHarris2,
                 };
-                SincFixedIn::new(ratio, 1.0, params, CHUNK_FRAMES, channels)
+                SincFixedIn::new(ratio, 1.0, params, chunk, channels)
                     .map(|r| Engine::Sinc(Box::new(r)))
                     .map_err(|e| e.to_string())?
             }
@@ -288,6 +306,8 @@ pub struct ResampleStage {
     target_rate: Option<u32>,
     target_channels: Option<u16>,
     quality: Quality,
+    /// Input frames per resampler call.
+    chunk: usize,
     format: FormatGuard,
     resampler: Option<StreamResampler>,
     /// The first item, emptied: the timestamp and stream id of the flushed tail.
@@ -307,6 +327,7 @@ impl ResampleStage {
             target_rate,
             target_channels,
             quality,
+            chunk: CHUNK_FRAMES,
             format: FormatGuard::default(),
             resampler: None,
             first: None,
@@ -324,6 +345,7 @@ impl ResampleStage {
             None,
             quality,
         );
+        stage.chunk = p.count_in("chunk_frames", CHUNK_FRAMES_RANGE, "frames")?;
         stage.expected_source = match p.get("source_rate") {
             None => None,
             Some(v) if v == "auto" => None,
@@ -393,11 +415,12 @@ impl ResampleStage {
         let resampler = match &mut self.resampler {
             Some(r) => r,
             None => self.resampler.insert(
-                StreamResampler::new(
+                StreamResampler::with_chunk(
                     format.sample_rate,
                     rate,
                     usize::from(channels),
                     self.quality,
+                    self.chunk,
                 )
                 .map_err(NodeFailure::new)?,
             ),

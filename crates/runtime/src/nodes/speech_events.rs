@@ -1,0 +1,465 @@
+//! `SpeechEventsNode`: voice events for live audio, from the per-frame decisions that
+//! `VoiceActivityDetector` attaches (`include_metadata: true`).
+//!
+//! The state machine follows @ricky0123/vad-web's `FrameProcessor` (speech confirmed
+//! after a minimum length, a redemption period before it ends, pre-speech padding
+//! in the utterance's audio), with every length in ms rather than in frames:
+//!
+//! - a speech frame starts a candidate utterance; once its speech spans
+//!   `min_speech_ms`, `speech_start` is emitted with the time the speech began;
+//! - non-speech frames shorter than `redemption_ms` in total stay in the utterance;
+//!   a longer run ends it: `speech_end` (the audio from `pre_speech_pad_ms` before
+//!   the start to the end of the last speech frame), or `misfire` when it was never
+//!   confirmed; `max_utterance_ms` cuts a long one;
+//! - with `frame_events`, every decided frame is also an event (decision, score, level).
+//!
+//! Times are seconds of stream time (samples received / sample rate), the same in a
+//! batch run over a file and in a live session over the same audio, however it is
+//! chunked. Parameters can be changed while a session runs.
+
+use serde_json::{json, Value};
+
+use crate::data::{AudioBuffer, RuntimeData};
+use crate::node::{Node, NodeFailure};
+use crate::nodes::expect_audio;
+use crate::nodes::stream::FormatGuard;
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::registry::NodeFactory;
+
+const PARAMS: &[ParamSpec] = &[
+    ParamSpec::optional("min_speech_ms", ParamKind::Number)
+        .default(ParamDefault::Number(250.0))
+        .doc("Speech shorter than this, in ms, is a `misfire`, not an utterance; `speech_start` comes once speech has lasted this long."),
+    ParamSpec::optional("redemption_ms", ParamKind::Number)
+        .default(ParamDefault::Number(300.0))
+        .doc("Non-speech, in ms, that ends an utterance (the hangover); shorter pauses stay in it."),
+    ParamSpec::optional("pre_speech_pad_ms", ParamKind::Number)
+        .default(ParamDefault::Number(300.0))
+        .doc("Audio before the speech start, in ms, included in the utterance's audio."),
+    ParamSpec::optional("max_utterance_ms", ParamKind::Number)
+        .default(ParamDefault::Number(30000.0))
+        .doc("Longest utterance, in ms; a longer one is cut and a new one starts."),
+    ParamSpec::optional("frame_events", ParamKind::Bool)
+        .default(ParamDefault::Bool(true))
+        .doc("Emit a `frame` event per VAD frame: `{start, end, is_speech, score, level_db}`."),
+];
+
+pub(crate) fn factories() -> Vec<NodeFactory> {
+    vec![NodeFactory {
+        node_type: "SpeechEventsNode",
+        aliases: &["SpeechEvents"],
+        summary: "audio with VAD frames -> speech_start / speech_end (with the utterance's audio) / misfire / frame events",
+        params: PARAMS,
+        create: |p| Ok(Box::new(SpeechEvents::from_params(p)?)),
+    }]
+}
+
+/// The tunable lengths, in ms.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    min_speech_ms: f64,
+    redemption_ms: f64,
+    pre_speech_pad_ms: f64,
+    max_utterance_ms: f64,
+    frame_events: bool,
+}
+
+impl Settings {
+    fn from_params(p: &Params<'_>) -> Result<Self, ParamError> {
+        let ms = |name: &str, max: f64| {
+            let v = p.f64(name);
+            if v.is_finite() && (0.0..=max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(ParamError::new(
+                    name,
+                    format!("must be 0 to {max} ms, got {v}"),
+                ))
+            }
+        };
+        let settings = Settings {
+            min_speech_ms: ms("min_speech_ms", 60_000.0)?,
+            redemption_ms: ms("redemption_ms", 60_000.0)?,
+            pre_speech_pad_ms: ms("pre_speech_pad_ms", 10_000.0)?,
+            max_utterance_ms: ms("max_utterance_ms", 600_000.0)?,
+            frame_events: p.bool("frame_events"),
+        };
+        if settings.max_utterance_ms < settings.min_speech_ms || settings.max_utterance_ms == 0.0 {
+            return Err(ParamError::new(
+                "max_utterance_ms",
+                format!(
+                    "must be > 0 and at least min_speech_ms ({})",
+                    settings.min_speech_ms
+                ),
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+/// One decided VAD frame, in frames (samples per channel) from the stream start.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    start: u64,
+    end: u64,
+    is_speech: bool,
+    score: f64,
+    rms: f64,
+}
+
+/// An utterance in progress.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    start: u64,
+    /// End of its last speech frame.
+    last_speech_end: u64,
+    /// Non-speech since then, in frames.
+    pause: u64,
+    confirmed: bool,
+}
+
+/// The event state.
+pub struct SpeechEvents {
+    settings: Settings,
+    /// Interleaved samples from absolute frame `base` on.
+    buffer: Vec<f32>,
+    base: u64,
+    format: FormatGuard,
+    open: Option<Open>,
+    /// End of the last decided frame seen (frames must come in order).
+    decided: u64,
+}
+
+impl SpeechEvents {
+    fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
+        Ok(SpeechEvents {
+            settings: Settings::from_params(&p)?,
+            buffer: Vec::new(),
+            base: 0,
+            format: FormatGuard::default(),
+            open: None,
+            decided: 0,
+        })
+    }
+
+    fn rate(&self) -> u32 {
+        self.format.fixed().map_or(16_000, |f| f.sample_rate)
+    }
+
+    fn channels(&self) -> u64 {
+        self.format
+            .fixed()
+            .map_or(1, |f| u64::from(f.channels.max(1)))
+    }
+
+    fn frames_of(&self, ms: f64) -> u64 {
+        (ms * f64::from(self.rate()) / 1000.0).round() as u64
+    }
+
+    fn seconds(&self, frame: u64) -> f64 {
+        frame as f64 / f64::from(self.rate())
+    }
+
+    fn event(&self, name: &str, fields: Value) -> RuntimeData {
+        let mut event = json!({ "event": name });
+        if let (Some(event), Value::Object(fields)) = (event.as_object_mut(), fields) {
+            event.extend(fields);
+        }
+        RuntimeData::Json(event)
+    }
+
+    /// `speech_end` with the utterance's audio, or `misfire` if it was never confirmed.
+    fn end(&self, open: Open, out: &mut Vec<RuntimeData>) {
+        let (start, end) = (self.seconds(open.start), self.seconds(open.last_speech_end));
+        if !open.confirmed {
+            out.push(self.event("misfire", json!({ "start": start, "end": end })));
+            return;
+        }
+        let Some(format) = self.format.fixed() else {
+            return;
+        };
+        let ch = self.channels();
+        let from_frame = open
+            .start
+            .saturating_sub(self.frames_of(self.settings.pre_speech_pad_ms))
+            .max(self.base);
+        let to =
+            ((open.last_speech_end.saturating_sub(self.base) * ch) as usize).min(self.buffer.len());
+        let from = (((from_frame - self.base) * ch) as usize).min(to);
+        let mut audio = AudioBuffer::new(
+            self.buffer[from..to].to_vec(),
+            format.sample_rate,
+            format.channels,
+        );
+        audio.timestamp_us = Some(from_frame * 1_000_000 / u64::from(format.sample_rate));
+        audio.metadata.insert("event".into(), json!("speech_end"));
+        audio.metadata.insert(
+            "speech_end".into(),
+            json!({
+                "start": start,
+                "end": end,
+                "audio_start": self.seconds(from_frame),
+                "duration_ms": (end - start) * 1000.0,
+            }),
+        );
+        out.push(RuntimeData::Audio(audio));
+    }
+
+    fn step(&mut self, frame: Frame, out: &mut Vec<RuntimeData>) {
+        if self.settings.frame_events {
+            let level_db = if frame.rms > 0.0 {
+                20.0 * frame.rms.log10()
+            } else {
+                -120.0
+            };
+            out.push(self.event(
+                "frame",
+                json!({
+                    "start": self.seconds(frame.start),
+                    "end": self.seconds(frame.end),
+                    "is_speech": frame.is_speech,
+                    "score": frame.score,
+                    "level_db": (level_db.max(-120.0) * 100.0).round() / 100.0,
+                }),
+            ));
+        }
+        let min_speech = self.frames_of(self.settings.min_speech_ms);
+        let redemption = self.frames_of(self.settings.redemption_ms);
+        let max_len = self.frames_of(self.settings.max_utterance_ms).max(1);
+        match (frame.is_speech, self.open) {
+            (true, None) => {
+                self.open = Some(Open {
+                    start: frame.start,
+                    last_speech_end: frame.end,
+                    pause: 0,
+                    confirmed: false,
+                })
+            }
+            (true, Some(open)) => {
+                self.open = Some(Open {
+                    last_speech_end: frame.end,
+                    pause: 0,
+                    ..open
+                })
+            }
+            (false, Some(open)) => {
+                let pause = open.pause + (frame.end - frame.start);
+                if pause >= redemption {
+                    self.end(open, out);
+                    self.open = None;
+                } else {
+                    self.open = Some(Open { pause, ..open });
+                }
+            }
+            (false, None) => {}
+        }
+        if let Some(open) = self.open {
+            let length = open.last_speech_end - open.start;
+            if !open.confirmed && length >= min_speech {
+                out.push(self.event("speech_start", json!({ "start": self.seconds(open.start) })));
+                self.open = Some(Open {
+                    confirmed: true,
+                    ..open
+                });
+            }
+            if length >= max_len {
+                let open = self.open.take().expect("just set");
+                self.end(open, out);
+            }
+        }
+    }
+
+    /// Frames must be in order, non-empty, and within the audio received so far:
+    /// metadata is input too, and a crafted one must not index outside the buffer.
+    fn read_frames(&self, audio: &AudioBuffer) -> Result<Vec<Frame>, NodeFailure> {
+        let frames = audio
+            .metadata
+            .get("vad")
+            .and_then(|v| v.get("frames"))
+            .and_then(Value::as_array)
+            .ok_or("SpeechEventsNode needs audio from a VoiceActivityDetector with include_metadata: true")?;
+        let received = self.base + self.buffer.len() as u64 / self.channels();
+        let mut decided = self.decided;
+        let mut out = Vec::with_capacity(frames.len());
+        for f in frames {
+            let frame = (|| {
+                Some(Frame {
+                    start: f.get("start_sample")?.as_u64()?,
+                    end: f.get("end_sample")?.as_u64()?,
+                    is_speech: f.get("is_speech")?.as_bool()?,
+                    score: f.get("score").and_then(Value::as_f64).unwrap_or(0.0),
+                    rms: f.get("rms").and_then(Value::as_f64).unwrap_or(0.0),
+                })
+            })()
+            .ok_or_else(|| NodeFailure::new("malformed vad.frames metadata"))?;
+            if frame.start >= frame.end || frame.start < decided || frame.end > received {
+                return Err(NodeFailure::new(format!(
+                    "vad.frames metadata is inconsistent: frame {}..{} (frames must be in order, non-empty, after {decided} and within the {received} frames received)",
+                    frame.start, frame.end
+                )));
+            }
+            decided = frame.end;
+            out.push(frame);
+        }
+        Ok(out)
+    }
+}
+
+impl Node for SpeechEvents {
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let audio = expect_audio(input, "SpeechEventsNode")?;
+        if audio.samples.is_empty() && !audio.metadata.contains_key("vad") {
+            return Ok(());
+        }
+        self.format.check(&audio, "SpeechEventsNode")?;
+        self.buffer.extend_from_slice(&audio.samples);
+        let frames = self.read_frames(&audio)?;
+        for frame in frames {
+            self.decided = frame.end;
+            self.step(frame, out);
+        }
+        // Keep what an open utterance (with its padding) or the next one's padding needs.
+        let pad = self.frames_of(self.settings.pre_speech_pad_ms);
+        let keep_from = self
+            .open
+            .map_or(self.decided, |o| o.start)
+            .saturating_sub(pad)
+            .max(self.base);
+        let drop = (((keep_from - self.base) * self.channels()) as usize).min(self.buffer.len());
+        self.buffer.drain(..drop);
+        self.base = keep_from;
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        if let Some(open) = self.open.take() {
+            self.end(open, out);
+        }
+        Ok(())
+    }
+
+    fn reconfigure(&mut self, params: Params<'_>) -> Result<(), ParamError> {
+        self.settings = Settings::from_params(&params)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(params: Value) -> SpeechEvents {
+        let Value::Object(map) = params else { panic!() };
+        SpeechEvents::from_params(Params::new(&map, PARAMS)).unwrap()
+    }
+
+    /// 16 kHz mono audio of `decisions.len()` 30 ms frames with those decisions.
+    fn item(first_frame: u64, decisions: &[bool]) -> RuntimeData {
+        let frame = 480u64;
+        let mut audio = AudioBuffer::new(vec![0.1; decisions.len() * frame as usize], 16_000, 1);
+        let frames: Vec<Value> = decisions
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let start = (first_frame + i as u64) * frame;
+                json!({"start_sample": start, "end_sample": start + frame, "is_speech": s, "score": if s { 0.9 } else { 0.1 }, "rms": 0.1})
+            })
+            .collect();
+        audio
+            .metadata
+            .insert("vad".into(), json!({ "frames": frames }));
+        RuntimeData::Audio(audio)
+    }
+
+    fn events(out: &[RuntimeData]) -> Vec<(String, f64)> {
+        out.iter()
+            .filter_map(|d| match d {
+                RuntimeData::Json(v) if v["event"] != "frame" => {
+                    Some((v["event"].as_str()?.to_string(), v["start"].as_f64()?))
+                }
+                RuntimeData::Audio(a) => Some((
+                    "speech_end".into(),
+                    a.metadata["speech_end"]["end"].as_f64()?,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn short_speech_is_a_misfire_and_long_speech_an_utterance_with_padding() {
+        let mut n = node(
+            json!({"min_speech_ms": 90, "redemption_ms": 60, "pre_speech_pad_ms": 60, "frame_events": false}),
+        );
+        let mut out = Vec::new();
+        // 2 speech frames (60 ms < 90): misfire; then 5 speech frames: an utterance.
+        let pattern = [
+            false, false, true, true, false, false, false, true, true, true, true, true, false,
+            false,
+        ];
+        n.process(item(0, &pattern), &mut out).unwrap();
+        assert_eq!(
+            events(&out),
+            vec![
+                ("misfire".into(), 0.06),
+                ("speech_start".into(), 0.21),
+                ("speech_end".into(), 0.36)
+            ]
+        );
+        let RuntimeData::Audio(utterance) = &out[2] else {
+            panic!("{:?}", out[2])
+        };
+        // 60 ms of padding + 150 ms of speech at 16 kHz.
+        assert_eq!(utterance.samples.len(), 16 * 210);
+        assert_eq!(utterance.metadata["speech_end"]["audio_start"], json!(0.15));
+    }
+
+    #[test]
+    fn chunking_does_not_change_the_events_and_flush_ends_an_open_utterance() {
+        let pattern: Vec<bool> = (0..40).map(|i| (5..20).contains(&i) || i >= 30).collect();
+        let params = json!({"min_speech_ms": 90, "redemption_ms": 90});
+        let mut whole = node(params.clone());
+        let mut a = Vec::new();
+        whole.process(item(0, &pattern), &mut a).unwrap();
+        whole.flush(&mut a).unwrap();
+        let mut chunked = node(params);
+        let mut b = Vec::new();
+        for (i, chunk) in pattern.chunks(3).enumerate() {
+            chunked.process(item(i as u64 * 3, chunk), &mut b).unwrap();
+        }
+        chunked.flush(&mut b).unwrap();
+        assert_eq!(events(&a), events(&b));
+        assert_eq!(events(&a).last().unwrap().0, "speech_end");
+        assert_eq!(a.len(), b.len());
+    }
+
+    #[test]
+    fn settings_change_while_running_and_bad_ones_are_refused() {
+        let mut n = node(json!({"frame_events": false}));
+        let mut out = Vec::new();
+        n.process(item(0, &[true, true]), &mut out).unwrap();
+        assert!(events(&out).is_empty(), "60 ms is below the default 250 ms");
+        let changed = json!({"min_speech_ms": 30, "frame_events": false});
+        let Value::Object(map) = changed else {
+            panic!()
+        };
+        n.reconfigure(Params::new(&map, PARAMS)).unwrap();
+        n.process(item(2, &[true]), &mut out).unwrap();
+        assert_eq!(events(&out), vec![("speech_start".into(), 0.0)]);
+        let bad = json!({"redemption_ms": -1});
+        let Value::Object(map) = bad else { panic!() };
+        assert_eq!(
+            n.reconfigure(Params::new(&map, PARAMS)).unwrap_err().param,
+            "redemption_ms"
+        );
+        let mut out = Vec::new();
+        let Err(e) = n.process(item(0, &[true]), &mut out) else {
+            panic!("frames out of order accepted")
+        };
+        assert!(e.message.contains("inconsistent"), "{}", e.message);
+    }
+}
