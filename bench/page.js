@@ -229,3 +229,52 @@ export async function soak({ runs, pushes }) {
   await rm.terminate();
   return { runs, pushes, samples, first: samples[0], last: samples[samples.length - 1], pushMs, heapAfterPushesMB: end };
 }
+
+/**
+ * 9a. Live path: `seconds` of the fake microphone (bench/run.mjs starts Chromium with it
+ * playing the long recording) through `RemoteMedia.listen` and live-voice.json: frame
+ * event latency (capture of a VAD frame's last sample to its event on the page), frames
+ * lost or repeated, and main-thread time per second of audio.
+ */
+export async function live({ seconds }) {
+  const rm = await RemoteMedia.create({ workers: 1 });
+  const manifest = await (await fetch("/examples/pipelines/live-voice.json")).json();
+  let events = 0;
+  const listener = await rm.listen(manifest, { onEvent: () => events++ });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await listener.stop();
+  const s = listener.stats();
+  await listener.destroy();
+  await rm.terminate();
+  return { ...s, events, mainThreadMsPerSecond: s.mainThreadMs / s.seconds };
+}
+
+/**
+ * 9b. Live capacity of one executor worker: the same capture path (AudioWorklet ->
+ * executor worker -> pushAudio) fed by an OfflineAudioContext, which renders as fast
+ * as it can: seconds of audio processed per second of wall time, i.e. how many
+ * real-time streams one worker keeps up with.
+ */
+export async function liveCapacity({ seconds }) {
+  const rm = await RemoteMedia.create({ workers: 1 });
+  const manifest = await (await fetch("/examples/pipelines/live-voice.json")).json();
+  const decoded = (await rm.run({ version: "v1", metadata: { name: "d" }, nodes: [{ id: "d", node_type: "AudioDecoderNode" }] }, [await lena()])).outputs[0];
+  const rate = decoded.sampleRate;
+  const frames = Math.round(seconds * rate);
+  const offline = new OfflineAudioContext(1, frames, rate);
+  const buffer = offline.createBuffer(1, frames, rate);
+  const channel = buffer.getChannelData(0);
+  for (let at = 0; at < frames; at += decoded.audio.length) channel.set(decoded.audio.subarray(0, Math.min(decoded.audio.length, frames - at)), at);
+  const source = offline.createBufferSource();
+  source.buffer = buffer;
+  source.start();
+  const listener = await rm.listen(manifest, { source, chunkMs: 10 });
+  const t0 = performance.now();
+  await offline.startRendering();
+  await listener.stop();
+  const wallMs = performance.now() - t0;
+  const s = listener.stats();
+  await listener.destroy();
+  await rm.terminate();
+  return { seconds: s.seconds, wallMs, steps: s.steps, streams: s.seconds / (wallMs / 1000), gaps: s.gaps, repeats: s.repeats, framesCaptured: s.framesCaptured, framesReceived: s.framesReceived };
+}

@@ -10,15 +10,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { serve } from "../js-sdk/node/server.mjs";
-import { launch } from "../js-sdk/node/chromium.mjs";
+import { fakeMicrophoneFlags, launch } from "../js-sdk/node/chromium.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const results = path.join(root, "bench/results");
 mkdirSync(results, { recursive: true });
 const quick = process.argv.includes("--quick");
 const cfg = quick
-  ? { reps: 1, calls: 20, sizesMb: [1], seconds: 30, items: 20, runs: 2, soakRuns: 200, soakPushes: 50 }
-  : { reps: 5, calls: 200, sizesMb: [1, 10, 50], seconds: 600, items: 500, runs: 8, soakRuns: 10000, soakPushes: 1000 };
+  ? { reps: 1, calls: 20, sizesMb: [1], seconds: 30, items: 20, runs: 2, soakRuns: 200, soakPushes: 50, liveSeconds: 10, capacitySeconds: 30 }
+  : { reps: 5, calls: 200, sizesMb: [1, 10, 50], seconds: 600, items: 500, runs: 8, soakRuns: 10000, soakPushes: 1000, liveSeconds: 600, capacitySeconds: 300 };
 const log = (m) => console.error(`[bench] ${m}`);
 
 /** The recording repeated to at least `seconds` as one WAV (16-bit PCM), for both sides. */
@@ -72,7 +72,9 @@ function sizes() {
 }
 
 const server = await serve(root);
-const browser = await launch();
+// The long recording is also the fake microphone of the live benchmark.
+const wav = longWav(Math.max(cfg.seconds, cfg.liveSeconds + 5));
+const browser = await launch(fakeMicrophoneFlags(wav.file));
 const out = { date: new Date().toISOString(), quick, config: cfg };
 try {
   out.machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), browser: `Chromium ${browser.version()}`, node: process.version };
@@ -88,7 +90,6 @@ try {
   log("2/7 float32 transport");
   out.transport = await inPage("transport", cfg);
   log("3/7 audio throughput (browser, then native)");
-  const wav = longWav(cfg.seconds);
   out.throughput = await inPage("throughput", { reps: cfg.reps, url: `/${path.relative(root, wav.file)}`, seconds: wav.seconds });
   const nat = native(["bench", "examples/pipelines/voice.json", "--input", path.relative(root, wav.file), "--repeat", String(cfg.reps)]);
   out.throughput.native = { ...nat, realTime: wav.seconds / (nat.median_ms / 1000) };
@@ -123,6 +124,9 @@ try {
   out.scaling = await inPage("scaling", { reps: cfg.reps, runs: cfg.runs });
   log("soak");
   out.soak = await inPage("soak", { runs: cfg.soakRuns, pushes: cfg.soakPushes });
+  log(`live: ${cfg.liveSeconds} s of fake microphone, then capacity`);
+  out.live = await inPage("live", { seconds: cfg.liveSeconds });
+  out.liveCapacity = await inPage("liveCapacity", { seconds: cfg.capacitySeconds });
   log("7/7 sizes");
   out.size = sizes();
 } finally {
@@ -177,6 +181,7 @@ function markdown(r) {
     }),
     `| 6 | ${r.scaling.runs} voice runs, pool of ${r.scaling.cores} vs 1 worker (ms) | pool ${mm(r.scaling.pool, 0)} | 1 worker ${mm(r.scaling.oneWorker, 0)} | speedup ${f(r.scaling.speedup)}x | >= ${f(r.scaling.target)}x: ${verdict(r.scaling.speedup >= r.scaling.target)} |`,
     `| 8 | soak: ${r.soak.runs} small runs, then ${r.soak.pushes} session pushes | first tenth ${f(r.soak.first.msPerRun)} ms/run, heap ${f(r.soak.first.heapMB, 1)} MiB; last tenth ${f(r.soak.last.msPerRun)} ms/run, heap ${f(r.soak.last.heapMB, 1)} MiB; ${f(r.soak.pushMs)} ms/push | | heap ${f(r.soak.last.heapMB - r.soak.first.heapMB, 1)} MiB last vs first | flat |`,
+    `| 9 | live: ${f(r.live.seconds, 0)} s of fake microphone through listen() and live-voice.json | frame event latency p50 ${f(r.live.latencyMs.p50, 1)} ms, p95 ${f(r.live.latencyMs.p95, 1)} ms (${r.live.latencyMs.count} frames); ${r.live.gaps} frames lost, ${r.live.repeats} repeated (${r.live.framesCaptured} captured, ${r.live.framesReceived} received); main thread ${f(r.live.mainThreadMsPerSecond, 2)} ms per s of audio | one executor worker keeps ${f(r.liveCapacity.streams, 0)} live streams in real time (${f(r.liveCapacity.seconds, 0)} s of audio in ${f(r.liveCapacity.wallMs, 0)} ms, offline-rendered) | | p95 <= one 30 ms VAD frame + 10 ms: ${verdict(r.live.latencyMs.p95 <= 40)}; 0 lost or repeated: ${verdict(r.live.gaps + r.live.repeats === 0 && r.live.framesCaptured === r.live.framesReceived)} |`,
     `| 7 | sizes | wasm ${(r.size.wasmRaw / 1024).toFixed(0)} KiB raw, ${(r.size.wasmGzip / 1024).toFixed(0)} KiB gzip, ${(r.size.wasmBrotli / 1024).toFixed(0)} KiB brotli | npm package ${f(r.size.npmPacked / 2 ** 20, 1)} MiB packed, ${f(r.size.npmUnpacked / 2 ** 20, 1)} MiB unpacked (${r.size.npmFiles} files, Pyodide core included) | | |`,
     "",
   ];

@@ -91,3 +91,23 @@ test("the browser CLI fails with exit status 1 and a clear message", () => {
   assert.equal(usage.code, 1);
   assert.match(usage.stderr, /usage/);
 });
+
+test("remotemedia-web listen: the live path with a fake microphone, one JSON line per event, then a summary", () => {
+  const r = spawnSync(process.execPath, ["js-sdk/bin/remotemedia-web.mjs", "listen", "examples/pipelines/live-voice.json", "--fake-mic", "node_modules/audio-lena/lena.wav", "--seconds", "3"], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const summary = lines.pop().summary;
+  assert.ok(lines.every((l) => typeof l.t === "number" && l.node === "speech" && typeof l.event === "string"), r.stdout.slice(0, 500));
+  const frames = lines.filter((l) => l.event === "frame");
+  assert.ok(frames.length >= 80, `${frames.length} frame events in 3 s`);
+  assert.ok(lines.some((l) => l.event === "speech_start"));
+  const end = lines.find((l) => l.event === "speech_end"); // stop() ends the utterance in progress
+  assert.deepEqual(Object.keys(end.audio), ["frames", "sampleRate"]);
+  assert.equal(summary.gaps, 0);
+  assert.equal(summary.framesCaptured, summary.framesReceived);
+  assert.ok(summary.latencyMs.p50 > 0 && summary.latencyMs.count === frames.length);
+
+  const missing = spawnSync(process.execPath, ["js-sdk/bin/remotemedia-web.mjs", "listen", "examples/pipelines/live-voice.json"], { cwd: root, encoding: "utf8" });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /listen needs --fake-mic FILE\.wav/);
+});

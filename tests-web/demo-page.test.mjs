@@ -3,9 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
+import { fakeMicrophoneFlags } from "../js-sdk/node/chromium.mjs";
 import { artifacts, root, useBrowser } from "./helpers.mjs";
 
-const ctx = useBrowser();
+const ctx = useBrowser({ args: fakeMicrophoneFlags(path.join(root, "node_modules/audio-lena/lena.wav")) });
 
 test("the demo page processes an audio file and draws the speech segments", async () => {
   await ctx.ready();
@@ -40,5 +41,41 @@ test("the demo page processes an audio file and draws the speech segments", asyn
     return seen.size;
   });
   assert.ok(colours >= 3, `the waveform canvas looks empty (${colours} colours)`);
+  assert.deepEqual(errors, []);
+});
+
+test("the demo page's Live mode shows speech as it is heard, and plays the utterance", async () => {
+  await ctx.ready();
+  const page = await ctx.browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${ctx.server.url}/examples/web/index.html`);
+  await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 30_000 });
+  await page.click("#live-start");
+  // Chromium's fake microphone plays the recording: speech is detected while it plays.
+  await page.waitForFunction(() => document.getElementById("live-speaking").textContent.startsWith("speaking since"), null, { timeout: 15_000 });
+  const level = await page.textContent("#live-level");
+  await page.waitForTimeout(1000);
+  const speechPixels = await page.evaluate(() => {
+    const c = document.getElementById("live-wave");
+    const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let green = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i] === 0x22 && data[i + 1] === 0xc5 && data[i + 2] === 0x5e) green++;
+    return green;
+  });
+  await page.click("#live-stop");
+  await page.waitForSelector("#live-utterances li audio", { timeout: 15_000 });
+  await page.screenshot({ path: path.join(artifacts, "demo-page-live.png"), fullPage: true });
+  const utterance = await page.textContent("#live-utterances li");
+  const playable = await page.evaluate(async () => {
+    const audio = document.querySelector("#live-utterances li audio");
+    if (audio.readyState < 1) await new Promise((r) => audio.addEventListener("loadedmetadata", r, { once: true }));
+    return audio.duration;
+  });
+  assert.match(level, /^-?\d+\.\d dBFS$/);
+  assert.ok(speechPixels > 100, `no speech drawn (${speechPixels} green pixels)`);
+  assert.match(utterance, /^0\.\d\d s to \d+\.\d\d s/);
+  assert.ok(playable > 0.5, `the utterance plays ${playable} s`);
+  assert.match(await page.textContent("#live-stats"), /0 frames lost or repeated/);
   assert.deepEqual(errors, []);
 });

@@ -1,6 +1,7 @@
 // The demo page: pick an example and an input, edit the manifest, run it in the
 // browser's workers, and see the result, timings and a waveform with speech segments.
 import { RemoteMedia, registerServiceWorker, cacheStatus } from "/js-sdk/dist/index.js";
+import { setupLive } from "./live.js";
 
 const EXAMPLES = {
   "voice-python": { label: "Voice activity + Python stats (default)", input: "audio" },
@@ -137,6 +138,8 @@ const APP_FILES = [
   "/js-sdk/dist/build-info.js",
   "/examples/web/index.html",
   "/examples/web/app.js",
+  "/examples/web/live.js",
+  "/examples/pipelines/live-voice.json",
   "/examples/web/style.css",
   SAMPLE,
   ...Object.keys(EXAMPLES).map((name) => `/examples/pipelines/${name}.json`),
@@ -167,6 +170,7 @@ async function main() {
   setStatus(`Ready: ${state.rm.capabilities().workers} executor worker(s). Python starts on the first run that needs it.`);
   $("run").disabled = false;
   $("run").onclick = run;
+  setupLive(state.rm);
   $("lena").onclick = async () => setAudio(new Uint8Array(await (await fetch(SAMPLE)).arrayBuffer()), "lena.wav");
   $("file").onchange = async () => {
     const file = $("file").files[0];

@@ -160,7 +160,7 @@ async function listenCommand(argv) {
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) fail(`--workers takes a whole number from 1 to 64`);
   const manifest = readJson(positionals[0]);
-  const { launch, fakeMicrophoneFlags, serve } = await browserTools();
+  const { launch, fakeMicrophoneFlags, serve } = await browserTools("listen");
   const server = await serve(pkg);
   let browser;
   let code = 0;
@@ -213,13 +213,13 @@ async function listenCommand(argv) {
 }
 
 /** The optional peer dependencies `run` and `listen` need: a browser driver and a static server. */
-async function browserTools() {
+async function browserTools(command) {
   try {
     const { launch, fakeMicrophoneFlags } = await import("../node/chromium.mjs");
     const { serve } = await import("../node/server.mjs");
     return { launch, fakeMicrophoneFlags, serve };
   } catch (e) {
-    fail(`this command needs the optional peer dependencies playwright-core and sirv (npm install --save-dev playwright-core sirv) and a system Chromium: ${e.message}`);
+    fail(`${command} needs the optional peer dependencies playwright-core and sirv (npm install --save-dev playwright-core sirv) and a system Chromium: ${e.message}`);
   }
 }
 
@@ -235,7 +235,7 @@ const opts = runOptions(rest);
 const manifest = readJson(opts.manifest);
 const inputs = readInputs(opts.inputs);
 
-const { launch, serve } = await browserTools();
+const { launch, serve } = await browserTools("run");
 const server = await serve(pkg);
 let browser;
 let code = 0;

@@ -57,13 +57,15 @@ export function resolveBase(base: string | URL): URL {
  * The URLs of the runtime's files: under `base` when self-hosting, else where the
  * bundler (or the package folder) put them. Each carries `?v=<build hash>`: the service
  * worker serves a cached file only to a page of its own build, so a page never runs
- * one build's SDK with another's runtime.
+ * one build's SDK with another's runtime. A `data:` or `blob:` URL (a bundler may inline
+ * a small file, as Vite does under 4 KiB) is left as it is.
  */
 export function assetURLs(base?: URL): AssetURLs {
   const urls = base ? Object.fromEntries(Object.entries(ASSET_FILES).map(([k, f]) => [k, new URL(f, base).href])) : bundledURLs();
   return Object.fromEntries(
     Object.entries(urls).map(([k, u]) => {
       const url = new URL(u);
+      if (url.protocol === "data:" || url.protocol === "blob:") return [k, u];
       url.searchParams.set("v", BUILD.hash);
       return [k, url.href];
     }),

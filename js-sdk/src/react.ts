@@ -11,9 +11,9 @@
  * (mount, unmount, mount); the hook defers termination by one task, so the second
  * mount takes the same pool back and only one is ever started.
  */
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { RemoteMedia } from "./index.js";
-import type { CreateOptions, ProgressEvent } from "./index.js";
+import type { CreateOptions, Listener, ListenOptions, LiveEvent, Manifest, ProgressEvent } from "./index.js";
 
 /** `loading` until the pool is up, then `ready`; `error` if it could not start. */
 export type RemoteMediaStatus = "loading" | "ready" | "error";
@@ -84,4 +84,108 @@ export function useRemoteMedia(options: CreateOptions = {}): RemoteMediaState {
   }, []);
 
   return state;
+}
+
+/** What {@link useListener} returns. */
+export interface ListenerState {
+  /** `idle` before `start()` and after `stop()`; the listener's state in between. */
+  state: "idle" | "starting" | Listener["state"];
+  /** Whether an utterance is in progress (between `speech_start` and `speech_end`). */
+  speaking: boolean;
+  /** The level of the latest VAD frame, in dBFS (from `frame` events); null before one. */
+  levelDb: number | null;
+  /** The latest events other than `frame`, oldest first (at most `keep`). */
+  events: LiveEvent[];
+  /** The `speech_end` events, each with its utterance's `audio` (at most `keep`). */
+  utterances: LiveEvent[];
+  /** Why starting or listening failed (CaptureError, ManifestError, ...), else null. */
+  error: Error | null;
+  /** Opens the microphone and starts listening (call it from a user gesture: audio needs one). */
+  start: () => Promise<void>;
+  pause: () => void;
+  resume: () => void;
+  /** Stops listening and releases the microphone. */
+  stop: () => Promise<void>;
+  /** The running listener (for `setParams`, `stats()`), or null. */
+  listener: Listener | null;
+}
+
+/**
+ * Live audio for a component: `start()` runs {@link RemoteMedia.listen} with `manifest`
+ * (both read when `start` is called) and the state follows its events; unmounting
+ * destroys the listener (microphone, audio nodes, session). Under StrictMode the
+ * simulated unmount is deferred by one task, as in {@link useRemoteMedia}, so a
+ * listener survives it. `keep` bounds the event and utterance lists (default 100).
+ */
+export function useListener(rm: RemoteMedia | null, manifest: Manifest, options: ListenOptions & { keep?: number } = {}): ListenerState {
+  const [view, setView] = useState<Omit<ListenerState, "start" | "pause" | "resume" | "stop">>({ state: "idle", speaking: false, levelDb: null, events: [], utterances: [], error: null, listener: null });
+  const current = useRef<{ listener: Listener | null; timer?: ReturnType<typeof setTimeout>; generation: number }>({ listener: null, generation: 0 });
+  const latest = useRef({ rm, manifest, options });
+  latest.current = { rm, manifest, options };
+
+  const start = useCallback(async () => {
+    const { rm, manifest, options } = latest.current;
+    if (!rm || current.current.listener) return;
+    const generation = ++current.current.generation;
+    const keep = options.keep ?? 100;
+    setView((v) => ({ ...v, state: "starting", error: null, events: [], utterances: [] }));
+    const onEvent = (event: LiveEvent) => {
+      options.onEvent?.(event);
+      setView((v) => {
+        if (event.event === "frame") return { ...v, levelDb: typeof event.level_db === "number" ? event.level_db : v.levelDb };
+        const events = [...v.events, event].slice(-keep);
+        if (event.event === "speech_start") return { ...v, events, speaking: true };
+        if (event.event === "speech_end") return { ...v, events, speaking: false, utterances: [...v.utterances, event].slice(-keep) };
+        return { ...v, events };
+      });
+    };
+    const onError = (error: Error) => setView((v) => ({ ...v, state: "failed", error }));
+    try {
+      const listener = await rm.listen(manifest, { ...options, onEvent, onError });
+      if (generation !== current.current.generation) {
+        void listener.destroy(); // stopped or unmounted while starting
+        return;
+      }
+      current.current.listener = listener;
+      setView((v) => ({ ...v, state: listener.state, listener }));
+    } catch (error) {
+      setView((v) => ({ ...v, state: "idle", error: error instanceof Error ? error : new Error(String(error)) }));
+    }
+  }, []);
+
+  const stop = useCallback(async () => {
+    current.current.generation++;
+    const listener = current.current.listener;
+    current.current.listener = null;
+    await listener?.destroy();
+    setView((v) => ({ ...v, state: "idle", speaking: false, listener: null }));
+  }, []);
+
+  const pause = useCallback(() => {
+    current.current.listener?.pause();
+    setView((v) => ({ ...v, state: current.current.listener?.state ?? v.state }));
+  }, []);
+
+  const resume = useCallback(() => {
+    current.current.listener?.resume();
+    setView((v) => ({ ...v, state: current.current.listener?.state ?? v.state }));
+  }, []);
+
+  useEffect(() => {
+    const mine = current.current;
+    if (mine.timer !== undefined) {
+      clearTimeout(mine.timer); // StrictMode's re-mount: keep listening
+      mine.timer = undefined;
+    }
+    return () => {
+      mine.timer = setTimeout(() => {
+        mine.timer = undefined;
+        mine.generation++;
+        void mine.listener?.destroy();
+        mine.listener = null;
+      }, 0);
+    };
+  }, []);
+
+  return { ...view, start, pause, resume, stop };
 }

@@ -9,10 +9,10 @@
  * Call it in `setup()`. The pool starts when the component is mounted (never during
  * server-side rendering) and is terminated when its scope is disposed (unmount).
  */
-import { getCurrentScope, onMounted, onScopeDispose, shallowRef } from "vue";
-import type { ShallowRef } from "vue";
+import { getCurrentScope, onMounted, onScopeDispose, shallowRef, unref } from "vue";
+import type { Ref, ShallowRef } from "vue";
 import { RemoteMedia } from "./index.js";
-import type { CreateOptions, ProgressEvent } from "./index.js";
+import type { CreateOptions, Listener, ListenOptions, LiveEvent, Manifest, ProgressEvent } from "./index.js";
 
 /** `loading` until the pool is up, then `ready`; `error` if it could not start. */
 export type RemoteMediaStatus = "loading" | "ready" | "error";
@@ -76,4 +76,118 @@ export function useRemoteMedia(options: CreateOptions = {}): RemoteMediaRefs {
   });
 
   return { rm, status, progress, error };
+}
+
+/** What {@link useListener} returns: refs that follow the listener, and its controls. */
+export interface ListenerRefs {
+  /** `idle` before `start()` and after `stop()`; the listener's state in between. */
+  state: ShallowRef<"idle" | "starting" | Listener["state"]>;
+  /** Whether an utterance is in progress (between `speech_start` and `speech_end`). */
+  speaking: ShallowRef<boolean>;
+  /** The level of the latest VAD frame, in dBFS (from `frame` events); null before one. */
+  levelDb: ShallowRef<number | null>;
+  /** The latest events other than `frame`, oldest first (at most `keep`). */
+  events: ShallowRef<LiveEvent[]>;
+  /** The `speech_end` events, each with its utterance's `audio` (at most `keep`). */
+  utterances: ShallowRef<LiveEvent[]>;
+  /** Why starting or listening failed (CaptureError, ManifestError, ...), else null. */
+  error: ShallowRef<Error | null>;
+  /** The running listener (for `setParams`, `stats()`), or null. */
+  listener: ShallowRef<Listener | null>;
+  /** Opens the microphone and starts listening (call it from a user gesture: audio needs one). */
+  start: () => Promise<void>;
+  pause: () => void;
+  resume: () => void;
+  /** Stops listening and releases the microphone. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Live audio for a component: `start()` runs {@link RemoteMedia.listen} on `rm` (a ref,
+ * such as the one {@link useRemoteMedia} returns) with `manifest` (a value or a ref, read
+ * when `start` is called); the refs follow its
+ * events, and disposing the component's scope destroys the listener (microphone, audio
+ * nodes, session). `keep` bounds the event and utterance lists (default 100).
+ */
+export function useListener(rm: Ref<RemoteMedia | null>, manifest: Manifest | Ref<Manifest | null>, options: ListenOptions & { keep?: number } = {}): ListenerRefs {
+  if (!getCurrentScope()) throw new Error("useListener() must be called inside setup() (or an effect scope)");
+  const keep = options.keep ?? 100;
+  const refs = {
+    state: shallowRef<"idle" | "starting" | Listener["state"]>("idle"),
+    speaking: shallowRef(false),
+    levelDb: shallowRef<number | null>(null),
+    events: shallowRef<LiveEvent[]>([]),
+    utterances: shallowRef<LiveEvent[]>([]),
+    error: shallowRef<Error | null>(null),
+    listener: shallowRef<Listener | null>(null),
+  };
+  let generation = 0;
+
+  const onEvent = (event: LiveEvent) => {
+    options.onEvent?.(event);
+    if (event.event === "frame") {
+      if (typeof event.level_db === "number") refs.levelDb.value = event.level_db;
+      return;
+    }
+    refs.events.value = [...refs.events.value, event].slice(-keep);
+    if (event.event === "speech_start") refs.speaking.value = true;
+    if (event.event === "speech_end") {
+      refs.speaking.value = false;
+      refs.utterances.value = [...refs.utterances.value, event].slice(-keep);
+    }
+  };
+
+  const start = async () => {
+    const wanted = unref(manifest);
+    if (!rm.value || !wanted || refs.listener.value) return;
+    const mine = ++generation;
+    refs.state.value = "starting";
+    refs.error.value = null;
+    refs.events.value = [];
+    refs.utterances.value = [];
+    try {
+      const listener = await rm.value.listen(wanted, {
+        ...options,
+        onEvent,
+        onError: (error) => {
+          refs.state.value = "failed";
+          refs.error.value = error;
+        },
+      });
+      if (mine !== generation) {
+        void listener.destroy(); // stopped or disposed while starting
+        return;
+      }
+      refs.listener.value = listener;
+      refs.state.value = listener.state;
+    } catch (error) {
+      refs.state.value = "idle";
+      refs.error.value = error instanceof Error ? error : new Error(String(error));
+    }
+  };
+
+  const stop = async () => {
+    generation++;
+    const listener = refs.listener.value;
+    refs.listener.value = null;
+    await listener?.destroy();
+    refs.state.value = "idle";
+    refs.speaking.value = false;
+  };
+
+  onScopeDispose(() => void stop());
+
+  return {
+    ...refs,
+    start,
+    pause: () => {
+      refs.listener.value?.pause();
+      if (refs.listener.value) refs.state.value = refs.listener.value.state;
+    },
+    resume: () => {
+      refs.listener.value?.resume();
+      if (refs.listener.value) refs.state.value = refs.listener.value.state;
+    },
+    stop,
+  };
 }

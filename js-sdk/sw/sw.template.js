@@ -115,7 +115,8 @@ self.addEventListener("message", (event) => {
     event.waitUntil(Promise.resolve(reply({ event: "build-mismatch", page: data.build, worker: HASH, version: VERSION })));
     return;
   }
-  const files = Object.entries(data.files ?? {}).filter(([role, url]) => role in FILES && typeof url === "string");
+  // A file a bundler inlined (a data: URL) needs no cache.
+  const files = Object.entries(data.files ?? {}).filter(([role, url]) => role in FILES && typeof url === "string" && /^https?:/.test(url));
   const appFiles = Array.isArray(data.precache) ? data.precache.filter((u) => typeof u === "string") : [];
   event.waitUntil(
     (async () => {

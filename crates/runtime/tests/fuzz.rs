@@ -227,6 +227,7 @@ fn audio_node_types() -> Vec<&'static str> {
         "ClippingDetectorNode",
         "VoiceActivityDetector",
         "AudioBufferAccumulatorNode",
+        "SpeechEventsNode",
         "MelSpectrogramNode",
     ]
 }
