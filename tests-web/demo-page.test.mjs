@@ -8,13 +8,19 @@ import { artifacts, root, useBrowser } from "./helpers.mjs";
 
 const ctx = useBrowser({ args: fakeMicrophoneFlags(path.join(root, "node_modules/audio-lena/lena.wav")) });
 
-test("the demo page processes an audio file and draws the speech segments", async () => {
+/** The demo page, started; `errors` collects its uncaught errors. */
+async function openDemo() {
   await ctx.ready();
   const page = await ctx.browser.newPage({ viewport: { width: 1280, height: 1100 } });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${ctx.server.url}/examples/web/index.html`);
   await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 30_000 });
+  return { page, errors };
+}
+
+test("the demo page processes an audio file and draws the speech segments", async () => {
+  const { page, errors } = await openDemo();
   // Upload the file through the real file input, as a person would.
   await page.setInputFiles("#file", path.join(root, "node_modules/audio-lena/lena.mp3"));
   await page.waitForFunction(() => document.getElementById("input-info").textContent.includes("lena.mp3"));
@@ -45,12 +51,7 @@ test("the demo page processes an audio file and draws the speech segments", asyn
 });
 
 test("the demo page's Live mode shows speech as it is heard, and plays the utterance", async () => {
-  await ctx.ready();
-  const page = await ctx.browser.newPage({ viewport: { width: 1280, height: 1100 } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${ctx.server.url}/examples/web/index.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 30_000 });
+  const { page, errors } = await openDemo();
   await page.click("#live-start");
   // Chromium's fake microphone plays the recording: speech is detected while it plays.
   await page.waitForFunction(() => document.getElementById("live-speaking").textContent.startsWith("speaking since"), null, { timeout: 15_000 });

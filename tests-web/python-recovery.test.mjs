@@ -51,17 +51,22 @@ for (const how of ["timeout", "abort"]) {
   });
 }
 
-test("Python that closes its own worker: the run fails with a NodeError and Python comes back", async () => {
-  const r = await page.evaluate(
-    async ({ manifest, text }) => {
+/** Runs `manifest` (which fails), then a text run; the failure, the next output and the restarts. */
+function failThenRecover(manifest, word) {
+  return page.evaluate(
+    async ({ manifest, text, word }) => {
       const rm = window.rm;
       const before = rm.capabilities().pythonRestarts;
       const err = await rm.run(manifest, ["x"]).catch((e) => e);
-      const next = await rm.run(text, ["back"]);
+      const next = await rm.run(text, [word]);
       return { name: err.name, message: err.message, next: next.outputs[0].results, restarts: rm.capabilities().pythonRestarts - before };
     },
-    { manifest: python("closer", "        js.close()\n        while True:\n            pass"), text: TEXT },
+    { manifest, text: TEXT, word },
   );
+}
+
+test("Python that closes its own worker: the run fails with a NodeError and Python comes back", async () => {
+  const r = await failThenRecover(python("closer", "        js.close()\n        while True:\n            pass"), "back");
   assert.equal(r.name, "NodeError");
   assert.match(r.message, /Python worker was restarted/);
   assert.deepEqual(r.next, { uppercase: "BACK" });
@@ -69,16 +74,7 @@ test("Python that closes its own worker: the run fails with a NodeError and Pyth
 });
 
 test("a Python MemoryError fails its run and replaces the Python worker (WebAssembly memory never shrinks)", async () => {
-  const r = await page.evaluate(
-    async ({ manifest, text }) => {
-      const rm = window.rm;
-      const before = rm.capabilities().pythonRestarts;
-      const err = await rm.run(manifest, ["x"]).catch((e) => e);
-      const next = await rm.run(text, ["after"]);
-      return { name: err.name, message: err.message, next: next.outputs[0].results, restarts: rm.capabilities().pythonRestarts - before };
-    },
-    { manifest: python("hog", "        data = [bytearray(2 ** 30) for _ in range(8)]"), text: TEXT },
-  );
+  const r = await failThenRecover(python("hog", "        data = [bytearray(2 ** 30) for _ in range(8)]"), "after");
   assert.equal(r.name, "NodeError");
   assert.match(r.message, /MemoryError/);
   assert.deepEqual(r.next, { uppercase: "AFTER" });

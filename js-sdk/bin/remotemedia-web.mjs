@@ -88,12 +88,7 @@ function runOptions(argv) {
     timing: { type: "boolean", default: false },
   });
   if (positionals.length !== 1) fail(`run needs one manifest path\n${USAGE}`);
-  let workers;
-  if (values.workers !== undefined) {
-    workers = Number(values.workers);
-    if (!Number.isInteger(workers) || workers < 1 || workers > 64) fail(`--workers takes a whole number from 1 to 64, not ${JSON.stringify(values.workers)}`);
-  }
-  return { manifest: positionals[0], inputs: values.input, workers, timing: values.timing };
+  return { manifest: positionals[0], inputs: values.input, workers: workerCount(values.workers), timing: values.timing };
 }
 
 function readJson(file) {
@@ -157,19 +152,11 @@ async function listenCommand(argv) {
   if (!mic) fail(`listen needs --fake-mic FILE.wav (headless Chromium has no real microphone)\n${USAGE}`);
   const seconds = values.seconds === undefined ? wavSeconds(mic) + 1.5 : Number(values.seconds);
   if (!(seconds > 0 && seconds <= 24 * 3600)) fail(`--seconds takes a number of seconds from 0 to 86400, not ${JSON.stringify(values.seconds)}`);
-  const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) fail(`--workers takes a whole number from 1 to 64`);
+  const workers = workerCount(values.workers);
   const manifest = readJson(positionals[0]);
-  const { launch, fakeMicrophoneFlags, serve } = await browserTools("listen");
-  const server = await serve(pkg);
-  let browser;
-  let code = 0;
-  try {
-    browser = await launch(fakeMicrophoneFlags(path.resolve(mic)));
-    const page = await browser.newPage();
+  const { fakeMicrophoneFlags } = await browserTools("listen");
+  return inHarness("listen", fakeMicrophoneFlags(path.resolve(mic)), async (page) => {
     await page.exposeFunction("__remotemediaEvent", (line) => process.stdout.write(`${line}\n`));
-    await page.goto(`${server.url}/node/harness.html`);
-    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
     const outcome = await page.evaluate(
       async ({ manifest, seconds, workers }) => {
         const { RemoteMedia } = window.sdk;
@@ -187,29 +174,57 @@ async function listenCommand(argv) {
           await listener.stop();
           const stats = listener.stats();
           await listener.destroy();
-          return { ok: true, stats };
+          return { ok: true, json: JSON.stringify({ summary: stats }) };
         } catch (e) {
-          return { ok: false, error: { kind: e.name, message: e.message } };
+          return { ok: false, json: JSON.stringify({ status: "error", error: { kind: e.name, message: e.message } }), message: `${e.name}: ${e.message}` };
         } finally {
           await rm?.terminate();
         }
       },
       { manifest, seconds, workers },
     );
-    if (outcome.ok) process.stdout.write(`${JSON.stringify({ summary: outcome.stats })}\n`);
-    else {
-      process.stdout.write(`${JSON.stringify({ status: "error", error: outcome.error })}\n`);
-      console.error(`remotemedia-web: ${outcome.error.kind}: ${outcome.error.message}`);
-      code = 1;
-    }
+    return outcome;
+  });
+}
+
+/**
+ * Serves the package, opens the SDK's harness page in headless Chromium (with
+ * `extraArgs`), and runs `body(page)`, which resolves with `{ok, json, message}`: prints
+ * `json` on stdout and, on failure, `message` on stderr. Resolves with the exit status.
+ */
+async function inHarness(command, extraArgs, body) {
+  const { launch, serve } = await browserTools(command);
+  const server = await serve(pkg);
+  let browser;
+  try {
+    browser = await launch(extraArgs);
+    const page = await browser.newPage();
+    const pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.goto(`${server.url}/node/harness.html`);
+    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 }).catch(() => {
+      throw new Error(`the SDK did not load in Chromium${pageErrors.length ? `: ${pageErrors.join("; ")}` : ""}`);
+    });
+    const outcome = await body(page);
+    process.stdout.write(`${outcome.json}\n`);
+    if (outcome.ok) return 0;
+    console.error(`remotemedia-web: ${outcome.message}`);
+    return 1;
   } catch (e) {
     console.error(`remotemedia-web: ${e.message}`);
-    code = 1;
+    return 1;
   } finally {
     await browser?.close();
     await server.close();
   }
-  process.exit(code);
+}
+
+/** `--workers`: undefined, or a whole number from 1 to 64. */
+function workerCount(value) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) fail(`--workers takes a whole number from 1 to 64, not ${JSON.stringify(value)}`);
+  return n;
 }
 
 /** The optional peer dependencies `run` and `listen` need: a browser driver and a static server. */
@@ -223,71 +238,51 @@ async function browserTools(command) {
   }
 }
 
+/** `run MANIFEST [--input FILE]...`: one batch run, the result JSON as the native CLI prints it. */
+async function runCommand(argv) {
+  const opts = runOptions(argv);
+  const manifest = readJson(opts.manifest);
+  const inputs = readInputs(opts.inputs);
+  return inHarness("run", [], async (page) => {
+    const outcome = await page.evaluate(
+      async ({ manifest, inputs, workers }) => {
+        const { RemoteMedia } = window.sdk;
+        const t0 = performance.now();
+        let rm;
+        let pythonMs = 0;
+        const onProgress = (e) => {
+          if (e.stage === "Python ready") pythonMs = e.elapsedMs;
+        };
+        try {
+          rm = await RemoteMedia.create(workers ? { workers, onProgress } : { onProgress });
+          const tReady = performance.now();
+          const result = await rm.run(manifest, inputs, { decode: false });
+          // The runtime's JSON, as the native CLI prints it: each item once, sinks as indices.
+          const byNode = Object.fromEntries(Object.entries(result.outputs_by_node).map(([sink, items]) => [sink, items.map((item) => result.outputs.indexOf(item))]));
+          return { ok: true, json: JSON.stringify({ ...result, outputs_by_node: byNode }), startMs: tReady - t0, pythonMs, runMs: performance.now() - tReady - pythonMs };
+        } catch (e) {
+          const error = { kind: e.name, message: e.message };
+          for (const k of ["nodeId", "nodeType", "language", "traceback", "errors"]) if (e[k] !== undefined) error[k] = e[k];
+          return { ok: false, json: JSON.stringify({ status: "error", error }), message: `${e.name}: ${e.message}` };
+        } finally {
+          await rm?.terminate();
+        }
+      },
+      { manifest, inputs, workers: opts.workers },
+    );
+    if (opts.timing && outcome.ok) {
+      const python = outcome.pythonMs ? `, Pyodide start ${outcome.pythonMs.toFixed(0)} ms` : "";
+      console.error(`executor pool start ${outcome.startMs.toFixed(1)} ms${python}, run ${outcome.runMs.toFixed(1)} ms`);
+    }
+    return outcome;
+  });
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === "copy-assets") {
   await copyAssets(rest);
   process.exit(0);
 }
-if (command === "listen") await listenCommand(rest);
-if (command !== "run") fail(command ? `unknown command ${command}\n${USAGE}` : USAGE);
-
-const opts = runOptions(rest);
-const manifest = readJson(opts.manifest);
-const inputs = readInputs(opts.inputs);
-
-const { launch, serve } = await browserTools("run");
-const server = await serve(pkg);
-let browser;
-let code = 0;
-try {
-  browser = await launch();
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.goto(`${server.url}/node/harness.html`);
-  await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 }).catch(() => {
-    throw new Error(`the SDK did not load in Chromium${pageErrors.length ? `: ${pageErrors.join("; ")}` : ""}`);
-  });
-  const outcome = await page.evaluate(
-    async ({ manifest, inputs, workers }) => {
-      const { RemoteMedia } = window.sdk;
-      const t0 = performance.now();
-      let rm;
-      let pythonMs = 0;
-      const onProgress = (e) => {
-        if (e.stage === "Python ready") pythonMs = e.elapsedMs;
-      };
-      try {
-        rm = await RemoteMedia.create(workers ? { workers, onProgress } : { onProgress });
-        const tReady = performance.now();
-        const result = await rm.run(manifest, inputs, { decode: false });
-        // The runtime's JSON, as the native CLI prints it: each item once, sinks as indices.
-        const byNode = Object.fromEntries(Object.entries(result.outputs_by_node).map(([sink, items]) => [sink, items.map((item) => result.outputs.indexOf(item))]));
-        return { ok: true, json: JSON.stringify({ ...result, outputs_by_node: byNode }), startMs: tReady - t0, pythonMs, runMs: performance.now() - tReady - pythonMs };
-      } catch (e) {
-        const error = { kind: e.name, message: e.message };
-        for (const k of ["nodeId", "nodeType", "language", "traceback", "errors"]) if (e[k] !== undefined) error[k] = e[k];
-        return { ok: false, json: JSON.stringify({ status: "error", error }), message: `${e.name}: ${e.message}` };
-      } finally {
-        await rm?.terminate();
-      }
-    },
-    { manifest, inputs, workers: opts.workers },
-  );
-  process.stdout.write(`${outcome.json}\n`);
-  if (opts.timing && outcome.ok) {
-    const python = outcome.pythonMs ? `, Pyodide start ${outcome.pythonMs.toFixed(0)} ms` : "";
-    console.error(`executor pool start ${outcome.startMs.toFixed(1)} ms${python}, run ${outcome.runMs.toFixed(1)} ms`);
-  }
-  if (!outcome.ok) {
-    console.error(`remotemedia-web: ${outcome.message}`);
-    code = 1;
-  }
-} catch (e) {
-  console.error(`remotemedia-web: ${e.message}`);
-  code = 1;
-} finally {
-  await browser?.close();
-  await server.close();
-}
-process.exit(code);
+if (command === "listen") process.exit(await listenCommand(rest));
+if (command === "run") process.exit(await runCommand(rest));
+fail(command ? `unknown command ${command}\n${USAGE}` : USAGE);
