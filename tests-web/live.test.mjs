@@ -75,6 +75,9 @@ test("live events match a batch run of the same manifest on the same audio, with
   const n = Math.min(liveFrames.length, batchFrames.length - offset);
   const same = liveFrames.slice(0, n).filter((f, i) => f.is_speech === batchFrames[i + offset].is_speech).length;
   assert.ok(n > 300 && same / n >= 0.95, `${same} of ${n} frame decisions agree (offset ${offset} frames)`);
+  // Nothing lost on the way: every captured frame reached the executor, in order.
+  assert.equal(live.stats.gaps + live.stats.repeats, 0);
+  assert.equal(live.stats.framesCaptured, live.stats.framesReceived);
   const utterance = live.events.find((e) => e.event === "speech_end");
   assert.equal(utterance.sampleRate, 16000);
   assert.ok(utterance.audio > 16000, "the utterance carries its audio");
