@@ -16,7 +16,7 @@ test("copy-assets and a relative assetsURL: Rust and Python nodes run from the c
   rmSync(dir, { recursive: true, force: true });
   const cli = spawnSync(process.execPath, [path.join(root, "js-sdk/bin/remotemedia-web.mjs"), "copy-assets", dir], { encoding: "utf8" });
   assert.equal(cli.status, 0, cli.stderr);
-  assert.match(cli.stdout, /copied 8 file\(s\)/);
+  assert.match(cli.stdout, /copied 9 file\(s\)/);
   const page = await sdkPage(ctx);
   const fetched = [];
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
