@@ -40,7 +40,7 @@ test("the cache serves blocked and offline reloads, and clearCache empties it", 
       for (const request of await cache.keys()) roles.push((await cache.match(request)).headers.get("x-remotemedia-file"));
       return roles.filter(Boolean).sort();
     }, current.name);
-    assert.deepEqual(runtime, ["executorWasm", "executorWorker", "pyodideLock", "pyodideWasm", "pythonPackage", "pythonStdlib", "pythonWorker"]);
+    assert.deepEqual(runtime, ["captureWorklet", "executorWasm", "executorWorker", "pyodideLock", "pyodideWasm", "pythonPackage", "pythonStdlib", "pythonWorker"]);
     assert.ok(current.bytes > 10 * 2 ** 20, `${current.bytes} bytes: the wasm and Pyodide should be there`);
 
     // Reload with every request for the package's files failing at the network.
