@@ -17,12 +17,14 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings (native, and the worker crate for wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets -- -D warnings
 step "cargo doc -D warnings (doc comments' links resolve)"
-RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-worker
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-worker -p remotemedia-web
 step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"
 cargo test --workspace
-step "wasm-pack test --headless --chrome (crates/worker: on a page and in a dedicated worker)"
+step "wasm-pack test --headless --chrome (crates/worker: on a page and in a dedicated worker; crates/web: gloo-worker workers spawned from Rust)"
 wasm-pack test --headless --chrome crates/worker --test page --test worker
+wasm-pack test --headless --chrome crates/web --test browser
 step "SDK unit tests (js-sdk/test) and tsc --strict"
 tsc -p js-sdk/tsconfig.json --noEmit
 tsc -p js-sdk/tsconfig.worker.json --noEmit
