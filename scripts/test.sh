@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every suite: Rust formatting and lints, cargo test (the runtime on real audio, the
 # native CLI), wasm-pack test of the worker crate on a page and inside a dedicated
-# worker, the SDK's unit tests, the Python package's unit tests, the end-to-end tests
+# worker and of the gloo-worker crate, the Leptos example, the SDK's unit tests, the Python package's unit tests, the end-to-end tests
 # in headless Chromium, and the packed SDK in real apps (Vite + React, Vite + Vue,
 # webpack 5, Next.js). Run after scripts/setup.sh (npm test does).
 set -euo pipefail
@@ -31,6 +31,10 @@ tsc -p js-sdk/tsconfig.worker.json --noEmit
 node --test js-sdk/test/
 step "Python package unit tests (js-sdk/python/tests)"
 python3 -m unittest discover -s js-sdk/python/tests
+step "the Rust web app example (examples/rust-app: Leptos and the gloo-worker workers, built for wasm32)"
+cargo fmt --manifest-path examples/rust-app/Cargo.toml -- --check
+CARGO_TARGET_DIR=target/rust-app cargo clippy -q --release --locked --manifest-path examples/rust-app/Cargo.toml --target wasm32-unknown-unknown --bins -- -D warnings
+node examples/rust-app/build.mjs
 step "end-to-end tests in headless Chromium (tests-web)"
 cargo build --release -q -p remotemedia-runtime --bin remotemedia
 node --test --test-concurrency=1 tests-web/
