@@ -206,7 +206,8 @@ async function serve(request: string, run: number | undefined): Promise<string> 
 
 /**
  * Interrupts (cross-origin isolated pages only): a SharedArrayBuffer shared with the
- * page, laid out as `INTERRUPT_LAYOUT` in protocol.ts. Slot 0 is Pyodide's interrupt
+ * page, laid out as protocol.ts says (`INTERRUPT_SLOT`, `RUNNING_SLOT`, then the ring of
+ * cancelled runs). Slot 0 is Pyodide's interrupt
  * buffer (the page writes 2, SIGINT); the Python handler installed by
  * `remotemedia.bridge.use_interrupts` raises only when the run Python is serving is on
  * the cancelled list, so a late signal never stops another run.
