@@ -39,16 +39,7 @@ pub fn prepare(text: &str) -> Result<Manifest, RunError> {
         },
     );
     if !report.valid {
-        return Err(RunError::Manifest(
-            report
-                .errors
-                .into_iter()
-                .map(|p| Problem {
-                    path: p.path,
-                    message: p.message,
-                })
-                .collect(),
-        ));
+        return Err(problems(report));
     }
     if !report.python_nodes.is_empty() {
         return Err(RunError::NeedsPython(report.python_nodes));
@@ -108,16 +99,7 @@ fn outputs(outputs: Vec<RuntimeOutput>) -> Vec<Output> {
 fn error(e: remotemedia_runtime::RunError) -> RunError {
     use remotemedia_runtime::RunError as E;
     match e {
-        E::Manifest(report) => RunError::Manifest(
-            report
-                .errors
-                .into_iter()
-                .map(|p| Problem {
-                    path: p.path,
-                    message: p.message,
-                })
-                .collect(),
-        ),
+        E::Manifest(report) => problems(report),
         E::Node {
             node_id,
             node_type,
@@ -131,4 +113,18 @@ fn error(e: remotemedia_runtime::RunError) -> RunError {
         E::Cancelled => RunError::SessionClosed("cancelled".into()),
         E::SessionClosed(m) => RunError::SessionClosed(m),
     }
+}
+
+/// [`RunError::Manifest`] with the report's errors.
+fn problems(report: remotemedia_runtime::validate::ValidationReport) -> RunError {
+    RunError::Manifest(
+        report
+            .errors
+            .into_iter()
+            .map(|p| Problem {
+                path: p.path,
+                message: p.message,
+            })
+            .collect(),
+    )
 }
