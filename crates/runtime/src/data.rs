@@ -65,6 +65,25 @@ impl AudioBuffer {
         }
     }
 
+    /// [`AudioBuffer::new`] for audio from outside (a page, another program): errors on
+    /// a sample rate outside the [limits](crate::limits) (1 to 768000 Hz), no channels,
+    /// or a sample count that is not a whole number of frames.
+    pub fn checked(samples: Vec<f32>, sample_rate: u32, channels: u16) -> Result<Self, String> {
+        if !crate::limits::sample_rate_ok(sample_rate) {
+            return Err(format!(
+                "sample rate {sample_rate} Hz is outside 1 to {} Hz",
+                crate::limits::MAX_SAMPLE_RATE
+            ));
+        }
+        if channels == 0 || samples.len() % usize::from(channels) != 0 {
+            return Err(format!(
+                "{} samples are not a whole number of frames of {channels} channel(s)",
+                samples.len()
+            ));
+        }
+        Ok(AudioBuffer::new(samples, sample_rate, channels))
+    }
+
     /// Number of frames (samples per channel).
     pub fn frames(&self) -> usize {
         self.samples.len() / usize::from(self.channels.max(1))

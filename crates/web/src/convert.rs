@@ -17,19 +17,8 @@ pub fn to_runtime(item: Item) -> Result<RuntimeData, RunError> {
             channels,
             metadata,
         } => {
-            if !remotemedia_runtime::limits::sample_rate_ok(sample_rate) {
-                return Err(RunError::Input(format!(
-                    "sample rate {sample_rate} Hz is outside 1 to {} Hz",
-                    remotemedia_runtime::limits::MAX_SAMPLE_RATE
-                )));
-            }
-            if channels == 0 || samples.0.len() % usize::from(channels) != 0 {
-                return Err(RunError::Input(format!(
-                    "{} samples are not a whole number of frames of {channels} channel(s)",
-                    samples.0.len()
-                )));
-            }
-            let mut audio = AudioBuffer::new(samples.0, sample_rate, channels);
+            let mut audio =
+                AudioBuffer::checked(samples.0, sample_rate, channels).map_err(RunError::Input)?;
             if let Some(text) = metadata {
                 match serde_json::from_str::<Value>(&text) {
                     Ok(Value::Object(map)) => audio.metadata = map,

@@ -266,29 +266,9 @@ impl WorkerRuntime {
         sample_rate: u32,
         channels: u16,
     ) -> Promise {
-        let item = if !remotemedia_runtime::limits::sample_rate_ok(sample_rate) {
-            Err(error_json(
-                "input",
-                format!(
-                    "sample rate {sample_rate} Hz is outside 1 to {} Hz",
-                    remotemedia_runtime::limits::MAX_SAMPLE_RATE
-                ),
-            ))
-        } else if channels == 0 || samples.len() % usize::from(channels) != 0 {
-            Err(error_json(
-                "input",
-                format!(
-                    "{} samples are not a whole number of frames of {channels} channel(s)",
-                    samples.len()
-                ),
-            ))
-        } else {
-            Ok(RuntimeData::Audio(remotemedia_runtime::AudioBuffer::new(
-                samples,
-                sample_rate,
-                channels,
-            )))
-        };
+        let item = remotemedia_runtime::AudioBuffer::checked(samples, sample_rate, channels)
+            .map(RuntimeData::Audio)
+            .map_err(|message| error_json("input", message));
         self.session_step_transfer(request, session, Some(item))
     }
 

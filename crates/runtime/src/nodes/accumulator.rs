@@ -7,12 +7,13 @@
 //! `max_utterance_duration_ms`, and is emitted only if it lasts at least
 //! `min_utterance_duration_ms`.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::data::{AudioBuffer, RuntimeData};
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
+use crate::nodes::vad::DecidedFrame;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
@@ -112,48 +113,6 @@ impl Accumulator {
         );
         out.push(RuntimeData::Audio(audio));
     }
-
-    /// Frames must be in order, non-empty, and within the audio received so far:
-    /// metadata is input too, and a crafted one must not index outside the buffer.
-    fn check_decisions(&mut self, decisions: &[(u64, u64, bool)]) -> Result<(), NodeFailure> {
-        let ch = self
-            .format
-            .fixed()
-            .map_or(1, |f| u64::from(f.channels.max(1)));
-        let received = self.base + self.buffer.len() as u64 / ch;
-        for &(start, end, _) in decisions {
-            if start >= end || start < self.decided || end > received {
-                return Err(NodeFailure::new(format!(
-                    "vad.frames metadata is inconsistent: frame {start}..{end} (frames must be in order, non-empty, after {} and within the {received} frames received)",
-                    self.decided
-                )));
-            }
-            self.decided = end;
-        }
-        Ok(())
-    }
-
-    fn frame_decisions(audio: &AudioBuffer) -> Result<Vec<(u64, u64, bool)>, NodeFailure> {
-        let frames = audio
-            .metadata
-            .get("vad")
-            .and_then(|v| v.get("frames"))
-            .and_then(Value::as_array)
-            .ok_or(
-                "AudioBufferAccumulatorNode needs audio from a VoiceActivityDetector with include_metadata: true",
-            )?;
-        frames
-            .iter()
-            .map(|f| {
-                Some((
-                    f.get("start_sample")?.as_u64()?,
-                    f.get("end_sample")?.as_u64()?,
-                    f.get("is_speech")?.as_bool()?,
-                ))
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| NodeFailure::new("malformed vad.frames metadata"))
-    }
 }
 
 impl Node for Accumulator {
@@ -166,15 +125,26 @@ impl Node for Accumulator {
         if audio.samples.is_empty() && !audio.metadata.contains_key("vad") {
             return Ok(());
         }
-        let decisions = Self::frame_decisions(&audio)?;
+        let decisions = DecidedFrame::read_all(&audio, "AudioBufferAccumulatorNode")?;
         self.format.check(&audio, "AudioBufferAccumulatorNode")?;
         self.stream_id = audio.stream_id.clone();
         self.buffer.extend_from_slice(&audio.samples);
-        self.check_decisions(&decisions)?;
+        let ch = self
+            .format
+            .fixed()
+            .map_or(1, |f| u64::from(f.channels.max(1)));
+        let received = self.base + self.buffer.len() as u64 / ch;
+        self.decided = DecidedFrame::check_order(&decisions, self.decided, received)?;
         let max_len = self.ms_to_frames(self.max_ms);
         let max_pause = self.ms_to_frames(self.max_pause_ms);
         let mut decided_to = self.base;
-        for (start, end, speech) in decisions {
+        for DecidedFrame {
+            start,
+            end,
+            is_speech: speech,
+            ..
+        } in decisions
+        {
             decided_to = end;
             if speech {
                 let (s, _) = self.open.unwrap_or((start, end));

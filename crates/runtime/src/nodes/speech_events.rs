@@ -23,6 +23,7 @@ use crate::data::{AudioBuffer, RuntimeData};
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
+use crate::nodes::vad::DecidedFrame;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
 
@@ -95,16 +96,6 @@ impl Settings {
         }
         Ok(settings)
     }
-}
-
-/// One decided VAD frame, in frames (samples per channel) from the stream start.
-#[derive(Debug, Clone, Copy)]
-struct Frame {
-    start: u64,
-    end: u64,
-    is_speech: bool,
-    score: f64,
-    rms: f64,
 }
 
 /// An utterance in progress.
@@ -205,7 +196,7 @@ impl SpeechEvents {
         out.push(RuntimeData::Audio(audio));
     }
 
-    fn step(&mut self, frame: Frame, out: &mut Vec<RuntimeData>) {
+    fn step(&mut self, frame: DecidedFrame, out: &mut Vec<RuntimeData>) {
         if self.settings.frame_events {
             let level_db = if frame.rms > 0.0 {
                 20.0 * frame.rms.log10()
@@ -268,41 +259,6 @@ impl SpeechEvents {
             }
         }
     }
-
-    /// Frames must be in order, non-empty, and within the audio received so far:
-    /// metadata is input too, and a crafted one must not index outside the buffer.
-    fn read_frames(&self, audio: &AudioBuffer) -> Result<Vec<Frame>, NodeFailure> {
-        let frames = audio
-            .metadata
-            .get("vad")
-            .and_then(|v| v.get("frames"))
-            .and_then(Value::as_array)
-            .ok_or("SpeechEventsNode needs audio from a VoiceActivityDetector with include_metadata: true")?;
-        let received = self.base + self.buffer.len() as u64 / self.channels();
-        let mut decided = self.decided;
-        let mut out = Vec::with_capacity(frames.len());
-        for f in frames {
-            let frame = (|| {
-                Some(Frame {
-                    start: f.get("start_sample")?.as_u64()?,
-                    end: f.get("end_sample")?.as_u64()?,
-                    is_speech: f.get("is_speech")?.as_bool()?,
-                    score: f.get("score").and_then(Value::as_f64).unwrap_or(0.0),
-                    rms: f.get("rms").and_then(Value::as_f64).unwrap_or(0.0),
-                })
-            })()
-            .ok_or_else(|| NodeFailure::new("malformed vad.frames metadata"))?;
-            if frame.start >= frame.end || frame.start < decided || frame.end > received {
-                return Err(NodeFailure::new(format!(
-                    "vad.frames metadata is inconsistent: frame {}..{} (frames must be in order, non-empty, after {decided} and within the {received} frames received)",
-                    frame.start, frame.end
-                )));
-            }
-            decided = frame.end;
-            out.push(frame);
-        }
-        Ok(out)
-    }
 }
 
 impl Node for SpeechEvents {
@@ -317,7 +273,9 @@ impl Node for SpeechEvents {
         }
         self.format.check(&audio, "SpeechEventsNode")?;
         self.buffer.extend_from_slice(&audio.samples);
-        let frames = self.read_frames(&audio)?;
+        let frames = DecidedFrame::read_all(&audio, "SpeechEventsNode")?;
+        let received = self.base + self.buffer.len() as u64 / self.channels();
+        DecidedFrame::check_order(&frames, self.decided, received)?;
         for frame in frames {
             self.decided = frame.end;
             self.step(frame, out);

@@ -86,6 +86,73 @@ impl FrameDecision {
     }
 }
 
+/// A frame decision as a later node reads it back from `metadata.vad.frames`
+/// (`AudioBufferAccumulatorNode`, `SpeechEventsNode`): frames from the stream start.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DecidedFrame {
+    pub start: u64,
+    pub end: u64,
+    pub is_speech: bool,
+    /// 0 when the metadata has none.
+    pub score: f64,
+    /// 0 when the metadata has none.
+    pub rms: f64,
+}
+
+impl DecidedFrame {
+    /// The frames attached to `audio`; errors, naming `node`, when there are none (the
+    /// audio is not from a VAD with `include_metadata: true`) or one is malformed.
+    pub(crate) fn read_all(
+        audio: &AudioBuffer,
+        node: &str,
+    ) -> Result<Vec<DecidedFrame>, NodeFailure> {
+        let frames = audio
+            .metadata
+            .get("vad")
+            .and_then(|v| v.get("frames"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                NodeFailure::new(format!(
+                    "{node} needs audio from a VoiceActivityDetector with include_metadata: true"
+                ))
+            })?;
+        frames
+            .iter()
+            .map(|f| {
+                Some(DecidedFrame {
+                    start: f.get("start_sample")?.as_u64()?,
+                    end: f.get("end_sample")?.as_u64()?,
+                    is_speech: f.get("is_speech")?.as_bool()?,
+                    score: f.get("score").and_then(Value::as_f64).unwrap_or(0.0),
+                    rms: f.get("rms").and_then(Value::as_f64).unwrap_or(0.0),
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| NodeFailure::new("malformed vad.frames metadata"))
+    }
+
+    /// Checks that `frames` are in order, non-empty, after frame `after` and within the
+    /// `received` frames (metadata is input too: a crafted one must not index outside a
+    /// buffer); returns the end of the last one (`after` if there are none).
+    pub(crate) fn check_order(
+        frames: &[DecidedFrame],
+        after: u64,
+        received: u64,
+    ) -> Result<u64, NodeFailure> {
+        let mut decided = after;
+        for f in frames {
+            if f.start >= f.end || f.start < decided || f.end > received {
+                return Err(NodeFailure::new(format!(
+                    "vad.frames metadata is inconsistent: frame {}..{} (frames must be in order, non-empty, after {decided} and within the {received} frames received)",
+                    f.start, f.end
+                )));
+            }
+            decided = f.end;
+        }
+        Ok(decided)
+    }
+}
+
 /// The streaming detector state.
 pub struct Vad {
     frame: usize,
