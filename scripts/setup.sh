@@ -33,11 +33,19 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-# Chromium and its matching driver (Debian's), for wasm-pack test and Playwright.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  say "installing chromium and chromium-driver (apt)"
+# Debian packages: Chromium and its matching driver (wasm-pack test, Playwright); Python 3's
+# development files, which the native runtime's Python nodes link (PyO3, the `python`
+# feature; .cargo/config.toml points PyO3 at /usr/bin/python3), and numpy for numpy nodes.
+apt_missing=()
+command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
+for pkg in python3-dev python3-numpy; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || apt_missing+=("$pkg")
+done
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  say "installing ${apt_missing[*]} (apt)"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 
 # npm dependencies of the workspace (audio-lena, pyodide, typescript, binaryen, playwright-core).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every suite: Rust formatting and lints, cargo test (the runtime on real audio, the
-# native CLI), wasm-pack test of the worker crate on a page and inside a dedicated
+# native CLI, Python nodes in embedded CPython, the original SDK's manifests), the CLI
+# built without Python, wasm-pack test of the worker crate on a page and inside a dedicated
 # worker and of the gloo-worker crate, the Leptos example, the SDK's unit tests, the Python package's unit tests, the end-to-end tests
 # in headless Chromium, and the packed SDK in real apps (Vite + React, Vite + Vue,
 # webpack 5, Next.js). Run after scripts/setup.sh (npm test does).
@@ -18,10 +19,21 @@ step "cargo clippy -D warnings (native, and the worker crate for wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo clippy -p remotemedia-runtime --no-default-features --all-targets -- -D warnings
 step "cargo doc -D warnings (doc comments' links resolve)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-worker -p remotemedia-web
 step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"
 cargo test --workspace
+step "the native CLI without Python (the runtime's cargo feature python off)"
+# Rust-only manifests still run; a Python node fails with an error that says how to get Python.
+cargo build -q -p remotemedia-runtime --no-default-features --bin remotemedia
+cp target/debug/remotemedia target/remotemedia-no-python
+out=$(target/remotemedia-no-python run test-vectors/original/calc_with_input.json)
+echo "$out" | grep -q '"outputs":\[20,24,16\]' || { echo "a Rust-only manifest failed without Python: $out"; exit 1; }
+if target/remotemedia-no-python run test-vectors/original/python_text_wasm.json > target/no-python.out 2>&1; then
+  echo "a Python node ran in a build without Python"; exit 1
+fi
+grep -q "has no Python" target/no-python.out || { cat target/no-python.out; exit 1; }
 step "wasm-pack test --headless --chrome (crates/worker: on a page and in a dedicated worker; crates/web: gloo-worker workers spawned from Rust)"
 wasm-pack test --headless --chrome crates/worker --test page --test worker
 wasm-pack test --headless --chrome crates/web --test browser

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { root } from "./helpers.mjs";
 
@@ -57,6 +57,11 @@ for (const [manifest, input] of [
   ["voice.json", "node_modules/audio-lena/lena.flac"],
   ["calculator.json", "examples/pipelines/numbers.json"],
   ["text.json", "examples/pipelines/text-input.json"],
+  // Python nodes: Pyodide in the browser, embedded CPython natively, the same package.
+  ["mixed.json", "node_modules/audio-lena/lena.flac"],
+  ["voice-python.json", "node_modules/audio-lena/lena.flac"],
+  // An .rmpkg package (the original SDK's zip form), read by each CLI.
+  ["../../test-vectors/original/calculator.rmpkg", "examples/pipelines/numbers.json"],
 ]) {
   test(`browser and native CLIs agree on ${manifest}`, () => {
     const args = ["run", `examples/pipelines/${manifest}`, "--input", input];
@@ -78,15 +83,27 @@ for (const [manifest, input] of [
   });
 }
 
-test("the browser CLI fails with exit status 1 and a clear message", () => {
+test("the browser CLI fails with exit status 1, a clear message, and the native CLI's error JSON", () => {
   const missing = browser("run", "examples/pipelines/voice.json", "--input", "nope.wav");
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /cannot read nope\.wav/);
-  const python = browser("run", "examples/pipelines/mixed.json", "--input", "examples/pipelines/numbers.json");
-  assert.equal(python.code, 1);
-  assert.equal(python.json.status, "error");
-  assert.equal(python.json.error.kind, "NodeError");
-  assert.equal(python.json.error.nodeId, "decode");
+  const args = ["run", "examples/pipelines/mixed.json", "--input", "examples/pipelines/numbers.json"];
+  const web = browser(...args);
+  assert.equal(web.code, 1);
+  assert.equal(web.json.status, "error");
+  assert.equal(web.json.error.kind, "node");
+  assert.equal(web.json.error.name, "NodeError");
+  assert.equal(web.json.error.node_id, "decode");
+  // One error shape: the same JSON from both CLIs, field for field.
+  const nat = nativeCli(...args);
+  assert.equal(nat.code, 1);
+  assert.deepEqual(web.json, nat.json);
+  const invalid = { version: "v1", metadata: { name: "bad" }, nodes: [{ id: "x", node_type: "NoSuchNode" }] };
+  const file = path.join(root, "target", "invalid-manifest.json");
+  writeFileSync(file, JSON.stringify(invalid));
+  const [webInvalid, natInvalid] = [browser("run", file), nativeCli("run", file)];
+  assert.equal(webInvalid.json.error.kind, "manifest");
+  assert.deepEqual(webInvalid.json, natInvalid.json);
   const usage = browser("frobnicate");
   assert.equal(usage.code, 1);
   assert.match(usage.stderr, /usage/);

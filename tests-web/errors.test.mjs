@@ -84,7 +84,7 @@ test("bad inputs are InputErrors; a Rust node error names the node", async () =>
     const pass = { version: "v1", metadata: { name: "p" }, nodes: [{ id: "calc", node_type: "CalculatorNode", params: { operation: "add", operand: 1 } }] };
     const input = await window.rm.run(pass, [{ audio: new Float32Array(3), sampleRate: 16000, channels: 2 }]).catch((e) => e);
     const envelope = await window.rm.run(pass, [{ __audio__: true, audio: { meta: { sample_rate: 1, channels: 1 }, data: "@@" } }]).catch((e) => e);
-    const node = await window.rm.run(pass, ["text"]).catch((e) => e);
+    const node = await window.rm.run(pass, [{ operation: "divide", args: [1, 0] }]).catch((e) => e);
     return [input.name, input.message, envelope.name, envelope.message, node.name, node.nodeId, node.language];
   });
   assert.equal(r[0], "InputError");

@@ -32,7 +32,7 @@ const USAGE = `usage:
 copy-assets   copy the runtime's files into DIR (serve DIR and pass its URL as
               assetsURL) and the service worker as DIR/remotemedia-sw.js
   --only      runtime: only the runtime's files; sw: only remotemedia-sw.js
-run           run a manifest in headless Chromium and print the result JSON
+run           run a manifest (JSON or .rmpkg) in headless Chromium and print the result JSON
   --input     a .json file (array of items in wire form) or an audio file
               (.wav .mp3 .flac .ogg) passed as binary bytes; repeatable
   --workers   executor workers in the pool (default: the SDK's default)
@@ -105,6 +105,21 @@ function readJson(file) {
   }
 }
 
+/**
+ * A manifest file: JSON, or an .rmpkg package (a zip), passed to the page as its bytes
+ * (`{ rmpkg: [...] }`; the SDK reads packages itself, as `rm.run(bytes)`).
+ */
+function readManifest(file) {
+  let bytes;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    fail(`cannot read ${file}: ${e.message}`);
+  }
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return { rmpkg: bytes.toString("base64") };
+  return readJson(file);
+}
+
 /** Inputs in wire form; audio files become binary envelopes. */
 function readInputs(files) {
   const items = [];
@@ -153,7 +168,7 @@ async function listenCommand(argv) {
   const seconds = values.seconds === undefined ? wavSeconds(mic) + 1.5 : Number(values.seconds);
   if (!(seconds > 0 && seconds <= 24 * 3600)) fail(`--seconds takes a number of seconds from 0 to 86400, not ${JSON.stringify(values.seconds)}`);
   const workers = workerCount(values.workers);
-  const manifest = readJson(positionals[0]);
+  const manifest = readManifest(positionals[0]);
   const { fakeMicrophoneFlags } = await browserTools("listen");
   return inHarness("listen", fakeMicrophoneFlags(path.resolve(mic)), async (page) => {
     await page.exposeFunction("__remotemediaEvent", (line) => process.stdout.write(`${line}\n`));
@@ -169,14 +184,15 @@ async function listenCommand(argv) {
         let rm;
         try {
           rm = await RemoteMedia.create(workers ? { workers } : {});
-          const listener = await rm.listen(manifest, { onEvent: print });
+          const file = manifest.rmpkg ? Uint8Array.from(atob(manifest.rmpkg), (c) => c.charCodeAt(0)) : manifest;
+          const listener = await rm.listen(file, { onEvent: print });
           await new Promise((r) => setTimeout(r, seconds * 1000));
           await listener.stop();
           const stats = listener.stats();
           await listener.destroy();
           return { ok: true, json: JSON.stringify({ summary: stats }) };
         } catch (e) {
-          return { ok: false, json: JSON.stringify({ status: "error", error: { kind: e.name, message: e.message } }), message: `${e.name}: ${e.message}` };
+          return { ok: false, json: JSON.stringify({ status: "error", error: typeof e.toJSON === "function" ? e.toJSON() : { kind: "error", name: e.name, message: e.message } }), message: `${e.name}: ${e.message}` };
         } finally {
           await rm?.terminate();
         }
@@ -241,7 +257,7 @@ async function browserTools(command) {
 /** `run MANIFEST [--input FILE]...`: one batch run, the result JSON as the native CLI prints it. */
 async function runCommand(argv) {
   const opts = runOptions(argv);
-  const manifest = readJson(opts.manifest);
+  const manifest = readManifest(opts.manifest);
   const inputs = readInputs(opts.inputs);
   return inHarness("run", [], async (page) => {
     const outcome = await page.evaluate(
@@ -256,13 +272,14 @@ async function runCommand(argv) {
         try {
           rm = await RemoteMedia.create(workers ? { workers, onProgress } : { onProgress });
           const tReady = performance.now();
-          const result = await rm.run(manifest, inputs, { decode: false });
+          const file = manifest.rmpkg ? Uint8Array.from(atob(manifest.rmpkg), (c) => c.charCodeAt(0)) : manifest;
+          const result = await rm.run(file, inputs, { decode: false });
           // The runtime's JSON, as the native CLI prints it: each item once, sinks as indices.
           const byNode = Object.fromEntries(Object.entries(result.outputs_by_node).map(([sink, items]) => [sink, items.map((item) => result.outputs.indexOf(item))]));
           return { ok: true, json: JSON.stringify({ ...result, outputs_by_node: byNode }), startMs: tReady - t0, pythonMs, runMs: performance.now() - tReady - pythonMs };
         } catch (e) {
-          const error = { kind: e.name, message: e.message };
-          for (const k of ["nodeId", "nodeType", "language", "traceback", "errors"]) if (e[k] !== undefined) error[k] = e[k];
+          // The SDK's errors give the runtime's error JSON, the native CLI's shape.
+          const error = typeof e.toJSON === "function" ? e.toJSON() : { kind: "error", name: e.name, message: e.message };
           return { ok: false, json: JSON.stringify({ status: "error", error }), message: `${e.name}: ${e.message}` };
         } finally {
           await rm?.terminate();

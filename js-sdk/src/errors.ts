@@ -6,11 +6,39 @@ export interface Problem {
   message: string;
 }
 
-/** Base class: every SDK error has a stable `name`. */
+/**
+ * The one error JSON of the runtime, both CLIs and the SDK (`docs/execution.md`):
+ * `kind` (`"manifest"`, `"node"`, `"input"`, `"cancelled"`, `"timeout"`, ...), `name`
+ * (the SDK's error class), `message`, and the kind's own snake_case fields (`errors`,
+ * `warnings`; `node_id`, `node_type`, `language`, `error`, `traceback`; `url`, `status`).
+ */
+export interface ErrorJson {
+  kind: string;
+  name: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+/** Base class: every SDK error has a stable `name`, and `toJSON()` gives the runtime's error JSON. */
 export class RemoteMediaError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "RemoteMediaError";
+  }
+
+  /** The `kind` of this error in the error JSON. */
+  protected get kind(): string {
+    return "error";
+  }
+
+  /** Fields of this kind beyond `kind`, `name` and `message`, in the JSON's snake_case. */
+  protected jsonFields(): Record<string, unknown> {
+    return {};
+  }
+
+  /** The error as the runtime's error JSON ({@link ErrorJson}); `JSON.stringify(error)` uses it. */
+  toJSON(): ErrorJson {
+    return { kind: this.kind, name: this.name, message: this.message, ...this.jsonFields() };
   }
 }
 
@@ -23,6 +51,14 @@ export class ManifestError extends RemoteMediaError {
     this.name = "ManifestError";
     this.errors = errors;
     this.warnings = warnings;
+  }
+
+  protected get kind(): string {
+    return "manifest";
+  }
+
+  protected jsonFields(): Record<string, unknown> {
+    return { errors: this.errors, warnings: this.warnings };
   }
 }
 
@@ -42,6 +78,14 @@ export class NodeError extends RemoteMediaError {
     this.detail = info.detail;
     this.traceback = info.traceback;
   }
+
+  protected get kind(): string {
+    return "node";
+  }
+
+  protected jsonFields(): Record<string, unknown> {
+    return { node_id: this.nodeId, node_type: this.nodeType, language: this.language, error: this.detail, traceback: this.traceback };
+  }
 }
 
 /** An input item could not be converted or decoded. */
@@ -49,6 +93,10 @@ export class InputError extends RemoteMediaError {
   constructor(message: string) {
     super(message);
     this.name = "InputError";
+  }
+
+  protected get kind(): string {
+    return "input";
   }
 }
 
@@ -65,6 +113,10 @@ export class WorkerCrashedError extends RemoteMediaError {
     this.name = "WorkerCrashedError";
     this.innocent = innocent;
   }
+
+  protected get kind(): string {
+    return "worker_crashed";
+  }
 }
 
 /** The caller's AbortSignal fired. */
@@ -73,6 +125,10 @@ export class AbortError extends RemoteMediaError {
     super(message);
     this.name = "AbortError";
   }
+
+  protected get kind(): string {
+    return "cancelled";
+  }
 }
 
 /** The run took longer than `timeoutMs`. */
@@ -80,6 +136,10 @@ export class TimeoutError extends RemoteMediaError {
   constructor(ms: number) {
     super(`the run did not finish within ${ms} ms`);
     this.name = "TimeoutError";
+  }
+
+  protected get kind(): string {
+    return "timeout";
   }
 }
 
@@ -100,6 +160,14 @@ export class AssetError extends RemoteMediaError {
     this.status = status;
     this.contentType = contentType;
   }
+
+  protected get kind(): string {
+    return "asset";
+  }
+
+  protected jsonFields(): Record<string, unknown> {
+    return { url: this.url, status: this.status ?? null, content_type: this.contentType ?? null };
+  }
 }
 
 /**
@@ -111,6 +179,10 @@ export class UnsupportedEnvironmentError extends RemoteMediaError {
   constructor(message: string) {
     super(message);
     this.name = "UnsupportedEnvironmentError";
+  }
+
+  protected get kind(): string {
+    return "unsupported_environment";
   }
 }
 
@@ -126,9 +198,16 @@ export class CaptureError extends RemoteMediaError {
     this.name = "CaptureError";
     this.cause = cause;
   }
+
+  protected get kind(): string {
+    return "capture";
+  }
 }
 
-/** Turns the runtime's error JSON (`{status: "error", error: {...}}`) into a typed error. */
+/**
+ * Turns the runtime's error JSON (the `error` of `{status: "error", error: {...}}`, an
+ * {@link ErrorJson}) into a typed error; `errorFromJson(e.toJSON())` is `e` again.
+ */
 export function errorFromJson(error: Record<string, unknown>): RemoteMediaError {
   const message = String(error.message ?? "unknown error");
   switch (error.kind) {
@@ -146,6 +225,18 @@ export function errorFromJson(error: Record<string, unknown>): RemoteMediaError 
       return new AbortError(message);
     case "input":
       return new InputError(message);
+    case "timeout": {
+      const ms = /within (\d+(?:\.\d+)?) ms/.exec(message);
+      return new TimeoutError(ms ? Number(ms[1]) : NaN);
+    }
+    case "worker_crashed":
+      return new WorkerCrashedError(message);
+    case "asset":
+      return new AssetError(message, String(error.url ?? ""), typeof error.status === "number" ? error.status : undefined, typeof error.content_type === "string" ? error.content_type : undefined);
+    case "unsupported_environment":
+      return new UnsupportedEnvironmentError(message);
+    case "capture":
+      return new CaptureError(message);
     default:
       return new RemoteMediaError(message);
   }

@@ -7,7 +7,7 @@
  * await rm.terminate();
  * ```
  */
-import init, { validateManifest } from "../wasm/remotemedia_worker.js";
+import init, { readPackage, validateManifest } from "../wasm/remotemedia_worker.js";
 import { assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
 import type { AssetURLs } from "./assets.js";
 import { AbortError, AssetError, CaptureError, errorFromJson, InputError, ManifestError, NodeError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
@@ -34,8 +34,23 @@ export { Listener } from "./live.js";
 export type { ListenOptions, LiveEvent, ListenerStats } from "./live.js";
 export type { AudioData, TensorData, InputItem, OutputItem } from "./wire.js";
 
-/** A pipeline manifest (`docs/manifest.md`): an object, or its JSON text. */
-export type Manifest = Record<string, unknown> | string;
+/**
+ * A pipeline manifest (`docs/manifest.md`): an object, its JSON text, or the bytes of an
+ * `.rmpkg` package (the original SDK's zip of `manifest.json` and its files).
+ */
+export type Manifest = Record<string, unknown> | string | Uint8Array | ArrayBuffer;
+
+/** What an `.rmpkg` package holds ({@link RemoteMedia.readPackage}). */
+export interface PackageContents {
+  /** `manifest.json`, with the package's `deps/**.py` files added to `python.modules`. */
+  manifest: Record<string, unknown>;
+  /** `metadata.json`, if the package has one. */
+  metadata: unknown;
+  /** Every file: its path in the zip and its decompressed size in bytes. */
+  files: { name: string; size: number }[];
+  /** What was ignored or overridden (the original's `runtime.wasm`, a module the manifest also defines). */
+  warnings: Problem[];
+}
 
 /** A start-up step, for progress bars: `stage` names it, `elapsedMs` since the step began. */
 export interface ProgressEvent {
@@ -315,7 +330,30 @@ export class RemoteMedia {
    * cannot carry (NaN, a function) is a problem at `$`, not silently `null`.
    */
   validate(manifest: Manifest): ValidationReport {
+    if (isBytes(manifest)) {
+      const read = readPackage(bytesOf(manifest)) as PackageContents | { error: Problem };
+      if ("error" in read) return { valid: false, errors: [packageProblem(read.error)], warnings: [], python_nodes: [], python_packages: [] };
+      const report = this.validate(read.manifest);
+      return { ...report, warnings: [...read.warnings.map((w) => ({ path: `rmpkg:${w.path}`, message: w.message })), ...report.warnings] };
+    }
     return typeof manifest === "string" ? (validateManifest(manifest) as ValidationReport) : this.validateKeyed(manifest, manifestKey(manifest));
+  }
+
+  /**
+   * Reads an `.rmpkg` package (a zip of `manifest.json`, an optional `metadata.json`,
+   * the original runtime's `runtime.wasm`, which is not used, and `deps/` files, whose
+   * `.py` files become `python.modules`). `run`, `open` and `listen` take the bytes
+   * directly; this shows what is inside. Throws ManifestError naming the entry when the
+   * package cannot be read (not a zip, no `manifest.json`, a damaged entry, a file over
+   * 16 MiB decompressed).
+   */
+  readPackage(bytes: Uint8Array | ArrayBuffer): PackageContents {
+    const read = readPackage(bytesOf(bytes)) as PackageContents | { error: Problem };
+    if ("error" in read) {
+      const problem = packageProblem(read.error);
+      throw new ManifestError(`invalid manifest (1 problem(s))\n  ${problem.path}: ${problem.message}`, [problem]);
+    }
+    return read;
   }
 
   /**
@@ -450,6 +488,7 @@ export class RemoteMedia {
   private async prepare(manifest: Manifest): Promise<PreparedManifest> {
     if (this.terminated) throw new RemoteMediaError("this RemoteMedia instance was terminated");
     let parsed: Record<string, unknown>;
+    if (isBytes(manifest)) manifest = this.readPackage(manifest).manifest;
     try {
       parsed = typeof manifest === "string" ? (JSON.parse(manifest) as Record<string, unknown>) : manifest;
     } catch (err) {
@@ -479,7 +518,8 @@ export class RemoteMedia {
         throw new ManifestError(`invalid manifest (1 problem(s))\n  ${problem.path}: ${problem.message}`, [problem], report.warnings);
       }
       // A snapshot: later changes to the caller's object make a new manifest.
-      prepared = { id: this.nextManifestId++, body: JSON.parse(key) as ManifestObject, needsPython: report.python_nodes.length > 0 || report.python_packages.length > 0 };
+      const body = JSON.parse(key) as ManifestObject;
+      prepared = { id: this.nextManifestId++, body, needsPython: report.python_nodes.length > 0 || report.python_packages.length > 0, inputData: inputDataOf(body) };
       this.manifests.set(key, prepared);
       if (this.manifests.size > MANIFEST_CACHE) this.forgetOldestManifest();
     }
@@ -521,8 +561,10 @@ export class RemoteMedia {
 
   /**
    * Batch run (`docs/execution.md`): every source node receives every input in order, then every
-   * node is flushed. Rejects with ManifestError, NodeError, InputError, AbortError,
-   * TimeoutError or WorkerCrashedError; a failed run never breaks the pool.
+   * node is flushed. A manifest in the original SDK's `{manifest, input_data}` file form
+   * runs on its `input_data` when `inputs` is empty. Rejects with ManifestError,
+   * NodeError, InputError, AbortError, TimeoutError or WorkerCrashedError; a failed run
+   * never breaks the pool.
    */
   async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
     checkRunArguments(inputs, options);
@@ -534,7 +576,7 @@ export class RemoteMedia {
     let answer: Answer;
     for (let attempt = 1; ; attempt++) {
       const buffers: ArrayBuffer[] | undefined = transfer ? [] : undefined;
-      const wireInputs = inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers && { buffers, detach: options.transferInputs === true }));
+      const wireInputs = inputs.length === 0 && prepared.inputData ? prepared.inputData : inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers && { buffers, detach: options.transferInputs === true }));
       if (options.signal?.aborted) throw new AbortError(); // aborted while Python started: still never sent
       worker = this.pickWorker();
       const id = this.nextId++;
@@ -734,6 +776,27 @@ interface PreparedManifest {
   id: number;
   body: ManifestObject;
   needsPython: boolean;
+  /** `input_data` of the original SDK's `{manifest, input_data}` file form (wire items). */
+  inputData?: unknown[];
+}
+
+function isBytes(manifest: unknown): manifest is Uint8Array | ArrayBuffer {
+  return manifest instanceof Uint8Array || manifest instanceof ArrayBuffer;
+}
+
+function bytesOf(bytes: Uint8Array | ArrayBuffer): Uint8Array {
+  return bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+}
+
+/** A package reading error as a manifest problem, its path prefixed `rmpkg:` (as the native CLI's). */
+function packageProblem(error: Problem): Problem {
+  return { path: `rmpkg:${error.path}`, message: error.message };
+}
+
+/** `input_data` when `file` is in the original SDK's `{manifest, input_data}` form (the runtime's `manifest_part`). */
+function inputDataOf(file: Record<string, unknown>): unknown[] | undefined {
+  const wrapped = !("version" in file) && typeof file.manifest === "object" && file.manifest !== null && !Array.isArray(file.manifest);
+  return wrapped && Array.isArray(file.input_data) ? file.input_data : undefined;
 }
 
 /**

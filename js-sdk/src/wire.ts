@@ -21,11 +21,16 @@ export interface AudioData {
   metadata?: Record<string, unknown>;
 }
 
-/** An n-dimensional array (the numpy envelope). */
+/**
+ * An n-dimensional row-major array (the numpy envelope), with the original RemoteMedia
+ * SDK's dtypes. `bool` elements are bytes, 0 or 1, in a `Uint8Array`; 64-bit integers
+ * are `BigInt64Array` / `BigUint64Array`.
+ */
 export interface TensorData {
-  tensor: Float32Array | Float64Array | Int16Array | Int32Array | BigInt64Array | Uint8Array;
+  tensor: Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+  /** Dimensions, outermost first; the element count is their product. */
   shape: number[];
-  dtype: "float32" | "float64" | "int16" | "int32" | "int64" | "uint8";
+  dtype: "float32" | "float64" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64" | "bool";
 }
 
 /**
@@ -150,10 +155,10 @@ export function toWire(item: InputItem, where = "input", transfer?: Transfer): u
     return { __audio__: true, audio: { meta, data: payload(viewBytes(item.audio, where), transfer) } };
   }
   if (isTensor(item)) {
-    return { __numpy__: true, array: { meta: { shape: item.shape, dtype: item.dtype }, data: payload(viewBytes(item.tensor, where), transfer) } };
+    return { __numpy__: true, array: { meta: arrayMeta(item.shape, item.dtype), data: payload(viewBytes(item.tensor, where), transfer) } };
   }
   if (item instanceof Float32Array) {
-    return { __numpy__: true, array: { meta: { shape: [item.length], dtype: "float32" }, data: payload(viewBytes(item, where), transfer) } };
+    return { __numpy__: true, array: { meta: arrayMeta([item.length], "float32"), data: payload(viewBytes(item, where), transfer) } };
   }
   if (item instanceof ArrayBuffer) {
     if ((item as { detached?: boolean }).detached === true) throw new InputError(`${where}: the ArrayBuffer was detached (transferred elsewhere); pass a live one`);
@@ -176,20 +181,41 @@ export function toWire(item: InputItem, where = "input", transfer?: Transfer): u
 const DTYPES: Record<string, TensorData["dtype"]> = {
   float32: "float32", "<f4": "float32", f4: "float32",
   float64: "float64", "<f8": "float64", f8: "float64",
+  int8: "int8", "|i1": "int8", i1: "int8",
   int16: "int16", "<i2": "int16", i2: "int16",
   int32: "int32", "<i4": "int32", i4: "int32",
   int64: "int64", "<i8": "int64", i8: "int64",
   uint8: "uint8", "|u1": "uint8", u1: "uint8",
+  uint16: "uint16", "<u2": "uint16", u2: "uint16",
+  uint32: "uint32", "<u4": "uint32", u4: "uint32",
+  uint64: "uint64", "<u8": "uint64", u8: "uint64",
+  bool: "bool", "|b1": "bool", b1: "bool",
 };
 
 const TYPED: Record<TensorData["dtype"], { size: number; make: (b: ArrayBuffer) => TensorData["tensor"] }> = {
   float32: { size: 4, make: (b) => new Float32Array(b) },
   float64: { size: 8, make: (b) => new Float64Array(b) },
+  int8: { size: 1, make: (b) => new Int8Array(b) },
   int16: { size: 2, make: (b) => new Int16Array(b) },
   int32: { size: 4, make: (b) => new Int32Array(b) },
   int64: { size: 8, make: (b) => new BigInt64Array(b) },
   uint8: { size: 1, make: (b) => new Uint8Array(b) },
+  uint16: { size: 2, make: (b) => new Uint16Array(b) },
+  uint32: { size: 4, make: (b) => new Uint32Array(b) },
+  uint64: { size: 8, make: (b) => new BigUint64Array(b) },
+  bool: { size: 1, make: (b) => new Uint8Array(b) },
 };
+
+/**
+ * The numpy envelope's meta as the original SDK writes it (and its reader requires):
+ * `size` is the element count; data is row-major, so C-contiguous, and
+ * Fortran-contiguous too when at most one dimension exceeds 1 (numpy's rule).
+ */
+function arrayMeta(shape: number[], dtype: string): Record<string, unknown> {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const fortran = size === 0 || shape.filter((d) => d > 1).length <= 1;
+  return { shape, dtype, size, c_contiguous: true, f_contiguous: fortran };
+}
 
 /** A malformed envelope: the error names the JSON path, as the Rust codec's does (`$.audio.data: ...`). */
 function wireError(path: string, message: string): InputError {
@@ -251,8 +277,10 @@ function decodeTensor(value: Record<string, unknown>, buffers?: Uint8Array[]): T
   if (!Array.isArray(shape)) throw wireError("$.array.meta.shape", "expected an array of sizes");
   if (!shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) throw wireError("$.array.meta.shape", "sizes must be whole numbers >= 0");
   const { size, make } = TYPED[dtype];
+  const count = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (meta.size !== undefined && meta.size !== count) throw wireError("$.array.meta.size", `${JSON.stringify(meta.size)} is not the element count of shape [${shape.join(", ")}]`);
   const bytes = dataBytes(body, "$.array", buffers);
-  const expected = (shape as number[]).reduce((a, b) => a * b, 1) * size;
+  const expected = count * size;
   if (bytes.length !== expected) throw wireError("$.array.data", `shape [${shape.join(", ")}] of ${dtype} needs ${expected} bytes, got ${bytes.length}`);
   return { tensor: make(bytes.slice().buffer as ArrayBuffer), shape: shape as number[], dtype }; // own, aligned buffer for any dtype
 }

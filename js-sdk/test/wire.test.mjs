@@ -72,7 +72,7 @@ test("user inputs convert to wire form", () => {
   assert.equal(bin.binary.data, "AQL/");
   const f = new Float32Array([0.5, -1, NaN]);
   const tensor = toWire(f);
-  assert.deepEqual(tensor.array.meta, { shape: [3], dtype: "float32" });
+  assert.deepEqual(tensor.array.meta, { shape: [3], dtype: "float32", size: 3, c_contiguous: true, f_contiguous: true });
   sameFloats(base64ToFloat32(tensor.array.data), [0.5, -1, "NaN"], "tensor");
   const audio = toWire({ audio: new Float32Array([0.1, 0.2, 0.3, 0.4]), sampleRate: 48000, channels: 2 });
   assert.deepEqual(audio.audio.meta, { sample_rate: 48000, channels: 2, frames: 2, dtype: "float32" });

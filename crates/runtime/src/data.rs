@@ -75,7 +75,7 @@ impl AudioBuffer {
                 crate::limits::MAX_SAMPLE_RATE
             ));
         }
-        if channels == 0 || samples.len() % usize::from(channels) != 0 {
+        if channels == 0 || !samples.len().is_multiple_of(usize::from(channels)) {
             return Err(format!(
                 "{} samples are not a whole number of frames of {channels} channel(s)",
                 samples.len()
@@ -107,13 +107,16 @@ impl AudioBuffer {
     }
 }
 
-/// Element type of a [`Tensor`], with numpy's names.
+/// Element type of a [`Tensor`], with numpy's names: the dtypes of the original
+/// RemoteMedia SDK's numpy marshalling (`runtime/src/python/numpy_marshal.rs` there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DType {
     /// 32-bit IEEE float.
     Float32,
     /// 64-bit IEEE float.
     Float64,
+    /// Signed 8-bit integer.
+    Int8,
     /// Signed 16-bit integer.
     Int16,
     /// Signed 32-bit integer.
@@ -122,17 +125,30 @@ pub enum DType {
     Int64,
     /// Unsigned 8-bit integer.
     Uint8,
+    /// Unsigned 16-bit integer.
+    Uint16,
+    /// Unsigned 32-bit integer.
+    Uint32,
+    /// Unsigned 64-bit integer.
+    Uint64,
+    /// numpy's `bool`: one byte per element, 0 or 1.
+    Bool,
 }
 
 impl DType {
     /// Every supported dtype, for error messages.
-    pub const ALL: [DType; 6] = [
+    pub const ALL: [DType; 11] = [
         DType::Float32,
         DType::Float64,
+        DType::Int8,
         DType::Int16,
         DType::Int32,
         DType::Int64,
         DType::Uint8,
+        DType::Uint16,
+        DType::Uint32,
+        DType::Uint64,
+        DType::Bool,
     ];
 
     /// numpy's name (`"float32"`, ...).
@@ -140,22 +156,32 @@ impl DType {
         match self {
             DType::Float32 => "float32",
             DType::Float64 => "float64",
+            DType::Int8 => "int8",
             DType::Int16 => "int16",
             DType::Int32 => "int32",
             DType::Int64 => "int64",
             DType::Uint8 => "uint8",
+            DType::Uint16 => "uint16",
+            DType::Uint32 => "uint32",
+            DType::Uint64 => "uint64",
+            DType::Bool => "bool",
         }
     }
 
-    /// Parses numpy's name or its little-endian type string (`"<f4"`).
+    /// Parses numpy's name or its little-endian type string (`"<f4"`, `"|b1"`).
     pub fn parse(name: &str) -> Option<DType> {
         Some(match name {
             "float32" | "<f4" | "f4" => DType::Float32,
             "float64" | "<f8" | "f8" => DType::Float64,
+            "int8" | "|i1" | "i1" => DType::Int8,
             "int16" | "<i2" | "i2" => DType::Int16,
             "int32" | "<i4" | "i4" => DType::Int32,
             "int64" | "<i8" | "i8" => DType::Int64,
             "uint8" | "|u1" | "u1" => DType::Uint8,
+            "uint16" | "<u2" | "u2" => DType::Uint16,
+            "uint32" | "<u4" | "u4" => DType::Uint32,
+            "uint64" | "<u8" | "u8" => DType::Uint64,
+            "bool" | "|b1" | "b1" => DType::Bool,
             _ => return None,
         })
     }
@@ -163,10 +189,10 @@ impl DType {
     /// Bytes per element.
     pub fn item_size(self) -> usize {
         match self {
-            DType::Uint8 => 1,
-            DType::Int16 => 2,
-            DType::Float32 | DType::Int32 => 4,
-            DType::Float64 | DType::Int64 => 8,
+            DType::Uint8 | DType::Int8 | DType::Bool => 1,
+            DType::Int16 | DType::Uint16 => 2,
+            DType::Float32 | DType::Int32 | DType::Uint32 => 4,
+            DType::Float64 | DType::Int64 | DType::Uint64 => 8,
         }
     }
 }

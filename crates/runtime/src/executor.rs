@@ -124,11 +124,14 @@ impl std::fmt::Display for RunError {
 impl std::error::Error for RunError {}
 
 impl RunError {
-    /// The error as JSON: `{"status": "error", "error": {"kind", "message", ...}}`.
+    /// The error as JSON: `{"status": "error", "error": {"kind", "name", "message", ...}}`,
+    /// the one error shape of both CLIs and the SDK (`docs/execution.md`): `name` is the
+    /// SDK's error class (`ManifestError`, `NodeError`, `AbortError`), other fields snake_case.
     pub fn to_json(&self) -> Value {
         let error = match self {
             RunError::Manifest(report) => json!({
                 "kind": "manifest",
+                "name": "ManifestError",
                 "message": self.to_string(),
                 "errors": report.errors,
                 "warnings": report.warnings,
@@ -141,6 +144,7 @@ impl RunError {
                 traceback,
             } => json!({
                 "kind": "node",
+                "name": "NodeError",
                 "message": self.to_string(),
                 "node_id": node_id,
                 "node_type": node_type,
@@ -148,8 +152,12 @@ impl RunError {
                 "error": message,
                 "traceback": traceback,
             }),
-            RunError::Cancelled => json!({ "kind": "cancelled", "message": "cancelled" }),
-            RunError::SessionClosed(_) => json!({ "kind": "closed", "message": self.to_string() }),
+            RunError::Cancelled => {
+                json!({ "kind": "cancelled", "name": "AbortError", "message": "cancelled" })
+            }
+            RunError::SessionClosed(_) => {
+                json!({ "kind": "closed", "name": "RemoteMediaError", "message": self.to_string() })
+            }
         };
         json!({ "status": "error", "error": error })
     }

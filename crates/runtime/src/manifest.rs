@@ -36,7 +36,7 @@ pub struct Metadata {
 /// One node of the graph.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeSpec {
-    /// Unique id matching `^[A-Za-z0-9_-]+$`.
+    /// Unique id matching `^[A-Za-z0-9_.-]+$`.
     pub id: String,
     /// Registered node type, for example `FastResampleNode`.
     pub node_type: String,
@@ -49,12 +49,18 @@ pub struct NodeSpec {
 }
 
 /// `runtime_hint` of a node.
+///
+/// The original RemoteMedia SDK's Python hints are read as [`RuntimeHint::Python`]:
+/// `"cpython"` (CPython: what runs natively here, and Pyodide is CPython too),
+/// `"rust_python"` (its RustPython VM) and `"cpython_wasm"` (its CPython-on-WASI
+/// build); validation warns for the last two, whose engine this runtime does not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuntimeHint {
     /// Rust registry only.
     Rust,
     /// Python registry only.
+    #[serde(alias = "cpython", alias = "rust_python", alias = "cpython_wasm")]
     Python,
     /// Rust registry first, then Python (also what an absent hint means).
     Auto,
@@ -67,6 +73,25 @@ pub struct Connection {
     pub from: String,
     /// Id of the consuming node.
     pub to: String,
+}
+
+/// The manifest inside a manifest file, and the inputs the file carries: the original
+/// SDK's test files wrap a manifest as `{"manifest": {...}, "input_data": [...]}`, a form
+/// recognised by a `manifest` object and no `version`. Any other value is the manifest
+/// itself, with no inputs. `input_data` items are in wire form (`docs/wire-format.md`).
+pub fn manifest_part(file: &Value) -> (&Value, Option<&Vec<Value>>) {
+    match file.as_object() {
+        Some(root)
+            if !root.contains_key("version")
+                && root.get("manifest").is_some_and(Value::is_object) =>
+        {
+            (
+                &root["manifest"],
+                root.get("input_data").and_then(Value::as_array),
+            )
+        }
+        _ => (file, None),
+    }
 }
 
 /// The `python` extension of a manifest.

@@ -107,10 +107,10 @@ pub struct PythonBuiltin {
 pub const PYTHON_BUILTINS: &[PythonBuiltin] = &[
     PythonBuiltin {
         node_type: "TextProcessorNode",
-        summary: "text, or {text, operations} -> {original_text, operations, results, processed_by}",
+        summary: "{text, operations}, or text -> {original_text, operations, results, processed_by: \"TextProcessorNode[<name>]\", node_config}, as the original SDK's node",
         params: &[ParamSpec::optional("operations", ParamKind::TextOrList)
             .default(ParamDefault::Text("uppercase"))
-            .doc("Operations applied to each text: uppercase, lowercase, reverse, word_count, char_count, title_case, remove_spaces, first_word, last_word (an item's own `operations` win).")],
+            .doc("Operations applied to each text: uppercase, lowercase, reverse, word_count, char_count, title_case, remove_spaces, first_word, last_word (an item's own `operations` win; an unknown one gives `results.unknown_operation_<op>`).")],
     },
     PythonBuiltin {
         node_type: "DataTransformNode",

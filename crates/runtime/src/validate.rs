@@ -92,11 +92,18 @@ pub fn validate_str(text: &str, known: KnownTypes<'_>) -> (Option<Manifest>, Val
 }
 
 /// Validates a parsed manifest; returns the typed manifest when valid.
-pub fn validate_value(
-    value: &Value,
-    known: KnownTypes<'_>,
-) -> (Option<Manifest>, ValidationReport) {
+pub fn validate_value(file: &Value, known: KnownTypes<'_>) -> (Option<Manifest>, ValidationReport) {
     let mut c = Collector::default();
+    let (value, input_data) = crate::manifest::manifest_part(file);
+    if !std::ptr::eq(value, file) {
+        c.warn(
+            "manifest",
+            format!(
+                "the original SDK's test-file form {{manifest, input_data}}: the manifest is read from here{}",
+                if input_data.is_some() { "; input_data are the inputs when a run is given none" } else { "" }
+            ),
+        );
+    }
     let Some(root) = value.as_object() else {
         c.error(
             "$",
@@ -105,9 +112,15 @@ pub fn validate_value(
         return (None, c.finish());
     };
     for key in root.keys() {
-        if !["version", "metadata", "nodes", "connections", "python"].contains(&key.as_str()) {
-            c.warn(key, "unknown top-level field, ignored");
+        if ["version", "metadata", "nodes", "connections", "python"].contains(&key.as_str()) {
+            continue;
         }
+        let why = if key == "runtime" {
+            "native RemoteMedia field (a package's runtime target), accepted but not used by this runtime"
+        } else {
+            "unknown top-level field, ignored"
+        };
+        c.warn(key, why);
     }
     match root.get("version") {
         Some(Value::String(v)) if v == "v1" => {}
@@ -275,7 +288,7 @@ fn check_nodes(
             }
             Some(id) => c.error(
                 &format!("{at}.id"),
-                format!("\"{id}\" must match ^[A-Za-z0-9_-]+$"),
+                format!("\"{id}\" must match ^[A-Za-z0-9_.-]+$"),
             ),
             None => c.error(&format!("{at}.id"), "missing or not a string"),
         }
@@ -293,11 +306,19 @@ fn check_nodes(
         let hint = match node.get("runtime_hint") {
             None | Some(Value::Null) => RuntimeHint::Auto,
             Some(v) => match serde_json::from_value::<RuntimeHint>(v.clone()) {
-                Ok(h) => h,
+                Ok(h) => {
+                    if let Some(engine) = approximate_hint(v) {
+                        c.warn(
+                            &format!("{at}.runtime_hint"),
+                            format!("{v} ({engine}) runs as \"python\" here: CPython natively, Pyodide in the browser"),
+                        );
+                    }
+                    h
+                }
                 Err(_) => {
                     c.error(
                         &format!("{at}.runtime_hint"),
-                        format!("expected \"rust\", \"python\" or \"auto\", got {v}"),
+                        format!("expected \"rust\", \"python\", \"auto\" or the original SDK's \"cpython\", \"rust_python\", \"cpython_wasm\", got {v}"),
                     );
                     RuntimeHint::Auto
                 }
@@ -434,7 +455,16 @@ fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'))
+}
+
+/// The engine an original-SDK hint names when this runtime only approximates it.
+fn approximate_hint(hint: &Value) -> Option<&'static str> {
+    match hint.as_str()? {
+        "rust_python" => Some("the original's RustPython VM"),
+        "cpython_wasm" => Some("the original's CPython on WASI"),
+        _ => None,
+    }
 }
 
 /// Up to three names from `candidates` closest to `name` (normalised

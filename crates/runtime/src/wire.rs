@@ -3,7 +3,9 @@
 //! - strings are `Text`; other plain JSON is `Json`;
 //! - float32 payloads are base64 (standard alphabet, padded) of little-endian bytes;
 //! - tensors use the native RemoteMedia numpy envelope
-//!   `{"__numpy__": true, "array": {"meta": {"shape": [..], "dtype": "float32"}, "data": "<b64>"}}`;
+//!   `{"__numpy__": true, "array": {"meta": {"shape": [..], "dtype": "float32", "size",
+//!   "c_contiguous", "f_contiguous"}, "data": "<b64>"}}` (the last three written, and `size`
+//!   checked when present);
 //! - audio: `{"__audio__": true, "audio": {"meta": {"sample_rate", "channels", ...}, "data": "<b64>"}}`;
 //! - binary: `{"__binary__": true, "binary": {"meta": {}, "data": "<b64>"}}`;
 //! - a `Json` object that has one of the marker keys at its top level is written as
@@ -112,13 +114,22 @@ pub fn encode_with(data: &RuntimeData, payload: &mut dyn FnMut(&[u8]) -> Value) 
             "__binary__": true,
             "binary": { "meta": {}, "data": payload(bytes) },
         }),
-        RuntimeData::Tensor(tensor) => json!({
-            "__numpy__": true,
-            "array": {
-                "meta": { "shape": tensor.shape, "dtype": tensor.dtype.name() },
-                "data": payload(&tensor.data),
-            },
-        }),
+        RuntimeData::Tensor(tensor) => {
+            let (c_contiguous, f_contiguous) = contiguity(&tensor.shape);
+            json!({
+                "__numpy__": true,
+                "array": {
+                    "meta": {
+                        "shape": tensor.shape,
+                        "dtype": tensor.dtype.name(),
+                        "size": tensor.shape.iter().product::<usize>(),
+                        "c_contiguous": c_contiguous,
+                        "f_contiguous": f_contiguous,
+                    },
+                    "data": payload(&tensor.data),
+                },
+            })
+        }
         RuntimeData::Audio(audio) => {
             let mut meta = Map::new();
             meta.insert("sample_rate".into(), audio.sample_rate.into());
@@ -289,6 +300,15 @@ pub fn base64_payload(value: &Value, path: &str) -> Result<Vec<u8>, WireError> {
     }
 }
 
+/// numpy's `flags.c_contiguous` and `flags.f_contiguous` of a row-major array of
+/// `shape` (the original SDK's envelopes carry both and its reader requires them): data
+/// is always row-major, so C-contiguous; it is Fortran-contiguous too when at most one
+/// dimension is longer than 1, or it has no elements (numpy's rule).
+pub fn contiguity(shape: &[usize]) -> (bool, bool) {
+    let empty = shape.contains(&0);
+    (true, empty || shape.iter().filter(|&&d| d > 1).count() <= 1)
+}
+
 fn decode_tensor(
     map: &Map<String, Value>,
     payload: &mut PayloadSource<'_>,
@@ -317,6 +337,17 @@ fn decode_tensor(
         .map(|d| d.as_u64().map(|d| d as usize))
         .collect::<Option<Vec<usize>>>()
         .ok_or_else(|| err("$.array.meta.shape", "sizes must be whole numbers >= 0"))?;
+    if let Some(size) = meta.get("size") {
+        // The original's envelopes state the element count; data is row-major whatever
+        // the contiguity flags say (its writer uses numpy's `tobytes()`).
+        let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if size.as_u64().map(|s| s as usize) != count {
+            return Err(err(
+                "$.array.meta.size",
+                format!("{size} is not the element count of shape {shape:?}"),
+            ));
+        }
+    }
     let data = data_field(body, "$.array", false, payload)?.into_bytes();
     let expected = shape
         .iter()

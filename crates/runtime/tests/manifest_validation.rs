@@ -54,7 +54,7 @@ fn every_problem_is_reported_at_once_with_its_path() {
         factor.contains("expected number") && factor.contains("string"),
         "{factor}"
     );
-    assert!(error_at(&report, "nodes[2].id").contains("^[A-Za-z0-9_-]+$"));
+    assert!(error_at(&report, "nodes[2].id").contains("^[A-Za-z0-9_.-]+$"));
     assert!(error_at(&report, "nodes[3].params.target_rate").contains("expected number"));
     assert!(
         error_at(&report, "nodes[4].params.chunk_size").contains("must be 1 to 16777216 frames")

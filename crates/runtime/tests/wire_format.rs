@@ -140,6 +140,68 @@ fn tensors_of_every_dtype_round_trip_and_lengths_are_checked() {
     assert!(Tensor::from_f32(vec![2, 2], &[1.0]).is_err());
 }
 
+/// The original SDK's reader of numpy envelopes (`runtime/src/python/numpy_marshal.rs` of
+/// matbeedotcom/remotemedia-sdk, MIT): these structs, with every field required, are what
+/// its `json_to_numpy` deserialises `array` into before `numpy.frombuffer(data,
+/// dtype).reshape(shape)`.
+mod original {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct NumpyArrayMeta {
+        pub shape: Vec<usize>,
+        pub dtype: String,
+        pub size: usize,
+        pub c_contiguous: bool,
+        pub f_contiguous: bool,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct NumpyArrayData {
+        pub meta: NumpyArrayMeta,
+        pub data: String,
+    }
+}
+
+#[test]
+fn tensors_written_here_are_read_by_the_original_sdks_rules() {
+    use base64::Engine;
+    // numpy's flags for C-order arrays of these shapes (`np.zeros(shape).flags`).
+    let shapes: [(&[usize], bool); 6] = [
+        (&[6], true),
+        (&[2, 3], false),
+        (&[1, 6], true),
+        (&[6, 1, 1], true),
+        (&[0, 3], true),
+        (&[], true),
+    ];
+    for dtype in DType::ALL {
+        for (shape, fortran) in shapes {
+            let count: usize = shape.iter().product();
+            let tensor = Tensor {
+                dtype,
+                shape: shape.to_vec(),
+                data: vec![1; count * dtype.item_size()],
+            };
+            let wire = encode(&RuntimeData::Tensor(tensor));
+            assert_eq!(wire["__numpy__"], true);
+            let read: original::NumpyArrayData = serde_json::from_value(wire["array"].clone())
+                .unwrap_or_else(|e| panic!("{} {shape:?}: {e}", dtype.name()));
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&read.data)
+                .unwrap();
+            assert_eq!(read.meta.dtype, dtype.name());
+            assert_eq!(read.meta.shape, shape);
+            assert_eq!(read.meta.size, count);
+            assert_eq!(bytes.len(), read.meta.size * dtype.item_size());
+            assert!(read.meta.c_contiguous);
+            assert_eq!(read.meta.f_contiguous, fortran, "{shape:?}");
+        }
+    }
+}
+
 #[test]
 fn base64_helpers_reject_bad_input_without_panicking() {
     assert_eq!(wire::decode_f32_base64("").unwrap(), Vec::<f32>::new());

@@ -3,19 +3,9 @@
 //! The worker script hands [`WorkerRuntime`](crate::WorkerRuntime) the `MessagePort`
 //! of a channel to the Pyodide worker (no main-thread hop). Over it go
 //! `{id, packages: [...]}` (load the Python packages a manifest asks for, before its
-//! nodes are created) and `{id, request: "<json>", run?}` (node requests, items in wire
-//! form batched per call; `run` is the page's id of the run they serve); each is answered
-//! by `{id, response: "<json>"}`. The requests:
-//!
-//! - `{"op": "create", "node": {id, node_type, params}, "python": {packages, modules}}`
-//!   -> `{"instance": n}` (the node's `initialize` has run);
-//! - `{"op": "process", "instance": n, "items": [...]}` -> `{"items": [...]}`;
-//! - `{"op": "flush", "instance": n}` -> `{"items": [...]}` (`cleanup` has run and the
-//!   instance is gone);
-//! - `{"op": "release", "instance": n}`: drop an instance that was never flushed.
-//!
-//! Any answer may instead be `{"error": {"message", "traceback"}}`. Request and
-//! response bodies are JSON text because Python reads them with its `json` module.
+//! nodes are created) and `{id, request: "<json>", run?}` (bridge requests of
+//! `remotemedia_runtime::python_protocol`, items batched per call; `run` is the page's
+//! id of the run they serve); each is answered by `{id, response: "<json>"}`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -24,10 +14,10 @@ use std::rc::Rc;
 use js_sys::{Function, Promise};
 use remotemedia_runtime::manifest::{Manifest, NodeSpec};
 use remotemedia_runtime::node::{AsyncNode, ExternalNodes, LocalFuture, NodeFailure};
-use remotemedia_runtime::wire;
+use remotemedia_runtime::python_protocol as protocol;
 use remotemedia_runtime::RuntimeData;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -182,18 +172,7 @@ async fn answer(promise: Promise) -> Result<Value, NodeFailure> {
     let text = text
         .as_string()
         .ok_or_else(|| NodeFailure::new("the Python worker answered with a non-string"))?;
-    let answer: Value = serde_json::from_str(&text)
-        .map_err(|e| NodeFailure::new(format!("the Python worker answered with bad JSON: {e}")))?;
-    if let Some(err) = answer.get("error") {
-        return Err(NodeFailure {
-            message: err["message"]
-                .as_str()
-                .unwrap_or("Python error")
-                .to_string(),
-            traceback: err["traceback"].as_str().map(str::to_string),
-        });
-    }
-    Ok(answer)
+    protocol::read_answer(&text)
 }
 
 fn transport_failure(err: &JsValue) -> NodeFailure {
@@ -203,13 +182,6 @@ fn transport_failure(err: &JsValue) -> NodeFailure {
         .or_else(|| err.as_string())
         .unwrap_or_else(|| "unknown error".into());
     NodeFailure::new(format!("the Python worker could not be reached: {text}"))
-}
-
-fn items_of(answer: &Value) -> Result<Vec<RuntimeData>, NodeFailure> {
-    let items = answer["items"]
-        .as_array()
-        .ok_or_else(|| NodeFailure::new("the Python worker's answer has no items"))?;
-    wire::decode_all(items).map_err(|e| NodeFailure::new(format!("Python output: {e}")))
 }
 
 impl ExternalNodes for PythonNodes {
@@ -235,15 +207,8 @@ impl ExternalNodes for PythonNodes {
             if !packages.is_empty() {
                 self.load_packages(packages).await?;
             }
-            let body = json!({
-                "op": "create",
-                "node": {"id": node.id, "node_type": node.node_type, "params": node.params},
-                "python": manifest.python,
-            });
-            let answer = request(&self.channel, body).await?;
-            let instance = answer["instance"].as_u64().ok_or_else(|| {
-                NodeFailure::new("the Python worker did not return an instance id")
-            })?;
+            let answer = request(&self.channel, protocol::create_request(manifest, node)).await?;
+            let instance = protocol::instance_of(&answer)?;
             Ok(Box::new(PythonNode {
                 channel: self.channel.clone(),
                 instance,
@@ -265,9 +230,8 @@ pub struct PythonNode {
 impl Drop for PythonNode {
     fn drop(&mut self) {
         if !self.flushed {
-            let body = json!({"op": "release", "instance": self.instance});
             // Fire and forget: nothing waits for a release (its answer is dropped).
-            let request = body.to_string();
+            let request = protocol::release_request(self.instance).to_string();
             // Untagged: a release must run even for a cancelled run.
             let _ = self.channel.ask(|id| ToPython::Request {
                 id,
@@ -284,17 +248,16 @@ impl AsyncNode for PythonNode {
         inputs: Vec<RuntimeData>,
     ) -> LocalFuture<'_, Result<Vec<RuntimeData>, NodeFailure>> {
         Box::pin(async move {
-            let items: Vec<Value> = inputs.iter().map(wire::encode).collect();
-            let body = json!({"op": "process", "instance": self.instance, "items": items});
-            items_of(&request(&self.channel, body).await?)
+            let body = protocol::process_request(self.instance, &inputs);
+            protocol::items_of(&request(&self.channel, body).await?)
         })
     }
 
     fn flush(&mut self) -> LocalFuture<'_, Result<Vec<RuntimeData>, NodeFailure>> {
         Box::pin(async move {
-            let body = json!({"op": "flush", "instance": self.instance});
             self.flushed = true;
-            items_of(&request(&self.channel, body).await?)
+            let body = protocol::flush_request(self.instance);
+            protocol::items_of(&request(&self.channel, body).await?)
         })
     }
 }

@@ -376,6 +376,23 @@ async fn step(
     step
 }
 
+/// Reads an `.rmpkg` package (`remotemedia_runtime::package`): `{manifest, metadata,
+/// files: [{name, size}], warnings: [{path, message}]}`, or `{error: {path, message}}`
+/// when it cannot be read. Exported for the main thread, where the SDK unpacks packages
+/// given to `run`/`open`/`listen` before validating their manifest.
+#[wasm_bindgen(js_name = readPackage)]
+pub fn read_package(bytes: &[u8]) -> JsValue {
+    crate::panic::install(None);
+    let answer = match remotemedia_runtime::package::read(bytes) {
+        Ok(package) => serde_json::to_value(&package),
+        Err(error) => serde_json::to_value(json!({ "error": error })),
+    };
+    answer
+        .unwrap_or(Value::Null)
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
+}
+
 /// Validates a manifest against the Rust nodes and the Python built-ins:
 /// `{valid, errors: [{path, message}], warnings, python_nodes, python_packages}`.
 /// `manifest` is an object, or JSON text. Also exported for the main thread, where the
@@ -403,8 +420,19 @@ pub fn validate_manifest(manifest: JsValue) -> JsValue {
         .unwrap_or(JsValue::NULL)
 }
 
+/// An error answer in the runtime's one error shape (`RunError::to_json`).
 fn error_json(kind: &str, message: String) -> Value {
-    json!({"status": "error", "error": {"kind": kind, "message": message}})
+    let name = match kind {
+        "input" => "InputError",
+        "manifest" => "ManifestError",
+        _ => "RemoteMediaError",
+    };
+    let mut error = json!({"kind": kind, "name": name, "message": message});
+    if kind == "manifest" {
+        error["errors"] = json!([{"path": "$", "message": message}]);
+        error["warnings"] = json!([]);
+    }
+    json!({"status": "error", "error": error})
 }
 
 thread_local! {

@@ -1,7 +1,10 @@
-"""Requests from the executor workers (crates/worker/src/python.rs), one JSON text each.
+"""Requests from the executor (crates/worker/src/python.rs in the browser), one JSON text each.
 
-create -> {"instance": n}; process -> {"items": [...]}; flush -> {"items": [...]};
-release -> {}; any failure -> {"error": {"message", "traceback"}}.
+Used by the browser's Python worker (Pyodide) and by the native runtime (CPython through
+PyO3, crates/runtime/src/native_python.rs); the protocol is documented in
+crates/runtime/src/python_protocol.rs. require -> {}; create -> {"instance": n};
+process -> {"items": [...]}; flush -> {"items": [...]}; release -> {};
+any failure -> {"error": {"message", "traceback"}}.
 """
 import hashlib
 import json
@@ -58,12 +61,79 @@ def _load_modules(modules):
     return scope
 
 
+_loop = [None]
+
+
+def _run(awaitable):
+    """The result of a coroutine. Natively on a private event loop; in Pyodide, whose
+    event loop cannot block, driven by hand, so it may await only other coroutines
+    (``asyncio.sleep(0)`` included), not timers or I/O."""
+    if sys.platform != "emscripten":
+        import asyncio
+
+        if _loop[0] is None or _loop[0].is_closed():
+            _loop[0] = asyncio.new_event_loop()
+        return _loop[0].run_until_complete(awaitable)
+    steps = awaitable.__await__()
+    try:
+        while True:
+            waited = steps.send(None)
+            if waited is not None:
+                steps.close()
+                raise RuntimeError(
+                    f"an async Python node awaited {waited!r}, which needs a running event loop; "
+                    "in the browser, node coroutines may await only other coroutines"
+                )
+    except StopIteration as done:
+        return done.value
+
+
+def _settled(value):
+    """``value``, or what it resolves to if it is a coroutine (an ``async def`` method)."""
+    return _run(value) if inspect.isawaitable(value) else value
+
+
+async def _collect(agen):
+    return [item async for item in agen]
+
+
 def _outputs(result):
+    """Wire items of what a node method returned, as the original SDK reads it: None is
+    nothing, a generator or async generator one item per value yielded, anything else
+    (a list included) one item."""
+    result = _settled(result)
     if result is None:
         return []
-    if isinstance(result, list) or inspect.isgenerator(result) or isinstance(result, types.GeneratorType):
-        return [wire.encode(v) for v in result if v is not None]
-    return [wire.encode(result)]
+    if inspect.isasyncgen(result):
+        values = _run(_collect(result))
+    elif inspect.isgenerator(result):
+        values = list(result)
+    else:
+        return [wire.encode(result)]
+    return [wire.encode(v) for v in values if v is not None]
+
+
+def _instantiate(cls, params, node_id):
+    """One instance of ``cls``: ``cls(params, node_id)`` for this package's constructor
+    form (the base's, or an override whose first parameter is ``config``); otherwise the
+    original SDK's runtime's, ``cls(**params)``."""
+    init = cls.__init__
+    try:
+        first = next(iter(list(inspect.signature(init).parameters)[1:]), None)
+    except (TypeError, ValueError):
+        first = None
+    if init is _node.Node.__init__ or first == "config":
+        instance = cls(params, node_id)
+    else:
+        instance = cls(**params)
+    # An __init__ that never called the base's still gets what the bridge and nodes read.
+    if not hasattr(instance, "config"):
+        instance.config = dict(params)
+    if getattr(instance, "node_id", None) is None:
+        instance.node_id = node_id
+    if not getattr(instance, "name", None):
+        instance.name = cls.__name__
+    return instance
 
 
 def _create(request):
@@ -72,8 +142,8 @@ def _create(request):
     cls = _node.find(spec["node_type"], scope)
     if cls is None:
         raise LookupError(f"unknown Python node type {spec['node_type']!r}; known: {', '.join(_node.node_types(scope))}")
-    instance = cls(spec.get("params") or {}, spec.get("id"))
-    instance.initialize()
+    instance = _instantiate(cls, spec.get("params") or {}, spec.get("id"))
+    _settled(instance.initialize())
     n = _next_id[0]
     _next_id[0] += 1
     _instances[n] = instance
@@ -102,7 +172,7 @@ def _flush(request):
     try:
         items = _outputs(instance.flush())
     finally:
-        instance.cleanup()
+        _settled(instance.cleanup())
     return {"items": items}
 
 
@@ -110,13 +180,31 @@ def _release(request):
     instance = _instances.pop(request.get("instance"), None)
     if instance is not None:
         try:
-            instance.cleanup()
+            _settled(instance.cleanup())
         except Exception:
             pass
     return {}
 
 
-_OPS = {"create": _create, "process": _process, "flush": _flush, "release": _release}
+def _require(request):
+    """Imports each of a manifest's ``python.packages`` (natively, where nothing installs
+    them: in the browser the Python worker loads them from the Pyodide index first)."""
+    import importlib
+
+    for name in request.get("packages") or []:
+        module = str(name).replace("-", "_")
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ImportError(
+                f"Python package {name!r} (python.packages) is not installed for this Python "
+                f"({sys.executable or 'embedded'} {sys.version.split()[0]}): install it there, for "
+                f"example `python3 -m pip install {name}` or Debian's python3-{name}; {exc}"
+            ) from None
+    return {}
+
+
+_OPS = {"require": _require, "create": _create, "process": _process, "flush": _flush, "release": _release}
 
 
 class RunCancelled(BaseException):

@@ -15,23 +15,36 @@ _TEXT_OPERATIONS = {
 
 
 class TextProcessorNode(Node):
-    """Text (or ``{"text", "operations"}``) -> ``{original_text, operations, results, processed_by}``."""
+    """Text (or ``{"text", "operations"}``) -> ``{original_text, operations, results,
+    processed_by, node_config}``, as the original SDK's node: ``processed_by`` is
+    ``TextProcessorNode[<name>]`` and an unknown operation gives
+    ``results["unknown_operation_<op>"] = "Unknown operation: <op>"``. A plain string
+    item (an extension) is processed with the ``operations`` param."""
 
     def process(self, data):
         operations = self.config.get("operations", ["uppercase"])
+        if isinstance(operations, str):
+            operations = [operations]
         if isinstance(data, dict):
-            text = str(data.get("text", ""))
+            if "text" not in data:
+                return {"error": "Input must contain 'text' key", "input": data, "processed_by": f"TextProcessorNode[{self.name}]"}
+            text = data["text"]
             operations = data.get("operations", operations)
         else:
             text = str(data)
-        unknown = [op for op in operations if op not in _TEXT_OPERATIONS]
-        if unknown:
-            raise ValueError(f"unknown text operation(s) {unknown}; known: {sorted(_TEXT_OPERATIONS)}")
+        results = {}
+        for op in operations:
+            apply = _TEXT_OPERATIONS.get(op)
+            if apply is None:
+                results[f"unknown_operation_{op}"] = f"Unknown operation: {op}"
+            else:
+                results[op] = apply(text)
         return {
             "original_text": text,
-            "operations": list(operations),
-            "results": {op: _TEXT_OPERATIONS[op](text) for op in operations},
-            "processed_by": "TextProcessorNode",
+            "operations": operations,
+            "results": results,
+            "processed_by": f"TextProcessorNode[{self.name}]",
+            "node_config": self.config,
         }
 
 
@@ -50,7 +63,7 @@ class DataTransformNode(Node):
             return apply(x)
 
         if isinstance(data, list):
-            return [[transform(x) for x in data]]
+            return [transform(x) for x in data]
         if isinstance(data, dict) and "value" in data:
             return {**data, "value": transform(data["value"]), "operation": operation}
         return transform(data)

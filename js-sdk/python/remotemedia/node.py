@@ -15,12 +15,19 @@ _DEFINING = [None]
 
 
 class Node:
-    """Base class of Python nodes. ``self.config`` holds the node's params.
+    """Base class of Python nodes. ``self.config`` holds the node's params,
+    ``self.node_id`` its manifest id, ``self.name`` its name (the ``name`` param, else the
+    class name, as in the original SDK).
 
-    Override ``process(data)``: return a value, ``None`` to emit nothing, or a list or
-    generator of values to emit several (to emit one JSON array, return ``[[...]]``).
-    ``initialize()`` runs once before the first item, ``flush()`` may return what a
-    streaming node still holds at the end, and ``cleanup()`` runs once at the end.
+    Override ``process(data)``: return a value (a list is one item), ``None`` to emit
+    nothing, or ``yield`` to emit several (a generator, or an ``async def`` generator).
+    Any method may be ``async def``. ``initialize()`` runs once before the first item,
+    ``flush()`` may return what a streaming node still holds at the end, and
+    ``cleanup()`` runs once at the end.
+
+    Nodes written for the original RemoteMedia SDK work as they are: their
+    ``__init__(self, factor=2, **kwargs)`` receives the params as keyword arguments, and
+    ``super().__init__(**kwargs)`` puts the rest in ``self.config``.
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -31,9 +38,11 @@ class Node:
         else:
             _SCOPES.setdefault(scope, {})[cls.__name__] = cls
 
-    def __init__(self, config=None, node_id=None):
-        self.config = dict(config or {})
+    def __init__(self, config=None, node_id=None, *, name=None, **kwargs):
+        self.config = {**dict(config or {}), **kwargs}
         self.node_id = node_id
+        # The original SDK's default: the class name (a `name` param overrides it).
+        self.name = name or type(self).__name__
 
     def initialize(self):
         pass

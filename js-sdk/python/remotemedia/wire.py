@@ -11,10 +11,22 @@ import sys
 from array import array
 
 MARKERS = ("__numpy__", "__audio__", "__binary__", "__json__")
-_ITEMSIZE = {"float32": 4, "float64": 8, "int16": 2, "int32": 4, "int64": 8, "uint8": 1}
-_FORMAT = {"float32": "f", "float64": "d", "int16": "h", "int32": "i", "int64": "q", "uint8": "B"}
-_ALIASES = {"<f4": "float32", "<f8": "float64", "<i2": "int16", "<i4": "int32", "<i8": "int64", "|u1": "uint8",
-            "f4": "float32", "f8": "float64", "i2": "int16", "i4": "int32", "i8": "int64", "u1": "uint8"}
+# The original SDK's numpy dtypes: numpy name -> (bytes per element, memoryview format).
+_DTYPES = {"float32": (4, "f"), "float64": (8, "d"), "int8": (1, "b"), "int16": (2, "h"), "int32": (4, "i"),
+           "int64": (8, "q"), "uint8": (1, "B"), "uint16": (2, "H"), "uint32": (4, "I"), "uint64": (8, "Q"),
+           "bool": (1, "?")}
+_ALIASES = {"<f4": "float32", "<f8": "float64", "|i1": "int8", "<i2": "int16", "<i4": "int32", "<i8": "int64",
+            "|u1": "uint8", "<u2": "uint16", "<u4": "uint32", "<u8": "uint64", "|b1": "bool",
+            "f4": "float32", "f8": "float64", "i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
+            "u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64", "b1": "bool"}
+
+
+def _array_meta(shape, dtype):
+    """The numpy envelope's meta as the original SDK writes it: data is row-major, so
+    C-contiguous, and Fortran-contiguous too when at most one dimension exceeds 1."""
+    shape = list(shape)
+    fortran = 0 in shape or sum(1 for d in shape if d > 1) <= 1
+    return {"shape": shape, "dtype": dtype, "size": math.prod(shape), "c_contiguous": True, "f_contiguous": fortran}
 
 
 def _numpy():
@@ -125,22 +137,24 @@ def _tensor(value):
     if not isinstance(name, str):
         raise WireError("$.array.meta.dtype", "expected a dtype string")
     dtype = _ALIASES.get(name, name)
-    if dtype not in _ITEMSIZE:
-        raise WireError("$.array.meta.dtype", f"unsupported dtype {name!r} (known: {', '.join(_ITEMSIZE)})")
+    if dtype not in _DTYPES:
+        raise WireError("$.array.meta.dtype", f"unsupported dtype {name!r} (known: {', '.join(_DTYPES)})")
     shape = meta.get("shape")
     if not isinstance(shape, list):
         raise WireError("$.array.meta.shape", "expected an array of sizes")
     sizes = [_whole(d) for d in shape]
     if any(d is None or d < 0 for d in sizes):
         raise WireError("$.array.meta.shape", "sizes must be whole numbers >= 0")
+    if "size" in meta and _whole(meta["size"]) != math.prod(sizes):
+        raise WireError("$.array.meta.size", f"{meta['size']!r} is not the element count of shape {sizes}")
     raw = _data(body, "$.array")
-    expected = math.prod(sizes) * _ITEMSIZE[dtype]
+    expected = math.prod(sizes) * _DTYPES[dtype][0]
     if len(raw) != expected:
         raise WireError("$.array.data", f"shape {sizes} of {dtype} needs {expected} bytes, got {len(raw)}")
     np = _numpy()
     if np is not None:
         return np.frombuffer(raw, dtype=dtype).reshape(sizes).copy()
-    return Tensor(memoryview(raw).cast(_FORMAT[dtype]), sizes, dtype)
+    return Tensor(memoryview(raw).cast(_DTYPES[dtype][1]), sizes, dtype)
 
 
 def _audio(value):
@@ -229,12 +243,14 @@ def encode(value):
     np = _numpy()
     if np is not None and isinstance(value, np.ndarray):
         arr = np.ascontiguousarray(value)
-        return {"__numpy__": True, "array": {"meta": {"shape": list(arr.shape), "dtype": str(arr.dtype)}, "data": base64.b64encode(arr.tobytes()).decode()}}
+        if arr.dtype.byteorder == ">":
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
+        return {"__numpy__": True, "array": {"meta": _array_meta(arr.shape, arr.dtype.name), "data": base64.b64encode(arr.tobytes()).decode()}}
     if np is not None and isinstance(value, np.generic):
         return _finite(value.item())
     if isinstance(value, Tensor):
         raw = value.data.cast("B").tobytes() if isinstance(value.data, memoryview) else bytes(value.data)
-        return {"__numpy__": True, "array": {"meta": {"shape": value.shape, "dtype": value.dtype}, "data": base64.b64encode(raw).decode()}}
+        return {"__numpy__": True, "array": {"meta": _array_meta(value.shape, value.dtype), "data": base64.b64encode(raw).decode()}}
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"__binary__": True, "binary": {"meta": {}, "data": base64.b64encode(bytes(value)).decode()}}
     if isinstance(value, tuple):

@@ -117,7 +117,8 @@ class Bridge(unittest.TestCase):
             "        yield {'frames': data.frames, 'rate': data.sample_rate}\n"
             "        yield self.n\n"
             "    def flush(self):\n"
-            "        return ['done', None]\n"
+            "        yield 'done'\n"
+            "        yield None\n"
             "    def cleanup(self):\n"
             "        events.append('cleanup')\n"
         )
@@ -166,6 +167,70 @@ class Bridge(unittest.TestCase):
         self.assertIn("unknown Python node type", ask({"op": "create", "node": {"id": "x", "node_type": "Nope"}})["error"]["message"])
         self.assertIn("unknown bridge op", ask({"op": "explode"})["error"]["message"])
         self.assertIn("error", json.loads(bridge.handle("{not json")))
+
+    def test_nodes_written_for_the_original_sdk(self):
+        # The original SDK's node API: params as keyword arguments, **kwargs passed on to
+        # the base, async methods, async generators, and a list returned as one item.
+        source = (
+            "import asyncio\n"
+            "from remotemedia import Node\n"
+            "class ScaleNode(Node):\n"
+            "    def __init__(self, factor=2, **kwargs):\n"
+            "        super().__init__(**kwargs)\n"
+            "        self.factor = factor\n"
+            "    async def initialize(self):\n"
+            "        await asyncio.sleep(0)\n"
+            "        self.ready = True\n"
+            "    def process(self, data):\n"
+            "        return [x * self.factor for x in data] if isinstance(data, list) else data * self.factor\n"
+            "class Burst(Node):\n"
+            "    async def process(self, data):\n"
+            "        for i in range(3):\n"
+            "            await asyncio.sleep(0)\n"
+            "            yield {'index': i, 'data': data}\n"
+            "class Later(Node):\n"
+            "    async def process(self, data):\n"
+            "        await asyncio.sleep(0)\n"
+            "        return {'later': data, 'name': self.name, 'config': self.config}\n"
+            "class Plain(Node):\n"
+            "    def __init__(self, gain=1.0):\n"
+            "        self.gain = gain\n"
+            "    def process(self, data):\n"
+            "        return data * self.gain\n"
+        )
+        python = {"modules": {"original_api": source}}
+
+        def run(node_type, params, items):
+            inst = ask({"op": "create", "node": {"id": "n.1", "node_type": node_type, "params": params}, "python": python})
+            self.assertIn("instance", inst, inst)
+            out = ask({"op": "process", "instance": inst["instance"], "items": items})
+            self.assertIn("items", out, out)
+            ask({"op": "flush", "instance": inst["instance"]})
+            return out["items"]
+
+        self.assertEqual(run("ScaleNode", {"factor": 3, "mode": "x"}, [[1, 2, 3], 4]), [[3, 6, 9], 12])
+        self.assertEqual(run("Burst", {}, ["a"]), [{"index": i, "data": "a"} for i in range(3)])
+        self.assertEqual(run("Later", {"k": 1}, [5]), [{"later": 5, "name": "Later", "config": {"k": 1}}])
+        self.assertEqual(run("Plain", {"gain": 0.5}, [4]), [2.0])
+        scale = ask({"op": "create", "node": {"id": "s", "node_type": "ScaleNode", "params": {"factor": 3, "mode": "x"}}, "python": python})["instance"]
+        instance = bridge._instances[scale]
+        self.assertEqual((instance.factor, instance.config, instance.name, instance.node_id, instance.ready), (3, {"mode": "x"}, "ScaleNode", "s", True))
+        ask({"op": "release", "instance": scale})
+
+    def test_text_processor_answers_as_the_original(self):
+        inst = ask({"op": "create", "node": {"id": "text1", "node_type": "TextProcessorNode"}})["instance"]
+        out = ask({"op": "process", "instance": inst, "items": [{"text": "Hello WASM", "operations": ["uppercase", "shout"]}, {"no": "text"}]})["items"]
+        self.assertEqual(
+            out[0],
+            {
+                "original_text": "Hello WASM",
+                "operations": ["uppercase", "shout"],
+                "results": {"uppercase": "HELLO WASM", "unknown_operation_shout": "Unknown operation: shout"},
+                "processed_by": "TextProcessorNode[TextProcessorNode]",
+                "node_config": {},
+            },
+        )
+        self.assertEqual(out[1]["error"], "Input must contain 'text' key")
 
     def test_subclassing_registers_node_types(self):
         class LocalNode(Node):

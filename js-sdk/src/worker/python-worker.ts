@@ -183,7 +183,12 @@ async function loadPackages(packages: string[]): Promise<string> {
     return failed(String((err as Error)?.message ?? err));
   }
   const missing = wanted.filter((p) => !(p in pyodide!.loadedPackages));
-  if (missing.length > 0) return failed(`${missing.join(", ")} not loaded (${errors.join("; ") || "no such package in this Pyodide distribution"}); packages come from indexURL`);
+  if (missing.length > 0) {
+    // The SDK ships Pyodide's core only (npm `pyodide`); no registry offers Pyodide (wasm32)
+    // wheels of packages such as numpy, so they come from a full distribution the app hosts.
+    const why = errors.join("; ") || "no such package in this Pyodide distribution";
+    return failed(`Python package ${missing.map((p) => `"${p}"`).join(", ")} is not in this Pyodide distribution (${why}): the SDK ships Pyodide's core only; host a full Pyodide distribution that has it and pass RemoteMedia.create({ indexURL })`);
+  }
   wanted.forEach((p) => loadedPackages.add(p));
   return "{}";
 }

@@ -1,6 +1,7 @@
 //! `remotemedia run MANIFEST [--input FILE]...` (`docs/execution.md`): runs a manifest natively
 //! and prints the result JSON of `docs/execution.md` on stdout. Other commands: `validate
-//! MANIFEST`, `nodes`.
+//! MANIFEST`, `nodes`. MANIFEST is a JSON file or an `.rmpkg` package; Python nodes run
+//! in embedded CPython (the `python` feature).
 //!
 //! `--input` takes a `.json` file (an array of items in wire form, or one item) or an
 //! audio file (`.wav`, `.mp3`, `.flac`, `.ogg`), passed as binary bytes. Errors go to
@@ -10,11 +11,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use remotemedia_runtime::executor::{CancelFlag, Executor};
-use remotemedia_runtime::{catalog, wire, RuntimeData};
+use remotemedia_runtime::validate::ValidationReport;
+use remotemedia_runtime::{catalog, manifest, native_python, package, wire, RuntimeData};
 use serde_json::{json, Value};
 
 const USAGE: &str = "usage:
-  remotemedia run MANIFEST [--input FILE]...   run a pipeline, print the result JSON
+  remotemedia run MANIFEST [--input FILE]...   run a pipeline (a JSON manifest or an
+                                               .rmpkg package), print the result JSON
   remotemedia bench MANIFEST [--input FILE]... [--repeat N]
                                                time N runs after a warm-up; print
                                                {runs, median_ms, min_ms, max_ms}
@@ -24,7 +27,9 @@ const USAGE: &str = "usage:
                                                as the Markdown of docs/nodes.md
 
 --input FILE: a .json file (an array of items in wire form) or an audio file
-(.wav .mp3 .flac .ogg), passed as binary bytes; repeat for more inputs.";
+(.wav .mp3 .flac .ogg), passed as binary bytes; repeat for more inputs. Without
+--input, a manifest file in the original SDK's {\"manifest\", \"input_data\"} form
+runs on its input_data.";
 
 const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "mp3", "flac", "ogg"];
 
@@ -60,19 +65,17 @@ impl From<String> for Failure {
 }
 
 fn run(args: &[String]) -> Result<String, Failure> {
-    let executor = Executor::default();
+    // Python nodes run in embedded CPython (feature `python`); without it they fail clearly.
+    let executor = Executor::default().with_external(native_python::provider());
     match args.first().map(String::as_str) {
         Some("run") => {
             let (manifest_path, inputs) = parse_run_args(&args[1..])?;
-            let manifest = read_json(Path::new(&manifest_path))?;
-            let manifest = executor.parse(&manifest).map_err(|e| Failure {
+            let file = read_manifest_file(Path::new(&manifest_path))?;
+            let manifest = executor.parse(&file).map_err(|e| Failure {
                 message: e.to_string(),
                 json: Some(e.to_json()),
             })?;
-            let mut items = Vec::new();
-            for path in inputs {
-                items.extend(read_input(Path::new(&path))?);
-            }
+            let items = read_inputs(&inputs, &file, &manifest_path)?;
             let result = pollster::block_on(executor.run(&manifest, items, &CancelFlag::new()))
                 .map_err(|e| Failure {
                     message: e.to_string(),
@@ -92,13 +95,9 @@ fn run(args: &[String]) -> Result<String, Failure> {
                 rest.drain(at..at + 2);
             }
             let (manifest_path, inputs) = parse_run_args(&rest)?;
-            let manifest = executor
-                .parse(&read_json(Path::new(&manifest_path))?)
-                .map_err(|e| e.to_string())?;
-            let mut items = Vec::new();
-            for path in inputs {
-                items.extend(read_input(Path::new(&path))?);
-            }
+            let file = read_manifest_file(Path::new(&manifest_path))?;
+            let manifest = executor.parse(&file).map_err(|e| e.to_string())?;
+            let items = read_inputs(&inputs, &file, &manifest_path)?;
             let mut times = Vec::with_capacity(repeat);
             for round in 0..=repeat {
                 let started = std::time::Instant::now();
@@ -121,7 +120,7 @@ fn run(args: &[String]) -> Result<String, Failure> {
             let [_, path] = args else {
                 return Err(format!("validate takes one manifest path\n{USAGE}").into());
             };
-            let manifest = read_json(Path::new(path))?;
+            let manifest = read_manifest_file(Path::new(path))?;
             let (_, report) = executor.validate(&manifest);
             let text = serde_json::to_string_pretty(&report).unwrap_or_default();
             if report.valid {
@@ -166,10 +165,60 @@ fn parse_run_args(args: &[String]) -> Result<(String, Vec<String>), String> {
     Ok((manifest, inputs))
 }
 
+/// A manifest file: JSON (a manifest, or the `{manifest, input_data}` form), or an
+/// `.rmpkg` package (a zip), whose warnings go to stderr. A package that cannot be read
+/// is a manifest error naming the entry.
+fn read_manifest_file(path: &Path) -> Result<Value, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !package::is_package(&bytes) {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not valid JSON: {e}", path.display()).into());
+    }
+    match package::read(&bytes) {
+        Ok(package) => {
+            for warning in &package.warnings {
+                eprintln!(
+                    "remotemedia: warning: {}: {}",
+                    warning.path, warning.message
+                );
+            }
+            Ok(package.manifest)
+        }
+        Err(e) => {
+            let report =
+                ValidationReport::unreadable(&format!("rmpkg:{}", e.path), e.message.clone());
+            Err(Failure {
+                message: format!("{}: {e}", path.display()),
+                json: Some(remotemedia_runtime::RunError::Manifest(report).to_json()),
+            })
+        }
+    }
+}
+
 fn read_json(path: &Path) -> Result<Value, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
+}
+
+/// The run's inputs: the `--input` files in order, or, when there are none, the
+/// `input_data` of a manifest file in the original SDK's `{manifest, input_data}` form.
+fn read_inputs(
+    paths: &[String],
+    file: &Value,
+    manifest_path: &str,
+) -> Result<Vec<RuntimeData>, String> {
+    if paths.is_empty() {
+        if let (_, Some(input_data)) = manifest::manifest_part(file) {
+            return wire::decode_all(input_data)
+                .map_err(|e| format!("{manifest_path}: input_data: {e}"));
+        }
+    }
+    let mut items = Vec::new();
+    for path in paths {
+        items.extend(read_input(Path::new(path))?);
+    }
+    Ok(items)
 }
 
 /// Items from one `--input` file.

@@ -60,7 +60,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         NodeFactory {
             node_type: "CalculatorNode",
             aliases: &[],
-            summary: "number -> number (operation with operand), or {operation, args: [a, b]} -> {operation, args, result}; divide by zero is an error",
+            summary: "number (or numeric text) -> number (operation with operand), or {operation, args: [a, b]} -> {operation, args, result}; anything else passes through, as in the original runtime; divide by zero is an error",
             params: const {
                 &[
                     ParamSpec::optional(
@@ -193,14 +193,24 @@ impl Node for Calculator {
         input: RuntimeData,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        let RuntimeData::Json(value) = &input else {
-            return Err(NodeFailure::new(format!(
-                "CalculatorNode takes a number or {{operation, args: [a, b]}}, got {}",
-                describe(&input)
-            )));
+        // The original runtime's rule: what is not a number passes through unchanged
+        // (numeric text is read as a number).
+        let value = match &input {
+            RuntimeData::Json(value) => value.clone(),
+            RuntimeData::Text(text) => match text.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() => Value::from(x),
+                _ => {
+                    out.push(input);
+                    return Ok(());
+                }
+            },
+            _ => {
+                out.push(input);
+                return Ok(());
+            }
         };
         // The Python SDK's form: the item names the operation and both operands.
-        if let Some(object) = value.as_object() {
+        if let Some(object) = value.as_object().filter(|o| o.contains_key("args")) {
             let operation = match object.get("operation") {
                 Some(Value::String(op)) => op.to_ascii_lowercase(),
                 None => self.operation.clone(),
@@ -226,21 +236,12 @@ impl Node for Calculator {
             })));
             return Ok(());
         }
-        let x = value.as_f64().ok_or_else(|| {
-            NodeFailure::new(format!(
-                "CalculatorNode takes a number or {{operation, args: [a, b]}}, got {}",
-                describe(&input)
-            ))
-        })?;
+        let Some(x) = value.as_f64() else {
+            out.push(input);
+            return Ok(());
+        };
         let result = Self::apply(&self.operation, x, self.operand)?;
         out.push(RuntimeData::Json(number(result)));
         Ok(())
-    }
-}
-
-fn describe(item: &RuntimeData) -> String {
-    match item {
-        RuntimeData::Json(v) => format!("json {}", wire::json_kind(v)),
-        other => other.kind().to_string(),
     }
 }
