@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fromWire, toWire, float32ToBase64, base64ToFloat32, errorFromJson, InputError, ManifestError, NodeError } from "../dist/index.js";
+import { fromWire, toWire, float32ToBase64, base64ToFloat32, errorFromJson, AbortError, AssetError, CaptureError, InputError, ManifestError, NodeError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "../dist/index.js";
 
 const vectors = JSON.parse(readFileSync(new URL("../../test-vectors/wire.json", import.meta.url), "utf8"));
 const float = (v) => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v);
@@ -94,6 +94,32 @@ test("runtime error JSON becomes typed errors", () => {
   const n = errorFromJson({ kind: "node", message: "boom", node_id: "py", node_type: "Boom", language: "python", error: "ValueError: x", traceback: "Traceback ..." });
   assert.ok(n instanceof NodeError);
   assert.deepEqual([n.nodeId, n.language, n.traceback], ["py", "python", "Traceback ..."]);
+});
+
+test("every SDK error's toJSON is the runtime's error JSON, and errorFromJson reads it back", () => {
+  // The native CLI's shape (RunError::to_json): kind, name, message, snake_case fields.
+  const nodeJson = { kind: "node", name: "NodeError", message: "node \"py\" (Boom, python) failed: ValueError: x", node_id: "py", node_type: "Boom", language: "python", error: "ValueError: x", traceback: "Traceback ..." };
+  assert.deepEqual(errorFromJson(nodeJson).toJSON(), nodeJson);
+  assert.deepEqual(JSON.parse(JSON.stringify(errorFromJson(nodeJson))), nodeJson);
+  const manifestJson = { kind: "manifest", name: "ManifestError", message: "invalid manifest (1 problem(s))\n  nodes: x", errors: [{ path: "nodes", message: "x" }], warnings: [] };
+  assert.deepEqual(errorFromJson(manifestJson).toJSON(), manifestJson);
+  const errors = [
+    new InputError("bad item"),
+    new AbortError(),
+    new TimeoutError(250),
+    new WorkerCrashedError("gone"),
+    new AssetError("404", "https://x/a.wasm", 404, "text/html"),
+    new UnsupportedEnvironmentError("no workers"),
+    new CaptureError("denied"),
+  ];
+  for (const e of errors) {
+    const json = e.toJSON();
+    assert.equal(json.name, e.name);
+    assert.equal(typeof json.kind, "string");
+    const back = errorFromJson(json);
+    assert.equal(back.constructor, e.constructor, e.name);
+    assert.deepEqual(back.toJSON(), json, e.name);
+  }
 });
 
 test("transfer mode puts payloads in copied buffers and reads them back without base64", () => {
