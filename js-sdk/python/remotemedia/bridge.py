@@ -9,6 +9,7 @@ any failure -> {"error": {"message", "traceback"}}.
 import hashlib
 import json
 import sys
+import threading
 import traceback
 import types
 import inspect
@@ -61,7 +62,8 @@ def _load_modules(modules):
     return scope
 
 
-_loop = [None]
+# One event loop per thread: natively, executors on several threads may call in.
+_loops = threading.local()
 
 
 def _run(awaitable):
@@ -71,9 +73,10 @@ def _run(awaitable):
     if sys.platform != "emscripten":
         import asyncio
 
-        if _loop[0] is None or _loop[0].is_closed():
-            _loop[0] = asyncio.new_event_loop()
-        return _loop[0].run_until_complete(awaitable)
+        loop = getattr(_loops, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = _loops.loop = asyncio.new_event_loop()
+        return loop.run_until_complete(awaitable)
     steps = awaitable.__await__()
     try:
         while True:
