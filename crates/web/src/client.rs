@@ -91,6 +91,25 @@ impl RemoteMedia {
     }
 }
 
+impl RemoteMedia {
+    /// How many sessions the session worker holds (opened, and neither closed nor
+    /// dropped); 0 before the first [`RemoteMedia::open`]. For apps that watch for
+    /// sessions they forgot. Errors: [`RunError::WorkerGone`].
+    pub async fn open_sessions(&self) -> Result<usize, RunError> {
+        let Some(shared) = self.sessions.get() else {
+            return Ok(0);
+        };
+        // A bridge of its own, which never opens a session.
+        let mut probe = Session {
+            bridge: shared.fork(),
+        };
+        match probe.ask(SessionInput::Count).await? {
+            SessionOutput::Count(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
 /// A streaming session: node state lives in the session worker across pushes.
 /// Dropping it ends the session there.
 pub struct Session {

@@ -166,6 +166,9 @@ pub enum SessionInput {
     Push(Item),
     /// Flushes every node and ends the session; answered by `Closed`.
     Close,
+    /// How many sessions the worker holds (on a bridge with no session of its own);
+    /// answered by `Count`.
+    Count,
     /// Put in place of a message that could not be read (by the codec).
     Malformed(String),
 }
@@ -181,4 +184,6 @@ pub enum SessionOutput {
     Closed(Vec<Output>),
     /// The step failed; after a failure, later steps fail with `SessionClosed`.
     Failed(RunError),
+    /// How many sessions the worker holds: opened, and neither closed nor dropped.
+    Count(usize),
 }

@@ -1,7 +1,8 @@
 //! The session worker: a gloo-worker reactor. Each bridge is one session: `Open`, then
-//! `Push`es, then `Close`, each answered in order. Dropping the bridge ends the session
-//! (its node state is freed).
+//! `Push`es, then `Close`, each answered in order. Closing, or dropping the bridge, ends
+//! the session and frees its node state; `Count` says how many the worker holds.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -13,6 +14,27 @@ use remotemedia_runtime::Session;
 use crate::codec::JsObjects;
 use crate::engine;
 use crate::messages::{RunError, SessionInput, SessionOutput};
+
+thread_local! {
+    /// Sessions this worker holds: opened, and neither closed nor dropped.
+    static HELD: Cell<usize> = const { Cell::new(0) };
+}
+
+/// A session, counted in [`HELD`] while it lives.
+struct Held(Session);
+
+impl Held {
+    fn new(session: Session) -> Held {
+        HELD.with(|n| n.set(n.get() + 1));
+        Held(session)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
 
 /// The scope of one session bridge.
 pub type SessionScope = ReactorScope<SessionInput, SessionOutput>;
@@ -40,9 +62,9 @@ impl Reactor for Sessions {
     }
 }
 
-/// Answers every input of one bridge until it is dropped.
+/// Answers every input of one bridge until it is dropped (which drops its session).
 async fn serve(mut scope: SessionScope) {
-    let mut session: Option<Session> = None;
+    let mut session: Option<Held> = None;
     let mut ended: Option<String> = None;
     while let Some(input) = scope.next().await {
         let answer = answer(&mut session, &mut ended, input).await;
@@ -55,54 +77,51 @@ async fn serve(mut scope: SessionScope) {
 /// The answer to one input; `ended` says why later steps fail, once one did or the
 /// session was closed.
 async fn answer(
-    session: &mut Option<Session>,
+    session: &mut Option<Held>,
     ended: &mut Option<String>,
     input: SessionInput,
 ) -> SessionOutput {
     let failed = |e| SessionOutput::Failed(e);
     let closed = |why: &str| SessionOutput::Failed(RunError::SessionClosed(why.into()));
-    if let SessionInput::Malformed(why) = input {
-        return failed(RunError::Malformed(why));
-    }
-    if let Some(why) = ended {
-        return closed(why);
-    }
-    match input {
+    let step = match input {
+        SessionInput::Malformed(why) => return failed(RunError::Malformed(why)),
+        SessionInput::Count => return SessionOutput::Count(HELD.with(Cell::get)),
+        _ if ended.is_some() => return closed(ended.as_deref().unwrap_or_default()),
         SessionInput::Open { manifest } => {
             if session.is_some() {
                 return closed("the session is already open");
             }
-            match engine::open(&manifest).await {
+            return match engine::open(&manifest).await {
                 Ok(s) => {
-                    *session = Some(s);
+                    *session = Some(Held::new(s));
                     SessionOutput::Opened
                 }
                 Err(e) => failed(e),
-            }
-        }
-        SessionInput::Push(item) => {
-            let Some(s) = session.as_mut() else {
-                return closed("open the session first");
             };
-            match engine::step(s, Some(item)).await {
-                Ok(outputs) => SessionOutput::Outputs(outputs),
-                Err(e) => {
-                    *ended = Some(format!("an earlier step failed: {e}"));
-                    failed(e)
-                }
-            }
         }
-        SessionInput::Close => {
-            let Some(s) = session.as_mut() else {
-                return closed("open the session first");
-            };
+        SessionInput::Push(item) => Some(item),
+        SessionInput::Close => None,
+    };
+    let closing = step.is_none();
+    // Closing takes the session out: it is freed here, whatever the last step gives.
+    let mut taken = if closing { session.take() } else { None };
+    let Some(Held(s)) = taken.as_mut().or(session.as_mut()) else {
+        return closed("open the session first");
+    };
+    match engine::step(s, step).await {
+        Ok(outputs) if closing => {
             *ended = Some("the session was closed".into());
-            match engine::step(s, None).await {
-                Ok(outputs) => SessionOutput::Closed(outputs),
-                Err(e) => failed(e),
-            }
+            SessionOutput::Closed(outputs)
         }
-        SessionInput::Malformed(why) => failed(RunError::Malformed(why)),
+        Ok(outputs) => SessionOutput::Outputs(outputs),
+        Err(e) => {
+            *ended = Some(if closing {
+                "the session was closed".into()
+            } else {
+                format!("an earlier step failed: {e}")
+            });
+            failed(e)
+        }
     }
 }
 

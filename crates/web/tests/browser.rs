@@ -178,6 +178,42 @@ async fn a_session_fed_in_chunks_finds_the_same_speech_as_the_batch_run() {
     assert_eq!(serde_json::Value::Array(segments), batch_vad["segments"]);
 }
 
+/// Resolves after `ms` milliseconds (the page's `setTimeout`).
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let window = web_sys::window().expect("a page");
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+#[wasm_bindgen_test]
+async fn closing_or_dropping_a_session_frees_it_in_the_worker() {
+    let rm = remote();
+    assert_eq!(rm.open_sessions().await.unwrap(), 0);
+    let echo = r#"{"version": "v1", "metadata": {"name": "e"}, "nodes": [{"id": "e", "node_type": "Echo"}]}"#;
+    let mut kept = rm.open(echo).await.unwrap();
+    let mut dropped = rm.open(echo).await.unwrap();
+    dropped.push(Item::Text("a".into())).await.unwrap();
+    assert_eq!(rm.open_sessions().await.unwrap(), 2);
+    drop(dropped);
+    // The bridge's end reaches the worker as a message: wait for it, up to 5 s.
+    let mut held = 2;
+    for _ in 0..100 {
+        held = rm.open_sessions().await.unwrap();
+        if held == 1 {
+            break;
+        }
+        sleep(50).await;
+    }
+    assert_eq!(held, 1, "the dropped session is still held by the worker");
+    // The other session is unharmed, and closing it frees it.
+    let echoed = kept.push(Item::Text("b".into())).await.unwrap();
+    assert_eq!(echoed.len(), 1);
+    kept.close().await.unwrap();
+    assert_eq!(rm.open_sessions().await.unwrap(), 0);
+}
+
 #[wasm_bindgen_test]
 async fn python_manifests_and_bad_sessions_are_typed_errors() {
     let rm = remote();
