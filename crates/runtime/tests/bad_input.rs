@@ -153,6 +153,86 @@ fn crafted_file_headers_are_refused_before_the_decoder() {
     assert_eq!(ok.outputs[0].data.kind(), "audio");
 }
 
+/// A FLAC stream of `frames` frames of 65535 constant 16-bit mono samples (0.125): a few
+/// bytes per frame for 65535 samples, the shape of a decompression bomb. Its STREAMINFO
+/// leaves the total unknown (0), as a crafted file may. Written from the FLAC format
+/// (RFC 9639): frame header CRC-8 (poly 0x07), frame CRC-16 (poly 0x8005).
+fn flac_of_constant_frames(frames: u32) -> Vec<u8> {
+    fn crc8(bytes: &[u8]) -> u8 {
+        bytes.iter().fold(0u8, |mut crc, &b| {
+            crc ^= b;
+            for _ in 0..8 {
+                crc = if crc & 0x80 != 0 {
+                    (crc << 1) ^ 0x07
+                } else {
+                    crc << 1
+                };
+            }
+            crc
+        })
+    }
+    fn crc16(bytes: &[u8]) -> u16 {
+        bytes.iter().fold(0u16, |mut crc, &b| {
+            crc ^= u16::from(b) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x8005
+                } else {
+                    crc << 1
+                };
+            }
+            crc
+        })
+    }
+    let block: u32 = 65535;
+    let mut out = b"fLaC".to_vec();
+    out.extend([0x80, 0, 0, 34]); // last metadata block, STREAMINFO, 34 bytes
+    out.extend((block as u16).to_be_bytes()); // min block size
+    out.extend((block as u16).to_be_bytes()); // max block size
+    out.extend([0; 6]); // min and max frame size: unknown
+                        // 20 bits sample rate (44100), 3 bits channels - 1 (0), 5 bits bits - 1 (15), 36 bits
+                        // total samples (0: unknown).
+    let packed: u64 = (44_100u64 << 44) | (15u64 << 36);
+    out.extend(packed.to_be_bytes());
+    out.extend([0; 16]); // MD5: unset
+    for n in 0..frames {
+        let start = out.len();
+        // Sync, fixed block size; block size from the header's end (16 bits), rate from
+        // STREAMINFO; mono, 16-bit samples.
+        out.extend([0xFF, 0xF8, 0x70, 0x08]);
+        // The frame number, UTF-8 coded (two bytes up to 2047).
+        if n < 0x80 {
+            out.push(n as u8);
+        } else {
+            out.extend([0xC0 | (n >> 6) as u8, 0x80 | (n & 0x3F) as u8]);
+        }
+        out.extend(((block - 1) as u16).to_be_bytes());
+        out.push(crc8(&out[start..]));
+        out.push(0x00); // CONSTANT subframe, no wasted bits
+        out.extend(4096i16.to_be_bytes()); // 4096 / 32768 = 0.125
+        let crc = crc16(&out[start..]);
+        out.extend(crc.to_be_bytes());
+    }
+    out
+}
+
+#[test]
+fn a_flac_that_decodes_to_more_than_the_limit_is_refused_while_decoding() {
+    use remotemedia_runtime::nodes::decoder::{decode_audio_file, decode_audio_file_limited};
+    let bomb = flac_of_constant_frames(100); // 1.6 KB -> 6,553,500 samples
+    assert!(bomb.len() < 2_000, "{} bytes", bomb.len());
+    let whole = decode_audio_file(bomb.clone()).expect("under the default limit");
+    assert_eq!(whole.samples.len(), 100 * 65_535);
+    assert_eq!((whole.sample_rate, whole.channels), (44_100, 1));
+    assert!(whole.samples.iter().all(|&s| s == 0.125));
+    let err = decode_audio_file_limited(bomb, 1 << 20).unwrap_err();
+    assert!(
+        err.message.contains("more than 1048576 samples"),
+        "{}",
+        err.message
+    );
+}
+
 #[test]
 fn a_manifest_with_ten_thousand_problems_is_validated_with_few_suggestions() {
     let nodes: Vec<Value> = (0..10_000)

@@ -51,9 +51,20 @@ impl Node for AudioDecoder {
 /// Decodes a whole audio file (format found by probing the bytes) into interleaved
 /// f32 samples at the file's own sample rate and channel count.
 ///
-/// Errors with a readable reason for unknown formats, files with no audio track, and
-/// corrupt streams. A corrupt packet in the middle is skipped, as players do.
+/// Errors with a readable reason for unknown formats, files with no audio track,
+/// corrupt streams, and files that decode to more than
+/// [`crate::limits::MAX_OUTPUT_VALUES`] samples. A corrupt packet in the middle is
+/// skipped, as players do.
 pub fn decode_audio_file(bytes: Vec<u8>) -> Result<AudioBuffer, NodeFailure> {
+    decode_audio_file_limited(bytes, crate::limits::MAX_OUTPUT_VALUES)
+}
+
+/// [`decode_audio_file`] with another limit on the samples decoded (all channels),
+/// checked before each packet's samples are kept, whatever the file's header claims.
+pub fn decode_audio_file_limited(
+    bytes: Vec<u8>,
+    max_samples: usize,
+) -> Result<AudioBuffer, NodeFailure> {
     check_header(&bytes)?;
     if bytes.is_empty() {
         return Err("cannot decode an empty file".into());
@@ -113,11 +124,10 @@ pub fn decode_audio_file(bytes: Vec<u8>) -> Result<AudioBuffer, NodeFailure> {
         buf.copy_interleaved_ref(decoded);
         // Lossless codecs code silence in a few bytes per block: a small file can claim
         // gigabytes of samples. Stop at the output limit instead of allocating them.
-        if samples.len() + buf.samples().len() > crate::limits::MAX_OUTPUT_VALUES {
+        if samples.len() + buf.samples().len() > max_samples {
             return Err(NodeFailure::new(format!(
-                "the file decodes to more than {} samples (the output limit; about {} minutes of 48 kHz stereo)",
-                crate::limits::MAX_OUTPUT_VALUES,
-                crate::limits::MAX_OUTPUT_VALUES / 48_000 / 2 / 60
+                "the file decodes to more than {max_samples} samples (the output limit; about {} minutes of 48 kHz stereo)",
+                max_samples / 48_000 / 2 / 60
             )));
         }
         samples.extend_from_slice(buf.samples());
