@@ -19,7 +19,6 @@ step "cargo clippy -D warnings (native, and the worker crate for wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets -- -D warnings
-cargo clippy -p remotemedia-runtime --no-default-features --all-targets -- -D warnings
 step "cargo doc -D warnings (doc comments' links resolve)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-worker -p remotemedia-web
 step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"
@@ -34,6 +33,10 @@ if target/remotemedia-no-python run test-vectors/original/python_text_wasm.json 
   echo "a Python node ran in a build without Python"; exit 1
 fi
 grep -q "has no Python" target/no-python.out || { cat target/no-python.out; exit 1; }
+# The CLI with Python again, for the suites below that compare with the native runtime:
+# a debug build (its dependencies are optimised; a release build with LTO takes minutes).
+cargo build -q -p remotemedia-runtime --bin remotemedia
+export REMOTEMEDIA_CLI="$PWD/target/debug/remotemedia"
 step "wasm-pack test --headless --chrome (crates/worker: on a page and in a dedicated worker; crates/web: gloo-worker workers spawned from Rust)"
 wasm-pack test --headless --chrome crates/worker --test page --test worker
 wasm-pack test --headless --chrome crates/web --test browser
@@ -48,7 +51,6 @@ step "the Rust web app example (examples/rust-app: Leptos and the gloo-worker wo
 cargo fmt --manifest-path examples/rust-app/Cargo.toml -- --check
 node examples/rust-app/build.mjs
 step "end-to-end tests in headless Chromium (tests-web)"
-cargo build --release -q -p remotemedia-runtime --bin remotemedia
 node --test --test-concurrency=1 tests-web/
 step "the npm package in fixture apps (fixtures/: Vite + React, Vite + Vue, webpack 5, Next.js; dev and production)"
 node --test --test-concurrency=1 fixtures/

@@ -7,7 +7,8 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { root } from "./helpers.mjs";
 
-const native = path.join(root, "target/release/remotemedia");
+// The native CLI: REMOTEMEDIA_CLI (npm test's debug build), else a release build.
+const native = process.env.REMOTEMEDIA_CLI ?? path.join(root, "target/release/remotemedia");
 
 function cli(command, args) {
   const r = spawnSync(command, args, { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });

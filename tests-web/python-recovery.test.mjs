@@ -51,6 +51,32 @@ for (const how of ["timeout", "abort"]) {
   });
 }
 
+test("defaultTimeoutMs: a run that gives no timeout still cannot wait forever", async () => {
+  const r = await page.evaluate(
+    async ({ manifest, text }) => {
+      const { RemoteMedia } = window.sdk;
+      const bad = await RemoteMedia.create({ workers: 1, defaultTimeoutMs: -1 }).catch((e) => e);
+      const rm = await RemoteMedia.create({ workers: 1, defaultTimeoutMs: 1500 });
+      try {
+        const t0 = performance.now();
+        const err = await rm.run(manifest, ["x"]).catch((e) => e); // no timeoutMs of its own
+        const settledMs = performance.now() - t0;
+        const next = await rm.run(text, ["again"]);
+        return { bad: [bad.name, bad.message], name: err.name, message: err.message, settledMs, next: next.outputs[0].results };
+      } finally {
+        await rm.terminate();
+      }
+    },
+    { manifest: python("loop_default", "        while True:\n            pass"), text: TEXT },
+  );
+  assert.equal(r.bad[0], "RemoteMediaError");
+  assert.match(r.bad[1], /defaultTimeoutMs/);
+  assert.equal(r.name, "TimeoutError");
+  assert.match(r.message, /1500 ms/);
+  assert.ok(r.settledMs >= 1400 && r.settledMs < 5000, `settled after ${r.settledMs} ms`);
+  assert.deepEqual(r.next, { uppercase: "AGAIN" });
+});
+
 /** Runs `manifest` (which fails), then a text run; the failure, the next output and the restarts. */
 function failThenRecover(manifest, word) {
   return page.evaluate(

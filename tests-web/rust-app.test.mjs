@@ -40,7 +40,7 @@ test("the Leptos app runs the voice pipeline in its workers and shows the segmen
     firstResult: document.getElementById("first-result").textContent,
   }));
   // The same segments as the native CLI finds in the recording (voice.json, VAD metadata).
-  const cli = spawnSync(path.join(root, "target/release/remotemedia"), ["run", "examples/pipelines/voice.json", "--input", "node_modules/audio-lena/lena.wav"], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  const cli = spawnSync(process.env.REMOTEMEDIA_CLI ?? path.join(root, "target/release/remotemedia"), ["run", "examples/pipelines/voice.json", "--input", "node_modules/audio-lena/lena.wav"], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
   assert.equal(cli.status, 0, cli.stderr);
   const result = JSON.parse(cli.stdout);
   const vad = result.outputs[result.outputs_by_node.vad[0]].audio.meta.metadata.vad;

@@ -106,6 +106,12 @@ export interface CreateOptions {
    * fail the run. Default true.
    */
   pythonNetwork?: boolean;
+  /**
+   * The `timeoutMs` of runs that give none (milliseconds): with it, no run of this
+   * instance waits forever (a Python node that never returns, for example). Default:
+   * none, as long recordings may take long.
+   */
+  defaultTimeoutMs?: number;
 }
 
 /** Options of {@link RemoteMedia.run}. */
@@ -284,6 +290,10 @@ export class RemoteMedia {
     const unsupported = unsupportedReason();
     if (unsupported) {
       throw new UnsupportedEnvironmentError(`RemoteMedia.create() needs a browser: ${unsupported} (on a server, create it on the client, e.g. in useEffect or onMounted)`);
+    }
+    const { defaultTimeoutMs } = options;
+    if (defaultTimeoutMs !== undefined && !(typeof defaultTimeoutMs === "number" && defaultTimeoutMs >= 0 && !Number.isNaN(defaultTimeoutMs))) {
+      throw new RemoteMediaError(`options.defaultTimeoutMs must be a number of milliseconds >= 0, got ${String(defaultTimeoutMs)}`);
     }
     const t0 = performance.now();
     const report = (stage: string, component: ProgressEvent["component"] = "executor") =>
@@ -568,6 +578,7 @@ export class RemoteMedia {
    */
   async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
     checkRunArguments(inputs, options);
+    if (options.timeoutMs === undefined && this.options.defaultTimeoutMs !== undefined) options = { ...options, timeoutMs: this.options.defaultTimeoutMs };
     if (options.signal?.aborted) throw new AbortError(); // never sent
     const prepared = await this.prepare(manifest);
     const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
