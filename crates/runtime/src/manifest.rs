@@ -23,6 +23,17 @@ pub struct Manifest {
     pub python: Option<PythonSection>,
 }
 
+impl Manifest {
+    /// The Python packages the manifest asks for (`python.packages`; none without a
+    /// `python` section).
+    pub fn python_packages(&self) -> &[String] {
+        self.python
+            .as_ref()
+            .map(|p| p.packages.as_slice())
+            .unwrap_or_default()
+    }
+}
+
 /// `metadata` of a manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {

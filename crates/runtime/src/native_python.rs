@@ -186,11 +186,7 @@ mod cpython {
             node: &'a NodeSpec,
         ) -> LocalFuture<'a, Result<Box<dyn AsyncNode>, NodeFailure>> {
             Box::pin(async move {
-                let packages = manifest
-                    .python
-                    .as_ref()
-                    .map(|p| p.packages.as_slice())
-                    .unwrap_or_default();
+                let packages = manifest.python_packages();
                 if !packages.is_empty() {
                     ask(&protocol::require_request(packages))?;
                 }

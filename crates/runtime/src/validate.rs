@@ -164,11 +164,7 @@ pub fn validate_value(file: &Value, known: KnownTypes<'_>) -> (Option<Manifest>,
         .filter(|n| known.rust.resolve(n).is_none())
         .map(|n| n.id.clone())
         .collect();
-    report.python_packages = manifest
-        .python
-        .as_ref()
-        .map(|p| p.packages.clone())
-        .unwrap_or_default();
+    report.python_packages = manifest.python_packages().to_vec();
     (Some(manifest), report)
 }
 

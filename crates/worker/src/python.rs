@@ -199,11 +199,7 @@ impl ExternalNodes for PythonNodes {
         node: &'a NodeSpec,
     ) -> LocalFuture<'a, Result<Box<dyn AsyncNode>, NodeFailure>> {
         Box::pin(async move {
-            let packages = manifest
-                .python
-                .as_ref()
-                .map(|p| p.packages.as_slice())
-                .unwrap_or_default();
+            let packages = manifest.python_packages();
             if !packages.is_empty() {
                 self.load_packages(packages).await?;
             }
