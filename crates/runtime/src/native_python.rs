@@ -102,8 +102,10 @@ mod cpython {
     ];
 
     /// The directory holding `remotemedia/`, written once per content (its name carries a
-    /// hash of the files) under the system's temporary directory. Real files, because the
-    /// package reads its own source (`inspect.getsource`) as it does in Pyodide.
+    /// hash of the files) in the user's cache folder (`$XDG_CACHE_HOME` or `~/.cache`,
+    /// not a shared temporary folder where another user could plant code; the system's
+    /// temporary folder only when neither is set). Real files, because the package reads
+    /// its own source (`inspect.getsource`) as it does in Pyodide.
     fn package_root() -> Result<&'static PathBuf, String> {
         static ROOT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
         ROOT.get_or_init(|| {
@@ -114,7 +116,13 @@ mod cpython {
                     hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
                 }
             }
-            let root = std::env::temp_dir().join(format!("remotemedia-python-{hash:016x}"));
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+                .unwrap_or_else(std::env::temp_dir);
+            let root = cache
+                .join("remotemedia")
+                .join(format!("python-{hash:016x}"));
             let dir = root.join("remotemedia");
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

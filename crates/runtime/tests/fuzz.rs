@@ -1,5 +1,6 @@
 //! Fuzzing on stable Rust (proptest): random manifests through validation and runs,
-//! random envelopes through the wire decoder, and every audio node's `process` on random
+//! random envelopes through the wire decoder, damaged `.rmpkg` packages through the
+//! package reader, and every audio node's `process` on random
 //! parameters and audio (odd rates, NaN, empty items). Nothing may panic; errors are
 //! fine. `npm test` runs a short pass (64 cases per target, fixed seed);
 //! `scripts/fuzz.sh` runs a longer one with a fresh seed.
@@ -192,6 +193,29 @@ proptest! {
             let _ = wire::decode(&json!({"__audio__": true, "audio": {"meta": meta, "data": data.clone()}}));
             let _ = wire::decode(&json!({"__numpy__": true, "array": {"meta": meta, "data": data.clone()}}));
         }
+    }
+
+    #[test]
+    fn the_package_reader_never_panics(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16),
+        cut in any::<prop::sample::Index>(),
+        noise in prop::collection::vec(any::<u8>(), 0..256),
+    ) {
+        // Real packages with bytes changed here and there, cut short, and zip-looking noise.
+        for name in ["calculator.rmpkg", "deps-nodes.rmpkg"] {
+            let mut bytes = std::fs::read(common::repo().join("test-vectors/original").join(name)).unwrap();
+            for (at, byte) in &edits {
+                let i = at.index(bytes.len());
+                bytes[i] = *byte;
+            }
+            let _ = remotemedia_runtime::package::read(&bytes);
+            let _ = remotemedia_runtime::package::read(&bytes[..cut.index(bytes.len())]);
+        }
+        let mut zipish = b"PK\x03\x04".to_vec();
+        zipish.extend(&noise);
+        zipish.extend(b"PK\x05\x06");
+        zipish.extend(&noise);
+        let _ = remotemedia_runtime::package::read(&zipish);
     }
 
     #[test]

@@ -41,8 +41,10 @@ class Node:
     def __init__(self, config=None, node_id=None, *, name=None, **kwargs):
         self.config = {**dict(config or {}), **kwargs}
         self.node_id = node_id
-        # The original SDK's default: the class name (a `name` param overrides it).
-        self.name = name or type(self).__name__
+        # The original SDK's rule: the `name` param (a keyword there, in config here when
+        # the params came as one dict), else the class name.
+        given = name if name is not None else self.config.get("name")
+        self.name = given if isinstance(given, str) and given else type(self).__name__
 
     def initialize(self):
         pass

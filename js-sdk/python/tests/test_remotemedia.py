@@ -231,6 +231,8 @@ class Bridge(unittest.TestCase):
             },
         )
         self.assertEqual(out[1]["error"], "Input must contain 'text' key")
+        named = ask({"op": "create", "node": {"id": "t2", "node_type": "TextProcessorNode", "params": {"name": "upper"}}})["instance"]
+        self.assertEqual(ask({"op": "process", "instance": named, "items": [{"text": "a"}]})["items"][0]["processed_by"], "TextProcessorNode[upper]")
 
     def test_subclassing_registers_node_types(self):
         class LocalNode(Node):
