@@ -181,6 +181,10 @@ test("every bad JavaScript value is a typed rejection, never a TypeError", async
       badTimeout: await attempt(() => rm.run(ok, [1], { timeoutMs: "soon" })),
       detached: await attempt(() => rm.run(ok, [{ audio: detached, sampleRate: 16000 }])),
       bigint: await attempt(() => rm.run(big, [1])),
+      // .rmpkg bytes: detached, empty, not a zip.
+      detachedPackage: await attempt(() => rm.run(detached.buffer, [1])),
+      emptyPackage: await attempt(() => rm.run(new Uint8Array(0), [1])),
+      notAZip: await attempt(() => rm.run(new TextEncoder().encode("{}"), [1])),
     };
     // A run racing terminate(), on an instance of its own.
     const other = await sdk.RemoteMedia.create({ workers: 1 });
@@ -195,5 +199,8 @@ test("every bad JavaScript value is a typed rejection, never a TypeError", async
   assert.equal(r.undefinedManifest, "ManifestError");
   assert.equal(r.stringInputs, "InputError");
   assert.equal(r.detached, "InputError");
+  assert.equal(r.detachedPackage, "ManifestError");
+  assert.equal(r.emptyPackage, "ManifestError");
+  assert.equal(r.notAZip, "ManifestError");
   assert.equal(r.afterTerminate, "RemoteMediaError");
 });

@@ -795,7 +795,13 @@ function isBytes(manifest: unknown): manifest is Uint8Array | ArrayBuffer {
   return manifest instanceof Uint8Array || manifest instanceof ArrayBuffer;
 }
 
+/** The package's bytes; a detached buffer (transferred elsewhere) is a ManifestError, not a TypeError. */
 function bytesOf(bytes: Uint8Array | ArrayBuffer): Uint8Array {
+  const buffer = bytes instanceof Uint8Array ? bytes.buffer : bytes;
+  if ((buffer as { detached?: boolean }).detached === true) {
+    const problem = { path: "rmpkg:$", message: "the package's ArrayBuffer was detached (transferred elsewhere); pass a live one" };
+    throw new ManifestError(`invalid manifest (1 problem(s))\n  ${problem.path}: ${problem.message}`, [problem]);
+  }
   return bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
 }
 
