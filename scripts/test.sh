@@ -23,6 +23,10 @@ step "cargo doc -D warnings (doc comments' links resolve)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-worker -p remotemedia-web
 step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"
 cargo test --workspace
+# cargo test built the native CLI (with Python, a debug build whose dependencies are
+# optimised): the suites below that compare with the native runtime use it.
+cp target/debug/remotemedia target/remotemedia-cli
+export REMOTEMEDIA_CLI="$PWD/target/remotemedia-cli"
 step "the native CLI without Python (the runtime's cargo feature python off)"
 # Rust-only manifests still run; a Python node fails with an error that says how to get Python.
 cargo build -q -p remotemedia-runtime --no-default-features --bin remotemedia
@@ -33,10 +37,6 @@ if target/remotemedia-no-python run test-vectors/original/python_text_wasm.json 
   echo "a Python node ran in a build without Python"; exit 1
 fi
 grep -q "has no Python" target/no-python.out || { cat target/no-python.out; exit 1; }
-# The CLI with Python again, for the suites below that compare with the native runtime:
-# a debug build (its dependencies are optimised; a release build with LTO takes minutes).
-cargo build -q -p remotemedia-runtime --bin remotemedia
-export REMOTEMEDIA_CLI="$PWD/target/debug/remotemedia"
 step "wasm-pack test --headless --chrome (crates/worker: on a page and in a dedicated worker; crates/web: gloo-worker workers spawned from Rust)"
 wasm-pack test --headless --chrome crates/worker --test page --test worker
 wasm-pack test --headless --chrome crates/web --test browser
