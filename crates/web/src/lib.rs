@@ -38,7 +38,7 @@ pub use runner::{register_runner, Runner};
 pub use samples::Samples;
 pub use sessions::{register_sessions, SessionScope, Sessions};
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "exports"))]
 mod exports {
     use wasm_bindgen::prelude::wasm_bindgen;
 
