@@ -4,6 +4,11 @@
 # (incrementally). `npm run demo`, `npm test` and `npm run bench` run it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Run as js-sdk's prepack, npm passes its own flags down as npm_config_* variables: under
+# `npm pack --dry-run` the `npm ci` below would then install nothing, the build would
+# fail, and the package would be listed without its runtime files. This script always
+# really installs and builds (the dry run still writes no tarball).
+unset npm_config_dry_run npm_config_ignore_scripts
 
 say() { printf '[setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
