@@ -18,28 +18,19 @@ use crate::node::{AsyncNode, ExternalNodes, LocalFuture, NodeFailure};
 use crate::registry::python_builtin_names;
 
 /// The native provider of Python nodes: CPython with the `python` feature, otherwise one
-/// that explains why Python nodes cannot run. Cheap: nothing starts until a Python node
-/// is created.
+/// whose nodes fail saying why there is no Python. Either way validation knows the
+/// built-in Python node types. Cheap: nothing starts until a Python node is created.
 pub fn provider() -> Rc<dyn ExternalNodes> {
-    #[cfg(all(feature = "python", not(target_arch = "wasm32")))]
-    {
-        Rc::new(cpython::CPython)
-    }
-    #[cfg(not(all(feature = "python", not(target_arch = "wasm32"))))]
-    {
-        Rc::new(NoPython)
-    }
+    Rc::new(NativePython)
 }
 
 /// Whether this build can run Python nodes natively (the `python` feature).
 pub const AVAILABLE: bool = cfg!(all(feature = "python", not(target_arch = "wasm32")));
 
-/// Python node types without Python: validation knows the built-ins; creating one fails.
-#[cfg(not(all(feature = "python", not(target_arch = "wasm32"))))]
-struct NoPython;
+/// The [`ExternalNodes`] of the native runtime.
+struct NativePython;
 
-#[cfg(not(all(feature = "python", not(target_arch = "wasm32"))))]
-impl ExternalNodes for NoPython {
+impl ExternalNodes for NativePython {
     fn language(&self) -> &str {
         "python"
     }
@@ -50,17 +41,24 @@ impl ExternalNodes for NoPython {
 
     fn create<'a>(
         &'a self,
-        _manifest: &'a Manifest,
-        _node: &'a NodeSpec,
+        manifest: &'a Manifest,
+        node: &'a NodeSpec,
     ) -> LocalFuture<'a, Result<Box<dyn AsyncNode>, NodeFailure>> {
-        Box::pin(async {
-            Err(NodeFailure::new(
-                "this build of the runtime has no Python: build it with the cargo feature \
-                 `python` (on by default; it needs Python 3's development files, Debian's \
-                 python3-dev), or run the manifest in the browser",
-            ))
-        })
+        Box::pin(async move { create_node(manifest, node) })
     }
+}
+
+#[cfg(all(feature = "python", not(target_arch = "wasm32")))]
+use cpython::create_node;
+
+/// Without the `python` feature: every Python node fails, saying how to get Python.
+#[cfg(not(all(feature = "python", not(target_arch = "wasm32"))))]
+fn create_node(_manifest: &Manifest, _node: &NodeSpec) -> Result<Box<dyn AsyncNode>, NodeFailure> {
+    Err(NodeFailure::new(
+        "this build of the runtime has no Python: build it with the cargo feature \
+         `python` (on by default; it needs Python 3's development files, Debian's \
+         python3-dev), or run the manifest in the browser",
+    ))
 }
 
 #[cfg(all(feature = "python", not(target_arch = "wasm32")))]
@@ -176,35 +174,21 @@ mod cpython {
         protocol::read_answer(&text)
     }
 
-    /// CPython as the [`ExternalNodes`] provider.
-    pub(super) struct CPython;
-
-    impl ExternalNodes for CPython {
-        fn language(&self) -> &str {
-            "python"
+    /// One node instance in the embedded interpreter: the manifest's packages imported,
+    /// then the bridge's `create` (the node's `initialize` has run).
+    pub(super) fn create_node(
+        manifest: &Manifest,
+        node: &NodeSpec,
+    ) -> Result<Box<dyn AsyncNode>, NodeFailure> {
+        let packages = manifest.python_packages();
+        if !packages.is_empty() {
+            ask(&protocol::require_request(packages))?;
         }
-
-        fn node_types(&self) -> Vec<String> {
-            python_builtin_names()
-        }
-
-        fn create<'a>(
-            &'a self,
-            manifest: &'a Manifest,
-            node: &'a NodeSpec,
-        ) -> LocalFuture<'a, Result<Box<dyn AsyncNode>, NodeFailure>> {
-            Box::pin(async move {
-                let packages = manifest.python_packages();
-                if !packages.is_empty() {
-                    ask(&protocol::require_request(packages))?;
-                }
-                let answer = ask(&protocol::create_request(manifest, node))?;
-                Ok(Box::new(CPythonNode {
-                    instance: protocol::instance_of(&answer)?,
-                    flushed: false,
-                }) as Box<dyn AsyncNode>)
-            })
-        }
+        let answer = ask(&protocol::create_request(manifest, node))?;
+        Ok(Box::new(CPythonNode {
+            instance: protocol::instance_of(&answer)?,
+            flushed: false,
+        }))
     }
 
     /// One Python node instance in the embedded interpreter; released if dropped unflushed.

@@ -17,7 +17,7 @@ use std::io::{Cursor, Read};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::validate::Problem;
+use crate::validate::{Problem, ValidationReport};
 
 /// Most entries a package may have.
 pub const MAX_ENTRIES: usize = 4096;
@@ -62,6 +62,14 @@ impl std::fmt::Display for PackageError {
 }
 
 impl std::error::Error for PackageError {}
+
+impl PackageError {
+    /// The error as a validation report: one problem at `rmpkg:<entry>`, what the CLIs
+    /// report (as `RunError::Manifest`) and the SDK's `ManifestError` carries.
+    pub fn report(&self) -> ValidationReport {
+        ValidationReport::unreadable(&format!("rmpkg:{}", self.path), self.message.clone())
+    }
+}
 
 fn fail(path: &str, message: impl Into<String>) -> PackageError {
     PackageError {

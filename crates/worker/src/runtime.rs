@@ -384,11 +384,10 @@ async fn step(
 pub fn read_package(bytes: &[u8]) -> JsValue {
     crate::panic::install(None);
     let answer = match remotemedia_runtime::package::read(bytes) {
-        Ok(package) => serde_json::to_value(&package),
-        Err(error) => serde_json::to_value(json!({ "error": error })),
+        Ok(package) => serde_json::to_value(&package).unwrap_or(Value::Null),
+        Err(error) => json!({ "error": error }),
     };
     answer
-        .unwrap_or(Value::Null)
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .unwrap_or(JsValue::NULL)
 }

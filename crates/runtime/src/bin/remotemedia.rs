@@ -11,7 +11,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use remotemedia_runtime::executor::{CancelFlag, Executor};
-use remotemedia_runtime::validate::ValidationReport;
 use remotemedia_runtime::{catalog, manifest, native_python, package, wire, RuntimeData};
 use serde_json::{json, Value};
 
@@ -184,14 +183,10 @@ fn read_manifest_file(path: &Path) -> Result<Value, Failure> {
             }
             Ok(package.manifest)
         }
-        Err(e) => {
-            let report =
-                ValidationReport::unreadable(&format!("rmpkg:{}", e.path), e.message.clone());
-            Err(Failure {
-                message: format!("{}: {e}", path.display()),
-                json: Some(remotemedia_runtime::RunError::Manifest(report).to_json()),
-            })
-        }
+        Err(e) => Err(Failure {
+            message: format!("{}: {e}", path.display()),
+            json: Some(remotemedia_runtime::RunError::Manifest(e.report()).to_json()),
+        }),
     }
 }
 
