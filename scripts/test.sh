@@ -13,6 +13,14 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 START=$SECONDS
 step() { printf '\n== [%ss] %s\n' "$((SECONDS - START))" "$*"; }
 
+# A build that runs out of disk fails far from the cause (a linker that dies writing its
+# output, a test that cannot write a file): say up front when space is short. A fresh
+# clone's run writes about 5 GB (target/, the fixture apps, the browser profile).
+free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ "${free_kb:-0}" -lt $((6 * 1024 * 1024)) ]; then
+  echo "WARNING: only $((free_kb / 1024)) MiB free on $(df -P . | awk 'NR == 2 { print $6 }'); npm test writes about 5 GB" >&2
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy -D warnings (native, and the worker crate for wasm32)"

@@ -204,3 +204,42 @@ test("every bad JavaScript value is a typed rejection, never a TypeError", async
   assert.equal(r.notAZip, "ManifestError");
   assert.equal(r.afterTerminate, "RemoteMediaError");
 });
+
+test("limits are the instance's own: a decode over maxOutputValues is a NodeError, params over maxFrames are invalid", async () => {
+  const r = await page.evaluate(async () => {
+    const { RemoteMedia } = window.sdk;
+    const wav = new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+    const voice = await (await fetch("/examples/pipelines/voice.json")).json();
+    const strict = await RemoteMedia.create({ workers: 1, python: false, limits: { maxFrames: 1000, maxOutputValues: 100000 } });
+    const err = await strict.run(voice, [wav]).catch((e) => e);
+    const chunker = { version: "v1", metadata: { name: "c" }, nodes: [{ id: "c", node_type: "AudioChunkerNode", params: { chunk_size: 2048 } }] };
+    const strictReport = strict.validate(chunker);
+    const runErr = await strict.run(chunker, [{ samples: new Float32Array(4), sampleRate: 16000 }]).catch((e) => e);
+    await strict.terminate();
+    const bad = [];
+    for (const limits of [{ maxFrames: 0 }, { maxOutputValues: 2 ** 40 }, { maxFrame: 5 }, { maxFrames: "1k" }, 7]) {
+      const e = await RemoteMedia.create({ workers: 1, python: false, limits }).catch((e) => e);
+      bad.push([e?.name, e?.message]);
+    }
+    return {
+      err: [err.name, err.nodeId, err.message],
+      strict: strictReport.errors,
+      lenient: window.rm.validate(chunker).valid,
+      runErr: [runErr.name, runErr.message],
+      defaultRun: (await window.rm.run(voice, [wav])).outputs.length,
+      bad,
+    };
+  });
+  assert.deepEqual(r.err.slice(0, 2), ["NodeError", "decode"]);
+  assert.match(r.err[2], /more than 100000 samples \(the limit max_output_values/);
+  assert.deepEqual(r.strict, [{ path: "nodes[0].params.chunk_size", message: "must be 1 to 1000 frames" }]);
+  assert.equal(r.lenient, true);
+  assert.equal(r.runErr[0], "ManifestError");
+  assert.equal(r.defaultRun, 2);
+  assert.deepEqual(r.bad.map(([name]) => name), Array(5).fill("RemoteMediaError"));
+  assert.match(r.bad[0][1], /options\.limits\.maxFrames must be 1 to 1073741824, got 0/);
+  assert.match(r.bad[1][1], /options\.limits\.maxOutputValues must be 1 to 536870912/);
+  assert.match(r.bad[2][1], /limits\.maxFrame is not a limit/);
+  assert.match(r.bad[3][1], /options\.limits must be an object/);
+  assert.match(r.bad[4][1], /options\.limits must be an object/);
+});

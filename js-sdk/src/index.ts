@@ -7,7 +7,7 @@
  * await rm.terminate();
  * ```
  */
-import init, { readPackage, validateManifest } from "../wasm/remotemedia_worker.js";
+import init, { checkLimits, readPackage, validateManifest } from "../wasm/remotemedia_worker.js";
 import { assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
 import type { AssetURLs } from "./assets.js";
 import { AbortError, AssetError, CaptureError, errorFromJson, InputError, ManifestError, NodeError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
@@ -16,8 +16,8 @@ import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
 import type { Answer } from "./pool.js";
 import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERRUPT_SLOTS, RUNNING_SLOT } from "./protocol.js";
-import type { FromPython, ManifestObject, PythonStartup, RuntimeAnswer, ToExecutor, ToPython, ToPythonControl } from "./protocol.js";
-export type { PythonStartup } from "./protocol.js";
+import type { ExecutorLimits, FromPython, ManifestObject, PythonStartup, RuntimeAnswer, ToExecutor, ToPython, ToPythonControl } from "./protocol.js";
+export type { ExecutorLimits, PythonStartup } from "./protocol.js";
 import { fromWire, toWire } from "./wire.js";
 import { addCaptureModule, Listener, openMicrophone } from "./live.js";
 import type { ListenOptions } from "./live.js";
@@ -112,6 +112,14 @@ export interface CreateOptions {
    * none, as long recordings may take long.
    */
   defaultTimeoutMs?: number;
+  /**
+   * Sizes manifests and inputs may ask for (chunk sizes, decoded samples, spectrogram
+   * bins): over them a run fails with a clear error instead of exhausting a worker's
+   * memory. Raise them for long recordings, lower them for untrusted input. Default
+   * `{ maxFrames: 2 ** 24, maxOutputValues: 2 ** 27 }`; a value out of range rejects
+   * `create` with a RemoteMediaError naming it.
+   */
+  limits?: ExecutorLimits;
 }
 
 /** Options of {@link RemoteMedia.run}. */
@@ -295,6 +303,12 @@ export class RemoteMedia {
     if (defaultTimeoutMs !== undefined && !(typeof defaultTimeoutMs === "number" && defaultTimeoutMs >= 0 && !Number.isNaN(defaultTimeoutMs))) {
       throw new RemoteMediaError(`options.defaultTimeoutMs must be a number of milliseconds >= 0, got ${String(defaultTimeoutMs)}`);
     }
+    const { limits } = options;
+    // Ranges and names are checked by the runtime (checkLimits, below); this keeps values
+    // a worker message cannot carry from reaching postMessage.
+    if (limits !== undefined && (typeof limits !== "object" || limits === null || Object.values(limits).some((v) => v !== undefined && typeof v !== "number"))) {
+      throw new RemoteMediaError(`options.limits must be an object {maxFrames?, maxOutputValues?} of whole numbers, got ${String(limits)}`);
+    }
     const t0 = performance.now();
     const report = (stage: string, component: ProgressEvent["component"] = "executor") =>
       options.onProgress?.({ stage, component, elapsedMs: performance.now() - t0 });
@@ -311,6 +325,8 @@ export class RemoteMedia {
       // Workers load their scripts while the module compiles; each gets it when ready.
       for (let i = 0; i < count; i++) rm.workers.push(rm.spawn(i));
       await init({ module_or_path: await module }); // main-thread instance: synchronous validate()
+      const badLimits = checkLimits(options.limits);
+      if (badLimits !== undefined) throw new RemoteMediaError(`options.${badLimits}`);
       await Promise.all(rm.workers.map((w) => w.ready()));
     } catch (err) {
       await rm.terminate();
@@ -323,7 +339,7 @@ export class RemoteMedia {
   }
 
   private spawn(index: number): ExecutorWorker {
-    const worker = new ExecutorWorker(index, this.module, (dead) => this.replace(dead), this.assets.executorWorker);
+    const worker = new ExecutorWorker(index, this.module, (dead) => this.replace(dead), this.assets.executorWorker, this.options.limits);
     if (this.pythonState === "ready" || this.pythonState === "starting") this.connectPython(worker);
     return worker;
   }
@@ -346,7 +362,7 @@ export class RemoteMedia {
       const report = this.validate(read.manifest);
       return { ...report, warnings: [...read.warnings.map((w) => ({ path: `rmpkg:${w.path}`, message: w.message })), ...report.warnings] };
     }
-    return typeof manifest === "string" ? (validateManifest(manifest) as ValidationReport) : this.validateKeyed(manifest, manifestKey(manifest));
+    return typeof manifest === "string" ? (validateManifest(manifest, this.options.limits) as ValidationReport) : this.validateKeyed(manifest, manifestKey(manifest));
   }
 
   /**
@@ -374,7 +390,7 @@ export class RemoteMedia {
    * so the error names what is wrong.
    */
   private validateKeyed(manifest: unknown, key: string): ValidationReport {
-    return validateManifest(key.includes(KEY_MARK) ? manifest : key) as ValidationReport;
+    return validateManifest(key.includes(KEY_MARK) ? manifest : key, this.options.limits) as ValidationReport;
   }
 
   /** Starts Pyodide now (otherwise it starts with the first manifest that needs it). */

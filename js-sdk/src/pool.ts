@@ -6,7 +6,7 @@
  */
 import { spawnWorker } from "./assets.js";
 import { NodeError, WorkerCrashedError } from "./errors.js";
-import type { FromExecutor, LiveStep, RuntimeAnswer, ToExecutor } from "./protocol.js";
+import type { ExecutorLimits, FromExecutor, LiveStep, RuntimeAnswer, ToExecutor } from "./protocol.js";
 
 /** A worker's answer: the runtime's answer object, plus transferred payload buffers in "transfer" mode. */
 export interface Answer {
@@ -33,7 +33,7 @@ export class ExecutorWorker {
   private liveListeners = new Map<number, (step: LiveStep) => void>();
 
   /** `module` may still be compiling: the worker loads its script (`scriptURL`) meanwhile. */
-  constructor(index: number, module: Promise<WebAssembly.Module>, onCrash: (w: ExecutorWorker) => void, scriptURL: string) {
+  constructor(index: number, module: Promise<WebAssembly.Module>, onCrash: (w: ExecutorWorker) => void, scriptURL: string, limits?: ExecutorLimits) {
     this.index = index;
     this.onCrash = onCrash;
     this.worker = spawnWorker(scriptURL, `remotemedia-executor-${index}`);
@@ -74,7 +74,7 @@ export class ExecutorWorker {
     });
     this.readyPromise.catch(() => {});
     module.then(
-      (m) => this.post({ type: "init", module: m }),
+      (m) => this.post({ type: "init", module: m, limits }),
       (err: unknown) => this.crash(new WorkerCrashedError(`executor worker ${index}: no WebAssembly module: ${String((err as Error)?.message ?? err)}`)),
     );
   }

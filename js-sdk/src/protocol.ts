@@ -8,11 +8,27 @@
 import type { AssetURLs } from "./assets.js";
 
 /**
+ * Sizes input may ask for, per {@link RemoteMedia} instance (the Rust executor's
+ * `Limits`, crates/runtime/src/limits.rs). Whole numbers; either left out keeps its default.
+ */
+export interface ExecutorLimits {
+  /** Largest chunk size, hop or window a node's params may ask for, in frames: 1 to 2^30; default 2^24 (16777216). */
+  maxFrames?: number;
+  /**
+   * Largest number of float32 values one node may make from one item when the input
+   * decides it (a decoded audio file: samples of all channels; a mel spectrogram: bins):
+   * 1 to 2^29 (2 GiB); default 2^27 (134217728, 512 MiB). Over it, the run fails with a
+   * NodeError instead of exhausting the worker's memory.
+   */
+  maxOutputValues?: number;
+}
+
+/**
  * Main thread -> executor worker. Manifests are named by ids: `body` goes with the first
  * request that uses an id on a worker, and is left out afterwards; `forget` drops one.
  */
 export type ToExecutor =
-  | { type: "init"; module: WebAssembly.Module }
+  | { type: "init"; module: WebAssembly.Module; limits?: ExecutorLimits }
   | { type: "python-port"; port: MessagePort }
   | { type: "run"; id: number; manifest: number; body?: ManifestObject; inputs: unknown[]; buffers?: ArrayBuffer[] }
   | { type: "open"; id: number; manifest: number; body?: ManifestObject }

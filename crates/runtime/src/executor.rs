@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 
 use crate::data::RuntimeData;
 use crate::graph::Graph;
+use crate::limits::Limits;
 use crate::manifest::{Manifest, NodeSpec, RuntimeHint};
 use crate::node::{AsyncNode, ExternalNodes, Node, NodeFailure};
 use crate::params::Params;
@@ -188,6 +189,7 @@ pub struct Executor {
     registry: Rc<NodeRegistry>,
     external: Option<Rc<dyn ExternalNodes>>,
     clock: Clock,
+    limits: Limits,
 }
 
 impl Default for Executor {
@@ -203,6 +205,7 @@ impl Executor {
             registry: Rc::new(registry),
             external: None,
             clock: default_clock,
+            limits: Limits::default(),
         }
     }
 
@@ -216,6 +219,18 @@ impl Executor {
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Replaces the limits on what input may ask for ([`Limits`]): validation, and the
+    /// nodes of later runs and sessions, use them.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The Rust node registry.
@@ -235,6 +250,7 @@ impl Executor {
             KnownTypes {
                 rust: &self.registry,
                 python: &python,
+                limits: self.limits,
             },
         )
     }
@@ -279,6 +295,7 @@ impl Executor {
             slots,
             metrics: vec![NodeMetrics::default(); n],
             clock: self.clock,
+            limits: self.limits,
             state: SessionState::Open,
         })
     }
@@ -286,16 +303,16 @@ impl Executor {
     async fn instantiate(&self, manifest: &Manifest, spec: &NodeSpec) -> Result<Slot, RunError> {
         let hint = spec.runtime_hint.unwrap_or(RuntimeHint::Auto);
         if let Some(factory) = self.registry.resolve(spec) {
-            let node =
-                (factory.create)(Params::new(&spec.params, factory.params)).map_err(|e| {
-                    RunError::Node {
-                        node_id: spec.id.clone(),
-                        node_type: spec.node_type.clone(),
-                        language: "rust".into(),
-                        message: format!("params.{}: {}", e.param, e.message),
-                        traceback: None,
-                    }
-                })?;
+            let node = (factory.create)(
+                Params::new(&spec.params, factory.params).with_limits(self.limits),
+            )
+            .map_err(|e| RunError::Node {
+                node_id: spec.id.clone(),
+                node_type: spec.node_type.clone(),
+                language: "rust".into(),
+                message: format!("params.{}: {}", e.param, e.message),
+                traceback: None,
+            })?;
             return Ok(Slot::Rust(node, factory.params));
         }
         match (&self.external, hint) {
@@ -397,6 +414,7 @@ pub struct Session {
     slots: Vec<Slot>,
     metrics: Vec<NodeMetrics>,
     clock: Clock,
+    limits: Limits,
     state: SessionState,
 }
 
@@ -502,7 +520,7 @@ impl Session {
         if let Some((name, message)) = check.errors.into_iter().next() {
             return Err(refuse(format!("{at}.{name}"), message));
         }
-        node.reconfigure(Params::new(&merged, specs))
+        node.reconfigure(Params::new(&merged, specs).with_limits(self.limits))
             .map_err(|e| refuse(format!("{at}.{}", e.param), e.message))?;
         self.manifest.nodes[index].params = merged;
         Ok(())

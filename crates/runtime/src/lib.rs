@@ -52,5 +52,6 @@ pub mod wire;
 
 pub use data::{AudioBuffer, DType, RuntimeData, Tensor};
 pub use executor::{CancelFlag, Executor, RunError, RunResult, Session};
+pub use limits::Limits;
 pub use manifest::Manifest;
 pub use registry::NodeRegistry;

@@ -11,11 +11,65 @@ pub const MAX_SAMPLE_RATE: u32 = 768_000;
 /// Largest resampling ratio either way (output rate / input rate, or its inverse):
 /// 3 kHz <-> 768 kHz. Beyond it a resampler's buffers grow without bound.
 pub const MAX_RESAMPLE_RATIO: f64 = 256.0;
-/// Largest number of frames in a chunk or analysis window (2^24: 5.8 min at 48 kHz).
+/// Default of [`Limits::max_frames`]: 2^24 frames (5.8 min at 48 kHz).
 pub const MAX_FRAMES_PARAM: usize = 1 << 24;
-/// Largest number of float32 values one node may produce from one item (2^27:
-/// 512 MiB), for outputs whose size follows from parameters (a mel spectrogram).
+/// Default of [`Limits::max_output_values`]: 2^27 float32 values (512 MiB).
 pub const MAX_OUTPUT_VALUES: usize = 1 << 27;
+/// Highest [`Limits::max_frames`] an executor may be given: 2^30 frames.
+pub const HARD_MAX_FRAMES: usize = 1 << 30;
+/// Highest [`Limits::max_output_values`] an executor may be given. In WebAssembly,
+/// whose memory is at most 4 GiB and where a failed allocation aborts the worker,
+/// 2^29 values (2 GiB); natively 2^34 (64 GiB).
+pub const HARD_MAX_OUTPUT_VALUES: usize = if cfg!(target_pointer_width = "32") {
+    1 << 29
+} else {
+    1 << 34
+};
+
+/// The sizes an executor lets input ask for, set per executor
+/// ([`Executor::with_limits`](crate::Executor::with_limits); the native CLI's
+/// `--max-frames` / `--max-output-values`, the SDK's `RemoteMedia.create({ limits })`).
+/// Nodes read them from their [`Params`](crate::params::Params) when built, so a limit
+/// applies from the next run or session on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest chunk size, hop or window a parameter may ask for, in frames.
+    pub max_frames: usize,
+    /// Largest number of float32 values (samples of all channels, spectrogram bins)
+    /// one node may produce from one item when that size follows from the input: a
+    /// decoded audio file, a mel spectrogram.
+    pub max_output_values: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frames: MAX_FRAMES_PARAM,
+            max_output_values: MAX_OUTPUT_VALUES,
+        }
+    }
+}
+
+impl Limits {
+    /// Checked limits: `max_frames` 1 to [`HARD_MAX_FRAMES`], `max_output_values` 1 to
+    /// [`HARD_MAX_OUTPUT_VALUES`]. The error names the field and its range.
+    pub fn new(max_frames: u64, max_output_values: u64) -> Result<Limits, String> {
+        let check = |name: &str, value: u64, max: usize| {
+            usize::try_from(value)
+                .ok()
+                .filter(|v| (1..=max).contains(v))
+                .ok_or_else(|| format!("{name} must be 1 to {max}, got {value}"))
+        };
+        Ok(Limits {
+            max_frames: check("max_frames", max_frames, HARD_MAX_FRAMES)?,
+            max_output_values: check(
+                "max_output_values",
+                max_output_values,
+                HARD_MAX_OUTPUT_VALUES,
+            )?,
+        })
+    }
+}
 
 /// Index and value of the first sample that is NaN or infinite.
 pub fn first_non_finite(samples: &[f32]) -> Option<(usize, f32)> {

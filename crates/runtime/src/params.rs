@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::limits::Limits;
 use crate::wire::json_kind;
 
 /// The JSON type a parameter takes.
@@ -173,12 +174,28 @@ impl ParamError {
 pub struct Params<'a> {
     values: &'a Map<String, Value>,
     specs: &'a [ParamSpec],
+    limits: Limits,
 }
 
 impl<'a> Params<'a> {
-    /// The `params` object of a manifest node, read against its type's specs.
+    /// The `params` object of a manifest node, read against its type's specs, under
+    /// the default [`Limits`].
     pub fn new(values: &'a Map<String, Value>, specs: &'a [ParamSpec]) -> Self {
-        Params { values, specs }
+        Params {
+            values,
+            specs,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The same params under the executor's `limits`.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Params { limits, ..self }
+    }
+
+    /// The executor's limits, for sizes a node allocates from its params or input.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The raw value, if present and not null.

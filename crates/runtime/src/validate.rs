@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::graph::Graph;
+use crate::limits::Limits;
 use crate::manifest::{Manifest, RuntimeHint};
 use crate::params::{self, Params};
 use crate::registry::NodeRegistry;
@@ -69,8 +70,8 @@ const NATIVE_NODE_FIELDS: [&str; 9] = [
     "is_sink",
 ];
 
-/// Node-type names known to the validator: the Rust registry and the external
-/// (Python) types.
+/// What the validator checks a manifest against: the Rust registry, the external
+/// (Python) types and the executor's limits on parameters.
 #[derive(Debug, Clone, Copy)]
 pub struct KnownTypes<'a> {
     /// Rust node types.
@@ -78,6 +79,8 @@ pub struct KnownTypes<'a> {
     /// Python node types available without the manifest (built-ins); types declared
     /// in the manifest's `python.modules` are added automatically.
     pub python: &'a [String],
+    /// The limits Rust nodes' parameters are checked against (chunk sizes, hops).
+    pub limits: Limits,
 }
 
 /// Validates a manifest given as JSON text. A JSON syntax error is one problem at `$`.
@@ -362,7 +365,9 @@ fn check_node_type(
             c.error(&format!("{at}.params.{param}"), message);
         }
         if !had_errors {
-            if let Err(e) = (factory.create)(Params::new(params, factory.params)) {
+            if let Err(e) =
+                (factory.create)(Params::new(params, factory.params).with_limits(known.limits))
+            {
                 c.error(&format!("{at}.params.{}", e.param), e.message);
             }
         }

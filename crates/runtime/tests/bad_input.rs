@@ -284,3 +284,55 @@ fn python_packages_are_names_from_the_apps_index_never_urls() {
         );
     }
 }
+
+#[test]
+fn the_size_limits_are_the_executors_own() {
+    use remotemedia_runtime::executor::CancelFlag;
+    use remotemedia_runtime::Limits;
+    // A bad setting is refused with its range; the defaults are within it.
+    assert!(Limits::new(0, 1)
+        .unwrap_err()
+        .contains("max_frames must be 1 to"));
+    assert!(Limits::new(1, u64::MAX)
+        .unwrap_err()
+        .contains("max_output_values must be 1 to"));
+    let default = Limits::default();
+    let same = Limits::new(default.max_frames as u64, default.max_output_values as u64);
+    assert_eq!(same, Ok(default));
+
+    let small = Limits::new(1000, 100_000).unwrap();
+    let strict = Executor::default().with_limits(small);
+    // Validation: a chunk size the default allows is over this executor's max_frames.
+    let chunker = common::one_node("AudioChunkerNode", json!({"chunk_size": 2048}));
+    assert!(Executor::default().validate(&chunker).0.is_some());
+    let (manifest, report) = strict.validate(&chunker);
+    assert!(manifest.is_none());
+    assert!(
+        report
+            .to_string()
+            .contains("chunk_size: must be 1 to 1000 frames"),
+        "{report}"
+    );
+
+    // Running: the 12 s recording (about 586k samples) decodes under the default
+    // max_output_values, not under 100k.
+    let decoder = common::one_node("AudioDecoderNode", json!({}));
+    let wav = || vec![RuntimeData::Binary(common::lena_bytes("wav"))];
+    common::run(decoder.clone(), wav()).expect("decodes under the defaults");
+    let parsed = strict.parse(&decoder).unwrap();
+    let err = pollster::block_on(strict.run(&parsed, wav(), &CancelFlag::new()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("more than 100000 samples (the limit max_output_values"),
+        "{err}"
+    );
+
+    // Sessions build their nodes under the same limits.
+    let parsed = strict.parse(&decoder).unwrap();
+    let mut session = pollster::block_on(strict.open(&parsed)).unwrap();
+    let err = pollster::block_on(session.push(wav().remove(0), &CancelFlag::new()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than 100000 samples"), "{err}");
+}

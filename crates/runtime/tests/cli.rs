@@ -90,3 +90,44 @@ fn failures_exit_1_with_a_clear_message() {
     assert_eq!(code, 1);
     assert!(stderr.contains("usage"), "{stderr}");
 }
+
+#[test]
+fn limits_are_set_from_the_command_line() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "examples/pipelines/voice.json",
+            "--input",
+            "node_modules/audio-lena/lena.wav",
+        ];
+        args.extend_from_slice(extra);
+        remotemedia(&args)
+    };
+    assert_eq!(run(&[]).0, 0);
+    let (code, json, stderr) = run(&["--max-output-values", "100000"]);
+    assert_eq!(code, 1);
+    assert_eq!(json["error"]["node_id"], "decode");
+    assert!(
+        stderr.contains("more than 100000 samples (the limit max_output_values"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["--max-frames", "0"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("--max-frames must be 1 to 1073741824, got 0"),
+        "{stderr}"
+    );
+    let (code, json, _) = remotemedia(&[
+        "validate",
+        "examples/pipelines/utterances.json",
+        "--max-frames",
+        "100",
+    ]);
+    assert_eq!((code, json["valid"].clone()), (1, Value::Bool(false)));
+    let problem = &json["errors"][0];
+    assert!(problem["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("params.hop_length"));
+    assert_eq!(problem["message"], "must be 1 to 100 samples");
+}

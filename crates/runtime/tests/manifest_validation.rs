@@ -13,6 +13,7 @@ fn check(value: Value) -> remotemedia_runtime::validate::ValidationReport {
         KnownTypes {
             rust: &registry,
             python: &python,
+            limits: Default::default(),
         },
     )
     .1
@@ -159,6 +160,7 @@ fn syntax_errors_and_non_objects_are_single_clear_problems() {
     let known = KnownTypes {
         rust: &registry,
         python: &[],
+        limits: Default::default(),
     };
     let (_, report) = validate_str("{\"version\": ", known);
     assert_eq!(report.errors.len(), 1);
@@ -226,6 +228,7 @@ fn the_report_says_which_nodes_run_in_python_and_which_packages_they_need() {
     let known = KnownTypes {
         rust: &registry,
         python: &python,
+        limits: Default::default(),
     };
     let (_, report) = validate_value(
         &json!({

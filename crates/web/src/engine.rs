@@ -36,6 +36,7 @@ pub fn prepare(text: &str) -> Result<Manifest, RunError> {
         KnownTypes {
             rust: &registry,
             python: &python,
+            limits: Default::default(),
         },
     );
     if !report.valid {

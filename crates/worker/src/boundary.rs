@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use remotemedia_runtime::Limits;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
@@ -22,6 +23,44 @@ pub fn from_js(value: JsValue, what: &str) -> Result<Value, String> {
     serde_wasm_bindgen::Deserializer::from(value)
         .deserialize_any(StrictJson)
         .map_err(|e| format!("{what} is not plain JSON data: {e}"))
+}
+
+/// The SDK's `limits` option (`{maxFrames?, maxOutputValues?}`, whole numbers; either
+/// left out keeps its default) as executor [`Limits`]. `undefined` or `null` gives the
+/// defaults. Errors name the field and its range (`limits.maxFrames must be 1 to ...`).
+pub fn limits_from_js(value: JsValue) -> Result<Limits, String> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Limits::default());
+    }
+    let Value::Object(fields) = from_js(value, "limits")? else {
+        return Err("limits must be an object {maxFrames?, maxOutputValues?}".into());
+    };
+    let defaults = Limits::default();
+    let field = |name: &str, default: usize| match fields.get(name) {
+        None | Some(Value::Null) => Ok(default as u64),
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| format!("limits.{name} must be a whole number > 0, got {v}")),
+    };
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| !["maxFrames", "maxOutputValues"].contains(&k.as_str()))
+    {
+        return Err(format!(
+            "limits.{unknown} is not a limit (maxFrames, maxOutputValues)"
+        ));
+    }
+    Limits::new(
+        field("maxFrames", defaults.max_frames)?,
+        field("maxOutputValues", defaults.max_output_values)?,
+    )
+    .map_err(|e| {
+        format!(
+            "limits.{}",
+            e.replace("max_frames", "maxFrames")
+                .replace("max_output_values", "maxOutputValues")
+        )
+    })
 }
 
 /// A JSON value as a plain JS value (objects as `Object`, never `Map`).

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use remotemedia_runtime::executor::{CancelFlag, Executor, Output, RunError, Session};
-use remotemedia_runtime::{wire, Manifest, NodeRegistry, RuntimeData};
+use remotemedia_runtime::{wire, Limits, Manifest, NodeRegistry, RuntimeData};
 use serde::Serialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -35,25 +35,39 @@ pub struct WorkerRuntime {
 
 impl Default for WorkerRuntime {
     fn default() -> Self {
-        Self::new()
+        Self::with_limits(Limits::default())
     }
 }
 
-#[wasm_bindgen]
 impl WorkerRuntime {
-    /// A runtime with the built-in Rust nodes and no Python worker yet. Installs the
-    /// panic hook ([`crate::panic`]).
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> WorkerRuntime {
+    /// A runtime with the built-in Rust nodes under `limits`, and no Python worker yet.
+    /// Installs the panic hook ([`crate::panic`]).
+    pub fn with_limits(limits: Limits) -> WorkerRuntime {
         crate::panic::install(None);
         WorkerRuntime {
-            executor: Executor::new(NodeRegistry::builtin()).with_clock(crate::clock::now_ms),
+            executor: Executor::new(NodeRegistry::builtin())
+                .with_clock(crate::clock::now_ms)
+                .with_limits(limits),
             python: None,
             manifests: ManifestCache::default(),
             sessions: Rc::default(),
             cancels: Rc::default(),
             next_session: 1,
         }
+    }
+}
+
+#[wasm_bindgen]
+impl WorkerRuntime {
+    /// [`WorkerRuntime::with_limits`] from JS: `limits` is the SDK's
+    /// `{maxFrames?, maxOutputValues?}`, `undefined` for the defaults (see
+    /// [`crate::boundary::limits_from_js`]).
+    ///
+    /// Errors (thrown): limits out of range, naming the field.
+    #[wasm_bindgen(constructor)]
+    pub fn new(limits: JsValue) -> Result<WorkerRuntime, JsError> {
+        let limits = crate::boundary::limits_from_js(limits).map_err(|e| JsError::new(&e))?;
+        Ok(WorkerRuntime::with_limits(limits))
     }
 
     /// Calls `report({message, runId, nodeId, nodeType})` before the trap of a panic:
@@ -92,7 +106,7 @@ impl WorkerRuntime {
     /// `{valid, errors, warnings, python_nodes, python_packages}` for a manifest (an
     /// object, or JSON text).
     pub fn validate(&self, manifest: JsValue) -> JsValue {
-        validate_manifest(manifest)
+        validate_under(manifest, self.executor.limits())
     }
 
     /// Batch run of manifest `manifest_id` (see [`WorkerRuntime::open`] for how manifests
@@ -394,16 +408,38 @@ pub fn read_package(bytes: &[u8]) -> JsValue {
 
 /// Validates a manifest against the Rust nodes and the Python built-ins:
 /// `{valid, errors: [{path, message}], warnings, python_nodes, python_packages}`.
-/// `manifest` is an object, or JSON text. Also exported for the main thread, where the
-/// SDK's `validate` is synchronous.
+/// `manifest` is an object, or JSON text; `limits` as in [`WorkerRuntime::new`]
+/// (limits that cannot be read are one problem at `limits`). Also exported for the main
+/// thread, where the SDK's `validate` is synchronous.
 #[wasm_bindgen(js_name = validateManifest)]
-pub fn validate_manifest(manifest: JsValue) -> JsValue {
+pub fn validate_manifest(manifest: JsValue, limits: JsValue) -> JsValue {
     crate::panic::install(None);
+    match crate::boundary::limits_from_js(limits) {
+        Ok(limits) => validate_under(manifest, limits),
+        Err(message) => {
+            remotemedia_runtime::validate::ValidationReport::unreadable("limits", message)
+                .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+                .unwrap_or(JsValue::NULL)
+        }
+    }
+}
+
+/// Why `limits` (the SDK's `{maxFrames?, maxOutputValues?}`) cannot be used, or
+/// `undefined` when they can: the SDK checks its `limits` option with this before
+/// its workers need them.
+#[wasm_bindgen(js_name = checkLimits)]
+pub fn check_limits(limits: JsValue) -> Option<String> {
+    crate::boundary::limits_from_js(limits).err()
+}
+
+/// [`validate_manifest`] under `limits`.
+fn validate_under(manifest: JsValue, limits: Limits) -> JsValue {
     let registry = NodeRegistry::builtin();
     let python = remotemedia_runtime::registry::python_builtin_names();
     let known = remotemedia_runtime::validate::KnownTypes {
         rust: &registry,
         python: &python,
+        limits,
     };
     let report = match manifest.as_string() {
         Some(text) => remotemedia_runtime::validate::validate_str(&text, known).1,

@@ -24,7 +24,7 @@ pub fn js(value: &Value) -> JsValue {
 }
 
 pub async fn calculator_run() {
-    let rt = WorkerRuntime::new();
+    let rt = WorkerRuntime::default();
     let manifest = json!({"version": "v1", "metadata": {"name": "c"},
         "nodes": [{"id": "m", "node_type": "MultiplyNode", "params": {"factor": 3}}]});
     let result = resolve(rt.run(1, 1, js(&manifest), js(&json!([1, 2.5, [1, 2]])))).await;
@@ -51,7 +51,7 @@ pub async fn calculator_run() {
 }
 
 pub async fn voice_pipeline_on_the_recording() {
-    let rt = WorkerRuntime::new();
+    let rt = WorkerRuntime::default();
     let manifest: Value =
         serde_json::from_str(include_str!("../../../examples/pipelines/voice.json")).unwrap();
     let input = json!([{"__binary__": true, "binary": {"meta": {}, "data": base64(LENA_WAV)}}]);
@@ -82,7 +82,7 @@ pub async fn voice_pipeline_on_the_recording() {
 }
 
 pub async fn bad_input_is_an_error_answer_not_a_panic() {
-    let rt = WorkerRuntime::new();
+    let rt = WorkerRuntime::default();
     let r = resolve(rt.run(3, 3, JsValue::from_str("{not json"), js(&json!([])))).await;
     assert_eq!(r["error"]["kind"], "manifest");
     let ok = json!({"version": "v1", "metadata": {"name": "p"}, "nodes": [{"id": "p", "node_type": "PassThrough"}]});
@@ -123,7 +123,7 @@ pub async fn bad_input_is_an_error_answer_not_a_panic() {
 }
 
 pub async fn sessions_keep_state_between_pushes() {
-    let mut rt = WorkerRuntime::new();
+    let mut rt = WorkerRuntime::default();
     let manifest = json!({"version": "v1", "metadata": {"name": "s"}, "nodes": [{"id": "e", "node_type": "Echo"}]});
     let opened = resolve(rt.open(99, js(&manifest))).await;
     let id = opened["session"].as_u64().unwrap() as u32;
@@ -172,7 +172,7 @@ pub async fn python_bridge_round_trip_and_errors() {
     );
     let channel = web_sys::MessageChannel::new().unwrap();
     serve.call1(&JsValue::NULL, &channel.port2()).unwrap();
-    let mut rt = WorkerRuntime::new();
+    let mut rt = WorkerRuntime::default();
     rt.set_python(channel.port1());
     let manifest = |t: &str| {
         json!({"version": "v1", "metadata": {"name": "py"},
@@ -220,7 +220,7 @@ pub async fn python_bridge_round_trip_and_errors() {
     // A Python call that never returns (nobody serves this port): connecting a new
     // Python worker fails it at once, and the new one serves the next run.
     let silent = web_sys::MessageChannel::new().unwrap();
-    let mut rt = WorkerRuntime::new();
+    let mut rt = WorkerRuntime::default();
     rt.set_python(silent.port1());
     let stuck = rt.run(20, 20, js(&manifest("Shout")), js(&json!(["x"])));
     // Let the run post its request first (it then waits for an answer that never comes).

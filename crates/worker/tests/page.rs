@@ -23,7 +23,7 @@ fn validate_reports_problems_with_paths() {
         common::js(&manifest),
         wasm_bindgen::JsValue::from_str(&manifest.to_string()),
     ] {
-        let report = remotemedia_worker::validate_manifest(given);
+        let report = remotemedia_worker::validate_manifest(given, wasm_bindgen::JsValue::UNDEFINED);
         let report: serde_json::Value = serde_wasm_bindgen::from_value(report).unwrap();
         assert_eq!(report["valid"], false);
         assert_eq!(report["errors"][0]["path"], "nodes[0].node_type");

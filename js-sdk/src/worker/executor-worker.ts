@@ -88,7 +88,7 @@ self.onmessage = async (event: MessageEvent<ToExecutor>) => {
   if (message.type === "init") {
     try {
       await init({ module_or_path: message.module });
-      runtime = new WorkerRuntime();
+      runtime = new WorkerRuntime(message.limits);
       // A panic traps the instance: say what it was, and let the page replace this worker.
       runtime.onPanic((info: { message: string } & PanicInfo) =>
         send({ type: "fatal", message: `the runtime ${info.message}`, panic: { runId: info.runId, nodeId: info.nodeId, nodeType: info.nodeType } }),

@@ -3,6 +3,8 @@
 //! MANIFEST`, `nodes`. MANIFEST is a JSON file or an `.rmpkg` package; Python nodes run
 //! in embedded CPython (the `python` feature).
 //!
+//! `--max-frames N` and `--max-output-values N` set the executor's [`Limits`].
+//!
 //! `--input` takes a `.json` file (an array of items in wire form, or one item) or an
 //! audio file (`.wav`, `.mp3`, `.flac`, `.ogg`), passed as binary bytes. Errors go to
 //! stderr as a readable line plus the error JSON, with exit status 1.
@@ -11,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use remotemedia_runtime::executor::{CancelFlag, Executor};
-use remotemedia_runtime::{catalog, manifest, native_python, package, wire, RuntimeData};
+use remotemedia_runtime::{catalog, manifest, native_python, package, wire, Limits, RuntimeData};
 use serde_json::{json, Value};
 
 const USAGE: &str = "usage:
@@ -20,7 +22,7 @@ const USAGE: &str = "usage:
   remotemedia bench MANIFEST [--input FILE]... [--repeat N]
                                                time N runs after a warm-up; print
                                                {runs, median_ms, min_ms, max_ms}
-  remotemedia validate MANIFEST                print {valid, errors, warnings}
+  remotemedia validate MANIFEST [LIMITS]       print {valid, errors, warnings}
   remotemedia nodes [--markdown]               the node catalog (Rust nodes and Python
                                                built-ins, every parameter), as JSON or
                                                as the Markdown of docs/nodes.md
@@ -28,7 +30,11 @@ const USAGE: &str = "usage:
 --input FILE: a .json file (an array of items in wire form) or an audio file
 (.wav .mp3 .flac .ogg), passed as binary bytes; repeat for more inputs. Without
 --input, a manifest file in the original SDK's {\"manifest\", \"input_data\"} form
-runs on its input_data.";
+runs on its input_data.
+
+LIMITS (run, bench, validate): --max-frames N (chunk sizes, hops; default 16777216)
+and --max-output-values N (float32 values one node may make from one item: a decoded
+file, a spectrogram; default 134217728).";
 
 const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "mp3", "flac", "ogg"];
 
@@ -68,7 +74,8 @@ fn run(args: &[String]) -> Result<String, Failure> {
     let executor = Executor::default().with_external(native_python::provider());
     match args.first().map(String::as_str) {
         Some("run") => {
-            let (manifest_path, inputs) = parse_run_args(&args[1..])?;
+            let (manifest_path, inputs, limits) = parse_run_args(&args[1..])?;
+            let executor = executor.with_limits(limits);
             let file = read_manifest_file(Path::new(&manifest_path))?;
             let manifest = executor.parse(&file).map_err(|e| Failure {
                 message: e.to_string(),
@@ -93,7 +100,8 @@ fn run(args: &[String]) -> Result<String, Failure> {
                     .ok_or_else(|| format!("--repeat needs a whole number > 0\n{USAGE}"))?;
                 rest.drain(at..at + 2);
             }
-            let (manifest_path, inputs) = parse_run_args(&rest)?;
+            let (manifest_path, inputs, limits) = parse_run_args(&rest)?;
+            let executor = executor.with_limits(limits);
             let file = read_manifest_file(Path::new(&manifest_path))?;
             let manifest = executor.parse(&file).map_err(|e| e.to_string())?;
             let items = read_inputs(&inputs, &file, &manifest_path)?;
@@ -116,11 +124,12 @@ fn run(args: &[String]) -> Result<String, Failure> {
             .to_string())
         }
         Some("validate") => {
-            let [_, path] = args else {
-                return Err(format!("validate takes one manifest path\n{USAGE}").into());
-            };
-            let manifest = read_manifest_file(Path::new(path))?;
-            let (_, report) = executor.validate(&manifest);
+            let (path, inputs, limits) = parse_run_args(&args[1..])?;
+            if !inputs.is_empty() {
+                return Err(format!("validate takes no --input\n{USAGE}").into());
+            }
+            let manifest = read_manifest_file(Path::new(&path))?;
+            let (_, report) = executor.with_limits(limits).validate(&manifest);
             let text = serde_json::to_string_pretty(&report).unwrap_or_default();
             if report.valid {
                 Ok(text)
@@ -144,9 +153,16 @@ fn run(args: &[String]) -> Result<String, Failure> {
     }
 }
 
-fn parse_run_args(args: &[String]) -> Result<(String, Vec<String>), String> {
+/// The manifest path, the `--input` files and the limits (`--max-frames`,
+/// `--max-output-values`) of `run`, `bench` and `validate`.
+fn parse_run_args(args: &[String]) -> Result<(String, Vec<String>, Limits), String> {
     let mut manifest = None;
     let mut inputs = Vec::new();
+    let defaults = Limits::default();
+    let (mut max_frames, mut max_output_values) = (
+        defaults.max_frames as u64,
+        defaults.max_output_values as u64,
+    );
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -155,13 +171,32 @@ fn parse_run_args(args: &[String]) -> Result<(String, Vec<String>), String> {
                     .ok_or_else(|| format!("--input needs a file\n{USAGE}"))?
                     .clone(),
             ),
+            flag @ ("--max-frames" | "--max-output-values") => {
+                let value = it
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .ok_or_else(|| format!("{flag} needs a whole number > 0\n{USAGE}"))?;
+                if flag == "--max-frames" {
+                    max_frames = value;
+                } else {
+                    max_output_values = value;
+                }
+            }
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}\n{USAGE}")),
             path if manifest.is_none() => manifest = Some(path.to_string()),
             extra => return Err(format!("unexpected argument {extra}\n{USAGE}")),
         }
     }
-    let manifest = manifest.ok_or_else(|| format!("run needs a manifest path\n{USAGE}"))?;
-    Ok((manifest, inputs))
+    let manifest = manifest.ok_or_else(|| format!("a manifest path is needed\n{USAGE}"))?;
+    let limits = Limits::new(max_frames, max_output_values).map_err(|e| {
+        format!(
+            "--{}",
+            e.replace("max_frames", "max-frames")
+                .replace("max_output_values", "max-output-values")
+                .replace('_', "-")
+        )
+    })?;
+    Ok((manifest, inputs, limits))
 }
 
 /// A manifest file: JSON (a manifest, or the `{manifest, input_data}` form), or an

@@ -17,11 +17,10 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             params: const {
                 &[ParamSpec::optional("chunk_size", ParamKind::Count)
                     .default(ParamDefault::Count(512))
-                    .doc("Frames per chunk, 1 to 16777216.")]
+                    .doc("Frames per chunk, 1 to the executor's max_frames (default 16777216).")]
             },
             create: |p| {
-                let chunk =
-                    p.count_in("chunk_size", 1..=crate::limits::MAX_FRAMES_PARAM, "frames")?;
+                let chunk = p.count_in("chunk_size", 1..=p.limits().max_frames, "frames")?;
                 Ok(Box::new(Chunker {
                     chunk_frames: chunk,
                     held: None,

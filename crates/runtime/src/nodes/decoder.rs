@@ -21,12 +21,20 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         aliases: &["AudioDecoder"],
         summary: "binary (WAV, MP3, FLAC, Ogg Vorbis file bytes) -> audio",
         params: const { &[] },
-        create: |_| Ok(Box::new(AudioDecoder)),
+        create: |p| {
+            Ok(Box::new(AudioDecoder {
+                max_samples: p.limits().max_output_values,
+            }))
+        },
     }]
 }
 
 /// Decodes each binary item as a whole audio file. Audio items pass through.
-pub struct AudioDecoder;
+pub struct AudioDecoder {
+    /// The executor's [`Limits::max_output_values`](crate::Limits::max_output_values):
+    /// most samples (all channels) one file may decode to.
+    max_samples: usize,
+}
 
 impl Node for AudioDecoder {
     fn process(
@@ -35,7 +43,10 @@ impl Node for AudioDecoder {
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
         match input {
-            RuntimeData::Binary(bytes) => out.push(RuntimeData::Audio(decode_audio_file(bytes)?)),
+            RuntimeData::Binary(bytes) => out.push(RuntimeData::Audio(decode_audio_file_limited(
+                bytes,
+                self.max_samples,
+            )?)),
             RuntimeData::Audio(a) => out.push(RuntimeData::Audio(a)),
             other => {
                 return Err(NodeFailure::new(format!(
@@ -61,6 +72,8 @@ pub fn decode_audio_file(bytes: Vec<u8>) -> Result<AudioBuffer, NodeFailure> {
 
 /// [`decode_audio_file`] with another limit on the samples decoded (all channels),
 /// checked before each packet's samples are kept, whatever the file's header claims.
+/// `AudioDecoderNode` uses the executor's
+/// [`Limits::max_output_values`](crate::Limits::max_output_values).
 pub fn decode_audio_file_limited(
     bytes: Vec<u8>,
     max_samples: usize,
@@ -126,8 +139,8 @@ pub fn decode_audio_file_limited(
         // gigabytes of samples. Stop at the output limit instead of allocating them.
         if samples.len() + buf.samples().len() > max_samples {
             return Err(NodeFailure::new(format!(
-                "the file decodes to more than {max_samples} samples (the output limit; about {} minutes of 48 kHz stereo)",
-                max_samples / 48_000 / 2 / 60
+                "the file decodes to more than {max_samples} samples (the limit max_output_values: {:.1} s of 48 kHz stereo)",
+                max_samples as f64 / 96_000.0
             )));
         }
         samples.extend_from_slice(buf.samples());

@@ -31,7 +31,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .doc("FFT size and Hann window length, in samples."),
                 ParamSpec::optional("hop_length", ParamKind::Count)
                     .default(ParamDefault::Count(160))
-                    .doc("Samples between frames."),
+                    .doc("Samples between frames, 1 to the executor's max_frames (default 16777216)."),
                 ParamSpec::optional("n_mels", ParamKind::Count)
                     .default(ParamDefault::Count(80))
                     .doc("Mel bands."),
@@ -53,6 +53,8 @@ pub struct MelSpectrogram {
     fft: Arc<dyn RealToComplex<f32>>,
     window: Vec<f32>,
     filters: Option<(u32, Vec<Vec<f32>>)>,
+    /// The executor's [`Limits::max_output_values`](crate::Limits::max_output_values).
+    max_output_values: usize,
 }
 
 impl MelSpectrogram {
@@ -62,7 +64,7 @@ impl MelSpectrogram {
         if !(16..=65536).contains(&n_fft) {
             return Err(ParamError::new("n_fft", "must be from 16 to 65536 samples"));
         }
-        let hop = p.count_in("hop_length", 1..=crate::limits::MAX_FRAMES_PARAM, "samples")?;
+        let hop = p.count_in("hop_length", 1..=p.limits().max_frames, "samples")?;
         if !(1..=512).contains(&n_mels) {
             return Err(ParamError::new("n_mels", "must be from 1 to 512"));
         }
@@ -80,6 +82,7 @@ impl MelSpectrogram {
             fft: RealFftPlanner::<f32>::new().plan_fft_forward(n_fft),
             window,
             filters: None,
+            max_output_values: p.limits().max_output_values,
         })
     }
 
@@ -146,11 +149,11 @@ impl Node for MelSpectrogram {
         // The spectrum's size follows from the parameters: refuse before allocating it.
         let frames = mono.len() / self.hop;
         let values = frames.saturating_mul(self.n_fft / 2 + 1);
-        if values > crate::limits::MAX_OUTPUT_VALUES {
+        if values > self.max_output_values {
             return Err(NodeFailure::new(format!(
-                "{frames} frames of {} bins is {values} values, over the limit of {}; raise hop_length or send shorter items",
+                "{frames} frames of {} bins is {values} values, over the limit of {} (max_output_values); raise hop_length or send shorter items",
                 self.n_fft / 2 + 1,
-                crate::limits::MAX_OUTPUT_VALUES
+                self.max_output_values
             )));
         }
         let (frames, values) = self.compute(&mono, audio.sample_rate);
