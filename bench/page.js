@@ -202,32 +202,63 @@ export async function scaling({ reps, runs }) {
 }
 
 /**
- * 8. Soak: `runs` small runs and `pushes` session pushes in one page. Per-call time and
- * the main thread's JS heap (Chromium's `performance.memory`, sampled after every tenth
- * of the calls) at the start and at the end; flat means nothing accumulates.
+ * 8. Soak, in steps driven by bench/run.mjs (which reads the renderer's resident memory,
+ * where the workers' WebAssembly memory lives, between steps): one instance with Python
+ * started; each `soakStep` makes `runs` small Rust runs and `pythonRuns` runs of a
+ * one-node Python manifest (a fresh module each time, as apps that generate manifests
+ * do), then reports ms per call and memory. Memory, after a garbage collection: the JS
+ * heaps of the page, the executor workers and the Python worker
+ * (`performance.measureUserAgentSpecificMemory`, on the cross-origin isolated page run.mjs
+ * opens for this), or the page's heap alone (`performance.memory`) elsewhere.
  */
-export async function soak({ runs, pushes }) {
-  const rm = await RemoteMedia.create({ workers: 2 });
-  const echo = { version: "v1", metadata: { name: "echo" }, nodes: [{ id: "e", node_type: "Echo" }] };
-  const heap = () => performance.memory?.usedJSHeapSize ?? 0;
-  const tenth = Math.max(1, Math.floor(runs / 10));
-  const samples = [];
-  let t0 = performance.now();
-  for (let i = 1; i <= runs; i++) {
-    await rm.run(PASS, [i]);
-    if (i % tenth === 0) {
-      samples.push({ calls: i, heapMB: heap() / 2 ** 20, msPerRun: (performance.now() - t0) / tenth });
-      t0 = performance.now();
-    }
+let soaking = null;
+
+async function memoryMiB() {
+  const mib = (bytes) => bytes / 2 ** 20;
+  if (!self.crossOriginIsolated || !performance.measureUserAgentSpecificMemory) {
+    return { page: mib(performance.memory?.usedJSHeapSize ?? 0), executors: null, python: null };
   }
-  const session = await rm.open(echo);
-  const p0 = performance.now();
+  const m = await performance.measureUserAgentSpecificMemory();
+  const sum = (match) => mib(m.breakdown.filter((b) => b.attribution.some((a) => match(a.url ?? ""))).reduce((n, b) => n + b.bytes, 0));
+  return { page: sum((u) => u.endsWith(".html")), executors: sum((u) => u.includes("executor-worker")), python: sum((u) => u.includes("python-worker")) };
+}
+
+const PYTHON_ECHO = (i) => ({
+  version: "v1",
+  metadata: { name: `py-${i}` },
+  nodes: [{ id: "e", node_type: "Echo", runtime_hint: "python" }],
+  python: { modules: { [`echo_${i}`]: `from remotemedia import Node\nclass Echo(Node):\n    def process(self, data):\n        return data  # ${i}\n` } },
+});
+
+export async function soakStart() {
+  soaking = { rm: await RemoteMedia.create({ workers: 2, python: true }), python: 0 };
+  await soaking.rm.run(PYTHON_ECHO(0), [0]);
+  return memoryMiB();
+}
+
+export async function soakStep({ runs, pythonRuns }) {
+  const { rm } = soaking;
+  let t0 = performance.now();
+  for (let i = 0; i < runs; i++) await rm.run(PASS, [i]);
+  const msPerRun = (performance.now() - t0) / Math.max(1, runs);
+  t0 = performance.now();
+  for (let i = 0; i < pythonRuns; i++) await rm.run(PYTHON_ECHO(++soaking.python), [i]);
+  const msPerPythonRun = (performance.now() - t0) / Math.max(1, pythonRuns);
+  return { msPerRun, msPerPythonRun, memoryMiB: await memoryMiB() };
+}
+
+export async function soakPushes({ pushes }) {
+  const session = await soaking.rm.open({ version: "v1", metadata: { name: "echo" }, nodes: [{ id: "e", node_type: "Echo" }] });
+  const t0 = performance.now();
   for (let i = 0; i < pushes; i++) await session.push(i);
-  const pushMs = (performance.now() - p0) / pushes;
+  const pushMs = (performance.now() - t0) / pushes;
   await session.close();
-  const end = heap() / 2 ** 20;
-  await rm.terminate();
-  return { runs, pushes, samples, first: samples[0], last: samples[samples.length - 1], pushMs, heapAfterPushesMB: end };
+  return { pushMs, memoryMiB: await memoryMiB() };
+}
+
+export async function soakEnd() {
+  await soaking?.rm.terminate();
+  soaking = null;
 }
 
 /**

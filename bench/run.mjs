@@ -17,9 +17,23 @@ const results = path.join(root, "bench/results");
 mkdirSync(results, { recursive: true });
 const quick = process.argv.includes("--quick");
 const cfg = quick
-  ? { reps: 1, calls: 20, sizesMb: [1], seconds: 30, items: 20, runs: 2, soakRuns: 200, soakPushes: 50, liveSeconds: 10, capacitySeconds: 30 }
-  : { reps: 5, calls: 200, sizesMb: [1, 10, 50], seconds: 600, items: 500, runs: 8, soakRuns: 10000, soakPushes: 1000, liveSeconds: 600, capacitySeconds: 300 };
+  ? { reps: 1, calls: 20, sizesMb: [1], seconds: 30, items: 20, runs: 2, soakRuns: 200, soakPythonRuns: 20, soakPushes: 50, liveSeconds: 10, capacitySeconds: 30 }
+  : { reps: 5, calls: 200, sizesMb: [1, 10, 50], seconds: 600, items: 500, runs: 8, soakRuns: 10000, soakPythonRuns: 1000, soakPushes: 1000, liveSeconds: 600, capacitySeconds: 300 };
 const log = (m) => console.error(`[bench] ${m}`);
+
+/** The soak's row: per-call times and memory (MiB) after the first and the last tenth. */
+function soakRow(s) {
+  const f = (x, d = 2) => (x === null || x === undefined ? "n/a" : x.toFixed(d));
+  const mem = (t) => `page ${f(t.memoryMiB.page, 1)}, executors ${f(t.memoryMiB.executors, 1)}, Python ${f(t.memoryMiB.python, 1)} MiB JS heap; renderers ${f(t.rendererRssMiB, 0)} MiB resident`;
+  const growth = (k) => (s.last.memoryMiB[k] === null ? "n/a" : f(s.last.memoryMiB[k] - s.first.memoryMiB[k], 1));
+  return `| 8 | soak: ${s.runs} Rust runs and ${s.pythonRuns} Python runs (each a new module), then ${s.pushes} session pushes | first tenth ${f(s.first.msPerRun)} ms/run, ${f(s.first.msPerPythonRun)} ms/Python run, ${mem(s.first)}; last tenth ${f(s.last.msPerRun)} ms/run, ${f(s.last.msPerPythonRun)} ms/Python run, ${mem(s.last)}; ${f(s.pushMs)} ms/push | | last vs first tenth: page ${growth("page")}, executors ${growth("executors")}, Python ${growth("python")} MiB; renderers ${f(s.last.rendererRssMiB - s.first.rendererRssMiB, 0)} MiB | ${soakVerdict(s)} |`;
+}
+
+/** "flat" when no JS heap grew by more than 1 MiB and the renderers by no more than 32 MiB from the first tenth to the last. */
+function soakVerdict(s) {
+  const heaps = ["page", "executors", "python"].every((k) => s.last.memoryMiB[k] === null || s.last.memoryMiB[k] - s.first.memoryMiB[k] <= 1);
+  return heaps && s.last.rendererRssMiB - s.first.rendererRssMiB <= 32 ? "flat" : "grew";
+}
 
 /** The recording repeated to at least `seconds` as one WAV (16-bit PCM), for both sides. */
 function longWav(seconds) {
@@ -76,9 +90,47 @@ function sizes() {
 }
 
 const server = await serve(root);
+// The soak's page is cross-origin isolated, so it can measure its workers' heaps.
+const isolatedServer = await serve(root, { isolate: true });
+
+/** Resident memory of the browser's renderer processes (MiB): pages, workers and their WebAssembly memory. */
+function rendererRssMiB() {
+  const ps = spawnSync("ps", ["-eo", "rss=,args="], { encoding: "utf8" });
+  return (ps.stdout ?? "")
+    .split("\n")
+    .filter((line) => line.includes("--type=renderer"))
+    .reduce((sum, line) => sum + Number.parseInt(line.trim(), 10) / 1024, 0);
+}
+
+/**
+ * 8. Soak: tenths of `soakRuns` Rust runs and `soakPythonRuns` Python runs, then
+ * `soakPushes` session pushes, in one isolated page; after each tenth, the JS heaps of
+ * the page, executor workers and Python worker, and the renderers' resident memory.
+ */
+async function soak({ soakRuns, soakPythonRuns, soakPushes }) {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${isolatedServer.url}/bench/index.html`);
+    await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+    const call = (name, arg) => page.evaluate(({ name, arg }) => window.benchmarks[name](arg), { name, arg });
+    await call("soakStart");
+    const tenths = [];
+    for (let t = 1; t <= 10; t++) {
+      const step = await call("soakStep", { runs: soakRuns / 10, pythonRuns: soakPythonRuns / 10 });
+      tenths.push({ ...step, calls: (t * (soakRuns + soakPythonRuns)) / 10, rendererRssMiB: rendererRssMiB() });
+    }
+    const pushes = await call("soakPushes", { pushes: soakPushes });
+    await call("soakEnd");
+    return { runs: soakRuns, pythonRuns: soakPythonRuns, pushes: soakPushes, tenths, first: tenths[0], last: tenths[9], pushMs: pushes.pushMs, afterPushes: { ...pushes.memoryMiB, rendererRssMiB: rendererRssMiB() } };
+  } finally {
+    await page.close();
+  }
+}
 // The long recording is also the fake microphone of the live benchmark.
 const wav = longWav(Math.max(cfg.seconds, cfg.liveSeconds + 5));
-const browser = await launch(fakeMicrophoneFlags(wav.file));
+// ForceEagerMeasureMemory: the soak's memory measurements (after a GC) answer at once
+// instead of at the next scheduled GC (up to 20 s).
+const browser = await launch([...fakeMicrophoneFlags(wav.file), "--enable-blink-features=ForceEagerMeasureMemory"]);
 const out = { date: new Date().toISOString(), quick, config: cfg };
 try {
   out.machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), browser: `Chromium ${browser.version()}`, node: process.version };
@@ -127,7 +179,7 @@ try {
   log("6/7 scaling");
   out.scaling = await inPage("scaling", { reps: cfg.reps, runs: cfg.runs });
   log("soak");
-  out.soak = await inPage("soak", { runs: cfg.soakRuns, pushes: cfg.soakPushes });
+  out.soak = await soak(cfg);
   log(`live: ${cfg.liveSeconds} s of fake microphone, then capacity`);
   out.live = await inPage("live", { seconds: cfg.liveSeconds });
   out.liveCapacity = await inPage("liveCapacity", { seconds: cfg.capacitySeconds });
@@ -136,6 +188,7 @@ try {
 } finally {
   await browser.close();
   await server.close();
+  await isolatedServer.close();
 }
 
 // Quick runs (npm test) only prove the harness; they never replace the real figures.
@@ -184,7 +237,7 @@ function markdown(r) {
       return `| 5 | first result, ${k === "rust" ? "Rust-only" : "with a Python node"} (ms from navigation) | warm, service worker ${cell(st.warmServiceWorker, st.warmServiceWorkerRange)}; warm, HTTP cache ${cell(st.warmHttp, st.warmHttpRange)} | fresh profile ${cell(st.fresh)} | | ${target} |`;
     }),
     `| 6 | ${r.scaling.runs} voice runs, pool of ${r.scaling.cores} vs 1 worker (ms) | pool ${mm(r.scaling.pool, 0)} | 1 worker ${mm(r.scaling.oneWorker, 0)} | speedup ${f(r.scaling.speedup)}x | >= ${f(r.scaling.target)}x: ${verdict(r.scaling.speedup >= r.scaling.target)} |`,
-    `| 8 | soak: ${r.soak.runs} small runs, then ${r.soak.pushes} session pushes | first tenth ${f(r.soak.first.msPerRun)} ms/run, heap ${f(r.soak.first.heapMB, 1)} MiB; last tenth ${f(r.soak.last.msPerRun)} ms/run, heap ${f(r.soak.last.heapMB, 1)} MiB; ${f(r.soak.pushMs)} ms/push | | heap ${f(r.soak.last.heapMB - r.soak.first.heapMB, 1)} MiB last vs first | flat |`,
+    soakRow(r.soak),
     `| 9 | live: ${f(r.live.seconds, 0)} s of fake microphone through listen() and live-voice.json | frame event latency p50 ${f(r.live.latencyMs.p50, 1)} ms, p95 ${f(r.live.latencyMs.p95, 1)} ms (${r.live.latencyMs.count} frames); ${r.live.gaps} frames lost, ${r.live.repeats} repeated (${r.live.framesCaptured} captured, ${r.live.framesReceived} received); main thread ${f(r.live.mainThreadMsPerSecond, 2)} ms per s of audio | one executor worker keeps ${f(r.liveCapacity.streams, 0)} live streams in real time (${f(r.liveCapacity.seconds, 0)} s of audio in ${f(r.liveCapacity.wallMs, 0)} ms, offline-rendered) | | p95 <= one 30 ms VAD frame + 10 ms: ${verdict(r.live.latencyMs.p95 <= 40)}; 0 lost or repeated: ${verdict(r.live.gaps + r.live.repeats === 0 && r.live.framesCaptured === r.live.framesReceived)} |`,
     `| 7 | sizes | wasm ${(r.size.wasmRaw / 1024).toFixed(0)} KiB raw, ${(r.size.wasmGzip / 1024).toFixed(0)} KiB gzip, ${(r.size.wasmBrotli / 1024).toFixed(0)} KiB brotli | npm package ${f(r.size.npmPacked / 2 ** 20, 1)} MiB packed, ${f(r.size.npmUnpacked / 2 ** 20, 1)} MiB unpacked (${r.size.npmFiles} files, Pyodide core included) | | |`,
     "",
