@@ -50,15 +50,37 @@ impl Default for Limits {
     }
 }
 
+/// A limit out of its range: which one (`"max_frames"` or `"max_output_values"`, the
+/// field's name), its highest allowed value and the value given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitError {
+    /// The field of [`Limits`].
+    pub field: &'static str,
+    /// Highest allowed value (the lowest is 1).
+    pub max: usize,
+    /// The value given.
+    pub got: u64,
+}
+
+impl std::fmt::Display for LimitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} must be 1 to {}, got {}",
+            self.field, self.max, self.got
+        )
+    }
+}
+
 impl Limits {
     /// Checked limits: `max_frames` 1 to [`HARD_MAX_FRAMES`], `max_output_values` 1 to
     /// [`HARD_MAX_OUTPUT_VALUES`]. The error names the field and its range.
-    pub fn new(max_frames: u64, max_output_values: u64) -> Result<Limits, String> {
-        let check = |name: &str, value: u64, max: usize| {
-            usize::try_from(value)
+    pub fn new(max_frames: u64, max_output_values: u64) -> Result<Limits, LimitError> {
+        let check = |field: &'static str, got: u64, max: usize| {
+            usize::try_from(got)
                 .ok()
                 .filter(|v| (1..=max).contains(v))
-                .ok_or_else(|| format!("{name} must be 1 to {max}, got {value}"))
+                .ok_or(LimitError { field, max, got })
         };
         Ok(Limits {
             max_frames: check("max_frames", max_frames, HARD_MAX_FRAMES)?,

@@ -290,12 +290,13 @@ fn the_size_limits_are_the_executors_own() {
     use remotemedia_runtime::executor::CancelFlag;
     use remotemedia_runtime::Limits;
     // A bad setting is refused with its range; the defaults are within it.
-    assert!(Limits::new(0, 1)
-        .unwrap_err()
-        .contains("max_frames must be 1 to"));
-    assert!(Limits::new(1, u64::MAX)
-        .unwrap_err()
-        .contains("max_output_values must be 1 to"));
+    let zero = Limits::new(0, 1).unwrap_err();
+    assert_eq!(
+        zero.to_string(),
+        "max_frames must be 1 to 1073741824, got 0"
+    );
+    let huge = Limits::new(1, u64::MAX).unwrap_err();
+    assert_eq!((huge.field, huge.got), ("max_output_values", u64::MAX));
     let default = Limits::default();
     let same = Limits::new(default.max_frames as u64, default.max_output_values as u64);
     assert_eq!(same, Ok(default));

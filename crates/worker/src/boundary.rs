@@ -55,11 +55,12 @@ pub fn limits_from_js(value: JsValue) -> Result<Limits, String> {
         field("maxOutputValues", defaults.max_output_values)?,
     )
     .map_err(|e| {
-        format!(
-            "limits.{}",
-            e.replace("max_frames", "maxFrames")
-                .replace("max_output_values", "maxOutputValues")
-        )
+        let name = if e.field == "max_frames" {
+            "maxFrames"
+        } else {
+            "maxOutputValues"
+        };
+        format!("limits.{name} must be 1 to {}, got {}", e.max, e.got)
     })
 }
 

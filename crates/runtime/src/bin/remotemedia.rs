@@ -189,12 +189,9 @@ fn parse_run_args(args: &[String]) -> Result<(String, Vec<String>, Limits), Stri
     }
     let manifest = manifest.ok_or_else(|| format!("a manifest path is needed\n{USAGE}"))?;
     let limits = Limits::new(max_frames, max_output_values).map_err(|e| {
-        format!(
-            "--{}",
-            e.replace("max_frames", "max-frames")
-                .replace("max_output_values", "max-output-values")
-                .replace('_', "-")
-        )
+        // The option's name is the field's, with dashes.
+        let option = e.field.replace('_', "-");
+        format!("--{option} must be 1 to {}, got {}", e.max, e.got)
     })?;
     Ok((manifest, inputs, limits))
 }
