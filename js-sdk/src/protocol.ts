@@ -12,7 +12,7 @@ import type { AssetURLs } from "./assets.js";
  * `Limits`, crates/runtime/src/limits.rs). Whole numbers; either left out keeps its default.
  */
 export interface ExecutorLimits {
-  /** Largest chunk size, hop or window a node's params may ask for, in frames: 1 to 2^30; default 2^24 (16777216). */
+  /** Largest chunk size or hop a node's params may ask for (`AudioChunkerNode.chunk_size`, `MelSpectrogramNode.hop_length`), in frames: 1 to 2^30; default 2^24 (16777216). */
   maxFrames?: number;
   /**
    * Largest number of float32 values one node may make from one item when the input

@@ -33,7 +33,8 @@ pub const HARD_MAX_OUTPUT_VALUES: usize = if cfg!(target_pointer_width = "32") {
 /// applies from the next run or session on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest chunk size, hop or window a parameter may ask for, in frames.
+    /// Largest chunk size or hop a parameter may ask for, in frames
+    /// (`AudioChunkerNode.chunk_size`, `MelSpectrogramNode.hop_length`).
     pub max_frames: usize,
     /// Largest number of float32 values (samples of all channels, spectrogram bins)
     /// one node may produce from one item when that size follows from the input: a
