@@ -126,3 +126,69 @@ test("pythonNetwork: false removes the network APIs and refuses packages; python
   assert.deepEqual(r.inline.problems.map((p) => p.path), ["$.python.modules"]);
   assert.deepEqual(r.builtin, { uppercase: "FINE" });
 });
+
+test("each manifest's Python runs in its own interpreter: patches to the standard library, built-ins and JS globals stay there", async () => {
+  const r = await page.evaluate(async ({ patcher, victim }) => {
+    const rm = await window.sdk.RemoteMedia.create({ workers: 1 });
+    const text = { version: "v1", metadata: { name: "t" }, nodes: [{ id: "t", node_type: "TextProcessorNode" }] };
+    const before = (await rm.run(victim, [0])).outputs[0];
+    const patched = (await rm.run(patcher, [0])).outputs[0];
+    const after = (await rm.run(victim, [0])).outputs[0];
+    const builtin = (await rm.run(text, ["still fine"])).outputs[0].results;
+    const caps = rm.capabilities();
+    await rm.terminate();
+    return { before, patched, after, builtin, interpreters: caps.pythonInterpreters };
+  }, {
+    // Patches what one interpreter would share: a stdlib function, a Python built-in,
+    // a module in sys.modules, the remotemedia package, and a JavaScript global.
+    patcher: python(
+      "patcher",
+      "        string.capwords = lambda *a, **k: 'TAMPERED'\n        builtins.abs = lambda x: -1\n        sys.modules['textwrap'] = 'TAMPERED'\n        remotemedia.Node.process = lambda self, data: 'TAMPERED'\n        js.eval('self.tampered = true; self.fetch = () => \"TAMPERED\"')\n        return {'capwords': string.capwords('a b'), 'abs': abs(-2)}",
+      "import string, builtins, sys, remotemedia",
+    ),
+    victim: python(
+      "victim",
+      "        import textwrap\n        return {'capwords': string.capwords('a b'), 'abs': abs(-2), 'textwrap': type(textwrap).__name__, 'tampered': hasattr(js, 'tampered'), 'fetch': js.fetch.toString().count('TAMPERED')}",
+      "import string",
+    ),
+  });
+  assert.deepEqual(r.patched, { capwords: "TAMPERED", abs: -1 }, "the patches did not take in their own manifest");
+  const clean = { capwords: "A B", abs: 2, textwrap: "module", tampered: false, fetch: 0 };
+  assert.deepEqual(r.before, clean);
+  assert.deepEqual(r.after, clean, "one manifest's patches reached another's");
+  assert.deepEqual(r.builtin, { uppercase: "STILL FINE" });
+  assert.equal(r.interpreters, 3, "victim, patcher and the built-ins each in an interpreter");
+});
+
+test("pythonInterpreters bounds the interpreters: the idlest one without node instances makes room, one held by a session never does", async () => {
+  const r = await page.evaluate(async ({ counter, other }) => {
+    const { RemoteMedia } = window.sdk;
+    const rm = await RemoteMedia.create({ workers: 1, pythonInterpreters: 2 });
+    const count = async () => (await rm.run(counter, [0])).outputs[0];
+    const first = [await count(), await count()];
+    await rm.run(other, [0]); // a second interpreter
+    const t0 = performance.now();
+    await rm.run({ ...other, python: { modules: { other2: other.python.modules.other } }, nodes: other.nodes }, [0]); // a third: counter's (least recently used) goes
+    const newScopeMs = performance.now() - t0;
+    const afterEviction = await count(); // counter again: a fresh interpreter, its count from 1
+    const interpreters = rm.capabilities().pythonInterpreters;
+    await rm.terminate();
+
+    const single = await RemoteMedia.create({ workers: 1, pythonInterpreters: 1 });
+    const session = await single.open(counter);
+    await session.push(0);
+    const refused = await single.run(other, [0]).then(() => "ran", (e) => `${e.name}: ${e.message}`);
+    await session.close();
+    const afterClose = await single.run(other, [0]).then(() => "ran", (e) => `${e.name}: ${e.message}`);
+    const bad = await RemoteMedia.create({ pythonInterpreters: 0 }).then(() => "created", (e) => `${e.name}: ${e.message}`);
+    await single.terminate();
+    return { first, afterEviction, interpreters, newScopeMs, refused, afterClose, bad };
+  }, { counter: COUNTER, other: python("other", "        return 'other'") });
+  assert.deepEqual(r.first, [1, 2]);
+  assert.equal(r.afterEviction, 1, "the counter's interpreter should have been stopped to make room");
+  assert.equal(r.interpreters, 2);
+  assert.match(r.refused, /^NodeError: .*pythonInterpreters/s);
+  assert.equal(r.afterClose, "ran");
+  assert.match(r.bad, /^RemoteMediaError: options\.pythonInterpreters must be a whole number from 1 to 64, got 0/);
+  console.log(`# a manifest with new inline Python: its interpreter started and ran in ${r.newScopeMs.toFixed(0)} ms`);
+});

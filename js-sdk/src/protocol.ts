@@ -105,14 +105,16 @@ export interface PanicInfo {
 }
 
 /**
- * Main thread -> Python worker: the one message on the worker itself. `control` is the
- * private channel to the page for everything after it (the worker's own `postMessage`
- * is removed once Python can run, so manifest code cannot post to the page). `assets`
- * are the runtime files' URLs as the page's bundler emitted them; `indexURL`, when set,
- * is a full Pyodide distribution to use instead of the shipped core; `snapshotCache`
- * names the Cache API cache for memory snapshots (this build's), or null for none;
- * `network` false removes the network APIs from Python's reach; `interrupts` (cross-origin
- * isolated pages) is the shared interrupt memory, laid out as below.
+ * Main thread -> Python worker: the one message on the worker itself. The Python worker
+ * is a host: it runs no Python itself but starts interpreters (nested workers, see
+ * {@link ToInterpreter}), one per interpreter scope, at most `maxInterpreters` at once,
+ * and routes each request to its scope's interpreter. `control` is the private channel
+ * to the page for everything after this message. `assets` are the runtime files' URLs
+ * as the page's bundler emitted them; `indexURL`, when set, is a full Pyodide
+ * distribution to use instead of the shipped core; `snapshotCache` names the Cache API
+ * cache for memory snapshots (this build's), or null for none; `network` false removes
+ * the network APIs from Python's reach; `interrupts` (cross-origin isolated pages) is
+ * the shared interrupt memory, laid out as below.
  */
 export type ToPython = {
   type: "init";
@@ -122,10 +124,29 @@ export type ToPython = {
   snapshotCache: string | null;
   network: boolean;
   interrupts?: SharedArrayBuffer;
+  maxInterpreters: number;
 };
 
 /** Main thread -> Python worker over `control`: a channel to one executor worker. */
 export type ToPythonControl = { type: "connect"; port: MessagePort };
+
+/**
+ * Python worker (host) -> one interpreter (a nested worker running Pyodide): the one
+ * message on the interpreter's worker. `control` is its private channel to the host
+ * (the interpreter's own `postMessage` is removed once Python can run, so manifest code
+ * cannot post anywhere); the other fields are the page's, as in {@link ToPython}.
+ */
+export type ToInterpreter = Omit<ToPython, "type" | "maxInterpreters"> & { type: "interpreter" };
+
+/**
+ * Host -> interpreter over `control`: `connect` hands over the port requests come on
+ * ({@link PythonRequest}, without `scope`); `live` asks how many node instances the
+ * interpreter holds (an interpreter holding none may be stopped to make room).
+ */
+export type ToInterpreterControl = { type: "connect"; port: MessagePort } | { type: "live" };
+
+/** Interpreter -> host over `control`: what the host tells the page, and `live` answers. */
+export type FromInterpreter = FromPython | { type: "live"; count: number };
 
 /**
  * The interrupt memory (Int32 slots): Pyodide's interrupt buffer (the page writes 2,
@@ -143,6 +164,8 @@ export const INTERRUPT_SLOTS = CANCELLED_FIRST + CANCELLED_RING;
 export type FromPython =
   | { type: "progress"; stage: string; elapsedMs: number }
   | { type: "ready"; startMs: number; breakdown: PythonStartup; interrupts: boolean; network: boolean }
+  /** How many interpreters run now (sent when it changes). */
+  | { type: "interpreters"; count: number }
   | { type: "fatal"; message: string; asset?: { url: string; status?: number; contentType?: string } };
 
 /**
@@ -164,10 +187,12 @@ export interface PythonStartup {
 /**
  * Executor worker -> Python worker, over a MessageChannel (no main-thread hop): a node
  * request (JSON text), or the packages a manifest needs, loaded before its nodes are
- * created. `run` is the page's id of the run a request serves (none for releases). The
- * Rust runtime posts these itself (crates/worker/src/python.rs).
+ * created. `run` is the page's id of the run a request serves (none for releases);
+ * `scope` names the interpreter (the SHA-256 of the manifest's `python.modules`; none
+ * for manifests without). The Rust runtime posts these itself
+ * (crates/worker/src/python.rs).
  */
-export type PythonRequest = { id: number; request: string; run?: number } | { id: number; packages: string[] };
+export type PythonRequest = { id: number; request: string; run?: number; scope?: string } | { id: number; packages: string[]; scope?: string };
 
 /** Answer to a {@link PythonRequest} with the same id. */
 export interface PythonResponse {

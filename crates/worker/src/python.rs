@@ -6,6 +6,11 @@
 //! nodes are created) and `{id, request: "<json>", run?}` (bridge requests of
 //! `remotemedia_runtime::python_protocol`, items batched per call; `run` is the page's
 //! id of the run they serve); each is answered by `{id, response: "<json>"}`.
+//!
+//! Both carry `scope` when the manifest has inline Python (`python.modules`): the
+//! SHA-256 of its modules. The Python worker gives each scope an interpreter of its own
+//! (a nested worker), so one manifest's Python cannot change what another's runs; a
+//! node instance's later requests go to the interpreter that made it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -34,11 +39,36 @@ enum ToPython {
         /// cancelled run's Python work can be interrupted or skipped.
         #[serde(skip_serializing_if = "Option::is_none")]
         run: Option<u32>,
+        /// The interpreter that serves it (none: the one for manifests without modules).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<Rc<str>>,
     },
     Packages {
         id: u32,
         packages: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<Rc<str>>,
     },
+}
+
+/// The interpreter scope of `manifest`: the hex SHA-256 of its `python.modules` (as
+/// JSON, keys sorted), or `None` when it has none. Equal modules share an interpreter,
+/// so a manifest run again keeps its module state.
+pub fn scope_of(manifest: &Manifest) -> Option<Rc<str>> {
+    use sha2::{Digest, Sha256};
+    let modules = &manifest.python.as_ref()?.modules;
+    if modules.is_empty() {
+        return None;
+    }
+    let text = serde_json::to_string(modules).ok()?;
+    let digest = Sha256::digest(text.as_bytes());
+    Some(
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into(),
+    )
 }
 
 /// The Python worker's answer to the request with the same id.
@@ -149,18 +179,38 @@ impl PythonNodes {
         self.channel.fail_all(reason);
     }
 
-    /// Loads the manifest's Python packages in the Python worker.
-    async fn load_packages(&self, packages: &[String]) -> Result<Value, NodeFailure> {
+    /// Loads the manifest's Python packages in the interpreter of `scope`.
+    async fn load_packages(
+        &self,
+        packages: &[String],
+        scope: Option<Rc<str>>,
+    ) -> Result<Value, NodeFailure> {
         let packages = packages.to_vec();
-        answer(self.channel.ask(|id| ToPython::Packages { id, packages })).await
+        answer(self.channel.ask(|id| ToPython::Packages {
+            id,
+            packages,
+            scope,
+        }))
+        .await
     }
 }
 
-/// Sends one node request (JSON text) and decodes the answer.
-async fn request(channel: &Channel, body: Value) -> Result<Value, NodeFailure> {
+/// Sends one node request (JSON text) to the interpreter of `scope` and decodes the answer.
+async fn request(
+    channel: &Channel,
+    scope: &Option<Rc<str>>,
+    body: Value,
+) -> Result<Value, NodeFailure> {
     let request = body.to_string();
     let run = crate::runtime::running_request();
-    answer(channel.ask(|id| ToPython::Request { id, request, run })).await
+    let scope = scope.clone();
+    answer(channel.ask(|id| ToPython::Request {
+        id,
+        request,
+        run,
+        scope,
+    }))
+    .await
 }
 
 /// Awaits the Python worker's answer and decodes its JSON; `{"error": ...}` answers and
@@ -199,14 +249,21 @@ impl ExternalNodes for PythonNodes {
         node: &'a NodeSpec,
     ) -> LocalFuture<'a, Result<Box<dyn AsyncNode>, NodeFailure>> {
         Box::pin(async move {
+            let scope = scope_of(manifest);
             let packages = manifest.python_packages();
             if !packages.is_empty() {
-                self.load_packages(packages).await?;
+                self.load_packages(packages, scope.clone()).await?;
             }
-            let answer = request(&self.channel, protocol::create_request(manifest, node)).await?;
+            let answer = request(
+                &self.channel,
+                &scope,
+                protocol::create_request(manifest, node),
+            )
+            .await?;
             let instance = protocol::instance_of(&answer)?;
             Ok(Box::new(PythonNode {
                 channel: self.channel.clone(),
+                scope,
                 instance,
                 flushed: false,
             }) as Box<dyn AsyncNode>)
@@ -219,6 +276,8 @@ impl ExternalNodes for PythonNodes {
 /// release the instance.
 pub struct PythonNode {
     channel: Rc<Channel>,
+    /// The interpreter that holds the instance.
+    scope: Option<Rc<str>>,
     instance: u64,
     flushed: bool,
 }
@@ -229,10 +288,12 @@ impl Drop for PythonNode {
             // Fire and forget: nothing waits for a release (its answer is dropped).
             let request = protocol::release_request(self.instance).to_string();
             // Untagged: a release must run even for a cancelled run.
+            let scope = self.scope.clone();
             let _ = self.channel.ask(|id| ToPython::Request {
                 id,
                 request,
                 run: None,
+                scope,
             });
         }
     }
@@ -245,7 +306,7 @@ impl AsyncNode for PythonNode {
     ) -> LocalFuture<'_, Result<Vec<RuntimeData>, NodeFailure>> {
         Box::pin(async move {
             let body = protocol::process_request(self.instance, &inputs);
-            protocol::items_of(&request(&self.channel, body).await?)
+            protocol::items_of(&request(&self.channel, &self.scope, body).await?)
         })
     }
 
@@ -253,7 +314,38 @@ impl AsyncNode for PythonNode {
         Box::pin(async move {
             self.flushed = true;
             let body = protocol::flush_request(self.instance);
-            protocol::items_of(&request(&self.channel, body).await?)
+            protocol::items_of(&request(&self.channel, &self.scope, body).await?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope_of;
+    use remotemedia_runtime::manifest::Manifest;
+    use serde_json::json;
+
+    fn manifest(python: serde_json::Value) -> Manifest {
+        serde_json::from_value(json!({
+            "version": "v1", "metadata": {"name": "m"},
+            "nodes": [{"id": "a", "node_type": "N"}], "python": python,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_scope_is_the_modules_content() {
+        let a = json!({"modules": {"a": "x = 1", "b": "y = 2"}});
+        let a_reordered = json!({"modules": {"b": "y = 2", "a": "x = 1"}, "packages": ["numpy"]});
+        let scope = scope_of(&manifest(a)).unwrap();
+        assert_eq!(scope.len(), 64);
+        assert!(scope.bytes().all(|b| b.is_ascii_hexdigit()));
+        // Key order and packages do not matter; any change to a module's text does.
+        assert_eq!(Some(scope.clone()), scope_of(&manifest(a_reordered)));
+        let changed = json!({"modules": {"a": "x = 1 ", "b": "y = 2"}});
+        assert_ne!(Some(scope), scope_of(&manifest(changed)));
+        // No inline Python: the shared interpreter.
+        assert_eq!(scope_of(&manifest(json!({"modules": {}}))), None);
+        assert_eq!(scope_of(&manifest(json!({"packages": ["numpy"]}))), None);
     }
 }

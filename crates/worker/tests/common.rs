@@ -152,6 +152,7 @@ pub async fn python_bridge_round_trip_and_errors() {
         "port",
         r#"port.onmessage = (event) => {
              const m = event.data;
+             globalThis.scopes = (globalThis.scopes || []).concat([m.scope ?? null]);
              let response;
              if (m.packages) {
                globalThis.loadedPackages = (globalThis.loadedPackages || []).concat(m.packages);
@@ -181,6 +182,19 @@ pub async fn python_bridge_round_trip_and_errors() {
     };
     let ok = resolve(rt.run(8, 8, js(&manifest("Shout")), js(&json!(["hi", "there"])))).await;
     assert_eq!(ok["outputs"], json!(["HI", "THERE"]), "{ok}");
+    // Every request of the run (create, process, flush) names the interpreter scope of
+    // the manifest's modules: their SHA-256.
+    let scopes = || -> Vec<Value> {
+        let seen = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("scopes")).unwrap();
+        serde_wasm_bindgen::from_value(seen).unwrap()
+    };
+    let seen = scopes();
+    assert!(seen.len() >= 3, "create, process and flush: {seen:?}");
+    let scope = seen[0].as_str().unwrap().to_string();
+    assert!(
+        scope.len() == 64 && seen.iter().all(|s| s == &seen[0]),
+        "{seen:?}"
+    );
     let err = resolve(rt.run(9, 9, js(&manifest("Other")), js(&json!(["x"])))).await;
     assert_eq!(err["error"]["language"], "python");
     assert_eq!(err["error"]["node_id"], "s");
@@ -198,6 +212,8 @@ pub async fn python_bridge_round_trip_and_errors() {
     };
     let ok = resolve(rt.run(10, 10, with_packages(json!(["numpy"])), js(&json!(["a"])))).await;
     assert_eq!(ok["outputs"], json!(["A"]), "{ok}");
+    // The packages load in the same interpreter as the manifest's nodes.
+    assert!(scopes().iter().all(|s| s.as_str() == Some(scope.as_str())));
     let loaded =
         js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("loadedPackages")).unwrap();
     assert_eq!(

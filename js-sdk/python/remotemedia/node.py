@@ -4,8 +4,9 @@ Node classes register by name in a *scope*: the built-ins in the global one, and
 classes of a manifest's ``python.modules`` in that manifest's own scope (keyed by the
 modules' content), next to a fresh copy of the built-ins. So a manifest that defines
 ``TextProcessorNode``, or patches the built-in class, changes nothing for other
-manifests. This isolates names and module state; it is not a security boundary (all
-manifests share one interpreter).
+manifests. This isolates names and module state within one interpreter, which is what
+the native CLI has; it is not a security boundary. In the browser each scope also gets
+an interpreter of its own (the Python worker's host, js-sdk/src/worker/python-host.ts).
 """
 
 _REGISTRY = {}

@@ -1,0 +1,214 @@
+/// <reference lib="webworker" />
+/**
+ * The Python worker as a host of interpreters. It runs no Python itself: each
+ * interpreter scope (the SHA-256 of a manifest's `python.modules`, or none for
+ * manifests without inline Python) gets its own Pyodide interpreter in a nested worker
+ * (python-interpreter.ts), so one manifest's Python (its modules, globals, patches to the
+ * standard library or to JavaScript globals) can never change what another's runs.
+ *
+ * Requests from the executor workers arrive here and go to their scope's interpreter,
+ * one at a time across all interpreters: the page's interrupt memory tracks one running
+ * Python run. At most `maxInterpreters` run at once; to make room for a new scope the
+ * least recently used interpreter that holds no node instance is stopped (its module
+ * state is lost, as when a worker is replaced). If every interpreter holds instances
+ * (open sessions), the request fails with an error that says so.
+ *
+ * Terminating this worker stops every interpreter with it (the page does so to replace
+ * Python). An interpreter that dies after start-up is reported to the page as the
+ * Python worker's death, so the page replaces all of them.
+ */
+import type { FromInterpreter, FromPython, PythonRequest, PythonResponse, ToInterpreter, ToInterpreterControl, ToPython, ToPythonControl } from "../protocol.js";
+
+declare const self: DedicatedWorkerGlobalScope;
+
+/** One interpreter worker and the requests it has not answered. */
+interface Interpreter {
+  worker: Worker;
+  control: MessagePort;
+  requests: MessagePort;
+  /** Its scope; `undefined` until the first request takes it (the one started with the host). */
+  scope: string | null | undefined;
+  ready: Promise<void>;
+  started: boolean;
+  waiting: Map<number, (response: string) => void>;
+  onLive: ((count: number) => void) | null;
+  nextId: number;
+  lastUsed: number;
+}
+
+let page: MessagePort | null = null;
+let init: ToPython | null = null;
+const interpreters: Interpreter[] = [];
+let queue: Promise<unknown> = Promise.resolve();
+
+function tell(message: FromPython): void {
+  page?.postMessage(message);
+}
+
+const errorAnswer = (message: string) => JSON.stringify({ error: { message, traceback: null } });
+
+/**
+ * Starts an interpreter. `first` is the one started with the host: its progress, its
+ * readiness and its failure to start are the Python worker's, told to the page as they
+ * are. Later ones report a failure to start to the request that needed them.
+ */
+function spawn(first: boolean): Interpreter {
+  const worker = new Worker(self.location.href, { type: "module", name: "remotemedia-python-interpreter" });
+  const control = new MessageChannel();
+  const requests = new MessageChannel();
+  const interpreter: Interpreter = { worker, control: control.port1, requests: requests.port1, scope: undefined, ready: Promise.resolve(), started: false, waiting: new Map(), onLive: null, nextId: 1, lastUsed: performance.now() };
+  interpreter.ready = new Promise<void>((resolve, reject) => {
+    const died = (message: string) => {
+      if (!interpreter.started) return reject(new Error(message));
+      // After start-up: the page replaces the Python worker (and so every interpreter).
+      tell({ type: "fatal", message });
+    };
+    control.port1.onmessage = (event: MessageEvent<FromInterpreter>) => {
+      const m = event.data;
+      if (m.type === "live") return interpreter.onLive?.(m.count);
+      if (m.type === "fatal") {
+        if (first && !interpreter.started) tell(m);
+        return died(m.message);
+      }
+      if (m.type === "ready") {
+        interpreter.started = true;
+        if (first) tell(m);
+        return resolve();
+      }
+      if (m.type === "progress" && first) tell(m);
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      const message = `the Python worker crashed: ${event.message || "script error"}`;
+      if (first && !interpreter.started) tell({ type: "fatal", message });
+      died(message);
+    };
+  });
+  requests.port1.onmessage = (event: MessageEvent<PythonResponse>) => {
+    const answer = interpreter.waiting.get(event.data?.id);
+    interpreter.waiting.delete(event.data?.id);
+    answer?.(String(event.data?.response));
+  };
+  const { assets, indexURL, snapshotCache, network, interrupts } = init!;
+  worker.postMessage({ type: "interpreter", control: control.port2, assets, indexURL, snapshotCache, network, interrupts } satisfies ToInterpreter, [control.port2]);
+  control.port1.postMessage({ type: "connect", port: requests.port2 } satisfies ToInterpreterControl, [requests.port2]);
+  interpreters.push(interpreter);
+  tell({ type: "interpreters", count: interpreters.length });
+  return interpreter;
+}
+
+function stop(interpreter: Interpreter): void {
+  interpreter.worker.terminate();
+  interpreter.control.close();
+  interpreter.requests.close();
+  interpreters.splice(interpreters.indexOf(interpreter), 1);
+  tell({ type: "interpreters", count: interpreters.length });
+}
+
+/**
+ * How many node instances `interpreter` holds. It is idle (requests go one at a time),
+ * so it answers at once; one that does not within `LIVE_TIMEOUT_MS` is broken and
+ * counts as holding none, so it is the one stopped.
+ */
+function liveCount(interpreter: Interpreter): Promise<number> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(0), LIVE_TIMEOUT_MS);
+    const done = (count: number) => {
+      clearTimeout(timer);
+      interpreter.onLive = null;
+      resolve(count);
+    };
+    interpreter.onLive = done;
+    interpreter.control.postMessage({ type: "live" } satisfies ToInterpreterControl);
+  });
+}
+
+const LIVE_TIMEOUT_MS = 5000;
+
+/** Stops the least recently used interpreter that holds no node instance; false if none. */
+async function makeRoom(): Promise<boolean> {
+  const byAge = [...interpreters].sort((a, b) => a.lastUsed - b.lastUsed);
+  for (const candidate of byAge) {
+    if (!candidate.started) continue;
+    if ((await liveCount(candidate)) === 0) {
+      stop(candidate);
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The interpreter of `scope`, started (or taken over from the first one) if need be. */
+async function interpreterFor(scope: string | null): Promise<Interpreter> {
+  let interpreter = interpreters.find((i) => i.scope === scope) ?? interpreters.find((i) => i.scope === undefined);
+  if (!interpreter) {
+    if (interpreters.length >= init!.maxInterpreters && !(await makeRoom())) {
+      throw new Error(
+        `every Python interpreter (${init!.maxInterpreters}, the pythonInterpreters limit) holds node instances of other manifests (open sessions): close one, or raise pythonInterpreters`,
+      );
+    }
+    tell({ type: "progress", stage: "starting a Python interpreter for a manifest's modules", elapsedMs: 0 });
+    interpreter = spawn(false);
+  }
+  interpreter.scope = scope;
+  interpreter.lastUsed = performance.now();
+  try {
+    await interpreter.ready;
+  } catch (err) {
+    stop(interpreter);
+    throw err;
+  }
+  return interpreter;
+}
+
+/** Sends `message` to its scope's interpreter; resolves with the answer's JSON text. */
+async function route(message: PythonRequest): Promise<string> {
+  const { scope, ...body } = message;
+  const key = typeof scope === "string" ? scope : null;
+  // A release for an interpreter that is gone (stopped, replaced) has nothing to release.
+  if ("request" in body && !interpreters.some((i) => i.scope === key) && isRelease(body.request)) return "{}";
+  const interpreter = await interpreterFor(key);
+  const id = interpreter.nextId++;
+  return new Promise<string>((resolve) => {
+    interpreter.waiting.set(id, resolve);
+    interpreter.requests.postMessage({ ...body, id } satisfies PythonRequest);
+  });
+}
+
+function isRelease(request: string): boolean {
+  if (request.length > 256) return false;
+  try {
+    return (JSON.parse(request) as { op?: unknown }).op === "release";
+  } catch {
+    return false;
+  }
+}
+
+/** Serves one executor worker's requests, in arrival order across all of them. */
+function connect(port: MessagePort): void {
+  port.onmessage = (event: MessageEvent<PythonRequest>) => {
+    const message = event.data;
+    if (typeof message?.id !== "number") return;
+    if (!("request" in message && typeof message.request === "string") && !("packages" in message && Array.isArray(message.packages))) return;
+    queue = queue.then(async () => {
+      let response: string;
+      try {
+        response = await route(message);
+      } catch (err) {
+        response = errorAnswer(String((err as Error)?.message ?? err));
+      }
+      port.postMessage({ id: message.id, response } satisfies PythonResponse);
+    });
+  };
+}
+
+/** Starts this worker as the host (the page's `init`): the first interpreter boots at once. */
+export function startHost(message: ToPython): void {
+  if (page) return;
+  page = message.control;
+  init = message;
+  page.onmessage = (e: MessageEvent<ToPythonControl>) => {
+    if (e.data?.type === "connect" && e.data.port) connect(e.data.port);
+  };
+  spawn(true);
+}

@@ -1,0 +1,306 @@
+/// <reference lib="webworker" />
+/**
+ * One Python interpreter, in a worker of its own (nested in the Python worker, which
+ * starts one per interpreter scope: see python-host.ts): starts Pyodide, installs the
+ * `remotemedia` Python package, and serves the Python-node requests the host forwards,
+ * one at a time (Pyodide is single-threaded).
+ *
+ * Pyodide's loader and its Emscripten glue are bundled into this script at build time
+ * (so an app's bundler sees one worker and no Node.js imports); its data files arrive as
+ * URLs from the page (`assets`), each named there by a literal `new URL(...)` so that the
+ * app's bundler emits them. Every file is fetched and checked here first: a missing file
+ * fails with its URL and what the server answered, never a hang inside Pyodide.
+ */
+import { loadPyodide } from "pyodide";
+import createPyodideModule from "pyodide/pyodide.asm.mjs";
+import { fetchAsset } from "../assets.js";
+import type { AssetURLs } from "../assets.js";
+import { AssetError } from "../errors.js";
+import { CANCELLED_FIRST, INTERRUPT_SLOT, RUNNING_SLOT } from "../protocol.js";
+import type { FromInterpreter, PythonRequest, PythonResponse, PythonStartup, ToInterpreter, ToInterpreterControl } from "../protocol.js";
+
+declare const self: DedicatedWorkerGlobalScope;
+
+interface PyProxy {
+  (arg: string): string;
+  destroy(): void;
+}
+interface Pyodide {
+  makeMemorySnapshot(): Uint8Array;
+  runPython(code: string): unknown;
+  unpackArchive(buffer: Uint8Array, format: string, options?: { extractDir?: string }): void;
+  pyimport(name: string): { handle: PyProxy };
+  loadPackage(names: string[], options?: { errorCallback?: (message: string) => void; messageCallback?: (message: string) => void }): Promise<unknown>;
+  loadedPackages: Record<string, string>;
+  setInterruptBuffer(buffer: Int32Array): void;
+}
+
+const started = performance.now();
+let handle: PyProxy | null = null;
+/** How many node instances the interpreter holds (`remotemedia.bridge.live_instances`). */
+let liveInstances: (() => number) | null = null;
+let pyodide: Pyodide | null = null;
+const loadedPackages = new Set<string>();
+let queue: Promise<unknown> = Promise.resolve();
+let ready: Promise<void> = new Promise(() => {});
+
+/**
+ * The private channel to the host (given with the first message): every message out of
+ * this worker goes over it. After start-up the worker's own `postMessage` is removed
+ * (see {@link harden}), so Python code cannot post to the host or the page.
+ */
+let control: MessagePort | null = null;
+
+function send(message: FromInterpreter): void {
+  control?.postMessage(message);
+}
+
+function progress(stage: string): void {
+  send({ type: "progress", stage, elapsedMs: performance.now() - started });
+}
+
+type LoadOptions = Parameters<typeof loadPyodide>[0] & {
+  _makeSnapshot?: boolean;
+  _loadSnapshot?: Uint8Array;
+};
+
+/**
+ * Memory snapshots of the started interpreter (Pyodide's `_makeSnapshot` /
+ * `_loadSnapshot`, private in 314.x): a warm start restores one instead of booting
+ * CPython and unpacking the stdlib (measured here: 0.19 s instead of 3.2 s). Kept in
+ * the Cache API under this build's cache (`cacheName`, from the page), so a new build or
+ * clearCache() drops it; taken before the remotemedia package is installed (its files
+ * live outside wasm memory).
+ */
+async function loadWithSnapshot(options: LoadOptions, cacheName: string | null): Promise<{ py: Pyodide; snapshot: PythonStartup["snapshot"] }> {
+  const load = (extra: Partial<LoadOptions>) => loadPyodide({ ...options, ...extra }) as unknown as Promise<Pyodide>;
+  if (!cacheName || typeof caches === "undefined") return { py: await load({}), snapshot: "off" };
+  const key = new URL("remotemedia-interpreter.snapshot", options!.indexURL).href;
+  const cache = await caches.open(cacheName).catch(() => null);
+  const hit = await cache?.match(key);
+  if (hit) {
+    try {
+      return { py: await load({ _loadSnapshot: new Uint8Array(await hit.arrayBuffer()) }), snapshot: "loaded" };
+    } catch {
+      await cache?.delete(key); // a bad snapshot is dropped; boot normally below
+    }
+  }
+  try {
+    const py = await load({ _makeSnapshot: true });
+    const bytes = py.makeMemorySnapshot();
+    await cache?.put(key, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/octet-stream" } }));
+    return { py, snapshot: "made" };
+  } catch {
+    return { py: await load({}), snapshot: "failed" };
+  }
+}
+
+/**
+ * Pyodide always fetches its WebAssembly from `indexURL + "pyodide.asm.wasm"`, a name a
+ * bundler changes. While it starts, that one URL is answered from the bytes already
+ * fetched and checked; every other request goes to the network as usual.
+ */
+async function withPrefetched<T>(files: Map<string, Uint8Array>, run: () => Promise<T>): Promise<T> {
+  const original = self.fetch;
+  self.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    const bytes = files.get(url);
+    if (bytes) return Promise.resolve(new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/wasm" } }));
+    return original.call(self, input, init);
+  };
+  try {
+    return await run();
+  } finally {
+    self.fetch = original;
+  }
+}
+
+async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCache: string | null): Promise<void> {
+  progress("loading Pyodide");
+  // A full Pyodide distribution (indexURL) replaces the shipped core files.
+  const core = indexURL
+    ? { wasm: new URL("pyodide.asm.wasm", indexURL).href, stdlib: new URL("python_stdlib.zip", indexURL).href, lock: new URL("pyodide-lock.json", indexURL).href }
+    : { wasm: assets.pyodideWasm, stdlib: assets.pythonStdlib, lock: assets.pyodideLock };
+  const base = indexURL ?? new URL(".", core.wasm).href; // a folder: the query is dropped
+  const [wasm, stdlib, lock, pythonPackage] = await Promise.all([
+    fetchAsset(core.wasm, "wasm"),
+    fetchAsset(core.stdlib, "zip"),
+    fetchAsset(core.lock, "json"),
+    fetchAsset(assets.pythonPackage, "zip"),
+  ]);
+  const tLoad = performance.now();
+  const files = new Map([
+    [new URL("pyodide.asm.wasm", base).href, wasm],
+    [core.stdlib, stdlib],
+  ]);
+  const options: LoadOptions = {
+    indexURL: base,
+    stdLibURL: core.stdlib,
+    lockFileContents: new TextDecoder().decode(lock),
+    packageBaseUrl: indexURL ?? new URL(".", core.lock).href,
+    createPyodideModule: createPyodideModule as NonNullable<Parameters<typeof loadPyodide>[0]>["createPyodideModule"],
+  };
+  const { py, snapshot } = await withPrefetched(files, () => loadWithSnapshot(options, snapshotCache));
+  const tInstall = performance.now();
+  progress("installing the remotemedia package");
+  py.unpackArchive(pythonPackage, "zip", { extractDir: "/home/pyodide" });
+  py.runPython("import sys\nif '/home/pyodide' not in sys.path: sys.path.insert(0, '/home/pyodide')");
+  const tImport = performance.now();
+  const bridge = py.pyimport("remotemedia.bridge") as unknown as { handle: PyProxy; live_instances(): number; use_interrupts(check: () => boolean): void };
+  if (interrupts) {
+    py.setInterruptBuffer(interrupts.subarray(INTERRUPT_SLOT, INTERRUPT_SLOT + 1));
+    bridge.use_interrupts(currentRunCancelled);
+  }
+  handle = bridge.handle;
+  liveInstances = () => bridge.live_instances();
+  pyodide = py;
+  const end = performance.now();
+  const reachable = harden(network);
+  if (reachable.length > 0) throw new Error(`could not remove ${reachable.join(", ")} from the Python worker's scope`);
+  send({ type: "ready", startMs: end - started, breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock, assets.pythonPackage], tLoad, tInstall, tImport, end), interrupts: interrupts !== null, network });
+}
+
+/** The start-up timeline; fetch time from the Resource Timing entries of the runtime's files. */
+function breakdown(snapshot: PythonStartup["snapshot"], urls: string[], tLoad: number, tInstall: number, tImport: number, end: number): PythonStartup {
+  const fetches = performance.getEntriesByType("resource").filter((e) => urls.includes(e.name)) as PerformanceResourceTiming[];
+  const fetchMs = fetches.length ? Math.max(...fetches.map((e) => e.responseEnd)) - Math.min(...fetches.map((e) => e.startTime)) : 0;
+  return { snapshot, fetchMs, loadPyodideMs: tInstall - tLoad, installMs: tImport - tInstall, importMs: end - tImport, totalMs: end - started };
+}
+
+/** Loads the Python packages a manifest asks for (they need a Pyodide distribution that has them). */
+async function loadPackages(packages: string[]): Promise<string> {
+  await ready;
+  // Names only (the runtime's validation says the same): a URL would load code from anywhere.
+  const bad = packages.filter((p) => typeof p !== "string" || !/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/.test(p));
+  if (bad.length > 0) return JSON.stringify({ error: { message: `not package names: ${bad.map(String).join(", ")}`, traceback: null } });
+  if (!network && packages.length > 0) return JSON.stringify({ error: { message: `Python packages cannot be loaded: this RemoteMedia instance has no Python network access (pythonNetwork: false); asked for ${packages.join(", ")}`, traceback: null } });
+  const wanted = packages.filter((p) => !loadedPackages.has(p));
+  if (wanted.length === 0) return "{}";
+  if (!pyodide) return JSON.stringify({ error: { message: "Python is not ready", traceback: null } });
+  const errors: string[] = [];
+  const failed = (detail: string) => JSON.stringify({ error: { message: `could not load Python packages ${wanted.join(", ")}: ${detail}`, traceback: null } });
+  try {
+    // Pyodide reports a package it could not load through errorCallback and resolves:
+    // what counts is what it has loaded afterwards.
+    await pyodide.loadPackage(wanted, { errorCallback: (m) => errors.push(m), messageCallback: () => undefined });
+  } catch (err) {
+    return failed(String((err as Error)?.message ?? err));
+  }
+  const missing = wanted.filter((p) => !(p in pyodide!.loadedPackages));
+  if (missing.length > 0) {
+    // The SDK ships Pyodide's core only (npm `pyodide`); no registry offers Pyodide (wasm32)
+    // wheels of packages such as numpy, so they come from a full distribution the app hosts.
+    const why = errors.join("; ") || "no such package in this Pyodide distribution";
+    return failed(`Python package ${missing.map((p) => `"${p}"`).join(", ")} is not in this Pyodide distribution (${why}): the SDK ships Pyodide's core only; host a full Pyodide distribution that has it and pass RemoteMedia.create({ indexURL })`);
+  }
+  wanted.forEach((p) => loadedPackages.add(p));
+  return "{}";
+}
+
+async function serve(request: string, run: number | undefined): Promise<string> {
+  await ready; // requests that arrive during start-up wait for it
+  if (!handle) return JSON.stringify({ error: { message: "Python is not ready", traceback: null } });
+  if (!interrupts || run === undefined) return handle(request);
+  // Publish the run before reading the cancelled list (the page writes the list before
+  // reading this slot): a run cancelled at the same moment is either skipped here or
+  // interrupted by the page, never missed.
+  Atomics.store(interrupts, RUNNING_SLOT, run);
+  try {
+    if (isCancelled(run)) return JSON.stringify({ error: { message: `run ${run} was cancelled before its Python work started`, traceback: null } });
+    return handle(request);
+  } finally {
+    Atomics.store(interrupts, RUNNING_SLOT, 0);
+  }
+}
+
+/**
+ * Interrupts (cross-origin isolated pages only): a SharedArrayBuffer shared with the
+ * page, laid out as protocol.ts says (`INTERRUPT_SLOT`, `RUNNING_SLOT`, then the ring of
+ * cancelled runs). Slot 0 is Pyodide's interrupt
+ * buffer (the page writes 2, SIGINT); the Python handler installed by
+ * `remotemedia.bridge.use_interrupts` raises only when the run Python is serving is on
+ * the cancelled list, so a late signal never stops another run.
+ */
+let interrupts: Int32Array | null = null;
+
+function isCancelled(run: number): boolean {
+  if (!interrupts) return false;
+  for (let i = CANCELLED_FIRST; i < interrupts.length; i++) if (Atomics.load(interrupts, i) === run) return true;
+  return false;
+}
+
+/** Whether the run Python is serving now was cancelled (called from the SIGINT handler). */
+function currentRunCancelled(): boolean {
+  const run = interrupts ? Atomics.load(interrupts, RUNNING_SLOT) : 0;
+  return run !== 0 && isCancelled(run);
+}
+
+/** Whether Python code may use the network (`pythonNetwork`); packages need it. */
+let network = true;
+
+/**
+ * What manifest code must not reach from this worker's global scope (Python's `js`
+ * module is that scope): the origin's storage (the Cache API, which holds the runtime's
+ * files, and IndexedDB) and the page (`postMessage`); with `network` false also every
+ * network API. Each name is deleted wherever it is defined on the global's prototype
+ * chain, after the worker took the references it needs. Returns what is left (empty).
+ */
+function harden(withNetwork: boolean): string[] {
+  const names = ["caches", "indexedDB", "postMessage", "webkitRequestFileSystem", "webkitResolveLocalFileSystemURL", "storageFoundation"];
+  if (!withNetwork) names.push("fetch", "XMLHttpRequest", "WebSocket", "WebSocketStream", "EventSource", "WebTransport", "importScripts", "Worker", "SharedWorker", "BroadcastChannel");
+  for (const name of names) {
+    for (let o: object | null = self; o !== null; o = Object.getPrototypeOf(o)) {
+      if (Object.prototype.hasOwnProperty.call(o, name)) Reflect.deleteProperty(o, name);
+    }
+  }
+  // New ports from the host arrive over `control` only; nothing else listens here.
+  self.onmessage = null;
+  return names.filter((name) => name in self);
+}
+
+function connect(port: MessagePort): void {
+  port.onmessage = (event: MessageEvent<PythonRequest>) => {
+    const message = event.data;
+    const id = message?.id;
+    if (typeof id !== "number") return;
+    const run = "run" in message && typeof message.run === "number" ? message.run : undefined;
+    const work = "packages" in message && Array.isArray(message.packages) ? () => loadPackages(message.packages) : "request" in message && typeof message.request === "string" ? () => serve(message.request, run) : null;
+    if (!work) return;
+    // One request at a time, in arrival order across all executor workers.
+    queue = queue.then(async () => {
+      let response: string;
+      try {
+        response = await work();
+      } catch (err) {
+        response = JSON.stringify({ error: { message: String((err as Error)?.message ?? err), traceback: null } });
+      }
+      port.postMessage({ id, response } satisfies PythonResponse);
+    });
+  };
+}
+
+/**
+ * Starts this worker as an interpreter (the host's first message): Pyodide boots, and
+ * requests arrive over the port the host sends with `connect`.
+ */
+export function startInterpreter(message: ToInterpreter): void {
+  if (control) return;
+  control = message.control;
+  network = message.network;
+  interrupts = message.interrupts ? new Int32Array(message.interrupts) : null;
+  control.onmessage = (e: MessageEvent<ToInterpreterControl>) => {
+    if (e.data?.type === "connect" && e.data.port) connect(e.data.port);
+    if (e.data?.type === "live") send({ type: "live", count: liveInstances?.() ?? 0 });
+  };
+  ready = start(message.assets, message.indexURL, message.snapshotCache).catch((err: unknown) => {
+    const asset = err instanceof AssetError ? { url: err.url, status: err.status, contentType: err.contentType } : undefined;
+    send({ type: "fatal", message: `Pyodide failed to start: ${String((err as Error)?.message ?? err)}`, asset });
+  });
+  // Python code can reach this worker's global scope (`import js`). If it closes the
+  // worker, say so first, so the page replaces the Python worker instead of waiting.
+  const closeWorker = self.close.bind(self);
+  self.close = () => {
+    send({ type: "fatal", message: "the Python worker was closed by Python code" });
+    closeWorker();
+  };
+}
