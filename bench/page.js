@@ -204,9 +204,13 @@ export async function scaling({ reps, runs }) {
 /**
  * 8. Soak, in steps driven by bench/run.mjs (which reads the renderer's resident memory,
  * where the workers' WebAssembly memory lives, between steps): one instance with Python
- * started; each `soakStep` makes `runs` small Rust runs and `pythonRuns` runs of a
- * one-node Python manifest (a fresh module each time, as apps that generate manifests
- * do), then reports ms per call and memory. Memory, after a garbage collection: the JS
+ * started; each `soakStep` makes `runs` small Rust runs and `pythonRuns` runs of
+ * one-node Python manifests, then reports ms per call and memory. The Python runs cycle
+ * through three manifests (each with its own interpreter), and the first of each step
+ * is a manifest never seen before, as apps that generate manifests make: its
+ * interpreter starts and, from the second step on, the previous new one is stopped to
+ * make room (`pythonInterpreters`, default 4), so the soak also shows whether stopped
+ * interpreters give their memory back. Memory, after a garbage collection: the JS
  * heaps of the page, the executor workers and the Python worker
  * (`performance.measureUserAgentSpecificMemory`, on the cross-origin isolated page run.mjs
  * opens for this), or the page's heap alone (`performance.memory`) elsewhere.
@@ -230,9 +234,12 @@ const PYTHON_ECHO = (i) => ({
   python: { modules: { [`echo_${i}`]: `from remotemedia import Node\nclass Echo(Node):\n    def process(self, data):\n        return data  # ${i}\n` } },
 });
 
+/** Python manifests the soak cycles through (with the step's new one, 4 interpreters). */
+const SOAK_MANIFESTS = 3;
+
 export async function soakStart() {
-  soaking = { rm: await RemoteMedia.create({ workers: 2, python: true }), python: 0 };
-  await soaking.rm.run(PYTHON_ECHO(0), [0]);
+  soaking = { rm: await RemoteMedia.create({ workers: 2, python: true }), fresh: SOAK_MANIFESTS };
+  for (let m = 0; m < SOAK_MANIFESTS; m++) await soaking.rm.run(PYTHON_ECHO(m), [0]);
   return memoryMiB();
 }
 
@@ -242,7 +249,7 @@ export async function soakStep({ runs, pythonRuns }) {
   for (let i = 0; i < runs; i++) await rm.run(PASS, [i]);
   const msPerRun = (performance.now() - t0) / Math.max(1, runs);
   t0 = performance.now();
-  for (let i = 0; i < pythonRuns; i++) await rm.run(PYTHON_ECHO(++soaking.python), [i]);
+  for (let i = 0; i < pythonRuns; i++) await rm.run(PYTHON_ECHO(i === 0 ? soaking.fresh++ : i % SOAK_MANIFESTS), [i]);
   const msPerPythonRun = (performance.now() - t0) / Math.max(1, pythonRuns);
   return { msPerRun, msPerPythonRun, memoryMiB: await memoryMiB() };
 }

@@ -160,7 +160,7 @@ test("each manifest's Python runs in its own interpreter: patches to the standar
   assert.equal(r.interpreters, 3, "victim, patcher and the built-ins each in an interpreter");
 });
 
-test("pythonInterpreters bounds the interpreters: the idlest one without node instances makes room, one held by a session never does", async () => {
+test("pythonInterpreters bounds the interpreters: the idlest one without node instances makes room, one held by a session only once the session is gone", async () => {
   const r = await page.evaluate(async ({ counter, other }) => {
     const { RemoteMedia } = window.sdk;
     const rm = await RemoteMedia.create({ workers: 1, pythonInterpreters: 2 });
@@ -180,15 +180,25 @@ test("pythonInterpreters bounds the interpreters: the idlest one without node in
     const refused = await single.run(other, [0]).then(() => "ran", (e) => `${e.name}: ${e.message}`);
     await session.close();
     const afterClose = await single.run(other, [0]).then(() => "ran", (e) => `${e.name}: ${e.message}`);
+    // A session whose executor worker is replaced (a Rust run timed out on it) is lost;
+    // the Python instance it held is released, so the interpreter can make room again.
+    const lost = await single.open(counter);
+    await lost.push(0);
+    const wav = new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+    const voice = await (await fetch("/examples/pipelines/voice.json")).json();
+    const timedOut = await single.run(voice, [wav], { timeoutMs: 1 }).then(() => "ran", (e) => e.name);
+    const lostPush = await lost.push(1).then(() => "pushed", (e) => e.name);
+    const afterLoss = await single.run(other, [0]).then(() => "ran", (e) => `${e.name}: ${e.message}`);
     const bad = await RemoteMedia.create({ pythonInterpreters: 0 }).then(() => "created", (e) => `${e.name}: ${e.message}`);
     await single.terminate();
-    return { first, afterEviction, interpreters, newScopeMs, refused, afterClose, bad };
+    return { first, afterEviction, interpreters, newScopeMs, refused, afterClose, timedOut, lostPush, afterLoss, bad };
   }, { counter: COUNTER, other: python("other", "        return 'other'") });
   assert.deepEqual(r.first, [1, 2]);
   assert.equal(r.afterEviction, 1, "the counter's interpreter should have been stopped to make room");
   assert.equal(r.interpreters, 2);
   assert.match(r.refused, /^NodeError: .*pythonInterpreters/s);
   assert.equal(r.afterClose, "ran");
+  assert.deepEqual([r.timedOut, r.lostPush, r.afterLoss], ["TimeoutError", "WorkerCrashedError", "ran"]);
   assert.match(r.bad, /^RemoteMediaError: options\.pythonInterpreters must be a whole number from 1 to 64, got 0/);
   console.log(`# a manifest with new inline Python: its interpreter started and ran in ${r.newScopeMs.toFixed(0)} ms`);
 });

@@ -284,6 +284,9 @@ export class RemoteMedia {
   private pythonRestarts = 0;
   private pythonInterrupts = 0;
   private pythonInterpreterCount = 0;
+  /** Each executor worker's channel to the Python worker, by number (see ToPythonControl). */
+  private pythonConnections = 0;
+  private pythonConnectionOf = new WeakMap<ExecutorWorker, number>();
   /** The private channel to the Python worker (`FromPython` / `ToPythonControl`). */
   private pythonControl: MessagePort | null = null;
   /** Interrupt memory shared with the Python worker (cross-origin isolated pages). */
@@ -363,6 +366,9 @@ export class RemoteMedia {
 
   private replace(dead: ExecutorWorker): void {
     if (this.terminated) return;
+    // The Python node instances the dead worker made (open sessions, runs in flight) are released.
+    const connection = this.pythonConnectionOf.get(dead);
+    if (connection !== undefined) this.pythonControl?.postMessage({ type: "disconnect", connection } satisfies ToPythonControl);
     const at = this.workers.indexOf(dead);
     if (at >= 0) this.workers[at] = this.spawn(dead.index);
   }
@@ -499,8 +505,10 @@ export class RemoteMedia {
   private connectPython(worker: ExecutorWorker): void {
     if (!this.pythonControl) return;
     const channel = new MessageChannel();
+    const connection = ++this.pythonConnections;
+    this.pythonConnectionOf.set(worker, connection);
     worker.post({ type: "python-port", port: channel.port1 }, [channel.port1]);
-    this.pythonControl.postMessage({ type: "connect", port: channel.port2 } satisfies ToPythonControl, [channel.port2]);
+    this.pythonControl.postMessage({ type: "connect", port: channel.port2, connection } satisfies ToPythonControl, [channel.port2]);
   }
 
   /**

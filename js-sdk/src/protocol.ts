@@ -127,8 +127,12 @@ export type ToPython = {
   maxInterpreters: number;
 };
 
-/** Main thread -> Python worker over `control`: a channel to one executor worker. */
-export type ToPythonControl = { type: "connect"; port: MessagePort };
+/**
+ * Main thread -> Python worker over `control`: `connect` hands over a channel to one
+ * executor worker (`connection` names it); `disconnect` says that executor worker is
+ * gone, so the node instances it made and never released are released.
+ */
+export type ToPythonControl = { type: "connect"; port: MessagePort; connection: number } | { type: "disconnect"; connection: number };
 
 /**
  * Python worker (host) -> one interpreter (a nested worker running Pyodide): the one

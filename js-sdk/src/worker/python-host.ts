@@ -13,6 +13,11 @@
  * state is lost, as when a worker is replaced). If every interpreter holds instances
  * (open sessions), the request fails with an error that says so.
  *
+ * The host keeps, for each executor worker's connection, the node instances its
+ * requests made and have not flushed or released: when the page says that executor
+ * worker is gone (`disconnect`), they are released, so its open sessions and runs do not
+ * hold an interpreter forever.
+ *
  * Terminating this worker stops every interpreter with it (the page does so to replace
  * Python). An interpreter that dies after start-up is reported to the page as the
  * Python worker's death, so the page replaces all of them.
@@ -36,6 +41,13 @@ interface Interpreter {
   lastUsed: number;
 }
 
+/** An executor worker's connection and the node instances it holds: key -> where. */
+interface Connection {
+  port: MessagePort;
+  instances: Map<string, { scope: string | null; instance: number }>;
+}
+
+const connections = new Map<number, Connection>();
 let page: MessagePort | null = null;
 let init: ToPython | null = null;
 const interpreters: Interpreter[] = [];
@@ -185,7 +197,9 @@ function isRelease(request: string): boolean {
 }
 
 /** Serves one executor worker's requests, in arrival order across all of them. */
-function connect(port: MessagePort): void {
+function connect(port: MessagePort, id: number): void {
+  const connection: Connection = { port, instances: new Map() };
+  connections.set(id, connection);
   port.onmessage = (event: MessageEvent<PythonRequest>) => {
     const message = event.data;
     if (typeof message?.id !== "number") return;
@@ -194,6 +208,7 @@ function connect(port: MessagePort): void {
       let response: string;
       try {
         response = await route(message);
+        track(connection, message, response);
       } catch (err) {
         response = errorAnswer(String((err as Error)?.message ?? err));
       }
@@ -202,13 +217,61 @@ function connect(port: MessagePort): void {
   };
 }
 
+/**
+ * Notes the instance a `create` made, and forgets the one a `flush` or `release` ended.
+ * Only short texts are read: an answer `{"instance": n}`, and requests short enough to
+ * be a flush or a release (process requests carry the data and are left unread).
+ */
+function track(connection: Connection, message: PythonRequest, response: string): void {
+  if (!("request" in message)) return;
+  const scope = typeof message.scope === "string" ? message.scope : null;
+  const created = /^\{"instance": ?(\d+)\}$/.exec(response);
+  if (created) {
+    const instance = Number(created[1]);
+    connection.instances.set(`${scope} ${instance}`, { scope, instance });
+    return;
+  }
+  if (message.request.length > 256) return;
+  try {
+    const r = JSON.parse(message.request) as { op?: unknown; instance?: unknown };
+    if ((r.op === "flush" || r.op === "release") && typeof r.instance === "number") connection.instances.delete(`${scope} ${r.instance}`);
+  } catch {
+    // not JSON: nothing to track
+  }
+}
+
+/**
+ * Releases what a gone executor worker held, in the interpreters still running: after
+ * its requests already queued (a `create` among them may still add an instance).
+ */
+function disconnect(id: number): void {
+  const connection = connections.get(id);
+  if (!connection) return;
+  connections.delete(id);
+  connection.port.onmessage = null;
+  connection.port.close();
+  queue = queue.then(async () => {
+    for (const { scope, instance } of connection.instances.values()) {
+      const interpreter = interpreters.find((i) => i.scope === scope && i.started);
+      if (!interpreter) continue;
+      const request = interpreter.nextId++;
+      await new Promise<string>((resolve) => {
+        interpreter.waiting.set(request, resolve);
+        interpreter.requests.postMessage({ id: request, request: JSON.stringify({ op: "release", instance }) } satisfies PythonRequest);
+      });
+    }
+    connection.instances.clear();
+  });
+}
+
 /** Starts this worker as the host (the page's `init`): the first interpreter boots at once. */
 export function startHost(message: ToPython): void {
   if (page) return;
   page = message.control;
   init = message;
   page.onmessage = (e: MessageEvent<ToPythonControl>) => {
-    if (e.data?.type === "connect" && e.data.port) connect(e.data.port);
+    if (e.data?.type === "connect" && e.data.port) connect(e.data.port, e.data.connection);
+    if (e.data?.type === "disconnect") disconnect(e.data.connection);
   };
   spawn(true);
 }
