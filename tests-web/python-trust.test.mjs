@@ -21,6 +21,13 @@ const python = (name, body, extra = "") => ({
   python: { modules: { [name]: `import js\nfrom remotemedia import Node\n${extra}\nclass N(Node):\n    def process(self, data):\n${body}\n` } },
 });
 
+/**
+ * A node that runs `body` forever, except for the item "warm", which starts its
+ * interpreter (each manifest's inline Python has its own) without looping: the timed
+ * run then finds the loop running, not an interpreter still starting.
+ */
+const looping = (name, body) => python(name, `        if data == "warm":\n            return "warm"\n${body}`);
+
 /** A counter kept in module state: survives as long as the Python worker does. */
 const COUNTER = python("counter", "        global count\n        count += 1\n        return count", "count = 0");
 
@@ -45,6 +52,7 @@ for (const how of ["timeout", "abort"]) {
         const rm = window.rm;
         const before = rm.capabilities();
         const first = (await rm.run(counter, [0])).outputs[0];
+        await rm.run(loop, ["warm"]);
         const controller = new AbortController();
         const options = how === "timeout" ? { timeoutMs: 1000 } : { signal: controller.signal };
         if (how === "abort") setTimeout(() => controller.abort(), 1000);
@@ -58,7 +66,7 @@ for (const how of ["timeout", "abort"]) {
         const after = rm.capabilities();
         return { name: err.name, settledMs, nextMs, first, next, restarts: after.pythonRestarts - before.pythonRestarts, interrupts: after.pythonInterrupts - before.pythonInterrupts };
       },
-      { loop: python(`loop_${how}`, "        while True:\n            try:\n                sum(range(1000))\n            except Exception:\n                pass"), counter: COUNTER, how },
+      { loop: looping(`loop_${how}`, "        while True:\n            try:\n                sum(range(1000))\n            except Exception:\n                pass"), counter: COUNTER, how },
     );
     assert.equal(r.name, how === "timeout" ? "TimeoutError" : "AbortError");
     assert.equal(r.next, r.first + 1, `module state was lost: ${r.first} then ${r.next}`);
@@ -71,6 +79,7 @@ for (const how of ["timeout", "abort"]) {
 test("Python code that swallows the interrupt (bare except) is stopped by replacing the worker", async () => {
   const r = await page.evaluate(async (loop) => {
     const rm = window.rm;
+    await rm.run(loop, ["warm"]);
     const before = rm.capabilities().pythonRestarts;
     const err = await rm.run(loop, ["x"], { timeoutMs: 500 }).catch((e) => e);
     // Python runs sent during the grace period wait behind the loop and are lost with
@@ -79,7 +88,7 @@ test("Python code that swallows the interrupt (bare except) is stopped by replac
     while (rm.capabilities().pythonRestarts === before && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
     const next = await rm.run({ version: "v1", metadata: { name: "t" }, nodes: [{ id: "t", node_type: "TextProcessorNode" }] }, ["ok"]);
     return { name: err.name, nextMs: performance.now() - t0, next: next.outputs[0].results, restarts: rm.capabilities().pythonRestarts - before };
-  }, python("stubborn", "        while True:\n            try:\n                while True:\n                    pass\n            except BaseException:\n                pass"));
+  }, looping("stubborn", "        while True:\n            try:\n                while True:\n                    pass\n            except BaseException:\n                pass"));
   assert.equal(r.name, "TimeoutError");
   assert.deepEqual(r.next, { uppercase: "OK" });
   assert.equal(r.restarts, 1);
