@@ -115,11 +115,47 @@ test("manifest Python cannot reach the origin's storage or post to the page; the
   assert.equal(r.forged, false);
 });
 
-test("pythonNetwork: false removes the network APIs and refuses packages; pythonModules: false refuses inline Python", async () => {
-  const r = await page.evaluate(async (probe) => {
+/**
+ * Every way manifest Python might make JavaScript code at run time, each trying to
+ * `import()` a module (a data: URL, so no server is needed) that marks the scope;
+ * the item "check" says whether one got through.
+ */
+const IMPORT = "import('data:text/javascript,self.imported = 1')";
+const EVALUATE = python(
+  "evaluate",
+  `        if data == "check":
+            return hasattr(js, "imported")
+        tried = []
+        for attempt in (
+            lambda: js.eval(${JSON.stringify(IMPORT)}),
+            lambda: js.Function(${JSON.stringify(`return ${IMPORT}`)})(),
+            lambda: js.Function.prototype.constructor(${JSON.stringify(`return ${IMPORT}`)})(),
+            lambda: pyodide_js.loadPackage.constructor(${JSON.stringify(`return ${IMPORT}`)})(),
+            lambda: js.setTimeout(${JSON.stringify(IMPORT)}, 0),
+        ):
+            try:
+                attempt()
+                tried.append("ran")
+            except Exception as e:
+                tried.append(type(e).__name__)
+        return tried`,
+  "import pyodide_js",
+);
+
+test("pythonNetwork: false removes the network APIs, JavaScript code evaluation (so import() too) and refuses packages; pythonModules: false refuses inline Python", async () => {
+  const r = await page.evaluate(async ({ probe, evaluate }) => {
     const { RemoteMedia } = window.sdk;
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    // With the network (the suite's instance), evaluation works: the probe can tell.
+    const online = (await window.rm.run(evaluate, ["try"])).outputs[0];
+    await settle();
+    const onlineImported = (await window.rm.run(evaluate, ["check"])).outputs[0];
     const offline = await RemoteMedia.create({ workers: 1, pythonNetwork: false });
     const reachable = (await offline.run(probe.manifest, [probe.names])).outputs[0].reachable;
+    const offlineTried = (await offline.run(evaluate, ["try"])).outputs[0];
+    await settle();
+    const offlineImported = (await offline.run(evaluate, ["check"])).outputs[0];
+    const builtinOffline = (await offline.run({ version: "v1", metadata: { name: "t" }, nodes: [{ id: "t", node_type: "TextProcessorNode" }] }, ["offline"])).outputs[0].results;
     const withPackages = { ...probe.manifest, python: { ...probe.manifest.python, packages: ["numpy"] } };
     const packages = await offline.run(withPackages, [[]]).then(() => "ran", (e) => `${e.name}: ${e.message}`);
     await offline.terminate();
@@ -127,8 +163,13 @@ test("pythonNetwork: false removes the network APIs and refuses packages; python
     const inline = await builtinsOnly.run(probe.manifest, [[]]).catch((e) => ({ name: e.name, problems: e.errors }));
     const builtin = (await builtinsOnly.run({ version: "v1", metadata: { name: "t" }, nodes: [{ id: "t", node_type: "TextProcessorNode" }] }, ["fine"])).outputs[0].results;
     await builtinsOnly.terminate();
-    return { reachable, packages, inline, builtin };
-  }, { manifest: PROBE, names: [...STORAGE, ...NETWORK] });
+    return { reachable, packages, inline, builtin, online, onlineImported, offlineTried, offlineImported, builtinOffline };
+  }, { probe: { manifest: PROBE, names: [...STORAGE, ...NETWORK] }, evaluate: EVALUATE });
+  assert.deepEqual(r.online, ["ran", "ran", "ran", "ran", "ran"]);
+  assert.equal(r.onlineImported, true, "the probe's import() did not run with the network on");
+  assert.deepEqual(r.offlineTried, ["AttributeError", "JsException", "JsException", "JsException", "JsException"]);
+  assert.equal(r.offlineImported, false, "a module was imported with pythonNetwork: false");
+  assert.deepEqual(r.builtinOffline, { uppercase: "OFFLINE" });
   assert.deepEqual(r.reachable, []);
   assert.match(r.packages, /^NodeError: .*pythonNetwork: false.*numpy/s);
   assert.equal(r.inline.name, "ManifestError");

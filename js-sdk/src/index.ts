@@ -102,8 +102,9 @@ export interface CreateOptions {
   /**
    * `false` removes the network from Python's reach: `fetch`, `XMLHttpRequest`,
    * `WebSocket`, `EventSource`, `WebTransport`, `importScripts`, nested workers and
-   * `BroadcastChannel` are deleted from the Python worker's scope, and `python.packages`
-   * fail the run. Default true.
+   * `BroadcastChannel` are deleted from the Python worker's scope, JavaScript code
+   * evaluation is removed there (`eval`, function constructors, code-string timers, so
+   * `import()` cannot be reached), and `python.packages` fail the run. Default true.
    */
   pythonNetwork?: boolean;
   /**
