@@ -96,6 +96,9 @@ function spawn(first: boolean): Interpreter {
       died(message);
     };
   });
+  // A failed start is reported to the request that waits for it (or, for the first, to
+  // the page); nothing else awaits it.
+  interpreter.ready.catch(() => {});
   requests.port1.onmessage = (event: MessageEvent<PythonResponse>) => {
     const answer = interpreter.waiting.get(event.data?.id);
     interpreter.waiting.delete(event.data?.id);
@@ -110,10 +113,12 @@ function spawn(first: boolean): Interpreter {
 }
 
 function stop(interpreter: Interpreter): void {
+  const at = interpreters.indexOf(interpreter);
+  if (at < 0) return; // stopped already
   interpreter.worker.terminate();
   interpreter.control.close();
   interpreter.requests.close();
-  interpreters.splice(interpreters.indexOf(interpreter), 1);
+  interpreters.splice(at, 1);
   tell({ type: "interpreters", count: interpreters.length });
 }
 
