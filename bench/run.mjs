@@ -26,7 +26,7 @@ function soakRow(s) {
   const f = (x, d = 2) => (x === null || x === undefined ? "n/a" : x.toFixed(d));
   const mem = (t) => `page ${f(t.memoryMiB.page, 1)}, executors ${f(t.memoryMiB.executors, 1)}, Python ${f(t.memoryMiB.python, 1)} MiB JS heap; renderers ${f(t.rendererRssMiB, 0)} MiB resident`;
   const growth = (k) => (s.last.memoryMiB[k] === null ? "n/a" : f(s.last.memoryMiB[k] - s.first.memoryMiB[k], 1));
-  return `| 8 | soak: ${s.runs} Rust runs and ${s.pythonRuns} Python runs (each a new module), then ${s.pushes} session pushes | first tenth ${f(s.first.msPerRun)} ms/run, ${f(s.first.msPerPythonRun)} ms/Python run, ${mem(s.first)}; last tenth ${f(s.last.msPerRun)} ms/run, ${f(s.last.msPerPythonRun)} ms/Python run, ${mem(s.last)}; ${f(s.pushMs)} ms/push | | last vs first tenth: page ${growth("page")}, executors ${growth("executors")}, Python ${growth("python")} MiB; renderers ${f(s.last.rendererRssMiB - s.first.rendererRssMiB, 0)} MiB | ${soakVerdict(s)} |`;
+  return `| 8 | soak: ${s.runs} Rust runs and ${s.pythonRuns} Python runs (three manifests, and a new one each tenth whose interpreter replaces the last new one), then ${s.pushes} session pushes | first tenth ${f(s.first.msPerRun)} ms/run, ${f(s.first.msPerPythonRun)} ms/Python run, ${mem(s.first)}; last tenth ${f(s.last.msPerRun)} ms/run, ${f(s.last.msPerPythonRun)} ms/Python run, ${mem(s.last)}; ${f(s.pushMs)} ms/push | | last vs first tenth: page ${growth("page")}, executors ${growth("executors")}, Python ${growth("python")} MiB; renderers ${f(s.last.rendererRssMiB - s.first.rendererRssMiB, 0)} MiB | ${soakVerdict(s)} |`;
 }
 
 /** "flat" when no JS heap grew by more than 1 MiB and the renderers by no more than 32 MiB from the first tenth to the last. */
