@@ -183,8 +183,12 @@ async function route(message: PythonRequest): Promise<string> {
   const { scope, ...body } = message;
   const key = typeof scope === "string" ? scope : null;
   // A release for an interpreter that is gone (stopped, replaced) has nothing to release.
-  if ("request" in body && !interpreters.some((i) => i.scope === key) && isRelease(body.request)) return "{}";
-  const interpreter = await interpreterFor(key);
+  if ("request" in body && !interpreters.some((i) => i.scope === key) && endedInstance(body.request)?.op === "release") return "{}";
+  return ask(await interpreterFor(key), body);
+}
+
+/** Posts one request to `interpreter` (under its own id); resolves with the answer's JSON text. */
+function ask(interpreter: Interpreter, body: { request: string; run?: number } | { packages: string[] }): Promise<string> {
   const id = interpreter.nextId++;
   return new Promise<string>((resolve) => {
     interpreter.waiting.set(id, resolve);
@@ -192,12 +196,17 @@ async function route(message: PythonRequest): Promise<string> {
   });
 }
 
-function isRelease(request: string): boolean {
-  if (request.length > 256) return false;
+/**
+ * The op and instance of a `flush` or `release` request, read only from short texts
+ * (process requests carry the data and are left unread); null for anything else.
+ */
+function endedInstance(request: string): { op: "flush" | "release"; instance: number } | null {
+  if (request.length > 256) return null;
   try {
-    return (JSON.parse(request) as { op?: unknown }).op === "release";
+    const r = JSON.parse(request) as { op?: unknown; instance?: unknown };
+    return (r.op === "flush" || r.op === "release") && typeof r.instance === "number" ? { op: r.op, instance: r.instance } : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -223,9 +232,8 @@ function connect(port: MessagePort, id: number): void {
 }
 
 /**
- * Notes the instance a `create` made, and forgets the one a `flush` or `release` ended.
- * Only short texts are read: an answer `{"instance": n}`, and requests short enough to
- * be a flush or a release (process requests carry the data and are left unread).
+ * Notes the instance a `create` made (its answer is `{"instance": n}`), and forgets the
+ * one a `flush` or `release` ended.
  */
 function track(connection: Connection, message: PythonRequest, response: string): void {
   if (!("request" in message)) return;
@@ -236,13 +244,8 @@ function track(connection: Connection, message: PythonRequest, response: string)
     connection.instances.set(`${scope} ${instance}`, { scope, instance });
     return;
   }
-  if (message.request.length > 256) return;
-  try {
-    const r = JSON.parse(message.request) as { op?: unknown; instance?: unknown };
-    if ((r.op === "flush" || r.op === "release") && typeof r.instance === "number") connection.instances.delete(`${scope} ${r.instance}`);
-  } catch {
-    // not JSON: nothing to track
-  }
+  const ended = endedInstance(message.request);
+  if (ended) connection.instances.delete(`${scope} ${ended.instance}`);
 }
 
 /**
@@ -258,12 +261,7 @@ function disconnect(id: number): void {
   queue = queue.then(async () => {
     for (const { scope, instance } of connection.instances.values()) {
       const interpreter = interpreters.find((i) => i.scope === scope && i.started);
-      if (!interpreter) continue;
-      const request = interpreter.nextId++;
-      await new Promise<string>((resolve) => {
-        interpreter.waiting.set(request, resolve);
-        interpreter.requests.postMessage({ id: request, request: JSON.stringify({ op: "release", instance }) } satisfies PythonRequest);
-      });
+      if (interpreter) await ask(interpreter, { request: JSON.stringify({ op: "release", instance }) });
     }
     connection.instances.clear();
   });
