@@ -17,8 +17,9 @@
 //       as {"frames", "sampleRate"}), then {"summary": {...}} with the latency, frame
 //       and main-thread figures. Same needs as `run`.
 //
-// --input takes a .json file (an array of items in wire form, or one item) or an audio
-// file (.wav .mp3 .flac .ogg), passed as binary bytes.
+// --input takes any file and its content decides, as in the native CLI: JSON (first
+// byte other than white space `[` or `{`) is items in wire form (an array, or one
+// item); anything else (an audio file of any format) is one binary item of its bytes.
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -33,8 +34,8 @@ copy-assets   copy the runtime's files into DIR (serve DIR and pass its URL as
               assetsURL) and the service worker as DIR/remotemedia-sw.js
   --only      runtime: only the runtime's files; sw: only remotemedia-sw.js
 run           run a manifest (JSON or .rmpkg) in headless Chromium and print the result JSON
-  --input     a .json file (array of items in wire form) or an audio file
-              (.wav .mp3 .flac .ogg) passed as binary bytes; repeatable
+  --input     any file; its content decides: JSON is items in wire form, anything
+              else (an audio file of any format) one binary item; repeatable
   --workers   executor workers in the pool (default: the SDK's default)
   --timing    print start-up and run times to stderr
 listen        run the live (microphone) path in headless Chromium, the fake
@@ -43,7 +44,6 @@ listen        run the live (microphone) path in headless Chromium, the fake
   --seconds   how long to listen (default: the file's length + 1.5 s)
   --workers   executor workers in the pool`;
 
-const AUDIO = new Set([".wav", ".mp3", ".flac", ".ogg"]);
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 function fail(message) {
@@ -124,20 +124,18 @@ function readManifest(file) {
 function readInputs(files) {
   const items = [];
   for (const file of files) {
-    const ext = path.extname(file).toLowerCase();
-    if (AUDIO.has(ext)) {
-      let bytes;
-      try {
-        bytes = readFileSync(file);
-      } catch (e) {
-        fail(`cannot read ${file}: ${e.message}`);
-      }
-      items.push({ __binary__: true, binary: { meta: {}, data: bytes.toString("base64") } });
-    } else if (ext === ".json") {
+    let bytes;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      fail(`cannot read ${file}: ${e.message}`);
+    }
+    const text = bytes.toString("latin1").replace(/^\xEF\xBB\xBF/, "").trimStart();
+    if (text.startsWith("[") || text.startsWith("{")) {
       const value = readJson(file);
       items.push(...(Array.isArray(value) ? value : [value]));
     } else {
-      fail(`${file}: --input takes .json or an audio file (.wav .mp3 .flac .ogg)`);
+      items.push({ __binary__: true, binary: { meta: {}, data: bytes.toString("base64") } });
     }
   }
   return items;

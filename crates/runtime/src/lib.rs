@@ -16,6 +16,7 @@
 //!   [`native_python`]: CPython through PyO3 (feature `python`) as that hook natively;
 //! - [`package`]: `.rmpkg` packages (a zip of a manifest and its files);
 //! - [`params`], [`registry`]: declared parameters and the node-type registry;
+//! - [`media`]: audio files in (containers, codecs, codec delay), streamed;
 //! - [`nodes`]: the built-in nodes; [`catalog`]: their generated documentation;
 //! - [`executor`]: batch runs and sessions, metrics, cancellation;
 //! - [`limits`]: the sizes, rates and ratios input may ask for.
@@ -40,6 +41,7 @@ pub mod executor;
 pub mod graph;
 pub mod limits;
 pub mod manifest;
+pub mod media;
 pub mod native_python;
 pub mod node;
 pub mod nodes;

@@ -47,6 +47,63 @@ fn voice_pipeline_on_the_real_recording_prints_segments_levels_and_audio() {
 }
 
 #[test]
+fn input_files_are_read_by_their_content_not_their_name() {
+    let dir = common::repo().join("target/cli-inputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    // An Ogg Opus voice note with no extension, and wire JSON named .txt.
+    let voice_note = dir.join("voice-note");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            "node_modules/audio-lena/lena.wav",
+        ])
+        .args(["-c:a", "libopus", "-b:a", "24k", "-f", "ogg"])
+        .arg(&voice_note)
+        .current_dir(common::repo())
+        .status()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)");
+    assert!(status.success());
+    let (code, result, stderr) = remotemedia(&[
+        "run",
+        "examples/pipelines/voice.json",
+        "--input",
+        voice_note.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let segments =
+        &common::sink_items(&result, "vad")[0]["audio"]["meta"]["metadata"]["vad"]["segments"];
+    assert!(segments.as_array().unwrap().len() >= 2, "{segments}");
+    let numbers = dir.join("numbers.txt");
+    std::fs::write(&numbers, " \n[1, 2, 3]").unwrap();
+    let (code, result, stderr) = remotemedia(&[
+        "run",
+        "examples/pipelines/calculator.json",
+        "--input",
+        numbers.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(result["outputs"], serde_json::json!([2, 6, 3.5, 12, 5, 18]), "{result}");
+    // A file that is neither JSON nor audio reaches the decoder, which says so.
+    let text = dir.join("notes.json");
+    std::fs::write(&text, "hello").unwrap();
+    let (code, _, stderr) = remotemedia(&[
+        "run",
+        "examples/pipelines/voice.json",
+        "--input",
+        text.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("not an audio file AudioDecoderNode reads"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn json_inputs_and_the_calculator_example() {
     let (code, result, stderr) = remotemedia(&[
         "run",

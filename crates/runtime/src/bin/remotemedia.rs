@@ -5,9 +5,11 @@
 //!
 //! `--max-frames N` and `--max-output-values N` set the executor's [`Limits`].
 //!
-//! `--input` takes a `.json` file (an array of items in wire form, or one item) or an
-//! audio file (`.wav`, `.mp3`, `.flac`, `.ogg`), passed as binary bytes. Errors go to
-//! stderr as a readable line plus the error JSON, with exit status 1.
+//! `--input` takes any file, and its content decides, never its name: JSON (the first
+//! byte other than white space is `[` or `{`) is items in wire form (an array, or one
+//! item); anything else, an audio file of any format for instance, is one binary item
+//! of its bytes. Errors go to stderr as a readable line plus the error JSON, with exit
+//! status 1.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -27,16 +29,15 @@ const USAGE: &str = "usage:
                                                built-ins, every parameter), as JSON or
                                                as the Markdown of docs/nodes.md
 
---input FILE: a .json file (an array of items in wire form) or an audio file
-(.wav .mp3 .flac .ogg), passed as binary bytes; repeat for more inputs. Without
+--input FILE: any file; its content decides. JSON (an array of items in wire form,
+or one item) is read as items; anything else (an audio file of any format, whatever
+its name) is passed as one binary item; repeat for more inputs. Without
 --input, a manifest file in the original SDK's {\"manifest\", \"input_data\"} form
 runs on its input_data.
 
 LIMITS (run, bench, validate): --max-frames N (chunk sizes, hops; default 16777216)
 and --max-output-values N (float32 values one node may make from one item: a decoded
 file, a spectrogram; default 134217728).";
-
-const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "mp3", "flac", "ogg"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -248,25 +249,19 @@ fn read_inputs(
     Ok(items)
 }
 
-/// Items from one `--input` file.
+/// Items from one `--input` file: wire items when its content is JSON, else its bytes.
 fn read_input(path: &Path) -> Result<Vec<RuntimeData>, String> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    if AUDIO_EXTENSIONS.contains(&ext.as_str()) {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let first = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&bytes)
+        .iter()
+        .find(|b| !b.is_ascii_whitespace());
+    if !matches!(first, Some(b'[' | b'{')) {
         return Ok(vec![RuntimeData::Binary(bytes)]);
     }
-    if ext != "json" {
-        return Err(format!(
-            "{}: --input takes .json or an audio file (.wav .mp3 .flac .ogg)",
-            path.display()
-        ));
-    }
-    let value = read_json(path)?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
     let items = match value {
         Value::Array(items) => items,
         one => vec![one],

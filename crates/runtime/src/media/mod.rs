@@ -1,0 +1,23 @@
+//! Audio files in (`docs/formats.md`): which container a file is, and a streaming
+//! decoder for the first audio track of every container and codec the project reads.
+//!
+//! Containers and codecs are symphonia's (MPL-2.0); Opus is `opus-pure`'s (BSD-3-Clause),
+//! since symphonia has no Opus decoder. Both are pure Rust, so the browser's and the
+//! native CLI's outputs are the same.
+//!
+//! - [`container`]: the container from the first bytes, and header checks;
+//! - [`decode`]: [`FileDecoder`], codec delay and padding, the whole-file helpers;
+//! - `codecs`: names for codecs it cannot decode; `opus`: the Opus codec; `mp4` and
+//!   `matroska`: what symphonia does not expose (MP4 sample entry and edit list,
+//!   Matroska end padding).
+
+mod codecs;
+pub mod container;
+pub mod decode;
+mod matroska;
+mod mp4;
+mod opus;
+
+pub use codecs::SUPPORTED_CODECS;
+pub use container::{sniff, Container};
+pub use decode::{decode_audio_file, decode_audio_file_limited, FileDecoder, SUPPORTED_CONTAINERS};
