@@ -40,10 +40,12 @@ fi
 
 # Debian packages: Chromium and its matching driver (wasm-pack test, Playwright); Python 3's
 # development files, which the native runtime's Python nodes link (PyO3, the `python`
-# feature; .cargo/config.toml points PyO3 at /usr/bin/python3), and numpy for numpy nodes.
+# feature; .cargo/config.toml points PyO3 at /usr/bin/python3), numpy for numpy nodes, and
+# ffmpeg, which makes the audio-format test files and is their reference decoder.
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
+command -v ffmpeg >/dev/null 2>&1 || apt_missing+=(ffmpeg)
 for pkg in python3-dev python3-numpy; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || apt_missing+=("$pkg")
 done

@@ -89,6 +89,8 @@ async function main() {
     newest(path.join(root, "crates/runtime/src")),
     newest(path.join(root, "crates/worker/src")),
     statSync(path.join(root, "Cargo.lock")).mtimeMs,
+    statSync(path.join(root, "Cargo.toml")).mtimeMs,
+    statSync(path.join(root, "crates/runtime/Cargo.toml")).mtimeMs,
     statSync(path.join(root, "crates/worker/Cargo.toml")).mtimeMs,
   );
   if (!existsSync(wasmOut) || statSync(wasmOut).mtimeMs < sources || process.argv.includes("--force")) {

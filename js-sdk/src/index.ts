@@ -19,6 +19,7 @@ import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERR
 import type { ExecutorLimits, FromPython, ManifestObject, PythonStartup, RuntimeAnswer, ToExecutor, ToPython, ToPythonControl } from "./protocol.js";
 export type { ExecutorLimits, PythonStartup } from "./protocol.js";
 import { fromWire, toWire } from "./wire.js";
+import { isBlob, readBlob, readBlobs } from "./blob.js";
 import { addCaptureModule, Listener, openMicrophone } from "./live.js";
 import type { ListenOptions } from "./live.js";
 import type { InputItem, OutputItem } from "./wire.js";
@@ -617,12 +618,15 @@ export class RemoteMedia {
   /**
    * Batch run (`docs/execution.md`): every source node receives every input in order, then every
    * node is flushed. A manifest in the original SDK's `{manifest, input_data}` file form
-   * runs on its `input_data` when `inputs` is empty. Rejects with ManifestError,
-   * NodeError, InputError, AbortError, TimeoutError or WorkerCrashedError; a failed run
-   * never breaks the pool.
+   * runs on its `input_data` when `inputs` is empty. A `Blob` or `File` input (a
+   * `MediaRecorder` recording, an uploaded file) is read and sent as binary bytes.
+   * Rejects with ManifestError, NodeError, InputError (also for a Blob that cannot be
+   * read), AbortError, TimeoutError or WorkerCrashedError; a failed run never breaks
+   * the pool.
    */
   async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
     checkRunArguments(inputs, options);
+    inputs = await readBlobs(inputs);
     if (options.timeoutMs === undefined && this.options.defaultTimeoutMs !== undefined) options = { ...options, timeoutMs: this.options.defaultTimeoutMs };
     if (options.signal?.aborted) throw new AbortError(); // never sent
     const prepared = await this.prepare(manifest);
@@ -936,6 +940,8 @@ export class Session {
   private waiters: { resolve: (r: IteratorResult<SessionOutput>) => void; reject: (err: Error) => void }[] = [];
   private closed = false;
   private lost: WorkerCrashedError | null = null;
+  /** Blob reads under way: items pushed after a Blob wait for it, so they arrive in order. */
+  private reading: Promise<void> | null = null;
   private unsubscribe: () => void;
 
   /** @internal */
@@ -988,10 +994,31 @@ export class Session {
 
   /**
    * Pushes one item; resolves with what the sinks produced for it (also delivered to
-   * `outputs`). Rejects with InputError for an item that cannot be converted,
-   * RemoteMediaError after `close`, WorkerCrashedError once the session is lost.
+   * `outputs`). A `Blob` or `File` is read first and pushed as binary bytes; items
+   * pushed after it wait for it, so the session receives them in order. Rejects with
+   * InputError for an item that cannot be converted or read, RemoteMediaError after
+   * `close`, WorkerCrashedError once the session is lost.
    */
   push(item: InputItem): Promise<SessionOutput[]> {
+    if (this.lost) return Promise.reject(this.lost);
+    if (this.closed) return Promise.reject(new RemoteMediaError("the session is closed"));
+    if (isBlob(item) || this.reading) {
+      const before = this.reading ?? Promise.resolve();
+      const read = before.then(() => (isBlob(item) ? readBlob(item, "item") : item));
+      const settled: Promise<void> = read.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.reading = settled;
+      void settled.then(() => {
+        if (this.reading === settled) this.reading = null;
+      });
+      return read.then((ready) => this.pushNow(ready));
+    }
+    return this.pushNow(item);
+  }
+
+  private pushNow(item: InputItem): Promise<SessionOutput[]> {
     if (this.lost) return Promise.reject(this.lost);
     if (this.closed) return Promise.reject(new RemoteMediaError("the session is closed"));
     const id = this.nextId();
@@ -1006,6 +1033,8 @@ export class Session {
 
   /** Flushes every node and ends the session; resolves with the last outputs. */
   async close(): Promise<SessionOutput[]> {
+    // Blobs pushed before close are read and pushed first.
+    while (this.reading) await this.reading;
     if (this.lost) throw this.lost;
     if (this.closed) return [];
     const id = this.nextId();

@@ -35,10 +35,11 @@ export interface TensorData {
 
 /**
  * What `run` and `push` accept: `AudioData`, `TensorData`, a bare `Float32Array`
- * (a 1-D float32 tensor), `ArrayBuffer`/`Uint8Array` (binary, e.g. a file), strings
- * (text), plain JSON, or items already in wire form (envelopes).
+ * (a 1-D float32 tensor), `Blob`/`File`/`ArrayBuffer`/`Uint8Array` (binary, e.g. an
+ * audio file from `MediaRecorder` or `<input type=file>`), strings (text), plain JSON,
+ * or items already in wire form (envelopes).
  */
-export type InputItem = AudioData | TensorData | Float32Array | ArrayBuffer | Uint8Array | string | number | boolean | null | unknown[] | Record<string, unknown>;
+export type InputItem = AudioData | TensorData | Float32Array | Blob | ArrayBuffer | Uint8Array | string | number | boolean | null | unknown[] | Record<string, unknown>;
 
 /** What results contain: text as string, JSON as JSON, audio, tensors, binary as Uint8Array. */
 export type OutputItem = AudioData | TensorData | Uint8Array | string | unknown;
@@ -165,6 +166,7 @@ export function toWire(item: InputItem, where = "input", transfer?: Transfer): u
     return { __binary__: true, binary: { meta: {}, data: payload(new Uint8Array(item), transfer) } };
   }
   if (item instanceof Uint8Array) return { __binary__: true, binary: { meta: {}, data: payload(viewBytes(item, where), transfer) } };
+  if (typeof Blob === "function" && item instanceof Blob) throw new InputError(`${where}: a Blob must be read first (run and push do; here, pass new Uint8Array(await blob.arrayBuffer()))`);
   if (ArrayBuffer.isView(item)) throw new InputError(`${where}: typed arrays other than Float32Array and Uint8Array need a {tensor, shape, dtype} wrapper`);
   if (Array.isArray(item)) return item;
   if (isPlainObject(item)) {

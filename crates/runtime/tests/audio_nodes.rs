@@ -85,7 +85,8 @@ fn decoder_rejects_garbage_with_a_clear_error() {
     );
     let err = result.unwrap_err().to_string();
     assert!(
-        err.contains("AudioDecoderNode") && err.contains("not a supported audio file"),
+        err.contains("AudioDecoderNode")
+            && err.contains("not an audio file AudioDecoderNode reads"),
         "{err}"
     );
 }

@@ -86,7 +86,11 @@ fn input_files_are_read_by_their_content_not_their_name() {
         numbers.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(result["outputs"], serde_json::json!([2, 6, 3.5, 12, 5, 18]), "{result}");
+    assert_eq!(
+        result["outputs"],
+        serde_json::json!([2, 6, 3.5, 12, 5, 18]),
+        "{result}"
+    );
     // A file that is neither JSON nor audio reaches the decoder, which says so.
     let text = dir.join("notes.json");
     std::fs::write(&text, "hello").unwrap();

@@ -1,6 +1,7 @@
 //! Fuzzing on stable Rust (proptest): random manifests through validation and runs,
 //! random envelopes through the wire decoder, damaged `.rmpkg` packages through the
-//! package reader, and every audio node's `process` on random
+//! package reader, damaged and cut audio files of every container through the decoder
+//! (seeds in `tests/audio-seeds/`), and every audio node's `process` on random
 //! parameters and audio (odd rates, NaN, empty items). Nothing may panic; errors are
 //! fine. `npm test` runs a short pass (64 cases per target, fixed seed);
 //! `scripts/fuzz.sh` runs a longer one with a fresh seed.
@@ -219,6 +220,27 @@ proptest! {
     }
 
     #[test]
+    fn the_audio_decoder_never_panics(
+        seed in prop::sample::select(audio_seeds()),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..24),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        // A real file of each container with bytes changed here and there, then cut
+        // short: an error or audio within the limit, never a panic or a hang.
+        let mut bytes = std::fs::read(&seed).unwrap();
+        for (at, byte) in &edits {
+            let i = at.index(bytes.len());
+            bytes[i] = *byte;
+        }
+        let limit = 1 << 20;
+        for candidate in [bytes.clone(), bytes[..cut.index(bytes.len())].to_vec()] {
+            if let Ok(audio) = remotemedia_runtime::media::decode_audio_file_limited(candidate, limit) {
+                prop_assert!(audio.samples.len() <= limit);
+            }
+        }
+    }
+
+    #[test]
     fn audio_nodes_never_panic(
         (manifest, items) in prop::sample::select(audio_node_types()).prop_flat_map(|t| {
             (node_with_params(t), prop::collection::vec(awkward_audio(), 1..4))
@@ -236,6 +258,18 @@ proptest! {
             let _ = pollster::block_on(session.close(&cancel));
         }
     }
+}
+
+/// The small real files, one per container and codec, the decoder is fuzzed from.
+fn audio_seeds() -> Vec<std::path::PathBuf> {
+    let dir = common::repo().join("crates/runtime/tests/audio-seeds");
+    let mut seeds: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the audio seeds folder exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "md"))
+        .collect();
+    seeds.sort();
+    seeds
 }
 
 /// The node types that take audio.

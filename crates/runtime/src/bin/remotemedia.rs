@@ -223,12 +223,6 @@ fn read_manifest_file(path: &Path) -> Result<Value, Failure> {
     }
 }
 
-fn read_json(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
-}
-
 /// The run's inputs: the `--input` files in order, or, when there are none, the
 /// `input_data` of a manifest file in the original SDK's `{manifest, input_data}` form.
 fn read_inputs(

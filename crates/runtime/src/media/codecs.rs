@@ -1,44 +1,56 @@
-//! Names for the codecs a file may hold, so an unsupported one is an error that names
-//! it and its container instead of a generic failure.
+//! Codec facts the decoder needs beyond symphonia: names for codecs it cannot decode
+//! (so an error names the codec and its container), and the codec-private data some
+//! containers carry in another form than symphonia's decoders read.
 
 use symphonia::core::codecs::{self, CodecType};
-
-use super::container::Container;
-use super::mp4;
 
 /// The codecs `AudioDecoderNode` decodes, as error messages list them.
 pub const SUPPORTED_CODECS: &str =
     "PCM (integer, float, mu-law, A-law), FLAC, MP3, Vorbis, Opus, AAC-LC and ALAC";
 
-/// The name of the codec in the first audio track, read from the container's own
-/// fields where symphonia does not know it (its `CodecType` is then `CODEC_TYPE_NULL`).
-pub(crate) fn codec_name(container: Container, bytes: &[u8], codec: CodecType) -> String {
-    if codec != codecs::CODEC_TYPE_NULL {
-        if let Some(d) = symphonia::default::get_codecs().get_codec(codec) {
-            return d.long_name.to_string();
-        }
-        return match codec {
-            codecs::CODEC_TYPE_EAC3 => "E-AC-3".into(),
-            codecs::CODEC_TYPE_AC4 => "AC-4".into(),
-            codecs::CODEC_TYPE_DCA => "DTS".into(),
-            codecs::CODEC_TYPE_WMA => "WMA".into(),
-            codecs::CODEC_TYPE_SPEEX => "Speex".into(),
-            codecs::CODEC_TYPE_MP1 => "MPEG-1 Layer I".into(),
-            codecs::CODEC_TYPE_MP2 => "MPEG Layer II".into(),
-            other => format!("codec {other}"),
-        };
+/// The name of a codec symphonia identified.
+pub(crate) fn codec_name(codec: CodecType) -> String {
+    if let Some(d) = symphonia::default::get_codecs().get_codec(codec) {
+        return d.long_name.to_string();
     }
-    match container {
-        Container::Mp4 => match mp4::tracks(bytes).1 {
-            Some(track) => mp4_entry_name(&track.sample_entry),
-            None => "an unknown codec".into(),
-        },
-        Container::Matroska => matroska_codec_ids(bytes)
-            .into_iter()
-            .find(|id| id.starts_with("A_"))
-            .map(|id| matroska_name(&id))
-            .unwrap_or_else(|| "an unknown codec".into()),
-        _ => "an unknown codec".into(),
+    match codec {
+        codecs::CODEC_TYPE_EAC3 => "E-AC-3".into(),
+        codecs::CODEC_TYPE_AC4 => "AC-4".into(),
+        codecs::CODEC_TYPE_DCA => "DTS".into(),
+        codecs::CODEC_TYPE_WMA => "WMA".into(),
+        codecs::CODEC_TYPE_SPEEX => "Speex".into(),
+        codecs::CODEC_TYPE_MP1 => "MPEG-1 Layer I".into(),
+        codecs::CODEC_TYPE_MP2 => "MPEG Layer II".into(),
+        other => format!("codec {other}"),
+    }
+}
+
+/// The name of an MP4 audio sample entry symphonia does not know.
+pub(crate) fn mp4_entry_name(entry: &[u8; 4]) -> String {
+    match entry {
+        b"ac-3" => "AC-3".into(),
+        b"ec-3" => "E-AC-3".into(),
+        b"ac-4" => "AC-4".into(),
+        b"dtsc" | b"dtsh" | b"dtsl" | b"dtse" => "DTS".into(),
+        b"samr" => "AMR-NB".into(),
+        b"sawb" => "AMR-WB".into(),
+        b"mha1" | b"mhm1" => "MPEG-H 3D Audio".into(),
+        other => format!("'{}'", String::from_utf8_lossy(other)),
+    }
+}
+
+/// The name of a Matroska `CodecID`.
+pub(crate) fn matroska_name(id: &str) -> String {
+    match id {
+        "A_AC3" => "AC-3".into(),
+        "A_EAC3" => "E-AC-3".into(),
+        "A_DTS" => "DTS".into(),
+        "A_TRUEHD" => "Dolby TrueHD".into(),
+        "A_AAC/MPEG4/LC/SBR" | "A_AAC/MPEG2/LC/SBR" => "HE-AAC (AAC with SBR)".into(),
+        "A_OPUS" => "Opus".into(),
+        "A_VORBIS" => "Vorbis".into(),
+        "A_FLAC" => "FLAC".into(),
+        other => other.to_string(),
     }
 }
 
@@ -53,54 +65,6 @@ pub(crate) fn unsupported_aac_profile(extra_data: Option<&[u8]>) -> Option<&'sta
     }
 }
 
-fn mp4_entry_name(entry: &[u8; 4]) -> String {
-    match entry {
-        b"ac-3" => "AC-3".into(),
-        b"ec-3" => "E-AC-3".into(),
-        b"ac-4" => "AC-4".into(),
-        b"dtsc" | b"dtsh" | b"dtsl" | b"dtse" => "DTS".into(),
-        b"samr" => "AMR-NB".into(),
-        b"sawb" => "AMR-WB".into(),
-        b"mha1" | b"mhm1" => "MPEG-H 3D Audio".into(),
-        other => format!("'{}'", String::from_utf8_lossy(other)),
-    }
-}
-
-fn matroska_name(id: &str) -> String {
-    match id {
-        "A_AC3" => "AC-3".into(),
-        "A_EAC3" => "E-AC-3".into(),
-        "A_DTS" => "DTS".into(),
-        "A_TRUEHD" => "Dolby TrueHD".into(),
-        "A_AAC/MPEG4/LC/SBR" | "A_AAC/MPEG2/LC/SBR" => "HE-AAC (AAC with SBR)".into(),
-        other => other.to_string(),
-    }
-}
-
-/// The `CodecID` strings of a Matroska file's tracks (`A_OPUS`, `V_VP8`, ...): the
-/// element 0x86 with a one-byte size, in the first 1 MiB (the Tracks element comes
-/// before the clusters). Used for messages only.
-pub(crate) fn matroska_codec_ids(bytes: &[u8]) -> Vec<String> {
-    let head = &bytes[..bytes.len().min(1 << 20)];
-    let mut ids = Vec::new();
-    for at in 0..head.len().saturating_sub(4) {
-        if head[at] != 0x86 || head[at + 1] & 0x80 == 0 {
-            continue;
-        }
-        let len = usize::from(head[at + 1] & 0x7F);
-        let Some(id) = head.get(at + 2..at + 2 + len) else {
-            continue;
-        };
-        let plausible = len >= 3
-            && (id.starts_with(b"A_") || id.starts_with(b"V_") || id.starts_with(b"S_"))
-            && id.iter().all(|b| b.is_ascii_graphic());
-        if plausible {
-            ids.push(String::from_utf8_lossy(id).into_owned());
-        }
-    }
-    ids
-}
-
 /// The 24-byte ALACSpecificConfig inside a magic cookie written in QuickTime's atom
 /// form (`frma` then an `alac` atom: what ffmpeg writes into CAF files), which
 /// symphonia's ALAC decoder does not read. `None` when the cookie is not in that form.
@@ -108,4 +72,62 @@ pub(crate) fn alac_config_from_atoms(cookie: &[u8]) -> Option<Vec<u8>> {
     // The atom: size 36, "alac", version and flags (4), then the config.
     let at = cookie.windows(8).position(|w| w == b"\0\0\0\x24alac")?;
     cookie.get(at + 12..at + 36).map(<[u8]>::to_vec)
+}
+
+/// Symphonia's Vorbis extra data (the identification header, then the setup header)
+/// from Matroska's `CodecPrivate`: a count less one, Xiph-laced sizes, then the
+/// identification, comment and setup headers.
+pub(crate) fn vorbis_headers(private: &[u8]) -> Option<Vec<u8>> {
+    let count = usize::from(*private.first()?) + 1;
+    let mut at = 1;
+    let mut sizes = Vec::new();
+    for _ in 1..count.min(3) {
+        let mut size = 0usize;
+        loop {
+            let b = *private.get(at)?;
+            at += 1;
+            size = size.checked_add(usize::from(b))?;
+            if b != 255 {
+                break;
+            }
+        }
+        sizes.push(size);
+    }
+    let mut packets = Vec::new();
+    for size in sizes {
+        packets.push(private.get(at..at.checked_add(size)?)?);
+        at += size;
+    }
+    packets.push(private.get(at..)?);
+    let ident = packets.iter().find(|p| p.first() == Some(&1))?;
+    let setup = packets.iter().find(|p| p.first() == Some(&5))?;
+    Some([*ident, *setup].concat())
+}
+
+/// Symphonia's FLAC extra data (the STREAMINFO block's 34 bytes) from Matroska's
+/// `CodecPrivate`: `fLaC`, then metadata blocks, STREAMINFO first.
+pub(crate) fn flac_stream_info(private: &[u8]) -> Option<Vec<u8>> {
+    if private.get(0..4)? != b"fLaC" || private.get(4)? & 0x7F != 0 {
+        return None;
+    }
+    private.get(8..8 + 34).map(<[u8]>::to_vec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_codec_private_forms() {
+        let vorbis = [&[2u8, 3, 2][..], &[1, 9, 9], &[3, 8], &[5, 7, 7, 7]].concat();
+        assert_eq!(vorbis_headers(&vorbis), Some(vec![1, 9, 9, 5, 7, 7, 7]));
+        assert_eq!(vorbis_headers(&[2, 200]), None);
+        let cookie = [&b"\0\0\0\x0cfrmaalac\0\0\0\x24alac\0\0\0\0"[..], &[7u8; 24]].concat();
+        assert_eq!(alac_config_from_atoms(&cookie), Some(vec![7; 24]));
+        assert_eq!(
+            unsupported_aac_profile(Some(&[0x2B, 0x92])),
+            Some("HE-AAC (AAC with SBR)")
+        );
+        assert_eq!(unsupported_aac_profile(Some(&[0x12, 0x10])), None);
+    }
 }

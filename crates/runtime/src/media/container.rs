@@ -89,8 +89,99 @@ pub(crate) fn prepare(container: Container, bytes: &mut [u8]) -> Result<(), Node
             check_wav(bytes)
         }
         Container::Flac => check_flac(bytes),
+        Container::Aiff => check_aiff(bytes),
+        Container::Caf => check_caf(bytes),
         _ => Ok(()),
     }
+}
+
+fn rate_and_channels(name: &str, rate: f64, channels: u32) -> Result<(), NodeFailure> {
+    let max = f64::from(crate::limits::MAX_SAMPLE_RATE);
+    if rate.is_finite() && (1.0..=max).contains(&rate) && channels > 0 {
+        return Ok(());
+    }
+    Err(NodeFailure::new(format!(
+        "the {name} header is invalid: {channels} channels at {rate} Hz (rates are 1 to {max} Hz)"
+    )))
+}
+
+/// AIFF's `COMM` chunk: channels (16 bits), frames, sample size, then the rate as an
+/// 80-bit IEEE extended float.
+fn check_aiff(bytes: &[u8]) -> Result<(), NodeFailure> {
+    let mut at = 12usize;
+    while let Some(id) = bytes.get(at..at + 4) {
+        let size = bytes
+            .get(at + 4..at + 8)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or("the AIFF file is cut short")?;
+        if id == b"COMM" {
+            let comm = bytes
+                .get(at + 8..at + 26)
+                .ok_or("the AIFF header is cut short")?;
+            let channels = u32::from(u16::from_be_bytes([comm[0], comm[1]]));
+            let exponent = i32::from(u16::from_be_bytes([comm[8], comm[9]]) & 0x7FFF);
+            let mantissa = u64::from_be_bytes(comm[10..18].try_into().expect("8 bytes"));
+            let rate = mantissa as f64 * 2f64.powi(exponent - 16383 - 63);
+            return rate_and_channels("AIFF", rate, channels);
+        }
+        at = at
+            .checked_add(8)
+            .and_then(|a| a.checked_add(size + (size & 1)))
+            .ok_or("the AIFF file is damaged")?;
+    }
+    Err("the AIFF file has no COMM chunk".into())
+}
+
+/// CAF's `desc` chunk, the first after the file header: the rate as a 64-bit float,
+/// then the format, and channels per frame at byte 24.
+fn check_caf(bytes: &[u8]) -> Result<(), NodeFailure> {
+    let desc = bytes
+        .get(8..8 + 12 + 32)
+        .ok_or("the CAF header is cut short")?;
+    if &desc[0..4] != b"desc" {
+        return Err("the CAF file does not start with a desc chunk".into());
+    }
+    let body = &desc[12..];
+    let rate = f64::from_be_bytes(body[0..8].try_into().expect("8 bytes"));
+    let channels = u32::from_be_bytes(body[24..28].try_into().expect("4 bytes"));
+    rate_and_channels("CAF", rate, channels)?;
+    // symphonia takes a format with bits per channel as uncompressed, and divides by
+    // its bytes per packet.
+    let bytes_per_packet = u32::from_be_bytes(body[16..20].try_into().expect("4 bytes"));
+    let bits_per_channel = u32::from_be_bytes(body[28..32].try_into().expect("4 bytes"));
+    if bits_per_channel != 0 && bytes_per_packet == 0 {
+        return Err("the CAF header is invalid: uncompressed audio with 0 bytes per frame".into());
+    }
+    // symphonia reads every chunk but `data` into memory at its stated size: each must
+    // fit in the file. `data` may be cut short, or of unknown size (-1) at the end.
+    let mut at = 8usize;
+    while let Some(header) = bytes.get(at..at + 12) {
+        let size = i64::from_be_bytes(header[4..12].try_into().expect("8 bytes"));
+        let left = (bytes.len() - at - 12) as i64;
+        if &header[0..4] == b"data" && (size == -1 || size > left) {
+            break;
+        }
+        if size < 0 || size > left {
+            return Err(NodeFailure::new(format!(
+                "the CAF file is damaged: its '{}' chunk claims {size} bytes, {left} are left",
+                String::from_utf8_lossy(&header[0..4])
+            )));
+        }
+        // The packet table reserves room for the packets it claims; each takes a byte
+        // or more after the table's 24-byte header.
+        if &header[0..4] == b"pakt" {
+            let claimed = bytes
+                .get(at + 12..at + 20)
+                .map_or(-1, |b| i64::from_be_bytes(b.try_into().expect("8 bytes")));
+            if claimed < 0 || claimed > size - 24 {
+                return Err(NodeFailure::new(format!(
+                    "the CAF file is damaged: its packet table claims {claimed} packets in {size} bytes"
+                )));
+            }
+        }
+        at += 12 + size as usize;
+    }
+    Ok(())
 }
 
 fn u16_le(bytes: &[u8], at: usize) -> Option<u16> {

@@ -3,18 +3,19 @@
 
 use std::io::Cursor;
 
-use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_OPUS};
+use symphonia::core::audio::{Channels, SampleBuffer};
+use symphonia::core::codecs::{self, CodecParameters, CodecType, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::{FormatOptions, FormatReader};
-use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
+use symphonia::core::formats::{FormatOptions, FormatReader, Packet};
+use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::codecs::{self, SUPPORTED_CODECS};
+use super::codecs::{self as names, SUPPORTED_CODECS};
 use super::container::{self, Container};
+use super::matroska;
+use super::mp4;
 use super::opus::{OpusHead, OpusStream, OPUS_RATE};
-use super::{matroska, mp4};
 use crate::data::AudioBuffer;
 use crate::node::NodeFailure;
 
@@ -22,24 +23,44 @@ use crate::node::NodeFailure;
 pub const SUPPORTED_CONTAINERS: &str =
     "WAV, RF64, AIFF/AIFC, CAF, FLAC, MP3, Ogg, WebM/Matroska, MP4/M4A/MOV, ADTS AAC";
 
+/// Where packets come from: symphonia's readers, or this crate's Matroska reader
+/// (`matroska.rs` says why).
+enum Source {
+    Symphonia {
+        format: Box<dyn FormatReader>,
+        track_id: u32,
+    },
+    Matroska {
+        bytes: Vec<u8>,
+        packets: matroska::Packets,
+    },
+}
+
+/// One packet's bytes and the frames the container says to drop from its output.
+struct PacketIn {
+    packet: Packet,
+    trim_start: usize,
+    trim_end_ns: u64,
+}
+
 enum Codec {
     /// One of symphonia's decoders, and the buffer its planar output is interleaved into.
     Symphonia(Box<dyn Decoder>, Option<SampleBuffer<f32>>),
-    Opus(OpusStream),
+    Opus(Box<OpusStream>),
 }
 
 /// Decodes one audio file incrementally: [`FileDecoder::open`] reads the headers,
 /// then each [`FileDecoder::decode_into`] call decodes packets until it has appended
-/// at least the frames asked for, or the file ends.
+/// the frames asked for, or the file ends.
 ///
 /// The first audio track is decoded; video, subtitle and other tracks are skipped.
 /// Codec delay and padding are removed where the file states them: Opus pre-skip and
-/// end trimming (Ogg granule positions), MP3 encoder delay and padding (LAME/Xing
-/// header), Vorbis end trimming, and MP4 edit lists (AAC encoder priming and remainder).
+/// end trimming (Ogg granule positions, Matroska `DiscardPadding`), MP3 encoder delay
+/// and padding (LAME/Xing header), Vorbis end trimming, and MP4 edit lists (AAC
+/// encoder priming and remainder).
 pub struct FileDecoder {
     container: Container,
-    format: Box<dyn FormatReader>,
-    track_id: u32,
+    source: Source,
     codec: Codec,
     sample_rate: u32,
     channels: u16,
@@ -47,9 +68,6 @@ pub struct FileDecoder {
     skip: u64,
     /// Frames still to keep, from an MP4 edit list.
     keep: Option<u64>,
-    /// Frames to drop at the very end (Matroska `DiscardPadding`), held back until the
-    /// file ends.
-    end_trim: usize,
     max_samples: usize,
     produced: usize,
     ended: bool,
@@ -70,137 +88,19 @@ impl FileDecoder {
         }
         let container = container::sniff(&bytes);
         container::prepare(container, &mut bytes)?;
-        let (videos, mp4_audio) = match container {
-            Container::Mp4 => mp4::tracks(&bytes),
-            _ => (0, None),
-        };
-        let no_audio = |videos: usize| {
-            let video = match videos {
-                0 => String::new(),
-                1 => " (it has a video track)".into(),
-                n => format!(" (it has {n} video tracks)"),
-            };
-            NodeFailure::new(format!(
-                "the {} file has no audio track{video}",
-                container.name()
-            ))
-        };
-        if container == Container::Mp4 && mp4_audio.is_none() {
-            return Err(no_audio(videos));
-        }
-        // Names for messages, read before the bytes move into symphonia's stream.
-        let matroska_ids = match container {
-            Container::Matroska => codecs::matroska_codec_ids(&bytes),
-            _ => Vec::new(),
-        };
-        let mut name_source = Vec::new();
-        if matches!(container, Container::Mp4 | Container::Matroska) {
-            name_source = bytes[..bytes.len().min(1 << 20)].to_vec();
-        }
-        let paddings = match container {
-            Container::Matroska => matroska::end_paddings_ns(&bytes),
-            _ => Vec::new(),
-        };
-        // symphonia's Matroska reader follows the SeekHead's positions when it can seek,
-        // and panics when a cut file's positions lie past its end: it reads WebM as a
-        // stream, which is how MediaRecorder writes it anyway.
-        let source: Box<dyn MediaSource> = match container {
-            Container::Matroska => Box::new(ReadOnlySource::new(Cursor::new(bytes))),
-            _ => Box::new(Cursor::new(bytes)),
-        };
-        let stream = MediaSourceStream::new(source, Default::default());
-        let options = FormatOptions {
-            enable_gapless: true,
-            ..Default::default()
-        };
-        let probed = symphonia::default::get_probe()
-            .format(&Hint::new(), stream, &options, &MetadataOptions::default())
-            .map_err(|e| match container {
-                Container::Unknown => NodeFailure::new(format!(
-                    "not an audio file AudioDecoderNode reads ({SUPPORTED_CONTAINERS})"
-                )),
-                Container::Matroska if !matroska_ids.iter().any(|id| id.starts_with("A_")) => {
-                    no_audio(
-                        matroska_ids
-                            .iter()
-                            .filter(|id| id.starts_with("V_"))
-                            .count(),
-                    )
-                }
-                c => NodeFailure::new(format!("the {} file cannot be read: {e}", c.name())),
-            })?;
-        let format = probed.format;
-        let Some(track) = format
-            .tracks()
-            .iter()
-            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        else {
-            let has_audio = match container {
-                Container::Mp4 => mp4_audio.is_some(),
-                Container::Matroska => matroska_ids.iter().any(|id| id.starts_with("A_")),
-                _ => false,
-            };
-            if !has_audio {
-                return Err(no_audio(videos));
-            }
-            let name = codecs::codec_name(container, &name_source, CODEC_TYPE_NULL);
-            return Err(unsupported(container, &name));
-        };
-        let mut params = track.codec_params.clone();
-        let track_id = track.id;
-        if params.codec == symphonia::core::codecs::CODEC_TYPE_ALAC {
-            if let Some(config) = params
-                .extra_data
-                .as_deref()
-                .and_then(codecs::alac_config_from_atoms)
-            {
-                params.extra_data = Some(config.into_boxed_slice());
-            }
-        }
-        if let Some(profile) = codecs::unsupported_aac_profile(params.extra_data.as_deref())
-            .filter(|_| params.codec == symphonia::core::codecs::CODEC_TYPE_AAC)
-        {
-            return Err(unsupported(container, profile));
-        }
-        let (codec, sample_rate, channels) = if params.codec == CODEC_TYPE_OPUS {
-            let head = OpusHead::parse(params.extra_data.as_deref().unwrap_or(&[]))
-                .map_err(|e| NodeFailure::new(format!("the {} file: {e}", container.name())))?;
-            let stream = OpusStream::new(&head).map_err(NodeFailure::new)?;
-            let channels = stream.channels() as u16;
-            (Codec::Opus(stream), OPUS_RATE, channels)
-        } else {
-            let decoder = symphonia::default::get_codecs()
-                .make(&params, &DecoderOptions::default())
-                .map_err(|_| {
-                    unsupported(
-                        container,
-                        &codecs::codec_name(container, &name_source, params.codec),
-                    )
-                })?;
-            let rate = params.sample_rate.unwrap_or(0);
-            let channels = params.channels.map(|c| c.count() as u16).unwrap_or(0);
-            (Codec::Symphonia(decoder, None), rate, channels)
-        };
-        let (skip, keep) = mp4_audio
-            .and_then(|t| t.edit)
-            .map_or((0, None), |(skip, keep)| (skip, keep));
-        let end_trim = paddings
-            .iter()
-            .find(|(track, _)| u64::from(track_id) == *track)
-            .map_or(0, |(_, ns)| {
-                let frames = u128::from(*ns) * u128::from(sample_rate) / 1_000_000_000;
-                usize::try_from(frames).unwrap_or(usize::MAX)
-            });
+        let opened = guard(container, || match container {
+            Container::Matroska => open_matroska(bytes),
+            _ => open_symphonia(container, bytes),
+        })?;
+        let (skip, keep) = opened.edit.unwrap_or((0, None));
         Ok(FileDecoder {
             container,
-            format,
-            track_id,
-            codec,
-            sample_rate,
-            channels,
+            source: opened.source,
+            codec: opened.codec,
+            sample_rate: opened.sample_rate,
+            channels: opened.channels,
             skip,
             keep,
-            end_trim,
             max_samples,
             produced: 0,
             ended: false,
@@ -225,78 +125,88 @@ impl FileDecoder {
     }
 
     /// Decodes until at least `frames` frames were appended to `out` (interleaved
-    /// f32) or the file ended; returns `false` once it has ended. A corrupt packet in
-    /// the middle is skipped, as players do; a file that decodes to more than the
-    /// `max_samples` given to [`FileDecoder::open`], or whose rate or channel count
-    /// changes midway, is an error.
+    /// f32) or the file ended, and appends no more than `frames`; returns `false` once
+    /// everything was given. A corrupt packet in the middle is skipped, as players do;
+    /// a file that decodes to more than the `max_samples` given to
+    /// [`FileDecoder::open`], or whose rate or channel count changes midway, is an error.
     pub fn decode_into(&mut self, out: &mut Vec<f32>, frames: usize) -> Result<bool, NodeFailure> {
         let start = out.len();
         out.append(&mut self.carry);
-        // Decoded straight into `out`, so a whole file is never copied; the end padding
-        // is held back until the end is seen.
-        let enough = frames.saturating_add(self.end_trim);
-        while !self.ended && self.frames_since(out, start) < enough {
-            self.next_packet(out)?;
-        }
-        let channels = usize::from(self.channels.max(1));
-        let mut available = self.frames_since(out, start);
-        if self.ended {
-            let trimmed = available.saturating_sub(std::mem::take(&mut self.end_trim));
-            out.truncate(start + trimmed * channels);
-            available = trimmed;
-        } else {
-            available -= self.end_trim.min(available);
+        // Decoded straight into `out`, so a whole file is never copied.
+        while !self.ended && (out.len() - start) / usize::from(self.channels.max(1)) < frames {
+            let container = self.container;
+            if let Err(e) = guard(container, || self.next_packet(out)) {
+                self.ended = true;
+                return Err(e);
+            }
         }
         // Give back no more than asked for: the rest waits in `carry`.
-        let give = available.min(frames);
-        let cut = start + give * channels;
+        let cut = start.saturating_add(frames.saturating_mul(usize::from(self.channels.max(1))));
         if out.len() > cut {
             self.carry = out.split_off(cut);
         }
         Ok(!self.ended || !self.carry.is_empty())
     }
 
-    fn frames_since(&self, out: &[f32], start: usize) -> usize {
-        (out.len() - start) / usize::from(self.channels.max(1))
+    /// The next packet of the track, or `None` at the end.
+    fn read_packet(&mut self) -> Result<Option<PacketIn>, NodeFailure> {
+        match &mut self.source {
+            Source::Matroska { bytes, packets } => Ok(packets.next(bytes).map(|p| PacketIn {
+                packet: Packet::new_from_slice(0, 0, 0, &bytes[p.range]),
+                trim_start: 0,
+                trim_end_ns: p.discard_padding_ns,
+            })),
+            Source::Symphonia { format, track_id } => loop {
+                let packet = match format.next_packet() {
+                    Ok(p) => p,
+                    Err(SymphoniaError::IoError(e))
+                        if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                    {
+                        return Ok(None)
+                    }
+                    Err(SymphoniaError::ResetRequired) => return Ok(None),
+                    Err(e) => {
+                        return Err(NodeFailure::new(format!(
+                            "reading the {} file failed: {e}",
+                            self.container.name()
+                        )))
+                    }
+                };
+                if packet.track_id() == *track_id {
+                    return Ok(Some(PacketIn {
+                        trim_start: 0,
+                        trim_end_ns: 0,
+                        packet,
+                    }));
+                }
+            },
+        }
     }
 
     /// Reads and decodes one packet of the track, appending what survives trimming.
     fn next_packet(&mut self, out: &mut Vec<f32>) -> Result<(), NodeFailure> {
-        let packet = match self.format.next_packet() {
-            Ok(p) => p,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                self.ended = true;
-                return Ok(());
-            }
-            Err(SymphoniaError::ResetRequired) => {
-                self.ended = true;
-                return Ok(());
-            }
-            Err(e) => {
-                return Err(NodeFailure::new(format!(
-                    "reading the {} file failed: {e}",
-                    self.container.name()
-                )))
-            }
-        };
-        if packet.track_id() != self.track_id {
+        let Some(input) = self.read_packet()? else {
+            self.ended = true;
             return Ok(());
-        }
+        };
         let before = out.len();
         let (rate, channels) = match &mut self.codec {
             Codec::Opus(stream) => {
-                match stream.decode(
-                    &packet.data,
-                    packet.trim_start as usize,
-                    packet.trim_end as usize,
-                    out,
-                ) {
-                    Ok(()) => (OPUS_RATE, stream.channels() as u16),
-                    Err(_) => return Ok(()),
+                let packet = &input.packet;
+                let trim_end = packet.trim_end as usize
+                    + (u128::from(input.trim_end_ns) * u128::from(OPUS_RATE) / 1_000_000_000)
+                        .min(u128::from(u32::MAX)) as usize;
+                let trim_start = packet.trim_start as usize + input.trim_start;
+                if stream
+                    .decode(&packet.data, trim_start, trim_end, out)
+                    .is_err()
+                {
+                    return Ok(());
                 }
+                (OPUS_RATE, stream.channels() as u16)
             }
             Codec::Symphonia(decoder, scratch) => {
-                let decoded = match decoder.decode(&packet) {
+                let decoded = match decoder.decode(&input.packet) {
                     Ok(d) => d,
                     Err(SymphoniaError::DecodeError(_)) => return Ok(()),
                     Err(e) => {
@@ -371,6 +281,240 @@ impl FileDecoder {
             }
         }
     }
+}
+
+/// A file's packet source and codec, and what its headers say of the output.
+struct Opened {
+    source: Source,
+    codec: Codec,
+    sample_rate: u32,
+    channels: u16,
+    /// `(frames to skip, frames to keep)` from an MP4 edit list.
+    edit: Option<(u64, Option<u64>)>,
+}
+
+impl Opened {
+    /// An Opus stream: 48 kHz, its channels from its `OpusHead`.
+    fn opus(source: Source, stream: OpusStream, edit: Option<(u64, Option<u64>)>) -> Opened {
+        Opened {
+            source,
+            channels: stream.channels() as u16,
+            codec: Codec::Opus(Box::new(stream)),
+            sample_rate: OPUS_RATE,
+            edit,
+        }
+    }
+}
+
+/// A Matroska/WebM file through this crate's reader, its codec through symphonia's
+/// decoders or `opus-pure`.
+fn open_matroska(bytes: Vec<u8>) -> Result<Opened, NodeFailure> {
+    let container = Container::Matroska;
+    let header = matroska::read_header(&bytes)
+        .map_err(|e| NodeFailure::new(format!("the WebM/Matroska file cannot be read: {e}")))?;
+    let Some(track) = header.audio().cloned() else {
+        return Err(no_audio(container, header.videos()));
+    };
+    let packets = header.packets(track.number);
+    let source = Source::Matroska { bytes, packets };
+    if track.codec_id == "A_OPUS" {
+        let head = OpusHead::parse(&track.codec_private)
+            .map_err(|e| NodeFailure::new(format!("the WebM/Matroska file's Opus track: {e}")))?;
+        let stream = OpusStream::new(&head).map_err(NodeFailure::new)?;
+        return Ok(Opened::opus(source, stream, None));
+    }
+    let codec = matroska_codec(&track)
+        .ok_or_else(|| unsupported(container, &names::matroska_name(&track.codec_id)))?;
+    let mut params = CodecParameters::new();
+    params.for_codec(codec);
+    let rate = track
+        .sample_rate
+        .filter(|r| r.is_finite() && *r >= 1.0)
+        .map(|r| r.round() as u32);
+    let channels = track
+        .channels
+        .filter(|c| (1..=32).contains(c))
+        .map(|c| c as u16);
+    if let Some(rate) = rate {
+        params.with_sample_rate(rate);
+    }
+    if let Some(n) = channels {
+        params.with_channels(Channels::from_bits_truncate((1u32 << n) - 1));
+    }
+    if let Some(bits) = track.bit_depth.filter(|b| (1..=64).contains(b)) {
+        params
+            .with_bits_per_sample(bits as u32)
+            .with_bits_per_coded_sample(bits as u32);
+    }
+    // PCM blocks hold whatever a muxer put in one; one second is a generous bound.
+    params.with_max_frames_per_packet(u64::from(rate.unwrap_or(48_000)));
+    let private = &track.codec_private;
+    let extra = match codec {
+        codecs::CODEC_TYPE_VORBIS => Some(names::vorbis_headers(private).ok_or_else(|| {
+            NodeFailure::new("the WebM/Matroska file's Vorbis headers are missing or damaged")
+        })?),
+        codecs::CODEC_TYPE_FLAC => Some(names::flac_stream_info(private).ok_or_else(|| {
+            NodeFailure::new("the WebM/Matroska file's FLAC header is missing or damaged")
+        })?),
+        _ if private.is_empty() => None,
+        _ => Some(private.clone()),
+    };
+    if let Some(extra) = extra {
+        params.with_extra_data(extra.into_boxed_slice());
+    }
+    let decoder = make_decoder(container, &params, &names::matroska_name(&track.codec_id))?;
+    Ok(Opened {
+        source,
+        codec: Codec::Symphonia(decoder, None),
+        sample_rate: rate.unwrap_or(0),
+        channels: channels.unwrap_or(0),
+        edit: None,
+    })
+}
+
+/// The symphonia codec of a Matroska `CodecID`, for the ones it decodes.
+fn matroska_codec(track: &matroska::Track) -> Option<CodecType> {
+    let bits = track.bit_depth;
+    Some(match track.codec_id.as_str() {
+        "A_VORBIS" => codecs::CODEC_TYPE_VORBIS,
+        "A_FLAC" => codecs::CODEC_TYPE_FLAC,
+        "A_MPEG/L3" => codecs::CODEC_TYPE_MP3,
+        "A_AAC" | "A_AAC/MPEG2/LC" | "A_AAC/MPEG4/LC" => codecs::CODEC_TYPE_AAC,
+        "A_PCM/INT/LIT" => match bits? {
+            8 => codecs::CODEC_TYPE_PCM_U8,
+            16 => codecs::CODEC_TYPE_PCM_S16LE,
+            24 => codecs::CODEC_TYPE_PCM_S24LE,
+            32 => codecs::CODEC_TYPE_PCM_S32LE,
+            _ => return None,
+        },
+        "A_PCM/INT/BIG" => match bits? {
+            16 => codecs::CODEC_TYPE_PCM_S16BE,
+            24 => codecs::CODEC_TYPE_PCM_S24BE,
+            32 => codecs::CODEC_TYPE_PCM_S32BE,
+            _ => return None,
+        },
+        "A_PCM/FLOAT/IEEE" => match bits? {
+            32 => codecs::CODEC_TYPE_PCM_F32LE,
+            64 => codecs::CODEC_TYPE_PCM_F64LE,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// Every other container through symphonia's readers; the MP4 edit list from `mp4.rs`.
+fn open_symphonia(container: Container, bytes: Vec<u8>) -> Result<Opened, NodeFailure> {
+    if container == Container::Mp4 {
+        mp4::check_tables(&bytes)
+            .map_err(|e| NodeFailure::new(format!("the MP4 file cannot be read: {e}")))?;
+    }
+    let (videos, mp4_audio) = match container {
+        Container::Mp4 => mp4::tracks(&bytes),
+        _ => (0, None),
+    };
+    if container == Container::Mp4 && mp4_audio.is_none() {
+        return Err(no_audio(container, videos));
+    }
+    let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+    let options = FormatOptions {
+        enable_gapless: true,
+        ..Default::default()
+    };
+    let format = symphonia::default::get_probe()
+        .format(&Hint::new(), stream, &options, &MetadataOptions::default())
+        .map_err(|e| match container {
+            Container::Unknown => NodeFailure::new(format!(
+                "not an audio file AudioDecoderNode reads ({SUPPORTED_CONTAINERS})"
+            )),
+            c => NodeFailure::new(format!("the {} file cannot be read: {e}", c.name())),
+        })?
+        .format;
+    let Some(track) = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != codecs::CODEC_TYPE_NULL)
+    else {
+        return Err(match &mp4_audio {
+            Some(track) => unsupported(container, &names::mp4_entry_name(&track.sample_entry)),
+            None => no_audio(container, videos),
+        });
+    };
+    let mut params = track.codec_params.clone();
+    let track_id = track.id;
+    if params.codec == codecs::CODEC_TYPE_AAC {
+        if let Some(profile) = names::unsupported_aac_profile(params.extra_data.as_deref()) {
+            return Err(unsupported(container, profile));
+        }
+    }
+    if params.codec == codecs::CODEC_TYPE_ALAC {
+        if let Some(config) = params
+            .extra_data
+            .as_deref()
+            .and_then(names::alac_config_from_atoms)
+        {
+            params.extra_data = Some(config.into_boxed_slice());
+        }
+    }
+    let source = Source::Symphonia { format, track_id };
+    let edit = mp4_audio.and_then(|t| t.edit);
+    if params.codec == codecs::CODEC_TYPE_OPUS {
+        let head = OpusHead::parse(params.extra_data.as_deref().unwrap_or(&[]))
+            .map_err(|e| NodeFailure::new(format!("the {} file: {e}", container.name())))?;
+        let stream = OpusStream::new(&head).map_err(NodeFailure::new)?;
+        return Ok(Opened::opus(source, stream, edit));
+    }
+    let decoder = make_decoder(container, &params, &names::codec_name(params.codec))?;
+    Ok(Opened {
+        source,
+        codec: Codec::Symphonia(decoder, None),
+        sample_rate: params.sample_rate.unwrap_or(0),
+        channels: params.channels.map(|c| c.count() as u16).unwrap_or(0),
+        edit,
+    })
+}
+
+fn make_decoder(
+    container: Container,
+    params: &CodecParameters,
+    name: &str,
+) -> Result<Box<dyn Decoder>, NodeFailure> {
+    symphonia::default::get_codecs()
+        .make(params, &DecoderOptions::default())
+        .map_err(|e| match e {
+            SymphoniaError::Unsupported(_) => unsupported(container, name),
+            e => NodeFailure::new(format!(
+                "the {} file's {name} track cannot be decoded: {e}",
+                container.name()
+            )),
+        })
+}
+
+/// Runs symphonia's code so that a panic in it (symphonia 0.5's AAC decoder indexes out
+/// of bounds on some damaged packets, found by `tests/fuzz.rs`) is an error natively.
+/// In WebAssembly, built with `panic = "abort"`, nothing can catch it: the worker's
+/// panic hook reports a `NodeError` and the SDK replaces the worker (docs/formats.md).
+fn guard<T>(
+    container: Container,
+    run: impl FnOnce() -> Result<T, NodeFailure>,
+) -> Result<T, NodeFailure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+        Err(NodeFailure::new(format!(
+            "the {} file is damaged: its decoder failed on it",
+            container.name()
+        )))
+    })
+}
+
+fn no_audio(container: Container, videos: usize) -> NodeFailure {
+    let video = match videos {
+        0 => String::new(),
+        1 => " (it has a video track)".into(),
+        n => format!(" (it has {n} video tracks)"),
+    };
+    NodeFailure::new(format!(
+        "the {} file has no audio track{video}",
+        container.name()
+    ))
 }
 
 fn unsupported(container: Container, codec: &str) -> NodeFailure {

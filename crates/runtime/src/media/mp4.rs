@@ -55,6 +55,206 @@ pub(crate) fn tracks(bytes: &[u8]) -> (usize, Option<AudioTrack>) {
     (videos, audio)
 }
 
+/// Boxes whose children are boxes, among those symphonia reads.
+const CONTAINERS: [&[u8; 4]; 11] = [
+    b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"mvex", b"moof", b"traf",
+    b"udta",
+];
+
+/// Checks that the `moov` and `moof` boxes are whole and that every sample table in
+/// them has room for the entries it claims. symphonia's MP4 reader reserves memory for
+/// the claimed count before reading, so a crafted count would ask for gigabytes and
+/// abort the process (or the browser worker). `mdat` may be cut short: decoding then
+/// ends where the data does.
+pub(crate) fn check_tables(bytes: &[u8]) -> Result<(), String> {
+    let mut rest = bytes;
+    while let Some((kind, header, size)) = box_header(rest) {
+        let whole = size <= rest.len();
+        if matches!(&kind, b"moov" | b"moof") {
+            if !whole {
+                return Err(format!(
+                    "the file is cut short: its '{}' box needs {size} bytes, {} are left",
+                    String::from_utf8_lossy(&kind),
+                    rest.len()
+                ));
+            }
+            check_children(&rest[header..size])?;
+        }
+        if !whole {
+            break;
+        }
+        rest = &rest[size..];
+    }
+    Ok(())
+}
+
+fn check_children(body: &[u8]) -> Result<(), String> {
+    let mut rest = body;
+    while !rest.is_empty() {
+        let Some((kind, header, size)) = box_header(rest) else {
+            return Err("a box header is damaged".into());
+        };
+        if size > rest.len() {
+            return Err(format!(
+                "its '{}' box runs past the box that holds it",
+                String::from_utf8_lossy(&kind)
+            ));
+        }
+        let inner = &rest[header..size];
+        if CONTAINERS.contains(&&kind) {
+            check_children(inner)?;
+            check_required(&kind, inner)?;
+        }
+        if &kind == b"stsd" {
+            check_sample_entries(inner)?;
+        }
+        // (bytes before the count, bytes per entry) of each table symphonia reads.
+        let table = match &kind {
+            b"stsc" => Some((4, 12)),
+            b"stts" | b"ctts" => Some((4, 8)),
+            b"stco" | b"stss" => Some((4, 4)),
+            b"co64" => Some((4, 8)),
+            b"stsz" if inner.get(4..8).is_some_and(|s| s == [0; 4]) => Some((8, 4)),
+            b"elst" => Some((4, if inner.first() == Some(&1) { 20 } else { 12 })),
+            b"trun" => inner.get(1..4).map(|f| (4, trun_entry_size(f))),
+            _ => None,
+        };
+        if let Some((at, entry)) = table {
+            let count = inner
+                .get(at..at + 4)
+                .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+                .ok_or_else(|| {
+                    format!("its '{}' box is cut short", String::from_utf8_lossy(&kind))
+                })?;
+            if count.saturating_mul(entry) > inner.len() {
+                return Err(format!(
+                    "its '{}' box claims {count} entries in {} bytes",
+                    String::from_utf8_lossy(&kind),
+                    inner.len()
+                ));
+            }
+        }
+        rest = &rest[size..];
+    }
+    Ok(())
+}
+
+/// The children symphonia requires of each box (it unwraps them).
+fn check_required(kind: &[u8; 4], body: &[u8]) -> Result<(), String> {
+    let required: &[&[u8; 4]] = match kind {
+        b"moov" => &[b"mvhd"],
+        b"trak" => &[b"tkhd", b"mdia"],
+        b"mdia" => &[b"mdhd", b"hdlr", b"minf"],
+        b"minf" => &[b"stbl"],
+        b"stbl" => &[b"stsd", b"stts", b"stsc", b"stsz"],
+        b"moof" => &[b"mfhd"],
+        b"traf" => &[b"tfhd"],
+        _ => &[],
+    };
+    for want in required {
+        if child(body, want).is_none() {
+            return Err(format!(
+                "its '{}' box has no '{}' box",
+                String::from_utf8_lossy(kind),
+                String::from_utf8_lossy(*want)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An `mp4a` entry's `esds` must hold an ES descriptor with a decoder configuration
+/// and an SL configuration (symphonia unwraps all three).
+fn check_sample_entries(stsd: &[u8]) -> Result<(), String> {
+    for (kind, entry) in stsd.get(8..).map(children).into_iter().flatten() {
+        if &kind != b"mp4a" {
+            continue;
+        }
+        let version = entry.get(8..10).map(|v| u16::from_be_bytes([v[0], v[1]]));
+        let fields = 28
+            + match version {
+                Some(1) => 16,
+                Some(2) => 36,
+                _ => 0,
+            };
+        let Some(esds) = entry.get(fields..).and_then(|b| child(b, b"esds")) else {
+            continue;
+        };
+        if !es_descriptor_is_whole(esds) {
+            return Err("its 'esds' box is damaged".into());
+        }
+    }
+    Ok(())
+}
+
+/// Whether an `esds` body (version and flags, then descriptors) holds an ES descriptor
+/// (0x03) whose sub-descriptors include a DecoderConfig (0x04) and an SLConfig (0x06),
+/// each within its parent's length (ISO/IEC 14496-1 7.2.6).
+fn es_descriptor_is_whole(esds: &[u8]) -> bool {
+    let Some((0x03, es)) = descriptor(esds.get(4..).unwrap_or(&[])) else {
+        return false;
+    };
+    let Some(&flags) = es.get(2) else {
+        return false;
+    };
+    let mut at = 3;
+    if flags & 0x80 != 0 {
+        at += 2;
+    }
+    if flags & 0x40 != 0 {
+        at += 1 + usize::from(es.get(at).copied().unwrap_or(0));
+    }
+    if flags & 0x20 != 0 {
+        at += 2;
+    }
+    let (mut config, mut sl) = (false, false);
+    let mut rest = es.get(at..).unwrap_or(&[]);
+    while let Some((tag, body)) = descriptor(rest) {
+        config |= tag == 0x04 && body.len() >= 13;
+        sl |= tag == 0x06;
+        let used = body.as_ptr() as usize - rest.as_ptr() as usize + body.len();
+        rest = &rest[used..];
+    }
+    config && sl
+}
+
+/// The descriptor at the start of `bytes`: its tag and body (a length of one to four
+/// 7-bit bytes), when the body fits.
+fn descriptor(bytes: &[u8]) -> Option<(u8, &[u8])> {
+    let tag = *bytes.first()?;
+    let mut len = 0usize;
+    let mut at = 1;
+    for _ in 0..4 {
+        let b = *bytes.get(at)?;
+        at += 1;
+        len = (len << 7) | usize::from(b & 0x7F);
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    Some((tag, bytes.get(at..at.checked_add(len)?)?))
+}
+
+/// Bytes per sample of a `trun` box with these flags (ISO/IEC 14496-12 8.8.8).
+/// Duration, size, flags and composition offset are per sample, 4 bytes each, when
+/// the flags' second byte says so (0x01, 0x02, 0x04, 0x08).
+fn trun_entry_size(flags: &[u8]) -> usize {
+    flags[1].count_ones().min(4) as usize * 4
+}
+
+/// `(type, header length, whole size)` of the box at the start of `bytes`.
+fn box_header(bytes: &[u8]) -> Option<([u8; 4], usize, usize)> {
+    let size = u32::from_be_bytes(bytes.get(0..4)?.try_into().ok()?) as u64;
+    let kind: [u8; 4] = bytes.get(4..8)?.try_into().ok()?;
+    let (header, size) = match size {
+        0 => (8, bytes.len() as u64),
+        1 => (16, u64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?)),
+        n => (8, n),
+    };
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    (size >= header).then_some((kind, header, size))
+}
+
 /// The boxes in `bytes`, as `(type, body)`; stops at the first malformed one.
 fn children(bytes: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> + '_ {
     let mut rest = bytes;
