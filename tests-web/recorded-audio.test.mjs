@@ -20,7 +20,6 @@ const ctx = useBrowser({ args: fakeMicrophoneFlags(LENA) });
 let page;
 let recording; // { mimeType, bytes (base64), browser: { frames, sampleRate, channels, samples (base64), segments } }
 
-const segmentsOf = (vadItem) => vadItem.metadata.vad.segments.map((s) => [s.start_s, s.end_s]);
 
 before(async () => {
   page = await sdkPage(ctx);
@@ -48,7 +47,8 @@ before(async () => {
       const session = await window.rm.open(voice);
       const pushed = await session.push(blob);
       const closing = await session.close();
-      const sessionVad = [...pushed, ...closing].find((o) => o.nodeId === "vad").data;
+      // Segments still open when the pushed item ends are reported by close().
+      const sessionVad = [...pushed, ...closing].filter((o) => o.nodeId === "vad").map((o) => o.data);
       const bytes = new Uint8Array(await blob.arrayBuffer());
       const b64 = (u8) => {
         let s = "";
@@ -66,7 +66,7 @@ before(async () => {
           samples: b64(new Uint8Array(decoded.audio.buffer, decoded.audio.byteOffset, decoded.audio.byteLength)),
           fileSameAsBlob: same(decoded, viaFile),
           segments: vad.metadata.vad.segments.map((s) => [s.start_s, s.end_s]),
-          sessionSegments: sessionVad.metadata.vad.segments.map((s) => [s.start_s, s.end_s]),
+          sessionSegments: sessionVad.flatMap((a) => a.metadata.vad.segments.map((s) => [s.start_s, s.end_s])),
         },
       };
     },

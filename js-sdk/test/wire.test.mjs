@@ -158,3 +158,7 @@ test("user JSON with a marker key is escaped, not taken for an envelope, and com
   const envelope = { __binary__: true, binary: { meta: {}, data: "AQID" } };
   assert.equal(toWire(envelope), envelope);
 });
+
+test("a Blob is refused by toWire with a clear error (run and push read it first)", () => {
+  assert.throws(() => toWire(new Blob([new Uint8Array([1, 2, 3])])), (e) => e instanceof InputError && /Blob must be read first/.test(e.message));
+});

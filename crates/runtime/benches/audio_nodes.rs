@@ -72,7 +72,9 @@ fn cases(executor: &Executor) -> Vec<Case> {
             audio_seconds: seconds,
         })
     };
-    for ext in ["wav", "flac", "mp3", "ogg"] {
+    for ext in [
+        "wav", "aiff", "caf", "flac", "mp3", "ogg", "opus", "webm", "m4a",
+    ] {
         add(
             "decode",
             ext,

@@ -763,6 +763,33 @@ impl RunResult {
     }
 }
 
+impl RunResult {
+    /// Writes [`RunResult::to_json`]'s JSON (compact, the same text) to `out` without
+    /// holding it: the JSON around the payloads is built with a mark in each payload's
+    /// place, and each payload's base64 is streamed where its mark was. The native CLI
+    /// prints results this way, so a result of an hour of audio costs its samples, not
+    /// also their base64 text twice over. Errors are `out`'s.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        const MARK: &str = "\u{1}remotemedia-payload\u{1}";
+        let skeleton = self.to_json_with(&mut |_| Value::String(MARK.into()));
+        let text = skeleton.to_string();
+        let quoted_mark = Value::String(MARK.into()).to_string();
+        let mut parts = text.split(quoted_mark.as_str());
+        out.write_all(parts.next().unwrap_or_default().as_bytes())?;
+        // The payloads come in the order `to_json_with` meets them: the marks' order.
+        let mut failed = None;
+        self.to_json_with(&mut |bytes| {
+            if failed.is_none() {
+                let written = wire::write_base64_data(bytes, out)
+                    .and_then(|()| out.write_all(parts.next().unwrap_or_default().as_bytes()));
+                failed = written.err();
+            }
+            Value::Null
+        });
+        failed.map_or(Ok(()), Err)
+    }
+}
+
 fn round3(ms: f64) -> f64 {
     (ms * 1000.0).round() / 1000.0
 }

@@ -102,6 +102,22 @@ pub fn base64_data(bytes: &[u8]) -> Value {
     Value::String(BASE64.encode(bytes))
 }
 
+/// Writes `bytes` as the JSON string [`base64_data`] makes, streaming the base64 text
+/// instead of building it, so a large payload is never held twice.
+pub fn write_base64_data(bytes: &[u8], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use std::io::Write;
+    out.write_all(b"\"")?;
+    {
+        let mut encoder = base64::write::EncoderWriter::new(&mut *out, &BASE64);
+        // Whole 3-byte groups at a time keep the encoder's own buffer small.
+        for chunk in bytes.chunks(3 * 16 * 1024) {
+            encoder.write_all(chunk)?;
+        }
+        encoder.finish()?;
+    }
+    out.write_all(b"\"")
+}
+
 /// The wire form of one item, with each binary payload (audio samples, tensor and
 /// binary bytes, little-endian) handed to `payload`, whose answer becomes the
 /// envelope's `data` field. [`encode`] answers base64 strings; the browser worker

@@ -88,7 +88,14 @@ fn run(args: &[String]) -> Result<String, Failure> {
                     message: e.to_string(),
                     json: Some(e.to_json()),
                 })?;
-            Ok(result.to_json().to_string())
+            // Streamed: a result holding an hour of audio is never also held as text.
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            result
+                .write_json(&mut out)
+                .and_then(|()| std::io::Write::flush(&mut out))
+                .map_err(|e| format!("cannot write the result: {e}"))?;
+            Ok(String::new())
         }
         Some("bench") => {
             let mut rest: Vec<String> = args[1..].to_vec();

@@ -73,6 +73,8 @@ pub struct FileDecoder {
     ended: bool,
     /// A packet's frames past what `decode_into` was asked for, given next time.
     carry: Vec<f32>,
+    /// The samples (all channels) the headers say the file holds, if they do.
+    samples_hint: Option<u64>,
 }
 
 impl FileDecoder {
@@ -93,6 +95,9 @@ impl FileDecoder {
             _ => open_symphonia(container, bytes),
         })?;
         let (skip, keep) = opened.edit.unwrap_or((0, None));
+        let samples_hint = opened
+            .frames
+            .map(|f| f.saturating_mul(u64::from(opened.channels)));
         Ok(FileDecoder {
             container,
             source: opened.source,
@@ -105,7 +110,21 @@ impl FileDecoder {
             produced: 0,
             ended: false,
             carry: Vec::new(),
+            samples_hint,
         })
+    }
+
+    /// The samples (all channels) the headers say the whole file decodes to, at most
+    /// `max_samples`: a capacity to reserve, so a whole file is not decoded into a
+    /// buffer that doubles as it grows. `None` when the headers do not say. A header
+    /// may lie; the decoder never trusts it for more than this hint.
+    pub fn samples_hint(&self) -> Option<usize> {
+        let hint = self.samples_hint?;
+        Some(
+            usize::try_from(hint)
+                .unwrap_or(usize::MAX)
+                .min(self.max_samples),
+        )
     }
 
     /// The container, as sniffed from the file's first bytes.
@@ -291,6 +310,8 @@ struct Opened {
     channels: u16,
     /// `(frames to skip, frames to keep)` from an MP4 edit list.
     edit: Option<(u64, Option<u64>)>,
+    /// The frames the headers say the track has, if they do.
+    frames: Option<u64>,
 }
 
 impl Opened {
@@ -302,6 +323,7 @@ impl Opened {
             codec: Codec::Opus(Box::new(stream)),
             sample_rate: OPUS_RATE,
             edit,
+            frames: None,
         }
     }
 }
@@ -369,6 +391,7 @@ fn open_matroska(bytes: Vec<u8>) -> Result<Opened, NodeFailure> {
         sample_rate: rate.unwrap_or(0),
         channels: channels.unwrap_or(0),
         edit: None,
+        frames: None,
     })
 }
 
@@ -470,6 +493,7 @@ fn open_symphonia(container: Container, bytes: Vec<u8>) -> Result<Opened, NodeFa
         sample_rate: params.sample_rate.unwrap_or(0),
         channels: params.channels.map(|c| c.count() as u16).unwrap_or(0),
         edit,
+        frames: params.n_frames,
     })
 }
 
@@ -539,8 +563,12 @@ pub fn decode_audio_file_limited(
     bytes: Vec<u8>,
     max_samples: usize,
 ) -> Result<AudioBuffer, NodeFailure> {
+    // A lying header can make this reserve up to `max_samples`, which a file may decode
+    // to anyway; the bytes it came in bound a plausible one (PCM is at least one byte a
+    // sample; compressed audio is ever more samples per byte, so it is only a hint).
+    let most = bytes.len().saturating_mul(16);
     let mut decoder = FileDecoder::open(bytes, max_samples)?;
-    let mut samples = Vec::new();
+    let mut samples = Vec::with_capacity(decoder.samples_hint().unwrap_or(0).min(most));
     decoder.decode_into(&mut samples, usize::MAX)?;
     if decoder.sample_rate() == 0 || decoder.channels() == 0 {
         return Err("the file has no decodable audio".into());

@@ -224,6 +224,28 @@ impl Vad {
         samples: &[f32],
         end_of_stream: bool,
     ) -> (Vec<FrameDecision>, Vec<(u64, u64)>) {
+        // In pieces, so the buffer of undecided samples stays a few frames long however
+        // long the item (an hour of audio is one item in a batch run); the result is the
+        // same as one call, since all state carries across calls.
+        const PIECE: usize = 64 * EARSHOT_FRAME;
+        if samples.len() <= PIECE {
+            return self.feed_piece(samples, end_of_stream);
+        }
+        let (mut decided, mut ended) = (Vec::new(), Vec::new());
+        let mut pieces = samples.chunks(PIECE).peekable();
+        while let Some(piece) = pieces.next() {
+            let (d, e) = self.feed_piece(piece, end_of_stream && pieces.peek().is_none());
+            decided.extend(d);
+            ended.extend(e);
+        }
+        (decided, ended)
+    }
+
+    fn feed_piece(
+        &mut self,
+        samples: &[f32],
+        end_of_stream: bool,
+    ) -> (Vec<FrameDecision>, Vec<(u64, u64)>) {
         self.mono.extend_from_slice(samples);
         let real_end = self.base + self.mono.len() as u64;
         if end_of_stream {
@@ -341,8 +363,12 @@ impl Vad {
     ) -> Result<(), NodeFailure> {
         let mut audio = expect_audio(item, "VoiceActivityDetector")?;
         self.check_format(&audio)?;
-        let mono = remix(&audio.samples, usize::from(audio.channels), 1);
-        let (frames, mut segments) = self.feed(&mono, last);
+        // Mono input is read in place: no copy of a long item.
+        let (frames, mut segments) = if audio.channels == 1 {
+            self.feed(&audio.samples, last)
+        } else {
+            self.feed(&remix(&audio.samples, usize::from(audio.channels), 1), last)
+        };
         if last {
             segments.extend(self.close_segment());
         }
