@@ -6,7 +6,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { useBrowser, sdkPage, createRemoteMedia, root, artifacts } from "./helpers.mjs";
 import { fakeMicrophoneFlags } from "../js-sdk/node/chromium.mjs";
@@ -39,7 +39,9 @@ before(async () => {
       for (const track of stream.getTracks()) track.stop();
       const blob = new Blob(chunks, { type: recorder.mimeType });
       // A Blob and a File, as MediaRecorder and <input type=file> give them.
+      const started = performance.now();
       const decoded = (await window.rm.run(decode, [blob])).outputs[0];
+      const decodeMs = performance.now() - started;
       const viaFile = (await window.rm.run(decode, [new File([blob], "voice-note.webm", { type: blob.type })])).outputs[0];
       const voiceResult = await window.rm.run(voice, [blob]);
       const vad = voiceResult.outputs_by_node.vad[0];
@@ -60,6 +62,7 @@ before(async () => {
         mimeType: recorder.mimeType,
         bytes: b64(bytes),
         browser: {
+          decodeMs,
           frames: decoded.audio.length / decoded.channels,
           sampleRate: decoded.sampleRate,
           channels: decoded.channels,
@@ -124,6 +127,36 @@ test("the recorded file gives the same audio and segments natively, and ffmpeg's
     noise += (ref[i] - x[i]) ** 2;
   }
   const snr = 10 * Math.log10(signal / Math.max(noise, 1e-30));
-  console.log(`recorded WebM/Opus: ${b.frames} frames at ${b.sampleRate} Hz x${b.channels}, SNR ${snr.toFixed(1)} dB against libopus, ${b.segments.length} segments`);
+  const speed = b.frames / b.sampleRate / (b.decodeMs / 1000);
+  console.log(`recorded WebM/Opus: ${b.frames} frames at ${b.sampleRate} Hz x${b.channels}, SNR ${snr.toFixed(1)} dB against libopus, ${b.segments.length} segments, decoded in the page at ${speed.toFixed(0)}x real time (printed, not asserted)`);
   assert.ok(snr > 60, `SNR ${snr.toFixed(1)} dB against libopus`);
+});
+
+test("every container and codec decodes in the page as it does natively", async () => {
+  // The files crates/runtime/tests/formats.rs made with ffmpeg (cargo test runs first).
+  const dir = path.join(root, "target/audio-fixtures");
+  const files = readdirSync(dir).filter((f) => !f.startsWith("tmp-") && !/^(ac3|eac3|video-only)\./.test(f));
+  assert.ok(files.length >= 20, `fixtures in ${dir}: ${files.length}`);
+  for (const file of files) {
+    const page_ = await page.evaluate(
+      async ({ url, decode }) => {
+        const blob = await (await fetch(url)).blob();
+        const a = (await window.rm.run(decode, [blob])).outputs[0];
+        const u8 = new Uint8Array(a.audio.buffer, a.audio.byteOffset, a.audio.byteLength);
+        let s = "";
+        for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+        return { sampleRate: a.sampleRate, channels: a.channels, samples: btoa(s) };
+      },
+      { url: `/target/audio-fixtures/${file}`, decode: DECODE },
+    );
+    const native = nativeRun(DECODE, path.join(dir, file)).outputs[0].audio;
+    assert.equal(page_.sampleRate, native.meta.sample_rate, file);
+    assert.equal(page_.channels, native.meta.channels, file);
+    const x = floats(native.data);
+    const y = floats(page_.samples);
+    assert.equal(y.length, x.length, `${file}: sample counts`);
+    let max = 0;
+    for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
+    assert.ok(max < 1e-5, `${file}: page and native differ by up to ${max}`);
+  }
 });

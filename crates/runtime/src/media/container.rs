@@ -203,9 +203,12 @@ fn riff_chunks(bytes: &[u8]) -> impl Iterator<Item = (usize, [u8; 4], u32)> + '_
         let id: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
         let size = u32_le(bytes, at + 4)?;
         let here = at;
-        at = at
-            .checked_add(8)?
-            .checked_add((size as usize).checked_add(size as usize & 1)?)?;
+        // A size that reaches past what usize can address (RF64's 0xFFFFFFFF data size
+        // in 32-bit WebAssembly) ends the walk after this chunk, not before it.
+        at = (size as usize)
+            .checked_add(size as usize & 1)
+            .and_then(|s| at.checked_add(8)?.checked_add(s))
+            .unwrap_or(usize::MAX);
         Some((here, id, size))
     })
 }
