@@ -259,18 +259,8 @@ fn box_header(bytes: &[u8]) -> Option<([u8; 4], usize, usize)> {
 fn children(bytes: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> + '_ {
     let mut rest = bytes;
     std::iter::from_fn(move || {
-        let size = u32::from_be_bytes(rest.get(0..4)?.try_into().ok()?) as u64;
-        let kind: [u8; 4] = rest.get(4..8)?.try_into().ok()?;
-        let (header, size) = match size {
-            0 => (8, rest.len() as u64),
-            1 => (16, u64::from_be_bytes(rest.get(8..16)?.try_into().ok()?)),
-            n => (8, n),
-        };
-        let size = usize::try_from(size).ok()?;
-        if size < header || size > rest.len() {
-            return None;
-        }
-        let body = &rest[header..size];
+        let (kind, header, size) = box_header(rest)?;
+        let body = rest.get(header..size)?;
         rest = &rest[size..];
         Some((kind, body))
     })
