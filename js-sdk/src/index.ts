@@ -940,7 +940,7 @@ export class Session {
   private waiters: { resolve: (r: IteratorResult<SessionOutput>) => void; reject: (err: Error) => void }[] = [];
   private closed = false;
   private lost: WorkerCrashedError | null = null;
-  /** Blob reads under way: items pushed after a Blob wait for it, so they arrive in order. */
+  /** A Blob push under way (read, then sent): items pushed after it, and close, wait for it, so they arrive in order. */
   private reading: Promise<void> | null = null;
   private unsubscribe: () => void;
 
@@ -1003,9 +1003,10 @@ export class Session {
     if (this.lost) return Promise.reject(this.lost);
     if (this.closed) return Promise.reject(new RemoteMediaError("the session is closed"));
     if (isBlob(item) || this.reading) {
+      // Chained on the previous read-and-push, so this item is sent after it.
       const before = this.reading ?? Promise.resolve();
-      const read = before.then(() => (isBlob(item) ? readBlob(item, "item") : item));
-      const settled: Promise<void> = read.then(
+      const pushed = before.then(() => (isBlob(item) ? readBlob(item, "item") : item)).then((ready) => this.pushNow(ready));
+      const settled: Promise<void> = pushed.then(
         () => undefined,
         () => undefined,
       );
@@ -1013,7 +1014,7 @@ export class Session {
       void settled.then(() => {
         if (this.reading === settled) this.reading = null;
       });
-      return read.then((ready) => this.pushNow(ready));
+      return pushed;
     }
     return this.pushNow(item);
   }
