@@ -36,10 +36,10 @@ enum Source {
     },
 }
 
-/// One packet's bytes and the frames the container says to drop from its output.
+/// One packet, and the padding its container says to drop from its end (Matroska
+/// `DiscardPadding`, in nanoseconds; Ogg states its trimming in the packet itself).
 struct PacketIn {
     packet: Packet,
-    trim_start: usize,
     trim_end_ns: u64,
 }
 
@@ -172,7 +172,6 @@ impl FileDecoder {
         match &mut self.source {
             Source::Matroska { bytes, packets } => Ok(packets.next(bytes).map(|p| PacketIn {
                 packet: Packet::new_from_slice(0, 0, 0, &bytes[p.range]),
-                trim_start: 0,
                 trim_end_ns: p.discard_padding_ns,
             })),
             Source::Symphonia { format, track_id } => loop {
@@ -193,7 +192,6 @@ impl FileDecoder {
                 };
                 if packet.track_id() == *track_id {
                     return Ok(Some(PacketIn {
-                        trim_start: 0,
                         trim_end_ns: 0,
                         packet,
                     }));
@@ -215,7 +213,7 @@ impl FileDecoder {
                 let trim_end = packet.trim_end as usize
                     + (u128::from(input.trim_end_ns) * u128::from(OPUS_RATE) / 1_000_000_000)
                         .min(u128::from(u32::MAX)) as usize;
-                let trim_start = packet.trim_start as usize + input.trim_start;
+                let trim_start = packet.trim_start as usize;
                 if stream
                     .decode(&packet.data, trim_start, trim_end, out)
                     .is_err()
