@@ -571,24 +571,73 @@ impl Session {
         cancel: &CancelFlag,
     ) -> Result<Vec<Output>, RunError> {
         let mut emitted = Vec::new();
-        for pos in 0..self.graph.order.len() {
-            let node = self.graph.order[pos];
-            let items = std::mem::take(&mut queues[node]);
-            if items.is_empty() && !flush {
-                continue;
-            }
-            if cancel.is_cancelled() {
-                return Err(RunError::Cancelled);
-            }
-            let started = (self.clock)();
-            self.metrics[node].items_in += items.len() as u64;
-            let produced = self.step(node, items, flush, cancel).await;
-            self.metrics[node].time_ms += (self.clock)() - started;
-            let produced = produced?;
-            self.metrics[node].items_out += produced.len() as u64;
-            self.deliver(node, produced, queues, &mut emitted);
-        }
+        self.run_from(0, queues, flush, cancel, &mut emitted)
+            .await?;
         Ok(emitted)
+    }
+
+    /// Runs the nodes from position `start` of the topological order over their queues.
+    /// A node that owes output in pieces ([`Node::owes_output`]) gives them one at a
+    /// time, each sent through the rest of the graph (without flushing it) before the
+    /// next is made, so a long file is never whole in memory between two nodes.
+    fn run_from<'a>(
+        &'a mut self,
+        start: usize,
+        queues: &'a mut [Vec<RuntimeData>],
+        flush: bool,
+        cancel: &'a CancelFlag,
+        emitted: &'a mut Vec<Output>,
+    ) -> crate::node::LocalFuture<'a, Result<(), RunError>> {
+        Box::pin(async move {
+            for pos in start..self.graph.order.len() {
+                let node = self.graph.order[pos];
+                let items = std::mem::take(&mut queues[node]);
+                if items.is_empty() && !flush {
+                    continue;
+                }
+                if cancel.is_cancelled() {
+                    return Err(RunError::Cancelled);
+                }
+                let started = (self.clock)();
+                self.metrics[node].items_in += items.len() as u64;
+                let produced = self.step(node, items, flush, cancel).await;
+                self.metrics[node].time_ms += (self.clock)() - started;
+                let produced = produced?;
+                self.metrics[node].items_out += produced.len() as u64;
+                self.deliver(node, produced, queues, emitted);
+                while self.owes_output(node) {
+                    // What was delivered goes down first; then the next piece is made.
+                    self.run_from(pos + 1, queues, false, cancel, emitted)
+                        .await?;
+                    if cancel.is_cancelled() {
+                        return Err(RunError::Cancelled);
+                    }
+                    let started = (self.clock)();
+                    let piece = self.next_piece(node);
+                    self.metrics[node].time_ms += (self.clock)() - started;
+                    let piece = piece?;
+                    self.metrics[node].items_out += piece.len() as u64;
+                    self.deliver(node, piece, queues, emitted);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn owes_output(&self, node: usize) -> bool {
+        matches!(&self.slots[node], Slot::Rust(n, _) if n.owes_output())
+    }
+
+    /// The next piece a Rust node owes ([`Node::next_piece`]).
+    fn next_piece(&mut self, node: usize) -> Result<Vec<RuntimeData>, RunError> {
+        let spec = &self.manifest.nodes[node];
+        let _running = RunningNode::enter(&self.names, node);
+        let mut out = Vec::new();
+        if let Slot::Rust(n, _) = &mut self.slots[node] {
+            n.next_piece(&mut out)
+                .map_err(|f| node_error(spec, "rust", f))?;
+        }
+        Ok(out)
     }
 
     /// Runs one node over its queued items (and its flush, when closing).

@@ -38,7 +38,8 @@ pub struct Limits {
     pub max_frames: usize,
     /// Largest number of float32 values (samples of all channels, spectrogram bins)
     /// one node may produce from one item when that size follows from the input: a
-    /// decoded audio file, a mel spectrogram.
+    /// decoded audio file (in all its pieces: a long file leaves the decoder in pieces,
+    /// so memory holds far less), a mel spectrogram.
     pub max_output_values: usize,
 }
 

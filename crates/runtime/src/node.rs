@@ -74,6 +74,24 @@ pub trait Node {
         self.flush(out)
     }
 
+    /// Whether the node still owes output for the items it was given, to be asked for
+    /// piece by piece with [`Node::next_piece`]. For nodes whose output for one item is
+    /// too large to hold at once (a decoder's hour of audio): the executor sends each
+    /// piece through the rest of the graph before it asks for the next, so memory holds
+    /// a piece, not the whole. The default owes nothing.
+    fn owes_output(&self) -> bool {
+        false
+    }
+
+    /// Appends the next piece of owed output to `out` (see [`Node::owes_output`]). The
+    /// executor calls it after `process` or `finish` for as long as the node owes
+    /// output; a node's own `process`, `flush` and `finish` give what is still owed
+    /// first, so nothing is lost or reordered when nobody asks. The default appends
+    /// nothing.
+    fn next_piece(&mut self, _out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        Ok(())
+    }
+
     /// Takes new parameter values while a session runs (live tuning): `params` are all
     /// of them, the changed ones merged over the current, already type-checked against
     /// the node type's declared parameters. Buffered state is kept. The default refuses:

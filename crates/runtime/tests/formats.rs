@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use remotemedia_runtime::media::{decode_audio_file, sniff, Container, FileDecoder};
+use remotemedia_runtime::nodes::decoder::PIECE_FRAMES;
 use remotemedia_runtime::{AudioBuffer, RuntimeData};
 
 /// How a decoded file is compared with its reference.
@@ -276,11 +277,16 @@ fn snr_db(ours: &[f32], reference: &[f32]) -> f64 {
 
 /// The 10 ms frames `voice.json` calls speech, as a mask over `frames` frames.
 fn speech_mask(bytes: Vec<u8>, frames: usize) -> Vec<bool> {
+    speech_mask_of(RuntimeData::Binary(bytes), frames)
+}
+
+/// [`speech_mask`] of any input item.
+fn speech_mask_of(input: RuntimeData, frames: usize) -> Vec<bool> {
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(common::repo().join("examples/pipelines/voice.json")).unwrap(),
     )
     .unwrap();
-    let result = common::run(manifest, vec![RuntimeData::Binary(bytes)]).expect("voice.json runs");
+    let result = common::run(manifest, vec![input]).expect("voice.json runs");
     let mut mask = vec![false; frames];
     for item in result.outputs_of("vad") {
         let RuntimeData::Audio(a) = item else {
@@ -494,6 +500,60 @@ fn the_streaming_decoder_gives_the_same_samples_in_any_chunk_size() {
             );
         }
     }
+}
+
+/// A file longer than one piece (`PIECE_FRAMES`, about 22 s at 48 kHz) leaves the decoder
+/// in pieces, each sent down the graph before the next is made: the pieces join to the
+/// whole decode, and `voice.json` finds the same speech as in the whole file given at once.
+#[test]
+fn a_long_file_streams_through_the_graph_in_pieces_with_the_same_result() {
+    let path = make(
+        "long-48k.flac",
+        &["-stream_loop", "5"],
+        &["-ar", "48000", "-t", "70"],
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let whole = decode_audio_file(bytes.clone()).unwrap();
+    assert_eq!(whole.samples.len(), 70 * 48_000);
+
+    let decode_only = serde_json::json!({
+        "version": "v1",
+        "metadata": { "name": "decode" },
+        "nodes": [{ "id": "decode", "node_type": "AudioDecoderNode" }],
+        "connections": []
+    });
+    let result = common::run(decode_only, vec![RuntimeData::Binary(bytes.clone())]).unwrap();
+    let pieces: Vec<&AudioBuffer> = result
+        .outputs_of("decode")
+        .into_iter()
+        .map(|item| match item {
+            RuntimeData::Audio(a) => a,
+            other => panic!("the decoder gave {}", other.kind()),
+        })
+        .collect();
+    assert_eq!(
+        pieces.len(),
+        4,
+        "70 s at 48 kHz is four pieces of 2^20 frames"
+    );
+    assert!(pieces.iter().all(|p| p.samples.len() <= PIECE_FRAMES));
+    let joined: Vec<f32> = pieces
+        .iter()
+        .flat_map(|p| p.samples.iter().copied())
+        .collect();
+    assert_eq!(joined, whole.samples);
+
+    // The same recording as one audio item (the decoder passes audio through).
+    let frames = 70 * 100;
+    let in_pieces = speech_mask(bytes, frames);
+    let at_once = speech_mask_of(RuntimeData::Audio(whole), frames);
+    assert!(in_pieces.iter().any(|&m| m), "no speech found");
+    let agree = agreement(&in_pieces, &at_once);
+    assert!(
+        agree >= 0.999,
+        "speech frames agree on {:.2}%",
+        agree * 100.0
+    );
 }
 
 #[test]

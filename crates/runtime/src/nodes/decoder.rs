@@ -1,7 +1,8 @@
 //! `AudioDecoderNode`: audio file bytes -> interleaved f32 audio, through
 //! [`crate::media`] (every container and codec of `docs/formats.md`).
 
-use crate::data::RuntimeData;
+use crate::data::{AudioBuffer, RuntimeData};
+use crate::media::FileDecoder;
 use crate::node::{Node, NodeFailure};
 use crate::registry::NodeFactory;
 
@@ -16,16 +17,80 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         create: |p| {
             Ok(Box::new(AudioDecoder {
                 max_samples: p.limits().max_output_values,
+                open: None,
+                gave_piece: false,
             }))
         },
     }]
 }
 
-/// Decodes each binary item as a whole audio file. Audio items pass through.
+/// Frames of one piece of a long file's audio: about 22 s at 48 kHz. A file that
+/// decodes to no more is one item, as a short file always was; a longer one is several
+/// items, made one at a time as the executor asks ([`Node::next_piece`]).
+pub const PIECE_FRAMES: usize = 1 << 20;
+
+/// Decodes each binary item as an audio file, into items of at most [`PIECE_FRAMES`]
+/// frames. Audio items pass through.
+///
+/// The executor's [`Limits::max_output_values`](crate::Limits::max_output_values) bounds
+/// the samples a whole file may decode to, as it did before files came in pieces: a
+/// limit on how long a file may be, while memory holds a piece.
 pub struct AudioDecoder {
-    /// The executor's [`Limits::max_output_values`](crate::Limits::max_output_values):
-    /// most samples (all channels) one file may decode to.
+    /// Most samples (all channels) of one file.
     max_samples: usize,
+    /// The file being decoded while it still owes pieces.
+    open: Option<FileDecoder>,
+    /// Whether the open file has given a piece yet (a file of no samples still gives one
+    /// empty item).
+    gave_piece: bool,
+}
+
+impl AudioDecoder {
+    /// Decodes the next piece of the open file into `out`; closes the file after its last.
+    fn piece(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        let Some(decoder) = self.open.as_mut() else {
+            return Ok(());
+        };
+        let channels = usize::from(decoder.channels().max(1));
+        let capacity = decoder
+            .samples_hint()
+            .unwrap_or(0)
+            .min(PIECE_FRAMES * channels);
+        let mut samples = Vec::with_capacity(capacity);
+        let result = decoder.decode_into(&mut samples, PIECE_FRAMES);
+        let more = match result {
+            Ok(more) => more,
+            Err(e) => {
+                self.open = None;
+                return Err(e);
+            }
+        };
+        if decoder.sample_rate() == 0 || decoder.channels() == 0 {
+            self.open = None;
+            return Err("the file has no decodable audio".into());
+        }
+        if !samples.is_empty() || !self.gave_piece && !more {
+            self.gave_piece = true;
+            out.push(RuntimeData::Audio(AudioBuffer::new(
+                samples,
+                decoder.sample_rate(),
+                decoder.channels(),
+            )));
+        }
+        if !more {
+            self.open = None;
+        }
+        Ok(())
+    }
+
+    /// Gives every piece the open file still owes (when nobody asked for them one at a
+    /// time).
+    fn drain(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        while self.open.is_some() {
+            self.piece(out)?;
+        }
+        Ok(())
+    }
 }
 
 impl Node for AudioDecoder {
@@ -34,19 +99,46 @@ impl Node for AudioDecoder {
         input: RuntimeData,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
+        self.drain(out)?;
         match input {
-            RuntimeData::Binary(bytes) => out.push(RuntimeData::Audio(decode_audio_file_limited(
-                bytes,
-                self.max_samples,
-            )?)),
-            RuntimeData::Audio(a) => out.push(RuntimeData::Audio(a)),
-            other => {
-                return Err(NodeFailure::new(format!(
-                    "AudioDecoderNode takes binary file bytes, got {}",
-                    other.kind()
-                )))
+            RuntimeData::Binary(bytes) => {
+                self.open = Some(FileDecoder::open(bytes, self.max_samples)?);
+                self.gave_piece = false;
+                self.piece(out)
             }
+            RuntimeData::Audio(a) => {
+                out.push(RuntimeData::Audio(a));
+                Ok(())
+            }
+            other => Err(NodeFailure::new(format!(
+                "AudioDecoderNode takes binary file bytes, got {}",
+                other.kind()
+            ))),
+        }
+    }
+
+    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        self.drain(out)
+    }
+
+    /// The last items, with the last file's remaining pieces left owed for the executor
+    /// to ask for one at a time (the decoder holds nothing else to flush).
+    fn finish(
+        &mut self,
+        items: Vec<RuntimeData>,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        for item in items {
+            self.process(item, out)?;
         }
         Ok(())
+    }
+
+    fn owes_output(&self) -> bool {
+        self.open.is_some()
+    }
+
+    fn next_piece(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        self.piece(out)
     }
 }
