@@ -85,8 +85,9 @@ pub trait Node {
 
     /// Appends the next piece of owed output to `out` (see [`Node::owes_output`]). The
     /// executor calls it after `process` or `finish` for as long as the node owes
-    /// output; a node's own `process`, `flush` and `finish` give what is still owed
-    /// first, so nothing is lost or reordered when nobody asks. The default appends
+    /// output. A node's own `process` and `flush` give what is still owed first, so
+    /// nothing is lost or reordered when nobody asks; its `finish` may leave the last
+    /// item's pieces owed, which the executor then asks for. The default appends
     /// nothing.
     fn next_piece(&mut self, _out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
         Ok(())

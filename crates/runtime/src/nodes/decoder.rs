@@ -128,10 +128,9 @@ impl Node for AudioDecoder {
         items: Vec<RuntimeData>,
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
-        for item in items {
-            self.process(item, out)?;
-        }
-        Ok(())
+        items
+            .into_iter()
+            .try_for_each(|item| self.process(item, out))
     }
 
     fn owes_output(&self) -> bool {
