@@ -138,6 +138,15 @@ impl FileDecoder {
         self.sample_rate
     }
 
+    /// `samples` decoded by [`FileDecoder::decode_into`] as audio at the file's rate and
+    /// channels; an error when the file never said them (no decodable audio).
+    pub fn buffer(&self, samples: Vec<f32>) -> Result<AudioBuffer, NodeFailure> {
+        if self.sample_rate == 0 || self.channels == 0 {
+            return Err("the file has no decodable audio".into());
+        }
+        Ok(AudioBuffer::new(samples, self.sample_rate, self.channels))
+    }
+
     /// The interleaved channels of the output (0 until known, as for the rate).
     pub fn channels(&self) -> u16 {
         self.channels
@@ -568,12 +577,5 @@ pub fn decode_audio_file_limited(
     let mut decoder = FileDecoder::open(bytes, max_samples)?;
     let mut samples = Vec::with_capacity(decoder.samples_hint().unwrap_or(0).min(most));
     decoder.decode_into(&mut samples, usize::MAX)?;
-    if decoder.sample_rate() == 0 || decoder.channels() == 0 {
-        return Err("the file has no decodable audio".into());
-    }
-    Ok(AudioBuffer::new(
-        samples,
-        decoder.sample_rate(),
-        decoder.channels(),
-    ))
+    decoder.buffer(samples)
 }

@@ -1,7 +1,7 @@
 //! `AudioDecoderNode`: audio file bytes -> interleaved f32 audio, through
 //! [`crate::media`] (every container and codec of `docs/formats.md`).
 
-use crate::data::{AudioBuffer, RuntimeData};
+use crate::data::RuntimeData;
 use crate::media::FileDecoder;
 use crate::node::{Node, NodeFailure};
 use crate::registry::NodeFactory;
@@ -48,7 +48,8 @@ pub struct AudioDecoder {
 impl AudioDecoder {
     /// Decodes the next piece of the open file into `out`; closes the file after its last.
     fn piece(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
-        let Some(decoder) = self.open.as_mut() else {
+        // Taken out while it decodes: an error or the last piece leaves the file closed.
+        let Some(mut decoder) = self.open.take() else {
             return Ok(());
         };
         let channels = usize::from(decoder.channels().max(1));
@@ -57,28 +58,14 @@ impl AudioDecoder {
             .unwrap_or(0)
             .min(PIECE_FRAMES * channels);
         let mut samples = Vec::with_capacity(capacity);
-        let result = decoder.decode_into(&mut samples, PIECE_FRAMES);
-        let more = match result {
-            Ok(more) => more,
-            Err(e) => {
-                self.open = None;
-                return Err(e);
-            }
-        };
-        if decoder.sample_rate() == 0 || decoder.channels() == 0 {
-            self.open = None;
-            return Err("the file has no decodable audio".into());
-        }
-        if !samples.is_empty() || !self.gave_piece && !more {
+        let more = decoder.decode_into(&mut samples, PIECE_FRAMES)?;
+        let piece = decoder.buffer(samples)?;
+        if !piece.samples.is_empty() || !self.gave_piece && !more {
             self.gave_piece = true;
-            out.push(RuntimeData::Audio(AudioBuffer::new(
-                samples,
-                decoder.sample_rate(),
-                decoder.channels(),
-            )));
+            out.push(RuntimeData::Audio(piece));
         }
-        if !more {
-            self.open = None;
+        if more {
+            self.open = Some(decoder);
         }
         Ok(())
     }
