@@ -88,7 +88,6 @@ async function main() {
   const sources = Math.max(
     newest(path.join(root, "crates/runtime/src")),
     newest(path.join(root, "crates/worker/src")),
-    newest(path.join(root, "crates/encoding-lite")),
     statSync(path.join(root, "Cargo.lock")).mtimeMs,
     statSync(path.join(root, "Cargo.toml")).mtimeMs,
     statSync(path.join(root, "crates/runtime/Cargo.toml")).mtimeMs,

@@ -2,25 +2,30 @@
 //! (so an error names the codec and its container), and the codec-private data some
 //! containers carry in another form than symphonia's decoders read.
 
-use symphonia::core::codecs::{self, CodecType};
+use symphonia::core::codecs::audio::well_known as ids;
+use symphonia::core::codecs::audio::AudioCodecId;
 
 /// The codecs `AudioDecoderNode` decodes, as error messages list them.
 pub const SUPPORTED_CODECS: &str =
     "PCM (integer, float, mu-law, A-law), FLAC, MP3, Vorbis, Opus, AAC-LC and ALAC";
 
 /// The name of a codec symphonia identified.
-pub(crate) fn codec_name(codec: CodecType) -> String {
-    if let Some(d) = symphonia::default::get_codecs().get_codec(codec) {
-        return d.long_name.to_string();
+pub(crate) fn codec_name(codec: AudioCodecId) -> String {
+    if let Some(d) = symphonia::default::get_codecs().get_audio_decoder(codec) {
+        return d.codec.info.long_name.to_string();
     }
     match codec {
-        codecs::CODEC_TYPE_EAC3 => "E-AC-3".into(),
-        codecs::CODEC_TYPE_AC4 => "AC-4".into(),
-        codecs::CODEC_TYPE_DCA => "DTS".into(),
-        codecs::CODEC_TYPE_WMA => "WMA".into(),
-        codecs::CODEC_TYPE_SPEEX => "Speex".into(),
-        codecs::CODEC_TYPE_MP1 => "MPEG-1 Layer I".into(),
-        codecs::CODEC_TYPE_MP2 => "MPEG Layer II".into(),
+        ids::CODEC_ID_AC3 => "AC-3".into(),
+        ids::CODEC_ID_EAC3 => "E-AC-3".into(),
+        ids::CODEC_ID_AC4 => "AC-4".into(),
+        ids::CODEC_ID_DCA => "DTS".into(),
+        ids::CODEC_ID_WMA => "WMA".into(),
+        ids::CODEC_ID_SPEEX => "Speex".into(),
+        ids::CODEC_ID_MP1 => "MPEG-1 Layer I".into(),
+        ids::CODEC_ID_MP2 => "MPEG Layer II".into(),
+        ids::CODEC_ID_WAVPACK => "WavPack".into(),
+        ids::CODEC_ID_MONKEYS_AUDIO => "Monkey's Audio".into(),
+        ids::CODEC_ID_TRUEHD => "Dolby TrueHD".into(),
         other => format!("codec {other}"),
     }
 }

@@ -3,13 +3,19 @@
 
 use std::io::Cursor;
 
-use symphonia::core::audio::{Channels, SampleBuffer};
-use symphonia::core::codecs::{self, CodecParameters, CodecType, Decoder, DecoderOptions};
+use symphonia::core::audio::Channels;
+use symphonia::core::codecs::audio::well_known as ids;
+use symphonia::core::codecs::audio::{
+    AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions,
+};
+use symphonia::core::codecs::CodecParameters;
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::{FormatOptions, FormatReader, Packet};
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::packet::Packet;
+use symphonia::core::units::{Duration, Timestamp};
 
 use super::codecs::{self as names, SUPPORTED_CODECS};
 use super::container::{self, Container};
@@ -44,8 +50,8 @@ struct PacketIn {
 }
 
 enum Codec {
-    /// One of symphonia's decoders, and the buffer its planar output is interleaved into.
-    Symphonia(Box<dyn Decoder>, Option<SampleBuffer<f32>>),
+    /// One of symphonia's decoders.
+    Symphonia(Box<dyn AudioDecoder>),
     Opus(Box<OpusStream>),
 }
 
@@ -180,12 +186,13 @@ impl FileDecoder {
     fn read_packet(&mut self) -> Result<Option<PacketIn>, NodeFailure> {
         match &mut self.source {
             Source::Matroska { bytes, packets } => Ok(packets.next(bytes).map(|p| PacketIn {
-                packet: Packet::new_from_slice(0, 0, 0, &bytes[p.range]),
+                packet: Packet::new(0, Timestamp::new(0), Duration::new(0), &bytes[p.range]),
                 trim_end_ns: p.discard_padding_ns,
             })),
             Source::Symphonia { format, track_id } => loop {
                 let packet = match format.next_packet() {
-                    Ok(p) => p,
+                    Ok(Some(p)) => p,
+                    Ok(None) => return Ok(None),
                     Err(SymphoniaError::IoError(e))
                         if e.kind() == std::io::ErrorKind::UnexpectedEof =>
                     {
@@ -199,7 +206,7 @@ impl FileDecoder {
                         )))
                     }
                 };
-                if packet.track_id() == *track_id {
+                if packet.track_id == *track_id {
                     return Ok(Some(PacketIn {
                         trim_end_ns: 0,
                         packet,
@@ -219,10 +226,10 @@ impl FileDecoder {
         let (rate, channels) = match &mut self.codec {
             Codec::Opus(stream) => {
                 let packet = &input.packet;
-                let trim_end = packet.trim_end as usize
+                let trim_end = usize::try_from(packet.trim_end.get()).unwrap_or(usize::MAX)
                     + (u128::from(input.trim_end_ns) * u128::from(OPUS_RATE) / 1_000_000_000)
                         .min(u128::from(u32::MAX)) as usize;
-                let trim_start = packet.trim_start as usize;
+                let trim_start = usize::try_from(packet.trim_start.get()).unwrap_or(usize::MAX);
                 if stream
                     .decode(&packet.data, trim_start, trim_end, out)
                     .is_err()
@@ -231,7 +238,7 @@ impl FileDecoder {
                 }
                 (OPUS_RATE, stream.channels() as u16)
             }
-            Codec::Symphonia(decoder, scratch) => {
+            Codec::Symphonia(decoder) => {
                 let decoded = match decoder.decode(&input.packet) {
                     Ok(d) => d,
                     Err(SymphoniaError::DecodeError(_)) => return Ok(()),
@@ -242,15 +249,11 @@ impl FileDecoder {
                         )))
                     }
                 };
-                let spec = *decoded.spec();
-                let needed = decoded.capacity() as u64 * spec.channels.count() as u64;
-                let buf = match scratch {
-                    Some(b) if b.capacity() as u64 >= needed => b,
-                    _ => scratch.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
-                };
-                buf.copy_interleaved_ref(decoded);
-                out.extend_from_slice(buf.samples());
-                (spec.rate, spec.channels.count() as u16)
+                let spec = decoded.spec();
+                let format = (spec.rate(), spec.channels().count() as u16);
+                out.resize(before + decoded.samples_interleaved(), 0.0);
+                decoded.copy_to_slice_interleaved(&mut out[before..]);
+                format
             }
         };
         self.check_format(rate, channels)?;
@@ -354,7 +357,7 @@ fn open_matroska(bytes: Vec<u8>) -> Result<Opened, NodeFailure> {
     }
     let codec = matroska_codec(&track)
         .ok_or_else(|| unsupported(container, &names::matroska_name(&track.codec_id)))?;
-    let mut params = CodecParameters::new();
+    let mut params = AudioCodecParameters::new();
     params.for_codec(codec);
     let rate = track
         .sample_rate
@@ -368,7 +371,7 @@ fn open_matroska(bytes: Vec<u8>) -> Result<Opened, NodeFailure> {
         params.with_sample_rate(rate);
     }
     if let Some(n) = channels {
-        params.with_channels(Channels::from_bits_truncate((1u32 << n) - 1));
+        params.with_channels(Channels::Discrete(n));
     }
     if let Some(bits) = track.bit_depth.filter(|b| (1..=64).contains(b)) {
         params
@@ -379,10 +382,10 @@ fn open_matroska(bytes: Vec<u8>) -> Result<Opened, NodeFailure> {
     params.with_max_frames_per_packet(u64::from(rate.unwrap_or(48_000)));
     let private = &track.codec_private;
     let extra = match codec {
-        codecs::CODEC_TYPE_VORBIS => Some(names::vorbis_headers(private).ok_or_else(|| {
+        ids::CODEC_ID_VORBIS => Some(names::vorbis_headers(private).ok_or_else(|| {
             NodeFailure::new("the WebM/Matroska file's Vorbis headers are missing or damaged")
         })?),
-        codecs::CODEC_TYPE_FLAC => Some(names::flac_stream_info(private).ok_or_else(|| {
+        ids::CODEC_ID_FLAC => Some(names::flac_stream_info(private).ok_or_else(|| {
             NodeFailure::new("the WebM/Matroska file's FLAC header is missing or damaged")
         })?),
         _ if private.is_empty() => None,
@@ -394,7 +397,7 @@ fn open_matroska(bytes: Vec<u8>) -> Result<Opened, NodeFailure> {
     let decoder = make_decoder(container, &params, &names::matroska_name(&track.codec_id))?;
     Ok(Opened {
         source,
-        codec: Codec::Symphonia(decoder, None),
+        codec: Codec::Symphonia(decoder),
         sample_rate: rate.unwrap_or(0),
         channels: channels.unwrap_or(0),
         edit: None,
@@ -403,29 +406,29 @@ fn open_matroska(bytes: Vec<u8>) -> Result<Opened, NodeFailure> {
 }
 
 /// The symphonia codec of a Matroska `CodecID`, for the ones it decodes.
-fn matroska_codec(track: &matroska::Track) -> Option<CodecType> {
+fn matroska_codec(track: &matroska::Track) -> Option<AudioCodecId> {
     let bits = track.bit_depth;
     Some(match track.codec_id.as_str() {
-        "A_VORBIS" => codecs::CODEC_TYPE_VORBIS,
-        "A_FLAC" => codecs::CODEC_TYPE_FLAC,
-        "A_MPEG/L3" => codecs::CODEC_TYPE_MP3,
-        "A_AAC" | "A_AAC/MPEG2/LC" | "A_AAC/MPEG4/LC" => codecs::CODEC_TYPE_AAC,
+        "A_VORBIS" => ids::CODEC_ID_VORBIS,
+        "A_FLAC" => ids::CODEC_ID_FLAC,
+        "A_MPEG/L3" => ids::CODEC_ID_MP3,
+        "A_AAC" | "A_AAC/MPEG2/LC" | "A_AAC/MPEG4/LC" => ids::CODEC_ID_AAC,
         "A_PCM/INT/LIT" => match bits? {
-            8 => codecs::CODEC_TYPE_PCM_U8,
-            16 => codecs::CODEC_TYPE_PCM_S16LE,
-            24 => codecs::CODEC_TYPE_PCM_S24LE,
-            32 => codecs::CODEC_TYPE_PCM_S32LE,
+            8 => ids::CODEC_ID_PCM_U8,
+            16 => ids::CODEC_ID_PCM_S16LE,
+            24 => ids::CODEC_ID_PCM_S24LE,
+            32 => ids::CODEC_ID_PCM_S32LE,
             _ => return None,
         },
         "A_PCM/INT/BIG" => match bits? {
-            16 => codecs::CODEC_TYPE_PCM_S16BE,
-            24 => codecs::CODEC_TYPE_PCM_S24BE,
-            32 => codecs::CODEC_TYPE_PCM_S32BE,
+            16 => ids::CODEC_ID_PCM_S16BE,
+            24 => ids::CODEC_ID_PCM_S24BE,
+            32 => ids::CODEC_ID_PCM_S32BE,
             _ => return None,
         },
         "A_PCM/FLOAT/IEEE" => match bits? {
-            32 => codecs::CODEC_TYPE_PCM_F32LE,
-            64 => codecs::CODEC_TYPE_PCM_F64LE,
+            32 => ids::CODEC_ID_PCM_F32LE,
+            64 => ids::CODEC_ID_PCM_F64LE,
             _ => return None,
         },
         _ => return None,
@@ -446,37 +449,40 @@ fn open_symphonia(container: Container, bytes: Vec<u8>) -> Result<Opened, NodeFa
         return Err(no_audio(container, videos));
     }
     let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-    let options = FormatOptions {
-        enable_gapless: true,
-        ..Default::default()
-    };
     let format = symphonia::default::get_probe()
-        .format(&Hint::new(), stream, &options, &MetadataOptions::default())
+        .probe(
+            &Hint::new(),
+            stream,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(|e| match container {
             Container::Unknown => NodeFailure::new(format!(
                 "not an audio file AudioDecoderNode reads ({SUPPORTED_CONTAINERS})"
             )),
             c => NodeFailure::new(format!("the {} file cannot be read: {e}", c.name())),
-        })?
-        .format;
-    let Some(track) = format
-        .tracks()
-        .iter()
-        .find(|t| t.codec_params.codec != codecs::CODEC_TYPE_NULL)
-    else {
+        })?;
+    let Some((track, mut params)) = format.tracks().iter().find_map(|t| match &t.codec_params {
+        Some(CodecParameters::Audio(p))
+            if p.codec != symphonia::core::codecs::audio::CODEC_ID_NULL_AUDIO =>
+        {
+            Some((t, p.clone()))
+        }
+        _ => None,
+    }) else {
         return Err(match &mp4_audio {
             Some(track) => unsupported(container, &names::mp4_entry_name(&track.sample_entry)),
             None => no_audio(container, videos),
         });
     };
-    let mut params = track.codec_params.clone();
     let track_id = track.id;
-    if params.codec == codecs::CODEC_TYPE_AAC {
+    let frames = track.num_frames;
+    if params.codec == ids::CODEC_ID_AAC {
         if let Some(profile) = names::unsupported_aac_profile(params.extra_data.as_deref()) {
             return Err(unsupported(container, profile));
         }
     }
-    if params.codec == codecs::CODEC_TYPE_ALAC {
+    if params.codec == ids::CODEC_ID_ALAC {
         if let Some(config) = params
             .extra_data
             .as_deref()
@@ -487,7 +493,7 @@ fn open_symphonia(container: Container, bytes: Vec<u8>) -> Result<Opened, NodeFa
     }
     let source = Source::Symphonia { format, track_id };
     let edit = mp4_audio.and_then(|t| t.edit);
-    if params.codec == codecs::CODEC_TYPE_OPUS {
+    if params.codec == ids::CODEC_ID_OPUS {
         let head = OpusHead::parse(params.extra_data.as_deref().unwrap_or(&[]))
             .map_err(|e| NodeFailure::new(format!("the {} file: {e}", container.name())))?;
         let stream = OpusStream::new(&head).map_err(NodeFailure::new)?;
@@ -496,21 +502,22 @@ fn open_symphonia(container: Container, bytes: Vec<u8>) -> Result<Opened, NodeFa
     let decoder = make_decoder(container, &params, &names::codec_name(params.codec))?;
     Ok(Opened {
         source,
-        codec: Codec::Symphonia(decoder, None),
+        codec: Codec::Symphonia(decoder),
         sample_rate: params.sample_rate.unwrap_or(0),
         channels: params.channels.map(|c| c.count() as u16).unwrap_or(0),
         edit,
-        frames: params.n_frames,
+        frames,
     })
 }
 
 fn make_decoder(
     container: Container,
-    params: &CodecParameters,
+    params: &AudioCodecParameters,
     name: &str,
-) -> Result<Box<dyn Decoder>, NodeFailure> {
+) -> Result<Box<dyn AudioDecoder>, NodeFailure> {
+    // Gapless (the default): the decoder drops the delay and padding its packets carry.
     symphonia::default::get_codecs()
-        .make(params, &DecoderOptions::default())
+        .make_audio_decoder(params, &AudioDecoderOptions::default())
         .map_err(|e| match e {
             SymphoniaError::Unsupported(_) => unsupported(container, name),
             e => NodeFailure::new(format!(
@@ -520,10 +527,11 @@ fn make_decoder(
         })
 }
 
-/// Runs symphonia's code so that a panic in it (symphonia 0.5's AAC decoder indexes out
-/// of bounds on some damaged packets, found by `tests/fuzz.rs`) is an error natively.
-/// In WebAssembly, built with `panic = "abort"`, nothing can catch it: the worker's
-/// panic hook reports a `NodeError` and the SDK replaces the worker (docs/formats.md).
+/// Runs symphonia's code so that a panic in it is an error natively (symphonia 0.5's
+/// AAC and ALAC decoders indexed out of bounds on some damaged packets, found by
+/// `tests/fuzz.rs`; 0.6 checks those). In WebAssembly, built with `panic = "abort"`,
+/// nothing can catch one: the worker's panic hook reports a `NodeError` and the SDK
+/// replaces the worker (docs/formats.md).
 fn guard<T>(
     container: Container,
     run: impl FnOnce() -> Result<T, NodeFailure>,

@@ -1,7 +1,7 @@
 //! A Matroska/WebM demuxer for the first audio track: its header (codec, codec private
 //! data, rate, channels) and its packets, read lazily from the bytes in memory.
 //!
-//! Why not symphonia's: symphonia 0.5's Matroska reader panics on crafted and cut files
+//! Why not symphonia's: symphonia 0.5's Matroska reader panicked on crafted and cut files
 //! (an `unwrap` of the timestamp scale, `assert`s on stream positions; found by
 //! `tests/fuzz.rs`), and a panic would take a browser worker down. This reader never
 //! indexes past the bytes, never allocates from a size a file states, and handles what
