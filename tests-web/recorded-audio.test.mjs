@@ -165,3 +165,38 @@ test("every container and codec decodes in the page as it does natively", async 
   }
   console.log(`decoded in the page (x real time, run included; printed, not asserted): ${speeds.join(", ")}`);
 });
+
+test("damaged files that once panicked a decoder fail cleanly in the worker, which stays", async () => {
+  // crates/runtime/tests/fuzz-corpus: an ADTS file whose max_sfb runs past the band
+  // table and a CAF whose ALAC frame is longer than its configuration (symphonia 0.5
+  // indexed out of bounds on both, and a panic aborts a wasm worker).
+  const dir = path.join(root, "crates/runtime/tests/fuzz-corpus");
+  const files = readdirSync(dir).filter((f) => !f.endsWith(".json"));
+  assert.ok(files.length >= 2, `audio files in ${dir}: ${files.length}`);
+  const started = [];
+  const onWorker = (w) => started.push(w.url());
+  page.on("worker", onWorker);
+  try {
+    for (const file of files) {
+      const r = await page.evaluate(
+        async ({ url, decode }) => {
+          const blob = await (await fetch(url)).blob();
+          try {
+            const a = (await window.rm.run(decode, [blob])).outputs[0];
+            return { frames: a.audio.length / a.channels };
+          } catch (e) {
+            return { error: `${e.name}: ${e.message}` };
+          }
+        },
+        { url: `/crates/runtime/tests/fuzz-corpus/${file}`, decode: DECODE },
+      );
+      if (r.error) {
+        assert.match(r.error, /^NodeError: /, file);
+        assert.doesNotMatch(r.error, /panicked|decoder failed|crashed/, `${file}: ${r.error}`);
+      }
+    }
+  } finally {
+    page.off("worker", onWorker);
+  }
+  assert.deepEqual(started, [], "no executor worker was replaced");
+});

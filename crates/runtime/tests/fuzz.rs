@@ -7,7 +7,8 @@
 //! `scripts/fuzz.sh` runs a longer one with a fresh seed.
 //!
 //! The corpus in `tests/fuzz-corpus/` holds inputs that once panicked or hung (each a
-//! `{"manifest", "inputs"}` file); every one is replayed here. Add new finds there.
+//! `{"manifest", "inputs"}` file, or an audio file for the decoder); every one is
+//! replayed here. Add new finds there.
 mod common;
 
 use proptest::prelude::*;
@@ -296,8 +297,14 @@ fn every_corpus_input_runs_without_panicking() {
     let mut replayed = 0;
     for entry in std::fs::read_dir(&dir).expect("the corpus folder exists") {
         let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => {}
+            Some(_) => {
+                decode_without_panicking(&path);
+                replayed += 1;
+                continue;
+            }
+            None => continue,
         }
         let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let executor = Executor::default();
@@ -315,4 +322,20 @@ fn every_corpus_input_runs_without_panicking() {
         "only {replayed} corpus files in {}",
         dir.display()
     );
+}
+
+/// A damaged audio file from the corpus (one that panicked a decoder once): an error or
+/// audio, never a panic. Natively the decoder turns a panic into an error that says the
+/// decoder failed (`media::decode`'s guard); in WebAssembly a panic would end the
+/// worker, so that message is a failure here too.
+fn decode_without_panicking(path: &std::path::Path) {
+    let bytes = std::fs::read(path).unwrap();
+    if let Err(e) = remotemedia_runtime::media::decode_audio_file_limited(bytes, 1 << 20) {
+        assert!(
+            !e.message.contains("its decoder failed on it"),
+            "{}: a decoder panicked: {}",
+            path.display(),
+            e.message
+        );
+    }
 }
