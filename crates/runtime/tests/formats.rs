@@ -164,6 +164,23 @@ const CASES: &[Case] = &[
         container: Container::Mp4,
         check: Check::Snr(40.0),
     },
+    // Fragmented, as Safari's MediaRecorder writes MP4: an empty `moov`, then `moof`
+    // and `mdat` pairs.
+    Case {
+        file: "aac-lc-fragmented.mp4",
+        args: &[
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            "-movflags",
+            "frag_keyframe+empty_moov+default_base_moof",
+            "-frag_duration",
+            "1000000",
+        ],
+        container: Container::Mp4,
+        check: Check::Snr(40.0),
+    },
     Case {
         file: "aac-lc-stereo.mov",
         args: &["-ac", "2", "-c:a", "aac", "-b:a", "160k"],

@@ -35,6 +35,9 @@ enum Source {
     Symphonia {
         format: Box<dyn FormatReader>,
         track_id: u32,
+        /// Whether packet durations count frames (an MP4 track whose time scale is its
+        /// sample rate), so a packet's duration bounds the frames it presents.
+        durations_in_frames: bool,
     },
     Matroska {
         bytes: Vec<u8>,
@@ -47,6 +50,10 @@ enum Source {
 struct PacketIn {
     packet: Packet,
     trim_end_ns: u64,
+    /// The frames the container says the packet presents, where it says so in frames:
+    /// a fragmented MP4 with no edit list states AAC's end padding only as a shorter
+    /// last sample duration (what ffmpeg and `ffprobe`'s duration go by).
+    frames: Option<u64>,
 }
 
 enum Codec {
@@ -188,8 +195,13 @@ impl FileDecoder {
             Source::Matroska { bytes, packets } => Ok(packets.next(bytes).map(|p| PacketIn {
                 packet: Packet::new(0, Timestamp::new(0), Duration::new(0), &bytes[p.range]),
                 trim_end_ns: p.discard_padding_ns,
+                frames: None,
             })),
-            Source::Symphonia { format, track_id } => loop {
+            Source::Symphonia {
+                format,
+                track_id,
+                durations_in_frames,
+            } => loop {
                 let packet = match format.next_packet() {
                     Ok(Some(p)) => p,
                     Ok(None) => return Ok(None),
@@ -209,6 +221,7 @@ impl FileDecoder {
                 if packet.track_id == *track_id {
                     return Ok(Some(PacketIn {
                         trim_end_ns: 0,
+                        frames: durations_in_frames.then_some(packet.dur.get()),
                         packet,
                     }));
                 }
@@ -253,6 +266,12 @@ impl FileDecoder {
                 let format = (spec.rate(), spec.channels().count() as u16);
                 out.resize(before + decoded.samples_interleaved(), 0.0);
                 decoded.copy_to_slice_interleaved(&mut out[before..]);
+                if let Some(frames) = input.frames.filter(|f| *f > 0) {
+                    let stated = usize::try_from(frames)
+                        .unwrap_or(usize::MAX)
+                        .saturating_mul(usize::from(format.1));
+                    out.truncate(before.saturating_add(stated));
+                }
                 format
             }
         };
@@ -477,6 +496,7 @@ fn open_symphonia(container: Container, bytes: Vec<u8>) -> Result<Opened, NodeFa
     };
     let track_id = track.id;
     let frames = track.num_frames;
+    let track_time_base = track.time_base;
     if params.codec == ids::CODEC_ID_AAC {
         if let Some(profile) = names::unsupported_aac_profile(params.extra_data.as_deref()) {
             return Err(unsupported(container, profile));
@@ -491,7 +511,13 @@ fn open_symphonia(container: Container, bytes: Vec<u8>) -> Result<Opened, NodeFa
             params.extra_data = Some(config.into_boxed_slice());
         }
     }
-    let source = Source::Symphonia { format, track_id };
+    let durations_in_frames = container == Container::Mp4
+        && matches!((track_time_base, params.sample_rate), (Some(tb), Some(rate)) if tb.numer.get() == 1 && tb.denom.get() == rate);
+    let source = Source::Symphonia {
+        format,
+        track_id,
+        durations_in_frames,
+    };
     let edit = mp4_audio.and_then(|t| t.edit);
     if params.codec == ids::CODEC_ID_OPUS {
         let head = OpusHead::parse(params.extra_data.as_deref().unwrap_or(&[]))
