@@ -40,13 +40,14 @@ fi
 
 # Debian packages: Chromium and its matching driver (wasm-pack test, Playwright); Python 3's
 # development files, which the native runtime's Python nodes link (PyO3, the `python`
-# feature; .cargo/config.toml points PyO3 at /usr/bin/python3), numpy for numpy nodes, and
-# ffmpeg, which makes the audio-format test files and is their reference decoder.
+# feature; .cargo/config.toml points PyO3 at /usr/bin/python3), numpy for numpy nodes,
+# venv for the onnxruntime reference below, and ffmpeg, which makes the audio-format test
+# files and is their reference decoder.
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
 command -v ffmpeg >/dev/null 2>&1 || apt_missing+=(ffmpeg)
-for pkg in python3-dev python3-numpy; do
+for pkg in python3-dev python3-numpy python3-venv; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || apt_missing+=("$pkg")
 done
 if [ ${#apt_missing[@]} -gt 0 ]; then
@@ -55,7 +56,17 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 
-# npm dependencies of the workspace (audio-lena, pyodide, typescript, binaryen, playwright-core).
+# PyPI's onnxruntime, the reference Silero VAD's Rust forward pass is tested against
+# (crates/runtime/tests/silero.rs), in a virtual environment of its own.
+venv=target/onnx-venv
+if ! "$venv/bin/python" -c "import onnxruntime, numpy" >/dev/null 2>&1; then
+  say "installing onnxruntime from PyPI into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check onnxruntime==1.32.0 numpy==2.4.6
+fi
+
+# npm dependencies of the workspace (audio-lena, pyodide, typescript, binaryen, playwright-core,
+# and @ricky0123/vad-web, whose Silero VAD model the Rust forward pass reads).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -d node_modules/pyodide ]; then
   say "installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error

@@ -17,6 +17,7 @@
 //! - [`package`]: `.rmpkg` packages (a zip of a manifest and its files);
 //! - [`params`], [`registry`]: declared parameters and the node-type registry;
 //! - [`media`]: audio files in (containers, codecs, codec delay), streamed;
+//! - [`models`]: neural networks in plain Rust (Silero VAD), weights from ONNX files;
 //! - [`nodes`]: the built-in nodes; [`catalog`]: their generated documentation;
 //! - [`executor`]: batch runs and sessions, metrics, cancellation;
 //! - [`limits`]: the sizes, rates and ratios input may ask for.
@@ -42,6 +43,7 @@ pub mod graph;
 pub mod limits;
 pub mod manifest;
 pub mod media;
+pub mod models;
 pub mod native_python;
 pub mod node;
 pub mod nodes;

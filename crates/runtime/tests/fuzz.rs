@@ -1,7 +1,8 @@
 //! Fuzzing on stable Rust (proptest): random manifests through validation and runs,
 //! random envelopes through the wire decoder, damaged `.rmpkg` packages through the
 //! package reader, damaged and cut audio files of every container through the decoder
-//! (seeds in `tests/audio-seeds/`), and every audio node's `process` on random
+//! (seeds in `tests/audio-seeds/`), a damaged Silero VAD model through the ONNX weight
+//! reader, and every audio node's `process` on random
 //! parameters and audio (odd rates, NaN, empty items). Nothing may panic; errors are
 //! fine. `npm test` runs a short pass (64 cases per target, fixed seed);
 //! `scripts/fuzz.sh` runs a longer one with a fresh seed.
@@ -221,6 +222,31 @@ proptest! {
     }
 
     #[test]
+    fn the_onnx_model_reader_never_panics(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..24),
+        cut in any::<prop::sample::Index>(),
+        noise in prop::collection::vec(any::<u8>(), 0..512),
+    ) {
+        // Silero VAD's model with bytes changed here and there, cut short, and noise:
+        // an error or a model, never a panic or an allocation the bytes do not hold.
+        let mut bytes = silero_model().to_vec();
+        for (at, byte) in &edits {
+            let i = at.index(bytes.len());
+            bytes[i] = *byte;
+        }
+        use remotemedia_runtime::models::silero::SileroVad;
+        for rate in [16_000, 8_000] {
+            if let Ok(vad) = SileroVad::from_onnx(&bytes, rate) {
+                let mut state = vad.state();
+                let p = vad.probability(&mut state, &vec![0.25; vad.window_samples()]).unwrap();
+                prop_assert!(p.is_nan() || (0.0..=1.0).contains(&p));
+            }
+        }
+        let _ = SileroVad::from_onnx(&bytes[..cut.index(bytes.len())], 16_000);
+        let _ = remotemedia_runtime::models::onnx::float_tensors(&noise);
+    }
+
+    #[test]
     fn the_audio_decoder_never_panics(
         seed in prop::sample::select(audio_seeds()),
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..24),
@@ -262,6 +288,15 @@ proptest! {
 }
 
 /// The small real files, one per container and codec, the decoder is fuzzed from.
+/// Silero VAD's ONNX model (npm's @ricky0123/vad-web), read once.
+fn silero_model() -> &'static [u8] {
+    static MODEL: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| {
+        let path = common::repo().join("node_modules/@ricky0123/vad-web/dist/silero_vad_v6.onnx");
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}: run npm install", path.display()))
+    })
+}
+
 fn audio_seeds() -> Vec<std::path::PathBuf> {
     let dir = common::repo().join("crates/runtime/tests/audio-seeds");
     let mut seeds: Vec<_> = std::fs::read_dir(&dir)

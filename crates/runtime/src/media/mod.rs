@@ -9,7 +9,7 @@
 //! - [`decode`]: [`FileDecoder`], codec delay and padding, the whole-file helpers;
 //! - `codecs`: names for codecs it cannot decode, codec-private data forms; `opus`: the
 //!   Opus codec; `mp4`: the MP4 boxes symphonia does not expose (sample entry, edit
-//!   list); `matroska`: the WebM/Matroska reader (symphonia's panics on crafted files).
+//!   list); `matroska`: the WebM/Matroska reader (symphonia 0.5's panicked on crafted files).
 
 mod codecs;
 pub mod container;
