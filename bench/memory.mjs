@@ -15,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "../js-sdk/node/server.mjs";
 import { launch } from "../js-sdk/node/chromium.mjs";
+import { nativeCli, rendererRssMiB } from "./common.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -48,27 +49,12 @@ function longFile(format) {
 
 /** The native CLI's peak resident memory (MiB) for voice.json on `file`. */
 function nativePeak(file) {
-  let bin = quick ? process.env.REMOTEMEDIA_CLI : undefined;
-  if (!bin) {
-    bin = path.join(root, "target/release/remotemedia");
-    const build = spawnSync("cargo", ["build", "--release", "-q", "-p", "remotemedia-runtime", "--bin", "remotemedia"], { cwd: root, stdio: "inherit" });
-    if (build.status !== 0) throw new Error("cargo build of the native CLI failed");
-  }
-  const r = spawnSync("/usr/bin/time", ["-v", bin, "run", "examples/pipelines/voice.json", "--input", file, "--max-output-values", String(MAX_OUTPUT_VALUES)], { cwd: root, encoding: "utf8", maxBuffer: 1 << 30 });
+  const r = spawnSync("/usr/bin/time", ["-v", nativeCli(root, quick), "run", "examples/pipelines/voice.json", "--input", file, "--max-output-values", String(MAX_OUTPUT_VALUES)], { cwd: root, encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`native CLI failed on ${file}: ${r.stderr.slice(-2000)}`);
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
   const result = JSON.parse(r.stdout);
   const segments = result.outputs_by_node.vad.reduce((n, i) => n + result.outputs[i].audio.meta.metadata.vad.segments.length, 0);
   return { peakMiB: kb / 1024, segments };
-}
-
-/** Resident memory of the browser's renderer processes (MiB), which host the workers. */
-function rendererRssMiB() {
-  const ps = spawnSync("ps", ["-eo", "rss=,args="], { encoding: "utf8" });
-  return (ps.stdout ?? "")
-    .split("\n")
-    .filter((line) => line.includes("--type=renderer"))
-    .reduce((sum, line) => sum + Number.parseInt(line.trim(), 10) / 1024, 0);
 }
 
 // Prepended to the executor worker's script on the bench page only: keeps the

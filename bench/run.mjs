@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { serve } from "../js-sdk/node/server.mjs";
 import { fakeMicrophoneFlags, launch } from "../js-sdk/node/chromium.mjs";
+import { nativeCli, rendererRssMiB } from "./common.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const results = path.join(root, "bench/results");
@@ -63,14 +64,7 @@ function longWav(seconds) {
 }
 
 function native(args) {
-  // Quick mode (npm test) proves the harness runs: npm test's debug CLI will do.
-  let bin = quick ? process.env.REMOTEMEDIA_CLI : undefined;
-  if (!bin) {
-    bin = path.join(root, "target/release/remotemedia");
-    const build = spawnSync("cargo", ["build", "--release", "-q", "-p", "remotemedia-runtime", "--bin", "remotemedia"], { cwd: root, stdio: "inherit" });
-    if (build.status !== 0) throw new Error("cargo build of the native CLI failed");
-  }
-  const r = spawnSync(bin, args, { cwd: root, encoding: "utf8", maxBuffer: 256 << 20 });
+  const r = spawnSync(nativeCli(root, quick), args, { cwd: root, encoding: "utf8", maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`native CLI failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -92,15 +86,6 @@ function sizes() {
 const server = await serve(root);
 // The soak's page is cross-origin isolated, so it can measure its workers' heaps.
 const isolatedServer = await serve(root, { isolate: true });
-
-/** Resident memory of the browser's renderer processes (MiB): pages, workers and their WebAssembly memory. */
-function rendererRssMiB() {
-  const ps = spawnSync("ps", ["-eo", "rss=,args="], { encoding: "utf8" });
-  return (ps.stdout ?? "")
-    .split("\n")
-    .filter((line) => line.includes("--type=renderer"))
-    .reduce((sum, line) => sum + Number.parseInt(line.trim(), 10) / 1024, 0);
-}
 
 /**
  * 8. Soak: tenths of `soakRuns` Rust runs and `soakPythonRuns` Python runs, then
