@@ -65,6 +65,24 @@ if ! "$venv/bin/python" -c "import onnxruntime, numpy" >/dev/null 2>&1; then
   "$venv/bin/pip" install -q --disable-pip-version-check onnxruntime==1.32.0 numpy==2.4.6
 fi
 
+# Real speech with known text for the VAD noise corpus (crates/runtime/tests/vad_noise.rs,
+# bench/vad-noise.mjs): the recordings PyPI's moonshine-voice wheel (MIT) ships, no weights.
+speech=target/speech
+if [ ! -f "$speech/beckett.wav" ]; then
+  say "fetching moonshine-voice's speech recordings from PyPI into $speech"
+  rm -rf "$speech.tmp" && mkdir -p "$speech.tmp"
+  "$venv/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$speech.tmp" moonshine-voice==0.1.5
+  "$venv/bin/python" - "$speech.tmp" <<'PY'
+import pathlib, sys, zipfile
+tmp = pathlib.Path(sys.argv[1])
+with zipfile.ZipFile(next(tmp.glob("*.whl"))) as whl:
+    for name in whl.namelist():
+        if name.startswith("moonshine_voice/assets/") and name.endswith(".wav"):
+            (tmp / pathlib.Path(name).name).write_bytes(whl.read(name))
+PY
+  rm -f "$speech.tmp"/*.whl && rm -rf "$speech" && mv "$speech.tmp" "$speech"
+fi
+
 # npm dependencies of the workspace (audio-lena, pyodide, typescript, binaryen, playwright-core,
 # and @ricky0123/vad-web, whose Silero VAD model the Rust forward pass reads).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -d node_modules/pyodide ]; then

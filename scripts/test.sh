@@ -28,7 +28,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets -- -D warnings
 step "cargo doc -D warnings (doc comments' links resolve)"
-RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-worker -p remotemedia-web
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-models -p remotemedia-worker -p remotemedia-web
 step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"
 cargo test --workspace
 # cargo test built the native CLI (with Python, a debug build whose dependencies are

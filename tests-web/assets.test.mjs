@@ -16,7 +16,7 @@ test("copy-assets and a relative assetsURL: Rust and Python nodes run from the c
   rmSync(dir, { recursive: true, force: true });
   const cli = spawnSync(process.execPath, [path.join(root, "js-sdk/bin/remotemedia-web.mjs"), "copy-assets", dir], { encoding: "utf8" });
   assert.equal(cli.status, 0, cli.stderr);
-  assert.match(cli.stdout, /copied 9 file\(s\)/);
+  assert.match(cli.stdout, /copied 11 file\(s\)/); // the runtime, the model's licence notice, the service worker
   const page = await sdkPage(ctx);
   const fetched = [];
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
@@ -24,12 +24,16 @@ test("copy-assets and a relative assetsURL: Rust and Python nodes run from the c
     // Relative to the page (/js-sdk/node/harness.html).
     const rm = await window.sdk.RemoteMedia.create({ workers: 1, assetsURL: "../../tests-web/artifacts/self-hosted" });
     const out = await rm.run({ version: "v1", metadata: { name: "t" }, nodes: [{ id: "t", node_type: "TextProcessorNode", runtime_hint: "python" }] }, ["self hosted"]);
+    // A model file, fetched from the copy too.
+    const silence = { audio: new Float32Array(16000), sampleRate: 16000, channels: 1 };
+    const vad = await rm.run({ version: "v1", metadata: { name: "v" }, nodes: [{ id: "v", node_type: "SileroVADNode" }] }, [silence]);
     await rm.terminate();
-    return out.outputs[0].results.uppercase;
+    return { text: out.outputs[0].results.uppercase, windows: vad.outputs[0].metadata.vad.total_frames };
   });
-  assert.equal(r, "SELF HOSTED");
-  const runtime = fetched.filter((p) => /\.(wasm|zip)$|worker\.js$|pyodide-lock/.test(p));
-  assert.ok(runtime.length >= 7, runtime.join(" "));
+  assert.deepEqual(r, { text: "SELF HOSTED", windows: 32 });
+  const runtime = fetched.filter((p) => /\.(wasm|zip|onnx)$|worker\.js$|pyodide-lock/.test(p));
+  assert.ok(runtime.length >= 8, runtime.join(" "));
+  assert.ok(runtime.includes("/tests-web/artifacts/self-hosted/silero_vad_v6.onnx"), runtime.join(" "));
   assert.deepEqual(runtime.filter((p) => !p.startsWith("/tests-web/artifacts/self-hosted/")), [], "files came from elsewhere");
 });
 

@@ -56,6 +56,8 @@ function assertParity(a, b, where = "$") {
 
 for (const [manifest, input] of [
   ["voice.json", "node_modules/audio-lena/lena.flac"],
+  // Silero VAD: the model fetched by the SDK in the browser, compiled into the native CLI.
+  ["voice-silero.json", "node_modules/audio-lena/lena.flac"],
   ["calculator.json", "examples/pipelines/numbers.json"],
   ["text.json", "examples/pipelines/text-input.json"],
   // Python nodes: Pyodide in the browser, embedded CPython natively, the same package.

@@ -24,6 +24,27 @@ async function openDemo(context, url) {
 
 const status = (page) => page.evaluate(async (sdk) => (await import(sdk)).cacheStatus(), SDK);
 
+/** The roles of the runtime files in cache `name`, sorted. */
+const cachedRoles = (page, name) =>
+  page.evaluate(async (name) => {
+    const cache = await caches.open(name);
+    const roles = [];
+    for (const request of await cache.keys()) roles.push((await cache.match(request)).headers.get("x-remotemedia-file"));
+    return roles.filter(Boolean).sort();
+  }, name);
+
+/** Runs voice-silero.json (whose model file is fetched on demand) on the recording: its segment count. */
+const sileroSegments = (page) =>
+  page.evaluate(async (sdk) => {
+    const { RemoteMedia } = await import(sdk);
+    const rm = await RemoteMedia.create({ workers: 1 });
+    const manifest = await (await fetch("/examples/pipelines/voice-silero.json")).json();
+    const wav = new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+    const r = await rm.run(manifest, [wav]);
+    await rm.terminate();
+    return r.outputs_by_node.vad[0].metadata.vad.segments.length;
+  }, SDK);
+
 test("the cache serves blocked and offline reloads, and clearCache empties it", async () => {
   const requests = [];
   const server = await serve(root, { onRequest: (p) => requests.push(p) });
@@ -34,14 +55,13 @@ test("the cache serves blocked and offline reloads, and clearCache empties it", 
     const first = await status(page);
     const current = first.caches.find((c) => c.current);
     assert.ok(current, JSON.stringify(first));
-    const runtime = await page.evaluate(async (name) => {
-      const cache = await caches.open(name);
-      const roles = [];
-      for (const request of await cache.keys()) roles.push((await cache.match(request)).headers.get("x-remotemedia-file"));
-      return roles.filter(Boolean).sort();
-    }, current.name);
+    const runtime = await cachedRoles(page, current.name);
+    // The Silero model is not precached: only manifests that use it need it.
     assert.deepEqual(runtime, ["captureWorklet", "executorWasm", "executorWorker", "pyodideLock", "pyodideWasm", "pythonPackage", "pythonStdlib", "pythonWorker"]);
     assert.ok(current.bytes > 10 * 2 ** 20, `${current.bytes} bytes: the wasm and Pyodide should be there`);
+    // Its first use fetches it, and the service worker keeps it.
+    assert.ok((await sileroSegments(page)) >= 2);
+    assert.ok((await cachedRoles(page, current.name)).includes("sileroVad"), "the model was not cached on first use");
 
     // Reload with every request for the package's files failing at the network.
     await context.route("**/js-sdk/**", (route) => route.abort());
@@ -58,6 +78,7 @@ test("the cache serves blocked and offline reloads, and clearCache empties it", 
       return r.outputs_by_node.levels_after[0];
     }, SDK);
     assert.ok(Math.abs(mixed.peak_db - -6.02) < 0.02, JSON.stringify(mixed));
+    assert.ok((await sileroSegments(page)) >= 2, "the cached model did not serve the blocked reload");
     const fromNetwork = requests.filter((p) => p.startsWith("/js-sdk/") && !p.endsWith("/sw.js"));
     assert.deepEqual(fromNetwork, [], "package files were fetched from the network");
     await context.unroute("**/js-sdk/**");

@@ -20,7 +20,7 @@
 // --input takes any file and its content decides, as in the native CLI: JSON (first
 // byte other than white space `[` or `{`) is items in wire form (an array, or one
 // item); anything else (an audio file of any format) is one binary item of its bytes.
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -72,6 +72,12 @@ async function copyAssets(argv) {
     for (const file of Object.values(ASSET_FILES)) {
       copyFileSync(path.join(pkg, "dist", file), path.join(dir, file));
       copied.push(file);
+      // A third-party model goes with its licence notice.
+      const licence = `${file}.LICENSE.txt`;
+      if (existsSync(path.join(pkg, "dist", licence))) {
+        copyFileSync(path.join(pkg, "dist", licence), path.join(dir, licence));
+        copied.push(licence);
+      }
     }
   }
   if (values.only !== "runtime") {

@@ -9,6 +9,7 @@
 //   capture-worklet.js  the AudioWorklet of live sessions
 //   python-worker.js    the Python worker (bundled with Pyodide's loader and glue)
 //   *.wasm, *.zip, pyodide-lock.json   the runtime's data files
+//   silero_vad_v6.onnx (+ .LICENSE.txt)  Silero VAD, fetched only for SileroVADNode
 //   sw.js               the service worker (stamped from sw/sw.template.js)
 //   *.d.ts              the types (tsc)
 //
@@ -48,6 +49,9 @@ export function dataFiles() {
     [path.join(pyodide, "pyodide.asm.wasm"), "pyodide.asm.wasm"],
     [path.join(pyodide, "python_stdlib.zip"), "python_stdlib.zip"],
     [path.join(pyodide, "pyodide-lock.json"), "pyodide-lock.json"],
+    // Silero VAD (MIT) for SileroVADNode, from npm's @ricky0123/vad-web, with its licence.
+    [path.join(root, "node_modules/@ricky0123/vad-web/dist/silero_vad_v6.onnx"), "silero_vad_v6.onnx"],
+    [path.join(sdk, "licenses/silero_vad_v6.onnx.LICENSE.txt"), "silero_vad_v6.onnx.LICENSE.txt"],
   ];
 }
 

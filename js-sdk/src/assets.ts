@@ -28,7 +28,15 @@ export const ASSET_FILES = {
   pyodideLock: "pyodide-lock.json",
   /** The `remotemedia` Python package, zipped. */
   pythonPackage: "remotemedia-python.zip",
+  /**
+   * Silero VAD v6 (MIT, Silero Team; from npm's `@ricky0123/vad-web`), for `SileroVADNode`:
+   * fetched only for manifests that use it, and cached by the service worker on first use.
+   */
+  sileroVad: "silero_vad_v6.onnx",
 } as const;
+
+/** Files fetched only when a manifest needs them (the validation report's `models`), never precached. */
+export const ON_DEMAND_ASSETS: readonly AssetName[] = ["sileroVad"];
 
 /** A role of {@link ASSET_FILES}. */
 export type AssetName = keyof typeof ASSET_FILES;
@@ -89,6 +97,7 @@ function bundledURLs(): AssetURLs {
     pythonStdlib: absolute(new URL("./python_stdlib.zip", import.meta.url)),
     pyodideLock: absolute(new URL("./pyodide-lock.json", import.meta.url)),
     pythonPackage: absolute(new URL("./remotemedia-python.zip", import.meta.url)),
+    sileroVad: absolute(new URL("./silero_vad_v6.onnx", import.meta.url)),
   };
 }
 
@@ -113,15 +122,17 @@ export function spawnWorker(url: string, name: string): Worker {
 const MAGIC: Record<string, number[]> = {
   wasm: [0x00, 0x61, 0x73, 0x6d],
   zip: [0x50, 0x4b, 0x03, 0x04],
+  // An ONNX model is a protobuf whose first field is ir_version (field 1, a varint).
+  onnx: [0x08],
 };
 
 /**
  * Fetches a runtime file and checks it is what it should be: HTTP success, and for
  * `kind` "wasm" or "zip" the file's magic bytes (dev servers and SPA hosts answer a
- * missing file with their `index.html` and status 200). Rejects with AssetError naming
+ * missing file with their `index.html` and status 200; "onnx": a model file). Rejects with AssetError naming
  * the URL, the status and the content type.
  */
-export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json"): Promise<Uint8Array> {
+export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "onnx"): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetch(url);

@@ -8,8 +8,8 @@
  * ```
  */
 import init, { checkLimits, readPackage, validateManifest } from "../wasm/remotemedia_worker.js";
-import { assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
-import type { AssetURLs } from "./assets.js";
+import { ASSET_FILES, assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
+import type { AssetName, AssetURLs } from "./assets.js";
 import { AbortError, AssetError, CaptureError, errorFromJson, InputError, ManifestError, NodeError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
 import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
@@ -182,6 +182,11 @@ export interface ValidationReport {
   python_nodes: string[];
   /** Python packages the manifest asks for (`python.packages`). */
   python_packages: string[];
+  /**
+   * Model files its nodes need (`silero_vad_v6.onnx` for `SileroVADNode`): the SDK fetches
+   * each once, on the first run that needs it, and gives it to the executor workers.
+   */
+  models: string[];
 }
 
 /** What the browser offers and what the SDK uses. */
@@ -279,6 +284,8 @@ export class RemoteMedia {
   private nextId = 1;
   private nextManifestId = 1;
   private manifests = new Map<string, PreparedManifest>();
+  /** Model files fetched (or being fetched), by file name: each once per instance. */
+  private modelFiles = new Map<string, Promise<Uint8Array>>();
   private options: CreateOptions;
   private python: Worker | null = null;
   private pythonState: Capabilities["python"];
@@ -383,7 +390,7 @@ export class RemoteMedia {
   validate(manifest: Manifest): ValidationReport {
     if (isBytes(manifest)) {
       const read = readPackage(bytesOf(manifest)) as PackageContents | { error: Problem };
-      if ("error" in read) return { valid: false, errors: [packageProblem(read.error)], warnings: [], python_nodes: [], python_packages: [] };
+      if ("error" in read) return { valid: false, errors: [packageProblem(read.error)], warnings: [], python_nodes: [], python_packages: [], models: [] };
       const report = this.validate(read.manifest);
       return { ...report, warnings: [...read.warnings.map((w) => ({ path: `rmpkg:${w.path}`, message: w.message })), ...report.warnings] };
     }
@@ -575,9 +582,20 @@ export class RemoteMedia {
       }
       // A snapshot: later changes to the caller's object make a new manifest.
       const body = JSON.parse(key) as ManifestObject;
-      prepared = { id: this.nextManifestId++, body, needsPython: report.python_nodes.length > 0 || report.python_packages.length > 0, inputData: inputDataOf(body) };
+      prepared = {
+        id: this.nextManifestId++,
+        body,
+        needsPython: report.python_nodes.length > 0 || report.python_packages.length > 0,
+        models: new Map(),
+        modelFiles: report.models ?? [],
+        inputData: inputDataOf(body),
+      };
       this.manifests.set(key, prepared);
       if (this.manifests.size > MANIFEST_CACHE) this.forgetOldestManifest();
+    }
+    // The runtime says which model files the nodes need: fetched before the first request.
+    for (const file of prepared.modelFiles) {
+      if (!prepared.models.has(file)) prepared.models.set(file, await this.modelFile(file));
     }
     // The runtime says which nodes run in Python (and which packages they need).
     if (prepared.needsPython) {
@@ -585,6 +603,22 @@ export class RemoteMedia {
       await this.startPython();
     }
     return prepared;
+  }
+
+  /**
+   * A model file's bytes, fetched once per instance (from the package's files, or
+   * `assetsURL`). Rejects with AssetError when it cannot be fetched (tried again on the
+   * next run) or when this SDK has no such file.
+   */
+  private modelFile(file: string): Promise<Uint8Array> {
+    let bytes = this.modelFiles.get(file);
+    if (!bytes) {
+      const role = (Object.keys(ASSET_FILES) as AssetName[]).find((r) => ASSET_FILES[r] === file);
+      bytes = role ? fetchAsset(this.assets[role], "onnx") : Promise.reject(new AssetError(`the runtime asks for a model file this SDK does not ship: ${file}`, file));
+      this.modelFiles.set(file, bytes);
+      bytes.catch(() => this.modelFiles.delete(file));
+    }
+    return bytes;
   }
 
   private forgetOldestManifest(): void {
@@ -602,8 +636,16 @@ export class RemoteMedia {
     return errorFromJson(error);
   }
 
-  /** The manifest fields of a request to `worker`: the body only the first time it sees the id. */
+  /**
+   * The manifest fields of a request to `worker`: the body only the first time it sees the
+   * id. Model files the manifest needs go first, once per worker (messages keep their order).
+   */
   private manifestFields(worker: ExecutorWorker, prepared: PreparedManifest): { manifest: number; body?: ManifestObject } {
+    for (const [file, bytes] of prepared.models) {
+      if (worker.models.has(file)) continue;
+      worker.models.add(file);
+      worker.post({ type: "model", file, bytes });
+    }
     if (worker.manifests.has(prepared.id)) return { manifest: prepared.id };
     worker.manifests.add(prepared.id);
     return { manifest: prepared.id, body: prepared.body };
@@ -841,6 +883,10 @@ interface PreparedManifest {
   id: number;
   body: ManifestObject;
   needsPython: boolean;
+  /** Model files its nodes need (the validation report's `models`). */
+  modelFiles: string[];
+  /** Their bytes, once fetched. */
+  models: Map<string, Uint8Array>;
   /** `input_data` of the original SDK's `{manifest, input_data}` file form (wire items). */
   inputData?: unknown[];
 }

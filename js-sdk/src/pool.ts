@@ -23,6 +23,8 @@ export class ExecutorWorker {
   sessions = 0;
   /** Ids of the manifests this worker has been given (see `protocol.ts`). */
   readonly manifests = new Set<number>();
+  /** Model files this worker has been given (see `protocol.ts`). */
+  readonly models = new Set<string>();
   private worker: Worker;
   private pending = new Map<number, Pending>();
   private deadReason: string | null = null;

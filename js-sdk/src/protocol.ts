@@ -26,10 +26,13 @@ export interface ExecutorLimits {
 /**
  * Main thread -> executor worker. Manifests are named by ids: `body` goes with the first
  * request that uses an id on a worker, and is left out afterwards; `forget` drops one.
+ * `model` gives the worker a model file a manifest needs (its validation report's
+ * `models`) before the first request of that manifest.
  */
 export type ToExecutor =
   | { type: "init"; module: WebAssembly.Module; limits?: ExecutorLimits }
   | { type: "python-port"; port: MessagePort }
+  | { type: "model"; file: string; bytes: Uint8Array }
   | { type: "run"; id: number; manifest: number; body?: ManifestObject; inputs: unknown[]; buffers?: ArrayBuffer[] }
   | { type: "open"; id: number; manifest: number; body?: ManifestObject }
   | { type: "forget"; manifest: number }

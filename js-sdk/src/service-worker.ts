@@ -3,7 +3,7 @@
  * caches. The worker itself is `dist/sw.js` (source: `sw/sw.template.js`).
  */
 import { BUILD } from "./build-info.js";
-import { assetURLs, resolveBase } from "./assets.js";
+import { ON_DEMAND_ASSETS, assetURLs, resolveBase } from "./assets.js";
 import { RemoteMediaError } from "./errors.js";
 
 const PREFIX = "remotemedia-web-";
@@ -108,7 +108,7 @@ export async function registerServiceWorker(options: RegisterOptions = {}): Prom
       done();
     }, options.precacheTimeoutMs ?? 120_000);
     navigator.serviceWorker.addEventListener("message", onMessage);
-    active.postMessage({ type: "remotemedia-sw-runtime", build: BUILD.hash, files: assetURLs(base), precache });
+    active.postMessage({ type: "remotemedia-sw-runtime", build: BUILD.hash, files: assetURLs(base), onDemand: ON_DEMAND_ASSETS, precache });
   });
   return registration;
 }

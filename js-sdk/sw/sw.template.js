@@ -24,6 +24,9 @@ const FILES = __FILES__; // role -> SHA-256 (hex) of the file's bytes
 const PREFIX = "remotemedia-web-";
 const CACHE = `${PREFIX}${VERSION}-${HASH}`;
 const ROLE_HEADER = "x-remotemedia-file";
+// Runtime files cached on first use, not precached (a model only some manifests need):
+// their URL (without query) -> role, as the page said.
+const onDemand = new Map();
 
 async function report(event, detail) {
   for (const client of await self.clients.matchAll({ includeUncontrolled: true })) {
@@ -116,7 +119,10 @@ self.addEventListener("message", (event) => {
     return;
   }
   // A file a bundler inlined (a data: URL) needs no cache.
-  const files = Object.entries(data.files ?? {}).filter(([role, url]) => role in FILES && typeof url === "string" && /^https?:/.test(url));
+  const all = Object.entries(data.files ?? {}).filter(([role, url]) => role in FILES && typeof url === "string" && /^https?:/.test(url));
+  const lazy = new Set(Array.isArray(data.onDemand) ? data.onDemand : []);
+  for (const [role, url] of all) if (lazy.has(role)) onDemand.set(keyOf(url), role);
+  const files = all.filter(([role]) => !lazy.has(role));
   const appFiles = Array.isArray(data.precache) ? data.precache.filter((u) => typeof u === "string") : [];
   event.waitUntil(
     (async () => {
@@ -154,6 +160,15 @@ self.addEventListener("fetch", (event) => {
         // gets the network, never a mix of builds.
         if (url.searchParams.get("v") !== HASH) return fetch(event.request);
         const verified = await verifiedHit(cache, key, hit);
+        if (verified) return verified;
+        return fetch(event.request);
+      }
+      const lazyRole = onDemand.get(key);
+      if (!hit && lazyRole && url.searchParams.get("v") === HASH) {
+        // First use of an on-demand runtime file: cached if its bytes are this build's.
+        await cacheRuntimeFile(cache, lazyRole, url.href);
+        const fresh = await cache.match(key);
+        const verified = fresh && (await verifiedHit(cache, key, fresh));
         if (verified) return verified;
         return fetch(event.request);
       }

@@ -81,8 +81,8 @@ impl CancelFlag {
 /// Why a run or session failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunError {
-    /// The manifest is invalid; the report lists every problem.
-    Manifest(ValidationReport),
+    /// The manifest is invalid; the report lists every problem (boxed: errors stay small).
+    Manifest(Box<ValidationReport>),
     /// A node failed on an item or while flushing.
     Node {
         /// The node's id in the manifest.
@@ -259,7 +259,7 @@ impl Executor {
     pub fn parse(&self, manifest: &Value) -> Result<Manifest, RunError> {
         match self.validate(manifest) {
             (Some(m), _) => Ok(m),
-            (None, report) => Err(RunError::Manifest(report)),
+            (None, report) => Err(RunError::Manifest(Box::new(report))),
         }
     }
 
@@ -269,14 +269,14 @@ impl Executor {
     /// type, a Python `initialize` that raises).
     pub async fn open(&self, manifest: &Manifest) -> Result<Session, RunError> {
         let graph = Graph::build(manifest).map_err(|cycle| {
-            RunError::Manifest(ValidationReport {
+            RunError::Manifest(Box::new(ValidationReport {
                 valid: false,
                 errors: vec![crate::validate::Problem {
                     path: "connections".into(),
                     message: format!("cycle: {}", cycle.cycle.join(" -> ")),
                 }],
                 ..ValidationReport::default()
-            })
+            }))
         })?;
         let mut slots = Vec::with_capacity(manifest.nodes.len());
         for spec in &manifest.nodes {
@@ -489,11 +489,11 @@ impl Session {
     ) -> Result<(), RunError> {
         self.ensure_open()?;
         let refuse = |path: String, message: String| {
-            RunError::Manifest(ValidationReport {
+            RunError::Manifest(Box::new(ValidationReport {
                 valid: false,
                 errors: vec![crate::validate::Problem { path, message }],
                 ..ValidationReport::default()
-            })
+            }))
         };
         let Some(index) = self.manifest.nodes.iter().position(|n| n.id == node_id) else {
             return Err(refuse(

@@ -43,7 +43,7 @@ pub mod graph;
 pub mod limits;
 pub mod manifest;
 pub mod media;
-pub mod models;
+pub use remotemedia_models as models;
 pub mod native_python;
 pub mod node;
 pub mod nodes;

@@ -36,6 +36,10 @@ pub struct ValidationReport {
     pub python_nodes: Vec<String>,
     /// Python packages the manifest asks for (`python.packages`; valid manifests only).
     pub python_packages: Vec<String>,
+    /// Model files its Rust nodes need (`silero_vad_v6.onnx` for `SileroVADNode`; valid
+    /// manifests only): what a host fetches and gives the executor first
+    /// ([`crate::models::store`]).
+    pub models: Vec<String>,
 }
 
 impl ValidationReport {
@@ -168,6 +172,16 @@ pub fn validate_value(file: &Value, known: KnownTypes<'_>) -> (Option<Manifest>,
         .map(|n| n.id.clone())
         .collect();
     report.python_packages = manifest.python_packages().to_vec();
+    for node in &manifest.nodes {
+        let Some(factory) = known.rust.resolve(node) else {
+            continue;
+        };
+        for model in crate::models::store::files_for(factory.node_type) {
+            if !report.models.iter().any(|m| m == model.file) {
+                report.models.push(model.file.to_string());
+            }
+        }
+    }
     (Some(manifest), report)
 }
 
@@ -578,6 +592,7 @@ impl Collector {
             warnings: std::mem::take(&mut self.warnings),
             python_nodes: Vec::new(),
             python_packages: Vec::new(),
+            models: Vec::new(),
         }
     }
 }

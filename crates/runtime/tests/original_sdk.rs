@@ -24,7 +24,7 @@ fn run_case(case: &Value) -> Value {
     let file = if package::is_package(&bytes) {
         match package::read(&bytes) {
             Ok(p) => p.manifest,
-            Err(e) => return RunError::Manifest(e.report()).to_json(),
+            Err(e) => return RunError::Manifest(Box::new(e.report())).to_json(),
         }
     } else {
         serde_json::from_slice(&bytes).unwrap()

@@ -100,7 +100,7 @@ fn outputs(outputs: Vec<RuntimeOutput>) -> Vec<Output> {
 fn error(e: remotemedia_runtime::RunError) -> RunError {
     use remotemedia_runtime::RunError as E;
     match e {
-        E::Manifest(report) => problems(report),
+        E::Manifest(report) => problems(*report),
         E::Node {
             node_id,
             node_type,

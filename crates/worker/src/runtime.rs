@@ -103,7 +103,7 @@ impl WorkerRuntime {
         self.python = Some(python);
     }
 
-    /// `{valid, errors, warnings, python_nodes, python_packages}` for a manifest (an
+    /// `{valid, errors, warnings, python_nodes, python_packages, models}` for a manifest (an
     /// object, or JSON text).
     pub fn validate(&self, manifest: JsValue) -> JsValue {
         validate_under(manifest, self.executor.limits())
@@ -407,7 +407,7 @@ pub fn read_package(bytes: &[u8]) -> JsValue {
 }
 
 /// Validates a manifest against the Rust nodes and the Python built-ins:
-/// `{valid, errors: [{path, message}], warnings, python_nodes, python_packages}`.
+/// `{valid, errors: [{path, message}], warnings, python_nodes, python_packages, models}`.
 /// `manifest` is an object, or JSON text; `limits` as in [`WorkerRuntime::new`]
 /// (limits that cannot be read are one problem at `limits`). Also exported for the main
 /// thread, where the SDK's `validate` is synchronous.
@@ -422,6 +422,17 @@ pub fn validate_manifest(manifest: JsValue, limits: JsValue) -> JsValue {
                 .unwrap_or(JsValue::NULL)
         }
     }
+}
+
+/// Gives this worker's executor a model file (`file` as a validation report's `models`
+/// names it, e.g. `silero_vad_v6.onnx`; `bytes` its contents): the SDK fetches the file
+/// and calls this before the first request of a manifest that needs it. Returns why the
+/// file was refused (an unknown name, no bytes), or `undefined`. A file that is not the
+/// model fails the first node that reads it, with a NodeError.
+#[wasm_bindgen(js_name = provideModel)]
+pub fn provide_model(file: &str, bytes: Vec<u8>) -> Option<String> {
+    crate::panic::install(None);
+    remotemedia_runtime::models::store::provide(file, bytes).err()
 }
 
 /// Why `limits` (the SDK's `{maxFrames?, maxOutputValues?}`) cannot be used, or

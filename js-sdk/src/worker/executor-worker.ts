@@ -6,7 +6,7 @@
  * malformed one is answered with an error, never a crash. The executor itself is
  * the Rust `WorkerRuntime` (crates/worker).
  */
-import init, { WorkerRuntime } from "../../wasm/remotemedia_worker.js";
+import init, { WorkerRuntime, provideModel } from "../../wasm/remotemedia_worker.js";
 import type { FromExecutor, PanicInfo, RuntimeAnswer, ToExecutor } from "../protocol.js";
 import { inOrder, listen } from "./live.js";
 
@@ -41,6 +41,13 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
       if (!(message.port instanceof MessagePort)) throw new Error("python-port without a MessagePort");
       rt.setPython(message.port);
       return;
+    case "model": {
+      // Refused only for a name no node needs; the nodes that want it then say it is missing.
+      if (!(message.bytes instanceof Uint8Array)) throw new Error("model without bytes");
+      const refused = provideModel(String(message.file), message.bytes);
+      if (refused) console.error(`remotemedia executor: ${refused}`);
+      return;
+    }
     case "run":
       if (Array.isArray(message.buffers)) {
         const buffers = message.buffers.map((b) => new Uint8Array(b));

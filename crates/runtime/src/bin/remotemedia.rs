@@ -225,7 +225,7 @@ fn read_manifest_file(path: &Path) -> Result<Value, Failure> {
         }
         Err(e) => Err(Failure {
             message: format!("{}: {e}", path.display()),
-            json: Some(remotemedia_runtime::RunError::Manifest(e.report()).to_json()),
+            json: Some(remotemedia_runtime::RunError::Manifest(Box::new(e.report())).to_json()),
         }),
     }
 }

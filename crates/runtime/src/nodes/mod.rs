@@ -9,6 +9,7 @@ pub mod decoder;
 pub mod levels;
 pub mod mel;
 pub mod resample;
+pub mod silero_vad;
 pub mod speech_events;
 pub mod stream;
 pub mod text;
@@ -23,6 +24,7 @@ pub fn builtin_factories() -> Vec<NodeFactory> {
     all.extend(audio_basic::factories());
     all.extend(levels::factories());
     all.extend(vad::factories());
+    all.extend(silero_vad::factories());
     all.extend(accumulator::factories());
     all.extend(speech_events::factories());
     all.extend(mel::factories());

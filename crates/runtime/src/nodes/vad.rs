@@ -60,11 +60,11 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
 /// One decided frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameDecision {
-    /// First sample (absolute, from the stream start, at 16 kHz).
+    /// First sample (absolute, from the stream start).
     pub start_sample: u64,
     /// One past the last sample.
     pub end_sample: u64,
-    /// Mean earshot speech probability, 0..1.
+    /// Speech probability, 0..1 (earshot's mean over the frame, or Silero's).
     pub score: f32,
     /// RMS of the frame (linear, full scale 1.0).
     pub rms: f32,
@@ -73,12 +73,13 @@ pub struct FrameDecision {
 }
 
 impl FrameDecision {
-    fn to_json(self) -> Value {
+    /// The frame as `metadata.vad.frames` holds it, its times at `rate` Hz.
+    pub(crate) fn to_json(self, rate: u32) -> Value {
         json!({
             "start_sample": self.start_sample,
             "end_sample": self.end_sample,
-            "start_s": self.start_sample as f64 / f64::from(VAD_RATE),
-            "end_s": self.end_sample as f64 / f64::from(VAD_RATE),
+            "start_s": self.start_sample as f64 / f64::from(rate),
+            "end_s": self.end_sample as f64 / f64::from(rate),
             "score": (f64::from(self.score) * 1000.0).round() / 1000.0,
             "rms": (f64::from(self.rms) * 100000.0).round() / 100000.0,
             "is_speech": self.is_speech,
@@ -113,7 +114,7 @@ impl DecidedFrame {
             .and_then(Value::as_array)
             .ok_or_else(|| {
                 NodeFailure::new(format!(
-                    "{node} needs audio from a VoiceActivityDetector with include_metadata: true"
+                    "{node} needs audio from a VoiceActivityDetector or SileroVADNode with include_metadata: true"
                 ))
             })?;
         frames
@@ -333,7 +334,7 @@ impl Vad {
             "total_frames": frames.len(),
         });
         if self.include_frames {
-            vad["frames"] = frames.iter().map(|f| f.to_json()).collect();
+            vad["frames"] = frames.iter().map(|f| f.to_json(VAD_RATE)).collect();
         }
         audio.metadata.insert("vad".into(), vad);
     }

@@ -120,3 +120,36 @@ pub fn sink_items<'a>(result: &'a Value, sink: &str) -> Vec<&'a Value> {
         .map(|i| &result["outputs"][i.as_u64().expect("an index") as usize])
         .collect()
 }
+
+pub mod corpus;
+
+/// `path` decoded by ffmpeg to mono float32 at `rate` Hz (ffmpeg's resampler).
+pub fn ffmpeg_mono(path: &std::path::Path, rate: u32) -> Vec<f32> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-i"])
+        .arg(path)
+        .args(["-ac", "1", "-ar", &rate.to_string(), "-f", "f32le", "-"])
+        .output()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Bytes of the Silero VAD model npm's @ricky0123/vad-web ships.
+pub fn silero_model() -> Vec<u8> {
+    let path = repo().join("node_modules/@ricky0123/vad-web/dist/silero_vad_v6.onnx");
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}. The model comes from the npm package @ricky0123/vad-web: run `npm install` (npm test does)",
+            path.display()
+        )
+    })
+}

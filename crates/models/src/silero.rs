@@ -15,7 +15,7 @@
 //! | 16000 Hz | 512 samples (32 ms) | 64 | 256 |
 //! | 8000 Hz | 256 samples (32 ms) | 32 | 128 |
 
-use super::onnx::{self, FloatTensor};
+use crate::onnx::{self, FloatTensor};
 
 /// The LSTM's hidden size.
 const HIDDEN: usize = 128;
