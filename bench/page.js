@@ -270,13 +270,14 @@ export async function soakEnd() {
 
 /**
  * 9a. Live path: `seconds` of the fake microphone (bench/run.mjs starts Chromium with it
- * playing the long recording) through `RemoteMedia.listen` and live-voice.json: frame
+ * playing the long recording) through `RemoteMedia.listen` and `pipeline`
+ * (examples/pipelines/, default live-voice.json): frame
  * event latency (capture of a VAD frame's last sample to its event on the page), frames
  * lost or repeated, and main-thread time per second of audio.
  */
-export async function live({ seconds }) {
+export async function live({ seconds, pipeline = "live-voice.json" }) {
   const rm = await RemoteMedia.create({ workers: 1 });
-  const manifest = await (await fetch("/examples/pipelines/live-voice.json")).json();
+  const manifest = await (await fetch(`/examples/pipelines/${pipeline}`)).json();
   let events = 0;
   const listener = await rm.listen(manifest, { onEvent: () => events++ });
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -293,9 +294,9 @@ export async function live({ seconds }) {
  * as it can: seconds of audio processed per second of wall time, i.e. how many
  * real-time streams one worker keeps up with.
  */
-export async function liveCapacity({ seconds }) {
+export async function liveCapacity({ seconds, pipeline = "live-voice.json" }) {
   const rm = await RemoteMedia.create({ workers: 1 });
-  const manifest = await (await fetch("/examples/pipelines/live-voice.json")).json();
+  const manifest = await (await fetch(`/examples/pipelines/${pipeline}`)).json();
   const decoded = (await rm.run({ version: "v1", metadata: { name: "d" }, nodes: [{ id: "d", node_type: "AudioDecoderNode" }] }, [await lena()])).outputs[0];
   const rate = decoded.sampleRate;
   const frames = Math.round(seconds * rate);

@@ -50,8 +50,10 @@ test("the demo page processes an audio file and draws the speech segments", asyn
   assert.deepEqual(errors, []);
 });
 
-test("the demo page's Live mode shows speech as it is heard, and plays the utterance", async () => {
+for (const detector of ["live-voice-silero", "live-voice"])
+test(`the demo page's Live mode shows speech as it is heard, and plays the utterance (${detector})`, async () => {
   const { page, errors } = await openDemo();
+  await page.selectOption("#live-vad", detector);
   await page.click("#live-start");
   // Chromium's fake microphone plays the recording: speech is detected while it plays.
   await page.waitForFunction(() => document.getElementById("live-speaking").textContent.startsWith("speaking since"), null, { timeout: 15_000 });

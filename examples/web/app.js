@@ -6,6 +6,7 @@ import { setupLive } from "./live.js";
 const EXAMPLES = {
   "voice-python": { label: "Voice activity + Python stats (default)", input: "audio" },
   voice: { label: "Voice activity and levels (Rust only)", input: "audio" },
+  "voice-silero": { label: "Silero VAD and levels (robust in noise)", input: "audio" },
   mixed: { label: "Mixed: Rust -> Python normalise -> Rust levels", input: "audio" },
   utterances: { label: "Utterances and Whisper log-mel", input: "audio" },
   text: { label: "Text fragments -> sentences", input: "text-input.json" },
@@ -140,6 +141,7 @@ const APP_FILES = [
   "/examples/web/app.js",
   "/examples/web/live.js",
   "/examples/pipelines/live-voice.json",
+  "/examples/pipelines/live-voice-silero.json",
   "/examples/web/style.css",
   SAMPLE,
   ...Object.keys(EXAMPLES).map((name) => `/examples/pipelines/${name}.json`),

@@ -1,9 +1,9 @@
 // The demo page's Live mode: the microphone through RemoteMedia.listen and the
-// live-voice pipeline. A rolling view of the last 10 s of VAD frames (level as height,
+// live-voice pipeline of the chosen detector (live-voice-silero.json: Silero VAD, 32 ms
+// windows; live-voice.json: earshot, 30 ms frames). A rolling view of the last 10 s of VAD frames (level as height,
 // speech in green) as they are decided, the current level, and the utterances, each
 // playable (16 kHz float32 from the speech_end event, wrapped in a WAV).
 const SECONDS = 10;
-const FRAME_S = 0.03;
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,7 +23,7 @@ export function setupLive(rm) {
 
   const onEvent = (e) => {
     if (e.event === "frame") {
-      frames.push({ t: e.end, db: e.level_db, speech: e.is_speech });
+      frames.push({ t: e.end, length: e.end - e.start, db: e.level_db, speech: e.is_speech });
       while (frames.length && frames[0].t < e.end - SECONDS) frames.shift();
       $("live-level").textContent = `${e.level_db.toFixed(1)} dBFS`;
       $("live-meter").value = Math.max(0, 100 + e.level_db);
@@ -40,7 +40,8 @@ export function setupLive(rm) {
     show("starting");
     frames.length = 0;
     try {
-      const manifest = await (await fetch("/examples/pipelines/live-voice.json")).json();
+      // The detector chosen (Silero VAD or earshot): both feed SpeechEventsNode alike.
+      const manifest = await (await fetch(`/examples/pipelines/${$("live-vad").value}.json`)).json();
       listener = await rm.listen(manifest, { onEvent, onError: (err) => ($("live-error").textContent = `${err.name}: ${err.message}`) });
       $("live-error").textContent = "";
       show(listener.state);
@@ -72,8 +73,8 @@ function draw(frames) {
   ctx.fillRect(0, 0, width, height);
   if (!frames.length) return;
   const end = frames[frames.length - 1].t;
-  const barWidth = Math.max(1, (width * FRAME_S) / SECONDS);
   for (const f of frames) {
+    const barWidth = Math.max(1, (width * f.length) / SECONDS);
     const x = width - ((end - f.t) / SECONDS) * width - barWidth;
     const h = Math.max(1, ((Math.max(-80, f.db) + 80) / 80) * height);
     ctx.fillStyle = f.speech ? "#22c55e" : "#64748b";

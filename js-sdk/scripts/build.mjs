@@ -91,10 +91,12 @@ async function main() {
   const wasmOut = path.join(sdk, "wasm/remotemedia_worker_bg.wasm");
   const sources = Math.max(
     newest(path.join(root, "crates/runtime/src")),
+    newest(path.join(root, "crates/models/src")),
     newest(path.join(root, "crates/worker/src")),
     statSync(path.join(root, "Cargo.lock")).mtimeMs,
     statSync(path.join(root, "Cargo.toml")).mtimeMs,
     statSync(path.join(root, "crates/runtime/Cargo.toml")).mtimeMs,
+    statSync(path.join(root, "crates/models/Cargo.toml")).mtimeMs,
     statSync(path.join(root, "crates/worker/Cargo.toml")).mtimeMs,
   );
   if (!existsSync(wasmOut) || statSync(wasmOut).mtimeMs < sources || process.argv.includes("--force")) {

@@ -30,7 +30,7 @@ pub struct ModelFile {
 /// Silero VAD v6's ONNX export.
 pub const SILERO_VAD: ModelFile = ModelFile {
     file: "silero_vad_v6.onnx",
-    nodes: &["SileroVADNode"],
+    nodes: &["SileroVADNode", "SpeculativeVADCoordinator"],
     source: "Silero VAD 6.2 (snakers4/silero-vad, MIT, Silero Team), as npm's @ricky0123/vad-web ships it (dist/silero_vad_v6.onnx; byte for byte PyPI silero-vad's silero_vad.onnx)",
 };
 

@@ -345,6 +345,68 @@ fn bad_input_is_a_clear_error() {
     assert!(frames.iter().all(|f| f["is_speech"] == false));
 }
 
+#[test]
+fn the_speculative_coordinator_forwards_at_once_and_cancels_false_starts() {
+    let lena = lena16();
+    // A short burst of real speech (160 ms from the middle of a phrase) between silences,
+    // then the whole recording.
+    let burst_at = (1.2 * 16_000.0) as usize;
+    let mut samples = vec![0.0f32; 16_000];
+    samples.extend_from_slice(&lena.samples[burst_at..burst_at + 2560]);
+    samples.extend(vec![0.0f32; 16_000]);
+    samples.extend_from_slice(&lena.samples);
+    let input = AudioBuffer::new(samples.clone(), 16_000, 1);
+    let out = stream(
+        "SpeculativeVADCoordinator",
+        json!({}),
+        split_audio(&input, &[1600]),
+    );
+    // Every audio item goes on unchanged and in order.
+    assert_eq!(
+        common::concat(
+            &out.iter()
+                .filter(|i| matches!(i, RuntimeData::Audio(_)))
+                .cloned()
+                .collect::<Vec<_>>()
+        ),
+        samples
+    );
+    let cancels: Vec<&Value> = out
+        .iter()
+        .filter_map(|i| match i {
+            RuntimeData::Json(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    assert!(!cancels.is_empty(), "the 160 ms burst was not cancelled");
+    for c in &cancels {
+        assert_eq!(c["message_type"], "cancel_speculation");
+        assert!(c["duration_ms"].as_f64().unwrap() < 250.0, "{c}");
+    }
+    // The burst is the first, cancelled after its silence was heard, not before its audio.
+    let first = cancels[0];
+    assert!(
+        first["from_s"].as_f64().unwrap() >= 0.9 && first["to_s"].as_f64().unwrap() <= 1.3,
+        "{first}"
+    );
+    let at = out
+        .iter()
+        .position(|i| matches!(i, RuntimeData::Json(_)))
+        .unwrap();
+    let audio_before: usize = out[..at]
+        .iter()
+        .map(|i| common::audio(i).samples.len())
+        .sum();
+    assert!(audio_before as u64 >= first["to_timestamp"].as_u64().unwrap());
+    // Nothing is cancelled when every length is enough.
+    let none = stream(
+        "SpeculativeVADCoordinator",
+        json!({"min_speech_duration_ms": 0}),
+        split_audio(&input, &[1600]),
+    );
+    assert!(none.iter().all(|i| matches!(i, RuntimeData::Audio(_))));
+}
+
 /// The decisions of `node_type` (default params) over `samples`, as spans.
 fn decisions(node_type: &str, samples: &[f32]) -> Vec<(u64, u64, bool)> {
     let out = stream(

@@ -10,6 +10,7 @@ pub mod levels;
 pub mod mel;
 pub mod resample;
 pub mod silero_vad;
+pub mod speculative_vad;
 pub mod speech_events;
 pub mod stream;
 pub mod text;
@@ -25,6 +26,7 @@ pub fn builtin_factories() -> Vec<NodeFactory> {
     all.extend(levels::factories());
     all.extend(vad::factories());
     all.extend(silero_vad::factories());
+    all.extend(speculative_vad::factories());
     all.extend(accumulator::factories());
     all.extend(speech_events::factories());
     all.extend(mel::factories());

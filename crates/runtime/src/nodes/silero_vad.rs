@@ -171,6 +171,40 @@ pub struct SileroVad {
 }
 
 impl SileroVad {
+    /// A detector at `rate` (16000 or 8000 Hz) that reports every speech run, unpadded,
+    /// however short: for nodes that judge segments themselves
+    /// (`SpeculativeVADCoordinator`).
+    pub(crate) fn raw(rate: u32, threshold: f32, min_silence: u64) -> Self {
+        SileroVad {
+            rate,
+            settings: Settings {
+                threshold,
+                neg_threshold: (threshold - 0.15).max(0.0),
+                min_speech: 0,
+                min_silence,
+                pad: 0,
+                include_frames: false,
+                emit_events: false,
+            },
+            network: None,
+            pending: Vec::new(),
+            windowed: 0,
+            speech: None,
+            reported_to: 0,
+            format: FormatGuard::default(),
+        }
+    }
+
+    /// Feeds mono samples at the detector's rate; the speech runs that ended, as sample
+    /// ranges from the stream's start (see [`SileroVad::raw`]).
+    pub(crate) fn speech_runs(
+        &mut self,
+        samples: &[f32],
+        end_of_stream: bool,
+    ) -> Result<Vec<(u64, u64)>, NodeFailure> {
+        Ok(self.feed(samples, end_of_stream)?.segments)
+    }
+
     fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
         let rate = p.f64("sampling_rate");
         if rate != 16000.0 && rate != 8000.0 {

@@ -11,7 +11,11 @@
 //!   a longer run ends it: `speech_end` (the audio from `pre_speech_pad_ms` before
 //!   the start to the end of the last speech frame), or `misfire` when it was never
 //!   confirmed; `max_utterance_ms` cuts a long one;
-//! - with `frame_events`, every decided frame is also an event (decision, score, level).
+//! - with `frame_events`, every decided frame is also an event (decision, score, level);
+//! - with `speech_chunk_ms`, the utterance's audio also streams while it is spoken:
+//!   `speech_chunk` events between `speech_start` and `speech_end`, each with the audio
+//!   since the previous one (the first from `pre_speech_pad_ms` before the start), so a
+//!   recogniser can start before the speaker stops.
 //!
 //! Times are seconds of stream time (samples received / sample rate), the same in a
 //! batch run over a file and in a live session over the same audio, however it is
@@ -43,6 +47,9 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::optional("frame_events", ParamKind::Bool)
         .default(ParamDefault::Bool(true))
         .doc("Emit a `frame` event per VAD frame: `{start, end, is_speech, score, level_db}`."),
+    ParamSpec::optional("speech_chunk_ms", ParamKind::Number)
+        .default(ParamDefault::Number(0.0))
+        .doc("Stream a confirmed utterance's audio while it is spoken: each time this many ms of new audio are decided, a `speech_chunk` event `{start, audio_start, end, index, final}` with that audio (contiguous; the first from `pre_speech_pad_ms` before the start, the `final` one at `speech_end`); 0: off."),
 ];
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
@@ -63,6 +70,7 @@ struct Settings {
     pre_speech_pad_ms: f64,
     max_utterance_ms: f64,
     frame_events: bool,
+    speech_chunk_ms: f64,
 }
 
 impl Settings {
@@ -84,6 +92,7 @@ impl Settings {
             pre_speech_pad_ms: ms("pre_speech_pad_ms", 10_000.0)?,
             max_utterance_ms: ms("max_utterance_ms", 600_000.0)?,
             frame_events: p.bool("frame_events"),
+            speech_chunk_ms: ms("speech_chunk_ms", 60_000.0)?,
         };
         if settings.max_utterance_ms < settings.min_speech_ms || settings.max_utterance_ms == 0.0 {
             return Err(ParamError::new(
@@ -107,6 +116,9 @@ struct Open {
     /// Non-speech since then, in frames.
     pause: u64,
     confirmed: bool,
+    /// Frame up to which `speech_chunk` events carried its audio, and how many there were.
+    chunked_to: Option<u64>,
+    chunks: u64,
 }
 
 /// The event state.
@@ -159,30 +171,81 @@ impl SpeechEvents {
         RuntimeData::Json(event)
     }
 
+    /// The first frame of an utterance's audio: `pre_speech_pad_ms` before its start, or
+    /// the oldest still held.
+    fn audio_start(&self, open: &Open) -> u64 {
+        open.start
+            .saturating_sub(self.frames_of(self.settings.pre_speech_pad_ms))
+            .max(self.base)
+    }
+
+    /// The held audio of frames `from..to` (clamped to what is held), as an item.
+    fn audio_of(&self, from: u64, to: u64) -> Option<AudioBuffer> {
+        let format = self.format.fixed()?;
+        let ch = self.channels();
+        let to = ((to.saturating_sub(self.base) * ch) as usize).min(self.buffer.len());
+        let from = ((from.saturating_sub(self.base) * ch) as usize).min(to);
+        Some(AudioBuffer::new(
+            self.buffer[from..to].to_vec(),
+            format.sample_rate,
+            format.channels,
+        ))
+    }
+
+    /// A `speech_chunk` event with the audio of frames `from..to` of utterance `open`.
+    fn chunk(&self, open: &Open, from: u64, to: u64, last: bool, out: &mut Vec<RuntimeData>) {
+        let Some(mut audio) = self.audio_of(from, to) else {
+            return;
+        };
+        audio.timestamp_us = Some(from * 1_000_000 / u64::from(self.rate()));
+        audio.metadata.insert("event".into(), json!("speech_chunk"));
+        audio.metadata.insert(
+            "speech_chunk".into(),
+            json!({
+                "start": self.seconds(open.start),
+                "audio_start": self.seconds(from),
+                "end": self.seconds(to),
+                "index": open.chunks,
+                "final": last,
+            }),
+        );
+        out.push(RuntimeData::Audio(audio));
+    }
+
+    /// Streams a confirmed utterance's new audio, once `speech_chunk_ms` of it is decided.
+    fn stream_chunks(&mut self, out: &mut Vec<RuntimeData>) {
+        let Some(mut open) = self.open.filter(|o| o.confirmed) else {
+            return;
+        };
+        if self.settings.speech_chunk_ms <= 0.0 {
+            return;
+        }
+        let from = open.chunked_to.unwrap_or_else(|| self.audio_start(&open));
+        if self.decided >= from + self.frames_of(self.settings.speech_chunk_ms).max(1) {
+            self.chunk(&open, from, self.decided, false, out);
+            open.chunked_to = Some(self.decided);
+            open.chunks += 1;
+            self.open = Some(open);
+        }
+    }
+
     /// `speech_end` with the utterance's audio, or `misfire` if it was never confirmed.
+    /// A streamed utterance first gets its `final` chunk (the audio not yet sent, if any).
     fn end(&self, open: Open, out: &mut Vec<RuntimeData>) {
         let (start, end) = (self.seconds(open.start), self.seconds(open.last_speech_end));
         if !open.confirmed {
             out.push(self.event("misfire", json!({ "start": start, "end": end })));
             return;
         }
-        let Some(format) = self.format.fixed() else {
+        if let Some(sent) = open.chunked_to {
+            let to = open.last_speech_end.max(sent);
+            self.chunk(&open, sent, to, true, out);
+        }
+        let from_frame = self.audio_start(&open);
+        let Some(mut audio) = self.audio_of(from_frame, open.last_speech_end) else {
             return;
         };
-        let ch = self.channels();
-        let from_frame = open
-            .start
-            .saturating_sub(self.frames_of(self.settings.pre_speech_pad_ms))
-            .max(self.base);
-        let to =
-            ((open.last_speech_end.saturating_sub(self.base) * ch) as usize).min(self.buffer.len());
-        let from = (((from_frame - self.base) * ch) as usize).min(to);
-        let mut audio = AudioBuffer::new(
-            self.buffer[from..to].to_vec(),
-            format.sample_rate,
-            format.channels,
-        );
-        audio.timestamp_us = Some(from_frame * 1_000_000 / u64::from(format.sample_rate));
+        audio.timestamp_us = Some(from_frame * 1_000_000 / u64::from(self.rate()));
         audio.metadata.insert("event".into(), json!("speech_end"));
         audio.metadata.insert(
             "speech_end".into(),
@@ -224,6 +287,8 @@ impl SpeechEvents {
                     last_speech_end: frame.end,
                     pause: 0,
                     confirmed: false,
+                    chunked_to: None,
+                    chunks: 0,
                 })
             }
             (true, Some(open)) => {
@@ -254,10 +319,12 @@ impl SpeechEvents {
                 });
             }
             if length >= max_len {
-                let open = self.open.take().expect("just set");
-                self.end(open, out);
+                if let Some(open) = self.open.take() {
+                    self.end(open, out);
+                }
             }
         }
+        self.stream_chunks(out);
     }
 }
 
@@ -419,5 +486,63 @@ mod tests {
             panic!("frames out of order accepted")
         };
         assert!(e.message.contains("inconsistent"), "{}", e.message);
+    }
+
+    #[test]
+    fn speech_chunks_stream_the_utterance_contiguously_before_it_ends() {
+        // Frames of 30 ms whose samples are their own stream index, to check contiguity.
+        let pattern: Vec<bool> = (0..30).map(|i| (4..20).contains(&i)).collect();
+        let mut samples_item = item(0, &pattern);
+        if let RuntimeData::Audio(a) = &mut samples_item {
+            a.samples = (0..a.samples.len()).map(|i| i as f32).collect();
+        }
+        let mut n = node(
+            json!({"min_speech_ms": 90, "redemption_ms": 150, "pre_speech_pad_ms": 60, "speech_chunk_ms": 120, "frame_events": false}),
+        );
+        let mut out = Vec::new();
+        n.process(samples_item, &mut out).unwrap();
+        let named = |name: &str| -> Vec<&AudioBuffer> {
+            out.iter()
+                .filter_map(|d| match d {
+                    RuntimeData::Audio(a) if a.metadata["event"] == name => Some(a),
+                    _ => None,
+                })
+                .collect()
+        };
+        let chunks = named("speech_chunk");
+        let end = named("speech_end");
+        assert_eq!(end.len(), 1);
+        assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+        // Every chunk but the final one comes before speech_end, and they are in order.
+        let end_at = out
+            .iter()
+            .position(|d| matches!(d, RuntimeData::Audio(a) if a.metadata["event"] == "speech_end"))
+            .unwrap();
+        let first_chunk_at = out
+            .iter()
+            .position(
+                |d| matches!(d, RuntimeData::Audio(a) if a.metadata["event"] == "speech_chunk"),
+            )
+            .unwrap();
+        assert!(first_chunk_at < end_at);
+        for (k, c) in chunks.iter().enumerate() {
+            assert_eq!(c.metadata["speech_chunk"]["index"], k);
+            assert_eq!(c.metadata["speech_chunk"]["final"], k + 1 == chunks.len());
+        }
+        // Contiguous from the padded start; together they hold the utterance's audio.
+        let streamed: Vec<f32> = chunks
+            .iter()
+            .flat_map(|c| c.samples.iter().copied())
+            .collect();
+        assert_eq!(
+            streamed[0],
+            (4 * 480 - 2 * 480) as f32,
+            "starts pre_speech_pad_ms early"
+        );
+        assert!(
+            streamed.windows(2).all(|w| w[1] == w[0] + 1.0),
+            "chunks are not contiguous"
+        );
+        assert_eq!(&streamed[..end[0].samples.len()], &end[0].samples[..]);
     }
 }

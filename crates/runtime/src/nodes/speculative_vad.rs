@@ -1,0 +1,172 @@
+//! `SpeculativeVADCoordinator`: the original SDK's speculative forwarding. Audio goes on
+//! at once, without waiting for the detector; Silero VAD runs beside it, and when a
+//! speech segment turns out shorter than `min_speech_duration_ms` (a false start: a
+//! cough, a click), a control item tells the nodes downstream to drop what they were
+//! given for it:
+//!
+//! `{"type": "control", "message_type": "cancel_speculation", "segment_id",
+//! "from_timestamp", "to_timestamp" (samples from the stream's start, at the input's
+//! rate), "from_s", "to_s", "duration_ms"}`.
+//!
+//! Segments long enough are accepted silently, as in the original. The node's output is
+//! its input audio, unchanged and in order, with the control items after the audio
+//! during which their segment ended.
+
+use serde_json::json;
+
+use crate::data::RuntimeData;
+use crate::node::{finish_marking_last, Node, NodeFailure};
+use crate::nodes::audio_basic::remix;
+use crate::nodes::silero_vad::SileroVad;
+use crate::nodes::stream::FormatGuard;
+use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::registry::NodeFactory;
+
+const NODE: &str = "SpeculativeVADCoordinator";
+
+pub(crate) fn factories() -> Vec<NodeFactory> {
+    vec![NodeFactory {
+        node_type: NODE,
+        aliases: &["SpeculativeVADCoordinatorNode"],
+        summary: "16 or 8 kHz audio -> the same audio at once, and a cancel_speculation control item for each speech segment shorter than min_speech_duration_ms (Silero VAD)",
+        params: const {
+            &[
+                ParamSpec::optional("vad_threshold", ParamKind::Number)
+                    .default(ParamDefault::Number(0.5))
+                    .doc("Speech probability (0 to 1) at which speech starts."),
+                ParamSpec::optional("sample_rate", ParamKind::Number)
+                    .default(ParamDefault::Number(16000.0))
+                    .doc("The input's sample rate: 16000 or 8000 Hz."),
+                ParamSpec::optional("min_speech_duration_ms", ParamKind::Number)
+                    .default(ParamDefault::Number(250.0))
+                    .doc("A segment shorter than this, in ms, is cancelled."),
+                ParamSpec::optional("min_silence_duration_ms", ParamKind::Number)
+                    .default(ParamDefault::Number(100.0))
+                    .doc("Silence, in ms, that ends a segment."),
+                ParamSpec::optional("lookback_ms", ParamKind::Number)
+                    .default(ParamDefault::Number(150.0))
+                    .doc("The original's buffer for cancellation; accepted and unused: audio is never held back here."),
+                ParamSpec::optional("speech_pad_ms", ParamKind::Number)
+                    .default(ParamDefault::Number(30.0))
+                    .doc("The original's padding; accepted and unused: cancellations name the segment's own samples."),
+            ]
+        },
+        create: |p| Ok(Box::new(Coordinator::from_params(p)?)),
+    }]
+}
+
+struct Coordinator {
+    detector: SileroVad,
+    rate: u32,
+    min_speech: u64,
+    segments: u64,
+    format: FormatGuard,
+}
+
+impl Coordinator {
+    fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
+        let rate = p.f64("sample_rate");
+        if rate != 16000.0 && rate != 8000.0 {
+            return Err(ParamError::new(
+                "sample_rate",
+                format!("Silero VAD runs at 16000 or 8000 Hz, got {rate}"),
+            ));
+        }
+        let rate = rate as u32;
+        let threshold = p.f64("vad_threshold");
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(ParamError::new("vad_threshold", "must be from 0 to 1"));
+        }
+        let samples = |name: &str| {
+            let ms = p.f64(name);
+            if ms.is_finite() && (0.0..=60_000.0).contains(&ms) {
+                Ok((ms * f64::from(rate) / 1000.0).round() as u64)
+            } else {
+                Err(ParamError::new(
+                    name,
+                    format!("must be 0 to 60000 ms, got {ms}"),
+                ))
+            }
+        };
+        Ok(Coordinator {
+            detector: SileroVad::raw(rate, threshold as f32, samples("min_silence_duration_ms")?),
+            rate,
+            min_speech: samples("min_speech_duration_ms")?,
+            segments: 0,
+            format: FormatGuard::default(),
+        })
+    }
+
+    fn judge(&mut self, runs: Vec<(u64, u64)>, out: &mut Vec<RuntimeData>) {
+        for (from, to) in runs {
+            let id = self.segments;
+            self.segments += 1;
+            if to - from >= self.min_speech {
+                continue;
+            }
+            let rate = f64::from(self.rate);
+            out.push(RuntimeData::Json(json!({
+                "type": "control",
+                "message_type": "cancel_speculation",
+                "segment_id": format!("segment_{id}"),
+                "from_timestamp": from,
+                "to_timestamp": to,
+                "from_s": from as f64 / rate,
+                "to_s": to as f64 / rate,
+                "duration_ms": (to - from) as f64 * 1000.0 / rate,
+            })));
+        }
+    }
+
+    fn step(
+        &mut self,
+        item: RuntimeData,
+        last: bool,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        let audio = crate::nodes::expect_audio(item, NODE)?;
+        if audio.sample_rate != self.rate {
+            return Err(NodeFailure::new(format!(
+                "{NODE} has sample_rate {} and got {} Hz audio; put a FastResampleNode with target_rate {} before it",
+                self.rate, audio.sample_rate, self.rate
+            )));
+        }
+        self.format.check(&audio, NODE)?;
+        let runs = if audio.channels == 1 {
+            self.detector.speech_runs(&audio.samples, last)?
+        } else {
+            let mono = remix(&audio.samples, usize::from(audio.channels), 1);
+            self.detector.speech_runs(&mono, last)?
+        };
+        // Speculative: the audio goes on before the detector's verdict on it.
+        out.push(RuntimeData::Audio(audio));
+        self.judge(runs, out);
+        Ok(())
+    }
+}
+
+impl Node for Coordinator {
+    fn process(
+        &mut self,
+        input: RuntimeData,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        self.step(input, false, out)
+    }
+
+    fn flush(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
+        if self.format.fixed().is_some() {
+            let runs = self.detector.speech_runs(&[], true)?;
+            self.judge(runs, out);
+        }
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        items: Vec<RuntimeData>,
+        out: &mut Vec<RuntimeData>,
+    ) -> Result<(), NodeFailure> {
+        finish_marking_last(self, items, out, Self::step)
+    }
+}
