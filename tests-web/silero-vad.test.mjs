@@ -105,7 +105,10 @@ test("a model that cannot be fetched is an AssetError; the next run fetches it a
   assert.ok(ok >= 2, `${ok} segments`);
 });
 
-test("live: the fake microphone through live-voice-silero.json gives speech events every 32 ms window", async () => {
+test("live: the fake microphone through live-voice-silero.json gives speech events every 32 ms window, and streams speech_chunk audio before speech_end", async () => {
+  // The utterance's audio as it is spoken: speech_chunk events every 200 ms of it.
+  const manifest = structuredClone(LIVE);
+  manifest.nodes.find((n) => n.id === "speech").params.speech_chunk_ms = 200;
   const { events, stats } = await page.evaluate(async (manifest) => {
     const events = [];
     const listener = await window.rm.listen(manifest, { onEvent: (e) => events.push(e.audio ? { ...e, audio: e.audio.length } : e) });
@@ -114,12 +117,18 @@ test("live: the fake microphone through live-voice-silero.json gives speech even
     const stats = listener.stats();
     await listener.destroy();
     return { events, stats };
-  }, LIVE);
+  }, manifest);
   const frames = events.filter((e) => e.event === "frame");
   assert.ok(frames.length >= 200, `${frames.length} frame events in 8 s`);
   const step = frames[1].end - frames[0].end;
   assert.ok(Math.abs(step - 0.032) < 1e-6, `frames ${step} s apart`);
   assert.ok(events.some((e) => e.event === "speech_start"), JSON.stringify(events.filter((e) => e.event !== "frame")));
-  assert.ok(events.some((e) => e.event === "speech_end"));
+  const end = events.findIndex((e) => e.event === "speech_end");
+  assert.ok(end > 0, "no speech_end");
+  const chunks = events.slice(0, end).filter((e) => e.event === "speech_chunk");
+  assert.ok(chunks.length >= 2, `${chunks.length} speech_chunk events before the first speech_end`);
+  assert.ok(chunks.every((c, i) => c.index === i && c.audio > 0), JSON.stringify(chunks.slice(0, 3)));
+  // Contiguous: each chunk starts where the one before ended.
+  for (let i = 1; i < chunks.length; i++) assert.ok(Math.abs(chunks[i].audio_start - chunks[i - 1].end) < 1e-9, JSON.stringify(chunks.slice(i - 1, i + 1)));
   assert.equal(stats.gaps, 0);
 });

@@ -173,7 +173,7 @@ export interface RunResult<T = OutputItem> {
   worker: number;
 }
 
-/** `{ valid, errors, warnings, python_nodes, python_packages }`, each problem with a JSON path. */
+/** `{ valid, errors, warnings, python_nodes, python_packages, models }`, each problem with a JSON path. */
 export interface ValidationReport {
   valid: boolean;
   errors: Problem[];

@@ -78,6 +78,17 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
     }]
 }
 
+/// The sample rate parameter `name` of a Silero node: 16000 or 8000 Hz.
+pub(crate) fn silero_rate(p: &Params<'_>, name: &str) -> Result<u32, ParamError> {
+    match p.f64(name) {
+        r if r == 16000.0 || r == 8000.0 => Ok(r as u32),
+        r => Err(ParamError::new(
+            name,
+            format!("Silero VAD runs at 16000 or 8000 Hz, got {r}"),
+        )),
+    }
+}
+
 /// The tunable settings, in samples at the node's rate.
 #[derive(Debug, Clone, Copy)]
 struct Settings {
@@ -175,9 +186,9 @@ impl SileroVad {
     /// however short: for nodes that judge segments themselves
     /// (`SpeculativeVADCoordinator`).
     pub(crate) fn raw(rate: u32, threshold: f32, min_silence: u64) -> Self {
-        SileroVad {
+        SileroVad::new(
             rate,
-            settings: Settings {
+            Settings {
                 threshold,
                 neg_threshold: (threshold - 0.15).max(0.0),
                 min_speech: 0,
@@ -186,6 +197,13 @@ impl SileroVad {
                 include_frames: false,
                 emit_events: false,
             },
+        )
+    }
+
+    fn new(rate: u32, settings: Settings) -> Self {
+        SileroVad {
+            rate,
+            settings,
             network: None,
             pending: Vec::new(),
             windowed: 0,
@@ -206,24 +224,8 @@ impl SileroVad {
     }
 
     fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
-        let rate = p.f64("sampling_rate");
-        if rate != 16000.0 && rate != 8000.0 {
-            return Err(ParamError::new(
-                "sampling_rate",
-                format!("Silero VAD runs at 16000 or 8000 Hz, got {rate}"),
-            ));
-        }
-        let rate = rate as u32;
-        Ok(SileroVad {
-            rate,
-            settings: Settings::from_params(&p, rate)?,
-            network: None,
-            pending: Vec::new(),
-            windowed: 0,
-            speech: None,
-            reported_to: 0,
-            format: FormatGuard::default(),
-        })
+        let rate = silero_rate(&p, "sampling_rate")?;
+        Ok(SileroVad::new(rate, Settings::from_params(&p, rate)?))
     }
 
     fn network(&mut self) -> Result<(&Network, &mut SileroState), NodeFailure> {

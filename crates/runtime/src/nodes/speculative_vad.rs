@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::data::RuntimeData;
 use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
-use crate::nodes::silero_vad::SileroVad;
+use crate::nodes::silero_vad::{silero_rate, SileroVad};
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 use crate::registry::NodeFactory;
@@ -65,14 +65,7 @@ struct Coordinator {
 
 impl Coordinator {
     fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
-        let rate = p.f64("sample_rate");
-        if rate != 16000.0 && rate != 8000.0 {
-            return Err(ParamError::new(
-                "sample_rate",
-                format!("Silero VAD runs at 16000 or 8000 Hz, got {rate}"),
-            ));
-        }
-        let rate = rate as u32;
+        let rate = silero_rate(&p, "sample_rate")?;
         let threshold = p.f64("vad_threshold");
         if !(0.0..=1.0).contains(&threshold) {
             return Err(ParamError::new("vad_threshold", "must be from 0 to 1"));
