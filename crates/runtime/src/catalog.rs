@@ -17,13 +17,14 @@ fn params_json(params: &[ParamSpec]) -> Vec<Value> {
                 "required": p.required,
                 "default": p.default.map(|d| d.to_json()),
                 "doc": p.doc,
+                "aliases": p.aliases,
             })
         })
         .collect()
 }
 
 /// `{"rust": [{node_type, aliases, summary, params: [{name, type, required, default,
-/// doc}]}], "python": [{node_type, summary, params}]}`.
+/// doc, aliases}]}], "python": [{node_type, summary, params}]}`.
 pub fn catalog_json(registry: &NodeRegistry) -> Value {
     let rust: Vec<Value> = registry
         .factories()
@@ -72,7 +73,12 @@ fn params_markdown(out: &mut String, params: &[ParamSpec]) {
             p.name,
             cell(&p.kind.describe()),
             cell(&default),
-            cell(p.doc)
+            cell(&if p.aliases.is_empty() {
+                p.doc.to_string()
+            } else {
+                let names: Vec<String> = p.aliases.iter().map(|a| format!("`{a}`")).collect();
+                format!("{} Also accepted as {}.", p.doc, names.join(", "))
+            })
         ));
     }
     out.push('\n');

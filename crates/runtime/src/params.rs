@@ -108,6 +108,10 @@ pub struct ParamSpec {
     pub default: Option<ParamDefault>,
     /// What it does, with its unit (Hz, ms, dB, samples).
     pub doc: &'static str,
+    /// Other names accepted for it: the original SDK's camelCase spellings
+    /// (`samplingRate` for `sampling_rate`), and older names. The snake_case name wins
+    /// when both are given.
+    pub aliases: &'static [&'static str],
 }
 
 impl ParamSpec {
@@ -119,6 +123,7 @@ impl ParamSpec {
             required: false,
             default: None,
             doc: "",
+            aliases: &[],
         }
     }
 
@@ -130,6 +135,7 @@ impl ParamSpec {
             required: true,
             default: None,
             doc: "",
+            aliases: &[],
         }
     }
 
@@ -143,6 +149,24 @@ impl ParamSpec {
     pub const fn doc(mut self, text: &'static str) -> Self {
         self.doc = text;
         self
+    }
+
+    /// With other accepted names.
+    pub const fn aliases(mut self, names: &'static [&'static str]) -> Self {
+        self.aliases = names;
+        self
+    }
+
+    /// Whether `key` names this parameter (its name or an alias).
+    pub fn is_named(&self, key: &str) -> bool {
+        self.name == key || self.aliases.contains(&key)
+    }
+
+    /// Its value in `params`: under its name, else under the first alias given.
+    pub fn value_in<'v>(&self, params: &'v Map<String, Value>) -> Option<&'v Value> {
+        std::iter::once(self.name)
+            .chain(self.aliases.iter().copied())
+            .find_map(|key| params.get(key).filter(|v| !v.is_null()))
     }
 }
 
@@ -198,9 +222,13 @@ impl<'a> Params<'a> {
         self.limits
     }
 
-    /// The raw value, if present and not null.
+    /// The raw value, if present and not null: under `name`, or under one of the
+    /// declared parameter's aliases.
     pub fn get(&self, name: &str) -> Option<&'a Value> {
-        self.values.get(name).filter(|v| !v.is_null())
+        match self.specs.iter().find(|s| s.name == name) {
+            Some(spec) => spec.value_in(self.values),
+            None => self.values.get(name).filter(|v| !v.is_null()),
+        }
     }
 
     /// The declared default of `name`, if it has one.
@@ -309,16 +337,29 @@ impl<'a> Params<'a> {
 pub fn check(specs: &[ParamSpec], params: &Map<String, Value>) -> CheckResult {
     let mut result = CheckResult::default();
     for spec in specs {
-        match params.get(spec.name) {
-            None | Some(Value::Null) if spec.required => result.errors.push((
+        // The key whose value counts: the name, else the first alias given.
+        let used = std::iter::once(spec.name)
+            .chain(spec.aliases.iter().copied())
+            .find(|k| params.get(*k).is_some_and(|v| !v.is_null()));
+        if let Some(used) = used {
+            for key in params.keys().filter(|k| spec.is_named(k) && *k != used) {
+                result.warnings.push((
+                    key.clone(),
+                    format!("the same parameter as {used}, which is used; this one is ignored"),
+                ));
+            }
+        }
+        let key = used.unwrap_or(spec.name).to_string();
+        match used.and_then(|k| params.get(k)) {
+            None if spec.required => result.errors.push((
                 spec.name.to_string(),
                 format!(
                     "required parameter missing (expected {})",
                     spec.kind.describe()
                 ),
             )),
-            Some(value) if !value.is_null() && !spec.kind.accepts(value) => result.errors.push((
-                spec.name.to_string(),
+            Some(value) if !spec.kind.accepts(value) => result.errors.push((
+                key,
                 format!(
                     "expected {}, got {} {}",
                     spec.kind.describe(),
@@ -330,7 +371,7 @@ pub fn check(specs: &[ParamSpec], params: &Map<String, Value>) -> CheckResult {
         }
     }
     for name in params.keys() {
-        if !specs.iter().any(|s| s.name == name) {
+        if !specs.iter().any(|s| s.is_named(name)) {
             let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
             let hint = crate::validate::closest(name, &known)
                 .map(|c| format!("; did you mean {}?", c.join(" or ")))
@@ -350,4 +391,43 @@ pub struct CheckResult {
     pub errors: Vec<(String, String)>,
     /// `(param, message)` pairs worth telling but not fatal.
     pub warnings: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SPECS: &[ParamSpec] = &[ParamSpec::optional("sampling_rate", ParamKind::Number)
+        .default(ParamDefault::Number(16000.0))
+        .aliases(&["samplingRate", "sample_rate"])];
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!("an object"),
+        }
+    }
+
+    #[test]
+    fn an_alias_is_the_parameter_and_the_name_wins_over_it() {
+        let camel = map(json!({"samplingRate": 8000}));
+        let checked = check(SPECS, &camel);
+        assert!(checked.errors.is_empty() && checked.warnings.is_empty());
+        assert_eq!(Params::new(&camel, SPECS).f64("sampling_rate"), 8000.0);
+
+        let both = map(json!({"samplingRate": 8000, "sampling_rate": 16000}));
+        let checked = check(SPECS, &both);
+        assert_eq!(checked.warnings.len(), 1, "{:?}", checked.warnings);
+        assert_eq!(checked.warnings[0].0, "samplingRate");
+        assert_eq!(Params::new(&both, SPECS).f64("sampling_rate"), 16000.0);
+
+        // A type error names the key the manifest used.
+        let wrong = map(json!({"sample_rate": "16k"}));
+        assert_eq!(check(SPECS, &wrong).errors[0].0, "sample_rate");
+        // Null is no value: the default, and no warning.
+        let null = map(json!({"sampling_rate": null}));
+        assert!(check(SPECS, &null).warnings.is_empty());
+        assert_eq!(Params::new(&null, SPECS).f64("sampling_rate"), 16000.0);
+    }
 }

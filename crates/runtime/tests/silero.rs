@@ -302,6 +302,35 @@ fn events_follow_the_original_sdk_and_precede_their_audio() {
 }
 
 #[test]
+fn the_original_sdks_camel_case_parameters_are_the_same_parameters() {
+    // As the original's examples write them (vad_bidirectional.json, vad-s2s-pipeline.json).
+    let lena = lena16();
+    let camel = json!({"samplingRate": 16000, "minSpeechDurationMs": 250, "minSilenceDurationMs": 2000, "speechPadMs": 30});
+    let snake = json!({"sampling_rate": 16000, "min_speech_duration_ms": 250, "min_silence_duration_ms": 2000, "speech_pad_ms": 30});
+    let executor = remotemedia_runtime::executor::Executor::default();
+    let (_, report) = executor.validate(&common::one_node("SileroVADNode", camel.clone()));
+    assert!(report.valid && report.warnings.is_empty(), "{report:?}");
+    let a = segments_of(&stream(
+        "SileroVADNode",
+        camel,
+        vec![RuntimeData::Audio(lena.clone())],
+    ));
+    let b = segments_of(&stream(
+        "SileroVADNode",
+        snake,
+        vec![RuntimeData::Audio(lena.clone())],
+    ));
+    assert_eq!(a, b);
+    // And they take effect: a 2 s min_silence joins segments the default keeps apart.
+    let default = segments_of(&stream(
+        "SileroVADNode",
+        json!({}),
+        vec![RuntimeData::Audio(lena)],
+    ));
+    assert!(a.len() < default.len(), "{a:?} vs {default:?}");
+}
+
+#[test]
 fn bad_input_is_a_clear_error() {
     let at_44k = AudioBuffer::new(vec![0.0; 4410], 44_100, 1);
     let result = common::run(

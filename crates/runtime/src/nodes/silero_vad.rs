@@ -47,17 +47,22 @@ const PARAMS: &[ParamSpec] = &[
         .default(ParamDefault::Number(0.5))
         .doc("Speech probability (0 to 1) at which speech starts."),
     ParamSpec::optional("neg_threshold", ParamKind::Number)
+        .aliases(&["negThreshold"])
         .doc("Probability (0 to `threshold`) under which speech may end (hysteresis); left out: `threshold - 0.15`, at least 0."),
     ParamSpec::optional("sampling_rate", ParamKind::Number)
+        .aliases(&["samplingRate", "sample_rate"])
         .default(ParamDefault::Number(16000.0))
         .doc("The input's sample rate: 16000 or 8000 Hz (put a FastResampleNode before the node for others)."),
     ParamSpec::optional("min_speech_duration_ms", ParamKind::Number)
+        .aliases(&["minSpeechDurationMs"])
         .default(ParamDefault::Number(250.0))
         .doc("Speech shorter than this, in ms, is not a segment."),
     ParamSpec::optional("min_silence_duration_ms", ParamKind::Number)
+        .aliases(&["minSilenceDurationMs"])
         .default(ParamDefault::Number(100.0))
         .doc("Silence, in ms, that ends speech."),
     ParamSpec::optional("speech_pad_ms", ParamKind::Number)
+        .aliases(&["speechPadMs"])
         .default(ParamDefault::Number(30.0))
         .doc("Audio added before and after each segment, in ms."),
     ParamSpec::optional("include_metadata", ParamKind::Bool)

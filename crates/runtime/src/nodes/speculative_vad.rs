@@ -32,21 +32,27 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         params: const {
             &[
                 ParamSpec::optional("vad_threshold", ParamKind::Number)
+                    .aliases(&["vadThreshold"])
                     .default(ParamDefault::Number(0.5))
                     .doc("Speech probability (0 to 1) at which speech starts."),
                 ParamSpec::optional("sample_rate", ParamKind::Number)
+                    .aliases(&["samplingRate", "sampleRate"])
                     .default(ParamDefault::Number(16000.0))
                     .doc("The input's sample rate: 16000 or 8000 Hz."),
                 ParamSpec::optional("min_speech_duration_ms", ParamKind::Number)
+                    .aliases(&["minSpeechDurationMs"])
                     .default(ParamDefault::Number(250.0))
                     .doc("A segment shorter than this, in ms, is cancelled."),
                 ParamSpec::optional("min_silence_duration_ms", ParamKind::Number)
+                    .aliases(&["minSilenceDurationMs"])
                     .default(ParamDefault::Number(100.0))
                     .doc("Silence, in ms, that ends a segment."),
                 ParamSpec::optional("lookback_ms", ParamKind::Number)
+                    .aliases(&["lookbackMs"])
                     .default(ParamDefault::Number(150.0))
                     .doc("The original's buffer for cancellation; accepted and unused: audio is never held back here."),
                 ParamSpec::optional("speech_pad_ms", ParamKind::Number)
+                    .aliases(&["speechPadMs"])
                     .default(ParamDefault::Number(30.0))
                     .doc("The original's padding; accepted and unused: cancellations name the segment's own samples."),
             ]
