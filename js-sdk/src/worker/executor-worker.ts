@@ -42,9 +42,9 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
       rt.setPython(message.port);
       return;
     case "model": {
-      // Refused only for a name no node needs; the nodes that want it then say it is missing.
-      if (!(message.bytes instanceof Uint8Array)) throw new Error("model without bytes");
-      const refused = provideModel(String(message.file), message.bytes);
+      // A refused file (no bytes, a name no node needs) is not fatal: the nodes that want
+      // it then fail with a NodeError saying the model is missing.
+      const refused = message.bytes instanceof Uint8Array ? provideModel(String(message.file), message.bytes) : "a model message without bytes";
       if (refused) console.error(`remotemedia executor: ${refused}`);
       return;
     }
