@@ -133,13 +133,32 @@ export class AbortError extends RemoteMediaError {
 
 /** The run took longer than `timeoutMs`. */
 export class TimeoutError extends RemoteMediaError {
-  constructor(ms: number) {
-    super(`the run did not finish within ${ms} ms`);
+  /** The time limit that ran out, in ms. */
+  readonly timeoutMs: number;
+  constructor(ms: number, message = `the run did not finish within ${ms} ms`) {
+    super(message);
     this.name = "TimeoutError";
+    this.timeoutMs = ms;
   }
 
   protected get kind(): string {
     return "timeout";
+  }
+
+  protected jsonFields(): Record<string, unknown> {
+    return { timeout_ms: this.timeoutMs };
+  }
+}
+
+/** A push or close on a session that is closed (by `close()`, or when its run ended). */
+export class SessionClosedError extends RemoteMediaError {
+  constructor(message = "the session is closed") {
+    super(message);
+    this.name = "SessionClosedError";
+  }
+
+  protected get kind(): string {
+    return "closed";
   }
 }
 
@@ -206,7 +225,9 @@ export class CaptureError extends RemoteMediaError {
 
 /**
  * Turns the runtime's error JSON (the `error` of `{status: "error", error: {...}}`, an
- * {@link ErrorJson}) into a typed error; `errorFromJson(e.toJSON())` is `e` again.
+ * {@link ErrorJson}) into a typed error; `errorFromJson(e.toJSON())` is `e` again. The
+ * kinds, their classes and fields are the runtime's table (`docs/errors.json`), which
+ * the SDK's unit tests check every class against.
  */
 export function errorFromJson(error: Record<string, unknown>): RemoteMediaError {
   const message = String(error.message ?? "unknown error");
@@ -225,10 +246,10 @@ export function errorFromJson(error: Record<string, unknown>): RemoteMediaError 
       return new AbortError(message);
     case "input":
       return new InputError(message);
-    case "timeout": {
-      const ms = /within (\d+(?:\.\d+)?) ms/.exec(message);
-      return new TimeoutError(ms ? Number(ms[1]) : NaN);
-    }
+    case "timeout":
+      return new TimeoutError(typeof error.timeout_ms === "number" ? error.timeout_ms : NaN, message);
+    case "closed":
+      return new SessionClosedError(message);
     case "worker_crashed":
       return new WorkerCrashedError(message);
     case "asset":

@@ -10,7 +10,7 @@
 import init, { checkLimits, readPackage, validateManifest } from "../wasm/remotemedia_worker.js";
 import { ASSET_FILES, assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
 import type { AssetName, AssetURLs } from "./assets.js";
-import { AbortError, AssetError, CaptureError, errorFromJson, InputError, ManifestError, NodeError, RemoteMediaError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
+import { AbortError, AssetError, CaptureError, errorFromJson, InputError, ManifestError, NodeError, RemoteMediaError, SessionClosedError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
 import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
@@ -1047,7 +1047,7 @@ export class Session {
    */
   push(item: InputItem): Promise<SessionOutput[]> {
     if (this.lost) return Promise.reject(this.lost);
-    if (this.closed) return Promise.reject(new RemoteMediaError("the session is closed"));
+    if (this.closed) return Promise.reject(new SessionClosedError());
     if (isBlob(item) || this.reading) {
       // Chained on the previous read-and-push, so this item is sent after it.
       const before = this.reading ?? Promise.resolve();
@@ -1067,7 +1067,7 @@ export class Session {
 
   private pushNow(item: InputItem): Promise<SessionOutput[]> {
     if (this.lost) return Promise.reject(this.lost);
-    if (this.closed) return Promise.reject(new RemoteMediaError("the session is closed"));
+    if (this.closed) return Promise.reject(new SessionClosedError());
     const id = this.nextId();
     let wire: unknown;
     try {

@@ -91,11 +91,6 @@ export class ExecutorWorker {
     return this.pending.size + this.sessions;
   }
 
-  /** Requests in flight. */
-  get requests(): number {
-    return this.pending.size;
-  }
-
   /**
    * Calls `listener` once if this worker stops (terminated, crashed or replaced);
    * returns a function that unsubscribes.

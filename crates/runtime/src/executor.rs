@@ -127,12 +127,13 @@ impl std::error::Error for RunError {}
 impl RunError {
     /// The error as JSON: `{"status": "error", "error": {"kind", "name", "message", ...}}`,
     /// the one error shape of both CLIs and the SDK (`docs/execution.md`): `name` is the
-    /// SDK's error class (`ManifestError`, `NodeError`, `AbortError`), other fields snake_case.
+    /// SDK's error class ([`crate::error_kinds`]), other fields snake_case.
     pub fn to_json(&self) -> Value {
+        use crate::error_kinds::class_of;
         let error = match self {
             RunError::Manifest(report) => json!({
                 "kind": "manifest",
-                "name": "ManifestError",
+                "name": class_of("manifest"),
                 "message": self.to_string(),
                 "errors": report.errors,
                 "warnings": report.warnings,
@@ -145,7 +146,7 @@ impl RunError {
                 traceback,
             } => json!({
                 "kind": "node",
-                "name": "NodeError",
+                "name": class_of("node"),
                 "message": self.to_string(),
                 "node_id": node_id,
                 "node_type": node_type,
@@ -154,10 +155,10 @@ impl RunError {
                 "traceback": traceback,
             }),
             RunError::Cancelled => {
-                json!({ "kind": "cancelled", "name": "AbortError", "message": "cancelled" })
+                json!({ "kind": "cancelled", "name": class_of("cancelled"), "message": "cancelled" })
             }
             RunError::SessionClosed(_) => {
-                json!({ "kind": "closed", "name": "RemoteMediaError", "message": self.to_string() })
+                json!({ "kind": "closed", "name": class_of("closed"), "message": self.to_string() })
             }
         };
         json!({ "status": "error", "error": error })

@@ -38,6 +38,7 @@
 
 pub mod catalog;
 pub mod data;
+pub mod error_kinds;
 pub mod executor;
 pub mod graph;
 pub mod limits;

@@ -27,6 +27,24 @@ fn docs_nodes_md_and_json_are_generated_from_the_registry() {
     );
 }
 
+#[test]
+fn docs_errors_json_is_the_error_kinds_table() {
+    let table = serde_json::to_value(remotemedia_runtime::error_kinds::ERROR_KINDS).unwrap();
+    let json = std::fs::read_to_string(common::repo().join("docs/errors.json")).unwrap_or_default();
+    assert!(
+        serde_json::from_str::<Value>(&json).unwrap_or(Value::Null) == table,
+        "docs/errors.json is stale; regenerate with: cargo run -q -p remotemedia-runtime --bin remotemedia -- errors > docs/errors.json"
+    );
+    // Every kind the runtime makes names its class from the table.
+    for kind in ["manifest", "node", "cancelled", "closed"] {
+        assert_ne!(
+            remotemedia_runtime::error_kinds::class_of(kind),
+            "RemoteMediaError",
+            "{kind}"
+        );
+    }
+}
+
 fn all_specs() -> Vec<(&'static str, ParamSpec)> {
     let registry = NodeRegistry::builtin();
     let rust = registry

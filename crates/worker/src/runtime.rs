@@ -103,12 +103,6 @@ impl WorkerRuntime {
         self.python = Some(python);
     }
 
-    /// `{valid, errors, warnings, python_nodes, python_packages, models}` for a manifest (an
-    /// object, or JSON text).
-    pub fn validate(&self, manifest: JsValue) -> JsValue {
-        validate_under(manifest, self.executor.limits())
-    }
-
     /// Batch run of manifest `manifest_id` (see [`WorkerRuntime::open`] for how manifests
     /// are named). `inputs` is an array of items in wire form. Resolves with the result
     /// object; never rejects: failures resolve with an error answer. `run_id` lets
@@ -468,11 +462,7 @@ fn validate_under(manifest: JsValue, limits: Limits) -> JsValue {
 
 /// An error answer in the runtime's one error shape (`RunError::to_json`).
 fn error_json(kind: &str, message: String) -> Value {
-    let name = match kind {
-        "input" => "InputError",
-        "manifest" => "ManifestError",
-        _ => "RemoteMediaError",
-    };
+    let name = remotemedia_runtime::error_kinds::class_of(kind);
     let mut error = json!({"kind": kind, "name": name, "message": message});
     if kind == "manifest" {
         error["errors"] = json!([{"path": "$", "message": message}]);

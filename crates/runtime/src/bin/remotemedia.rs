@@ -28,6 +28,8 @@ const USAGE: &str = "usage:
   remotemedia nodes [--markdown]               the node catalog (Rust nodes and Python
                                                built-ins, every parameter), as JSON or
                                                as the Markdown of docs/nodes.md
+  remotemedia errors                           the error kinds: {kind, name, fields,
+                                               doc} (docs/errors.json)
 
 --input FILE: any file; its content decides. JSON (an array of items in wire form,
 or one item) is read as items; anything else (an audio file of any format, whatever
@@ -156,6 +158,10 @@ fn run(args: &[String]) -> Result<String, Failure> {
             [flag] if flag == "--markdown" => Ok(catalog::catalog_markdown(executor.registry())),
             _ => Err(format!("nodes takes no argument but --markdown\n{USAGE}").into()),
         },
+        Some("errors") => Ok(serde_json::to_string_pretty(
+            remotemedia_runtime::error_kinds::ERROR_KINDS,
+        )
+        .unwrap_or_default()),
         Some("-h" | "--help" | "help") => Ok(USAGE.to_string()),
         _ => Err(USAGE.to_string().into()),
     }
