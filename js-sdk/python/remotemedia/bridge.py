@@ -246,5 +246,6 @@ def handle(text):
 
 
 def live_instances():
-    """How many node instances are alive (for tests)."""
+    """How many node instances are alive. The interpreter reports it after each request,
+    and the Python host evicts only interpreters that hold none: eviction depends on it."""
     return len(_instances)
