@@ -199,10 +199,15 @@ export interface PythonStartup {
  * for manifests without). The Rust runtime posts these itself
  * (crates/worker/src/python.rs).
  */
-export type PythonRequest = { id: number; request: string; run?: number; scope?: string } | { id: number; packages: string[]; scope?: string };
+export type PythonRequest = { id: number; request: string; op: string; instance?: number; run?: number; scope?: string } | { id: number; packages: string[]; scope?: string };
 
-/** Answer to a {@link PythonRequest} with the same id. */
+/**
+ * Answer to a {@link PythonRequest} with the same id: the bridge's answer as JSON text,
+ * and, for a `create` that made a node instance, its number (`created`, from the bridge
+ * itself: the host tracks instances by it, never by reading `response`).
+ */
 export interface PythonResponse {
   id: number;
   response: string;
+  created?: number;
 }

@@ -3,9 +3,10 @@
 //! The worker script hands [`WorkerRuntime`](crate::WorkerRuntime) the `MessagePort`
 //! of a channel to the Pyodide worker (no main-thread hop). Over it go
 //! `{id, packages: [...]}` (load the Python packages a manifest asks for, before its
-//! nodes are created) and `{id, request: "<json>", run?}` (bridge requests of
-//! `remotemedia_runtime::python_protocol`, items batched per call; `run` is the page's
-//! id of the run they serve); each is answered by `{id, response: "<json>"}`.
+//! nodes are created) and `{id, request: "<json>", op, instance?, run?}` (bridge requests
+//! of `remotemedia_runtime::python_protocol`, items batched per call; `op` and `instance`
+//! repeat the request's own, for the host's instance tracking; `run` is the page's id of
+//! the run they serve); each is answered by `{id, response: "<json>", created?}`.
 //!
 //! Both carry `scope` when the manifest has inline Python (`python.modules`): the
 //! SHA-256 of its modules. The Python worker gives each scope an interpreter of its own
@@ -35,6 +36,11 @@ enum ToPython {
     Request {
         id: u32,
         request: String,
+        /// The request's op and node instance, as fields the Python host reads to track
+        /// instances without parsing `request`.
+        op: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        instance: Option<u64>,
         /// The page's id of the run this request serves (none for releases), so that a
         /// cancelled run's Python work can be interrupted or skipped.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -202,11 +208,15 @@ async fn request(
     body: Value,
 ) -> Result<Value, NodeFailure> {
     let request = body.to_string();
+    let op = body["op"].as_str().unwrap_or_default().to_string();
+    let instance = body["instance"].as_u64();
     let run = crate::runtime::running_request();
     let scope = scope.clone();
     answer(channel.ask(|id| ToPython::Request {
         id,
         request,
+        op,
+        instance,
         run,
         scope,
     }))
@@ -292,6 +302,8 @@ impl Drop for PythonNode {
             let _ = self.channel.ask(|id| ToPython::Request {
                 id,
                 request,
+                op: "release".into(),
+                instance: Some(self.instance),
                 run: None,
                 scope,
             });

@@ -150,6 +150,7 @@ def _create(request):
     n = _next_id[0]
     _next_id[0] += 1
     _instances[n] = instance
+    _last_created[0] = n
     return {"instance": n}
 
 
@@ -229,8 +230,18 @@ def use_interrupts(run_cancelled):
     signal.signal(signal.SIGINT, on_interrupt)
 
 
+_last_created = [None]
+
+
+def last_created():
+    """The node instance the last :func:`handle` created, or None (any other request,
+    or a create that failed). The Python host tracks instances by it."""
+    return _last_created[0]
+
+
 def handle(text):
     """One request (JSON text) -> one answer (JSON text). Never raises."""
+    _last_created[0] = None
     try:
         request = json.loads(text)
         op = _OPS.get(request.get("op"))

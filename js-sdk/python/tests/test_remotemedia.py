@@ -168,6 +168,26 @@ class Bridge(unittest.TestCase):
         self.assertIn("unknown bridge op", ask({"op": "explode"})["error"]["message"])
         self.assertIn("error", json.loads(bridge.handle("{not json")))
 
+    def test_the_host_learns_created_instances_from_the_bridge_not_its_text(self):
+        # The Python host tracks instances by last_created(), so an answer that grows a
+        # field cannot break eviction.
+        answer = ask({"op": "create", "node": {"id": "t", "node_type": "TextProcessorNode"}})
+        self.assertEqual(bridge.last_created(), answer["instance"])
+        ask({"op": "process", "instance": answer["instance"], "items": ["a"]})
+        self.assertIsNone(bridge.last_created())
+        ask({"op": "create", "node": {"id": "x", "node_type": "Nope"}})
+        self.assertIsNone(bridge.last_created(), "a failed create made no instance")
+        original = bridge._OPS["create"]
+        bridge._OPS["create"] = lambda request: {**original(request), "added": "a new field"}
+        try:
+            grown = ask({"op": "create", "node": {"id": "t", "node_type": "TextProcessorNode"}})
+        finally:
+            bridge._OPS["create"] = original
+        self.assertEqual(grown["added"], "a new field")
+        self.assertEqual(bridge.last_created(), grown["instance"])
+        for n in (answer["instance"], grown["instance"]):
+            ask({"op": "release", "instance": n})
+
     def test_nodes_written_for_the_original_sdk(self):
         # The original SDK's node API: params as keyword arguments, **kwargs passed on to
         # the base, async methods, async generators, and a list returned as one item.

@@ -35,10 +35,16 @@ interface Interpreter {
   scope: string | null | undefined;
   ready: Promise<void>;
   started: boolean;
-  waiting: Map<number, (response: string) => void>;
+  waiting: Map<number, (answer: Served) => void>;
   onLive: ((count: number) => void) | null;
   nextId: number;
   lastUsed: number;
+}
+
+/** An interpreter's answer: the bridge's JSON text, and the instance a `create` made. */
+interface Served {
+  response: string;
+  created?: number;
 }
 
 /** An executor worker's connection and the node instances it holds: key -> where. */
@@ -102,7 +108,8 @@ function spawn(first: boolean): Interpreter {
   requests.port1.onmessage = (event: MessageEvent<PythonResponse>) => {
     const answer = interpreter.waiting.get(event.data?.id);
     interpreter.waiting.delete(event.data?.id);
-    answer?.(String(event.data?.response));
+    const created = event.data?.created;
+    answer?.({ response: String(event.data?.response), ...(typeof created === "number" ? { created } : {}) });
   };
   const { assets, indexURL, snapshotCache, network, interrupts } = init!;
   worker.postMessage({ type: "interpreter", control: control.port2, assets, indexURL, snapshotCache, network, interrupts } satisfies ToInterpreter, [control.port2]);
@@ -178,36 +185,22 @@ async function interpreterFor(scope: string | null): Promise<Interpreter> {
   return interpreter;
 }
 
-/** Sends `message` to its scope's interpreter; resolves with the answer's JSON text. */
-async function route(message: PythonRequest): Promise<string> {
+/** Sends `message` to its scope's interpreter; resolves with its answer. */
+async function route(message: PythonRequest): Promise<Served> {
   const { scope, ...body } = message;
   const key = typeof scope === "string" ? scope : null;
   // A release for an interpreter that is gone (stopped, replaced) has nothing to release.
-  if ("request" in body && !interpreters.some((i) => i.scope === key) && endedInstance(body.request)?.op === "release") return "{}";
+  if ("request" in body && body.op === "release" && !interpreters.some((i) => i.scope === key)) return { response: "{}" };
   return ask(await interpreterFor(key), body);
 }
 
-/** Posts one request to `interpreter` (under its own id); resolves with the answer's JSON text. */
-function ask(interpreter: Interpreter, body: { request: string; run?: number } | { packages: string[] }): Promise<string> {
+/** Posts one request to `interpreter` (under its own id); resolves with its answer. */
+function ask(interpreter: Interpreter, body: { request: string; op: string; instance?: number; run?: number } | { packages: string[] }): Promise<Served> {
   const id = interpreter.nextId++;
-  return new Promise<string>((resolve) => {
+  return new Promise<Served>((resolve) => {
     interpreter.waiting.set(id, resolve);
     interpreter.requests.postMessage({ ...body, id } satisfies PythonRequest);
   });
-}
-
-/**
- * The op and instance of a `flush` or `release` request, read only from short texts
- * (process requests carry the data and are left unread); null for anything else.
- */
-function endedInstance(request: string): { op: "flush" | "release"; instance: number } | null {
-  if (request.length > 256) return null;
-  try {
-    const r = JSON.parse(request) as { op?: unknown; instance?: unknown };
-    return (r.op === "flush" || r.op === "release") && typeof r.instance === "number" ? { op: r.op, instance: r.instance } : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Serves one executor worker's requests, in arrival order across all of them. */
@@ -221,8 +214,9 @@ function connect(port: MessagePort, id: number): void {
     queue = queue.then(async () => {
       let response: string;
       try {
-        response = await route(message);
-        track(connection, message, response);
+        const answer = await route(message);
+        track(connection, message, answer);
+        response = answer.response;
       } catch (err) {
         response = errorAnswer(String((err as Error)?.message ?? err));
       }
@@ -232,20 +226,18 @@ function connect(port: MessagePort, id: number): void {
 }
 
 /**
- * Notes the instance a `create` made (its answer is `{"instance": n}`), and forgets the
- * one a `flush` or `release` ended.
+ * Notes the instance a `create` made (the interpreter says which: `created`, from the
+ * bridge itself), and forgets the one a `flush` or `release` ended (the request's own
+ * `op` and `instance` fields). Neither reads the JSON texts.
  */
-function track(connection: Connection, message: PythonRequest, response: string): void {
+function track(connection: Connection, message: PythonRequest, answer: Served): void {
   if (!("request" in message)) return;
   const scope = typeof message.scope === "string" ? message.scope : null;
-  const created = /^\{"instance": ?(\d+)\}$/.exec(response);
-  if (created) {
-    const instance = Number(created[1]);
-    connection.instances.set(`${scope} ${instance}`, { scope, instance });
-    return;
+  if (typeof answer.created === "number") {
+    connection.instances.set(`${scope} ${answer.created}`, { scope, instance: answer.created });
+  } else if ((message.op === "flush" || message.op === "release") && typeof message.instance === "number") {
+    connection.instances.delete(`${scope} ${message.instance}`);
   }
-  const ended = endedInstance(message.request);
-  if (ended) connection.instances.delete(`${scope} ${ended.instance}`);
 }
 
 /**
@@ -261,7 +253,7 @@ function disconnect(id: number): void {
   queue = queue.then(async () => {
     for (const { scope, instance } of connection.instances.values()) {
       const interpreter = interpreters.find((i) => i.scope === scope && i.started);
-      if (interpreter) await ask(interpreter, { request: JSON.stringify({ op: "release", instance }) });
+      if (interpreter) await ask(interpreter, { request: JSON.stringify({ op: "release", instance }), op: "release", instance });
     }
     connection.instances.clear();
   });

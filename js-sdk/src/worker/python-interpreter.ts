@@ -39,6 +39,8 @@ const started = performance.now();
 let handle: PyProxy | null = null;
 /** How many node instances the interpreter holds (`remotemedia.bridge.live_instances`). */
 let liveInstances: (() => number) | null = null;
+/** The instance the last handled request created (`remotemedia.bridge.last_created`). */
+let lastCreated: (() => number | undefined) | null = null;
 let pyodide: Pyodide | null = null;
 const loadedPackages = new Set<string>();
 let queue: Promise<unknown> = Promise.resolve();
@@ -146,13 +148,14 @@ async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCa
   py.unpackArchive(pythonPackage, "zip", { extractDir: "/home/pyodide" });
   py.runPython("import sys\nif '/home/pyodide' not in sys.path: sys.path.insert(0, '/home/pyodide')");
   const tImport = performance.now();
-  const bridge = py.pyimport("remotemedia.bridge") as unknown as { handle: PyProxy; live_instances(): number; use_interrupts(check: () => boolean): void };
+  const bridge = py.pyimport("remotemedia.bridge") as unknown as { handle: PyProxy; live_instances(): number; last_created(): number | undefined; use_interrupts(check: () => boolean): void };
   if (interrupts) {
     py.setInterruptBuffer(interrupts.subarray(INTERRUPT_SLOT, INTERRUPT_SLOT + 1));
     bridge.use_interrupts(currentRunCancelled);
   }
   handle = bridge.handle;
   liveInstances = () => bridge.live_instances();
+  lastCreated = () => bridge.last_created() ?? undefined;
   pyodide = py;
   const end = performance.now();
   const reachable = harden(network);
@@ -197,17 +200,29 @@ async function loadPackages(packages: string[]): Promise<string> {
   return "{}";
 }
 
-async function serve(request: string, run: number | undefined): Promise<string> {
+/** A bridge answer, and the node instance it created, if any (read from the bridge, not the text). */
+interface Served {
+  response: string;
+  created?: number;
+}
+
+function handled(request: string): Served {
+  const response = handle!(request) as string;
+  const created = lastCreated?.();
+  return typeof created === "number" ? { response, created } : { response };
+}
+
+async function serve(request: string, run: number | undefined): Promise<Served> {
   await ready; // requests that arrive during start-up wait for it
-  if (!handle) return JSON.stringify({ error: { message: "Python is not ready", traceback: null } });
-  if (!interrupts || run === undefined) return handle(request);
+  if (!handle) return { response: JSON.stringify({ error: { message: "Python is not ready", traceback: null } }) };
+  if (!interrupts || run === undefined) return handled(request);
   // Publish the run before reading the cancelled list (the page writes the list before
   // reading this slot): a run cancelled at the same moment is either skipped here or
   // interrupted by the page, never missed.
   Atomics.store(interrupts, RUNNING_SLOT, run);
   try {
-    if (isCancelled(run)) return JSON.stringify({ error: { message: `run ${run} was cancelled before its Python work started`, traceback: null } });
-    return handle(request);
+    if (isCancelled(run)) return { response: JSON.stringify({ error: { message: `run ${run} was cancelled before its Python work started`, traceback: null } }) };
+    return handled(request);
   } finally {
     Atomics.store(interrupts, RUNNING_SLOT, 0);
   }
@@ -298,17 +313,22 @@ function connect(port: MessagePort): void {
     const id = message?.id;
     if (typeof id !== "number") return;
     const run = "run" in message && typeof message.run === "number" ? message.run : undefined;
-    const work = "packages" in message && Array.isArray(message.packages) ? () => loadPackages(message.packages) : "request" in message && typeof message.request === "string" ? () => serve(message.request, run) : null;
+    const work: (() => Promise<Served>) | null =
+      "packages" in message && Array.isArray(message.packages)
+        ? async () => ({ response: await loadPackages(message.packages) })
+        : "request" in message && typeof message.request === "string"
+          ? () => serve(message.request, run)
+          : null;
     if (!work) return;
     // One request at a time, in arrival order across all executor workers.
     queue = queue.then(async () => {
-      let response: string;
+      let served: Served;
       try {
-        response = await work();
+        served = await work();
       } catch (err) {
-        response = JSON.stringify({ error: { message: String((err as Error)?.message ?? err), traceback: null } });
+        served = { response: JSON.stringify({ error: { message: String((err as Error)?.message ?? err), traceback: null } }) };
       }
-      port.postMessage({ id, response } satisfies PythonResponse);
+      port.postMessage({ id, ...served } satisfies PythonResponse);
     });
   };
 }
