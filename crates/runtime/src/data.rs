@@ -223,12 +223,36 @@ impl Tensor {
         Ok(Tensor {
             dtype: DType::Float32,
             shape,
-            data: crate::wire::f32_to_le_bytes(values),
+            data: f32_to_le_bytes(values),
         })
     }
 
     /// The elements as float32, if the dtype is float32.
     pub fn to_f32(&self) -> Option<Vec<f32>> {
-        (self.dtype == DType::Float32).then(|| crate::wire::le_bytes_to_f32(&self.data))
+        (self.dtype == DType::Float32).then(|| le_bytes_to_f32(&self.data))
+    }
+}
+
+/// Float32 samples as little-endian bytes (`4 * values.len()` bytes).
+pub fn f32_to_le_bytes(values: &[f32]) -> Vec<u8> {
+    if cfg!(target_endian = "little") {
+        bytemuck::cast_slice(values).to_vec()
+    } else {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+}
+
+/// Little-endian bytes as float32 samples. Trailing bytes that do not make a whole
+/// sample are ignored; callers check the length first.
+pub fn le_bytes_to_f32(bytes: &[u8]) -> Vec<f32> {
+    let whole = &bytes[..bytes.len() - bytes.len() % 4];
+    if cfg!(target_endian = "little") {
+        // Copies, so the input need not be 4-byte aligned.
+        bytemuck::pod_collect_to_vec(whole)
+    } else {
+        whole
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
     }
 }

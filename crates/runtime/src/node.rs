@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use crate::data::RuntimeData;
 use crate::manifest::{Manifest, NodeSpec};
+use crate::params::{ParamError, ParamSpec, Params};
 
 /// A boxed future that need not be `Send` (wasm workers are single-threaded).
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -157,4 +158,30 @@ pub trait ExternalNodes {
         manifest: &'a Manifest,
         node: &'a NodeSpec,
     ) -> LocalFuture<'a, Result<Box<dyn AsyncNode>, NodeFailure>>;
+}
+
+/// Builds a fresh node instance from its params (type-checked already).
+pub type Constructor = fn(Params<'_>) -> Result<Box<dyn Node>, ParamError>;
+
+/// One registered node type.
+#[derive(Clone, Copy)]
+pub struct NodeFactory {
+    /// The `node_type` string of manifests.
+    pub node_type: &'static str,
+    /// Other names accepted for it (`PassThroughNode` for `PassThrough`).
+    pub aliases: &'static [&'static str],
+    /// One line on what it does: input -> output.
+    pub summary: &'static str,
+    /// Declared parameters.
+    pub params: &'static [ParamSpec],
+    /// Constructor.
+    pub create: Constructor,
+}
+
+impl std::fmt::Debug for NodeFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeFactory")
+            .field("node_type", &self.node_type)
+            .finish()
+    }
 }

@@ -2,34 +2,9 @@
 //! constructor for each.
 
 use crate::manifest::{NodeSpec, RuntimeHint};
-use crate::node::Node;
-use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::params::{ParamDefault, ParamKind, ParamSpec};
 
-/// Builds a fresh node instance from its params (type-checked already).
-pub type Constructor = fn(Params<'_>) -> Result<Box<dyn Node>, ParamError>;
-
-/// One registered node type.
-#[derive(Clone, Copy)]
-pub struct NodeFactory {
-    /// The `node_type` string of manifests.
-    pub node_type: &'static str,
-    /// Other names accepted for it (`PassThroughNode` for `PassThrough`).
-    pub aliases: &'static [&'static str],
-    /// One line on what it does: input -> output.
-    pub summary: &'static str,
-    /// Declared parameters.
-    pub params: &'static [ParamSpec],
-    /// Constructor.
-    pub create: Constructor,
-}
-
-impl std::fmt::Debug for NodeFactory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeFactory")
-            .field("node_type", &self.node_type)
-            .finish()
-    }
-}
+pub use crate::node::{Constructor, NodeFactory};
 
 /// The set of Rust node types an executor can build.
 #[derive(Debug, Clone)]

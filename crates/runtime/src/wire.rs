@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use crate::data::{AudioBuffer, DType, RuntimeData, Tensor};
+use crate::data::{f32_to_le_bytes, le_bytes_to_f32, AudioBuffer, DType, RuntimeData, Tensor};
 
 /// Marker keys; an object holding one of them at the top level is an envelope.
 pub const MARKERS: [&str; 4] = ["__numpy__", "__audio__", "__binary__", "__json__"];
@@ -44,30 +44,6 @@ fn err(path: &str, message: impl Into<String>) -> WireError {
     WireError {
         path: path.to_string(),
         message: message.into(),
-    }
-}
-
-/// Float32 samples as little-endian bytes (`4 * values.len()` bytes).
-pub fn f32_to_le_bytes(values: &[f32]) -> Vec<u8> {
-    if cfg!(target_endian = "little") {
-        bytemuck::cast_slice(values).to_vec()
-    } else {
-        values.iter().flat_map(|v| v.to_le_bytes()).collect()
-    }
-}
-
-/// Little-endian bytes as float32 samples. Trailing bytes that do not make a whole
-/// sample are ignored; callers check the length first.
-pub fn le_bytes_to_f32(bytes: &[u8]) -> Vec<f32> {
-    let whole = &bytes[..bytes.len() - bytes.len() % 4];
-    if cfg!(target_endian = "little") {
-        // Copies, so the input need not be 4-byte aligned.
-        bytemuck::pod_collect_to_vec(whole)
-    } else {
-        whole
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`python`]: the bridge to the Python (Pyodide) worker: Python nodes become
 //!   [`remotemedia_runtime::node::AsyncNode`]s whose calls go over a `MessagePort`.
 //! - [`clock`]: `performance.now()` of the worker (or page) for node metrics.
+//! - [`request`]: which request the worker is computing (for panic reports and Python).
 //! - [`mod@panic`]: a panic hook that keeps the message readable after the trap.
 #![deny(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod boundary;
 pub mod clock;
 pub mod panic;
 pub mod python;
+pub mod request;
 pub mod runtime;
 
 pub use runtime::{validate_manifest, WorkerRuntime};

@@ -210,7 +210,7 @@ async fn request(
     let request = body.to_string();
     let op = body["op"].as_str().unwrap_or_default().to_string();
     let instance = body["instance"].as_u64();
-    let run = crate::runtime::running_request();
+    let run = crate::request::running_request();
     let scope = scope.clone();
     answer(channel.ask(|id| ToPython::Request {
         id,

@@ -20,6 +20,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::boundary::{from_js, to_js};
 use crate::python::PythonNodes;
+use crate::request::{running_request, tagged};
 
 /// The executor inside one worker: validation, batch runs, sessions.
 #[wasm_bindgen]
@@ -80,7 +81,7 @@ impl WorkerRuntime {
             let node = remotemedia_runtime::executor::node_running();
             let info = json!({
                 "message": text,
-                "runId": RUNNING_REQUEST.with(|r| r.get()),
+                "runId": running_request(),
                 "nodeId": node.as_ref().map(|n| &n.0),
                 "nodeType": node.as_ref().map(|n| &n.1),
             });
@@ -469,31 +470,6 @@ fn error_json(kind: &str, message: String) -> Value {
         error["warnings"] = json!([]);
     }
     json!({"status": "error", "error": error})
-}
-
-thread_local! {
-    /// The run whose future is being polled (for panic reports).
-    static RUNNING_REQUEST: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
-}
-
-/// The request (run or session step) whose future is being polled now, if any: Python
-/// requests carry it so the page can interrupt the one a cancelled run is waiting on.
-pub(crate) fn running_request() -> Option<u32> {
-    RUNNING_REQUEST.with(|r| r.get())
-}
-
-/// `future`, marking `run_id` as running while it is polled.
-fn tagged<F: std::future::Future>(
-    run_id: u32,
-    future: F,
-) -> impl std::future::Future<Output = F::Output> {
-    let mut future = Box::pin(future);
-    std::future::poll_fn(move |cx| {
-        RUNNING_REQUEST.with(|r| r.set(Some(run_id)));
-        let polled = future.as_mut().poll(cx);
-        RUNNING_REQUEST.with(|r| r.set(None));
-        polled
-    })
 }
 
 /// The buffers a transfer-mode run was given, reused for its outputs.

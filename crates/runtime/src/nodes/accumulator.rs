@@ -10,12 +10,12 @@
 use serde_json::json;
 
 use crate::data::{AudioBuffer, RuntimeData};
+use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::nodes::vad::DecidedFrame;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
-use crate::registry::NodeFactory;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![NodeFactory {

@@ -2,11 +2,11 @@
 //! channel re-mapping (`remix`).
 
 use crate::data::{AudioBuffer, RuntimeData};
+use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamKind, ParamSpec};
-use crate::registry::NodeFactory;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![

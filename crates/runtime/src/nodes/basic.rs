@@ -4,9 +4,9 @@
 use serde_json::{json, Number, Value};
 
 use crate::data::RuntimeData;
+use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
-use crate::registry::NodeFactory;
 use crate::wire;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {

@@ -3,8 +3,8 @@
 
 use crate::data::RuntimeData;
 use crate::media::FileDecoder;
+use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
-use crate::registry::NodeFactory;
 
 pub use crate::media::{decode_audio_file, decode_audio_file_limited};
 

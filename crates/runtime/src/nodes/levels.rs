@@ -4,10 +4,10 @@
 use serde_json::json;
 
 use crate::data::RuntimeData;
+use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::params::{ParamDefault, ParamKind, ParamSpec};
-use crate::registry::NodeFactory;
 
 /// The level reported for digital silence, in dBFS (JSON has no -infinity).
 pub const FLOOR_DB: f64 = -120.0;

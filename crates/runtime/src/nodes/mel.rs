@@ -13,11 +13,11 @@ use std::sync::Arc;
 use realfft::{RealFftPlanner, RealToComplex};
 
 use crate::data::{RuntimeData, Tensor};
+use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
-use crate::registry::NodeFactory;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![NodeFactory {

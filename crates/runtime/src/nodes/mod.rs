@@ -1,6 +1,6 @@
 //! The built-in Rust node catalog, one module per family (`remotemedia nodes` lists it).
 
-use crate::registry::NodeFactory;
+use crate::node::NodeFactory;
 
 pub mod accumulator;
 pub mod audio_basic;

@@ -14,12 +14,12 @@ use rubato::{
 };
 
 use crate::data::{AudioBuffer, RuntimeData};
+use crate::node::NodeFactory;
 use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
-use crate::registry::NodeFactory;
 
 /// Input frames per resampler call, unless `chunk_frames` says otherwise.
 const CHUNK_FRAMES: usize = 1024;

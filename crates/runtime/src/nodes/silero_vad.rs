@@ -32,13 +32,13 @@ use serde_json::{json, Value};
 use crate::data::{AudioBuffer, RuntimeData};
 use crate::models::silero::{SileroState, SileroVad as Network};
 use crate::models::store;
+use crate::node::NodeFactory;
 use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::nodes::vad::FrameDecision;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
-use crate::registry::NodeFactory;
 
 const NODE: &str = "SileroVADNode";
 

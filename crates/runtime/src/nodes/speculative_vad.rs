@@ -15,12 +15,12 @@
 use serde_json::json;
 
 use crate::data::RuntimeData;
+use crate::node::NodeFactory;
 use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::silero_vad::{silero_rate, SileroVad};
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
-use crate::registry::NodeFactory;
 
 const NODE: &str = "SpeculativeVADCoordinator";
 

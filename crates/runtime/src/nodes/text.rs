@@ -3,9 +3,9 @@
 use regex_lite::Regex;
 
 use crate::data::RuntimeData;
+use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec};
-use crate::registry::NodeFactory;
 
 /// Sentence ends: `.`, `!`, `?`, `;` or a newline, possibly repeated.
 pub const DEFAULT_SPLIT_PATTERN: &str = r"[.!?;\n]+";

@@ -20,12 +20,12 @@ use earshot::Detector;
 use serde_json::{json, Value};
 
 use crate::data::{AudioBuffer, RuntimeData};
+use crate::node::NodeFactory;
 use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
-use crate::registry::NodeFactory;
 
 /// The only sample rate earshot supports, in Hz.
 pub const VAD_RATE: u32 = 16_000;
