@@ -57,12 +57,13 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
 fi
 
 # PyPI's onnxruntime, the reference Silero VAD's Rust forward pass is tested against
-# (crates/runtime/tests/silero.rs), in a virtual environment of its own.
+# (crates/runtime/tests/silero.rs), and ruff, the Python package's linter and formatter,
+# in a virtual environment of their own.
 venv=target/onnx-venv
-if ! "$venv/bin/python" -c "import onnxruntime, numpy" >/dev/null 2>&1; then
-  say "installing onnxruntime from PyPI into $venv"
+if ! "$venv/bin/python" -c "import onnxruntime, numpy" >/dev/null 2>&1 || [ ! -x "$venv/bin/ruff" ]; then
+  say "installing onnxruntime and ruff from PyPI into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check onnxruntime==1.32.0 numpy==2.4.6
+  "$venv/bin/pip" install -q --disable-pip-version-check onnxruntime==1.32.0 numpy==2.4.6 ruff==0.14.0
 fi
 
 # Real speech with known text for the VAD noise corpus (crates/runtime/tests/vad_noise.rs,

@@ -67,7 +67,9 @@ step "SDK unit tests (js-sdk/test) and tsc --strict"
 tsc -p js-sdk/tsconfig.json --noEmit
 tsc -p js-sdk/tsconfig.worker.json --noEmit
 node --test js-sdk/test/
-step "Python package unit tests (js-sdk/python/tests)"
+step "Python package: ruff (lint and format) and unit tests (js-sdk/python/tests)"
+target/onnx-venv/bin/ruff check js-sdk/python
+target/onnx-venv/bin/ruff format --check js-sdk/python
 python3 -m unittest discover -s js-sdk/python/tests
 step "the Rust web app example (examples/rust-app: Leptos and the gloo-worker workers, built for wasm32)"
 # (Its clippy pass is left to examples/rust-app/README.md: it would compile Leptos twice.)

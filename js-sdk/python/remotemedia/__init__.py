@@ -13,6 +13,7 @@
 
 Every subclass of ``Node`` becomes a node type under its class name.
 """
+
 from .wire import Audio, Tensor
 from .node import Node, node_types
 

@@ -6,6 +6,7 @@ crates/runtime/src/python_protocol.rs. require -> {}; create -> {"instance": n};
 process -> {"items": [...]}; flush -> {"items": [...]}; release -> {};
 any failure -> {"error": {"message", "traceback"}}.
 """
+
 import hashlib
 import json
 import sys
@@ -144,7 +145,9 @@ def _create(request):
     spec = request["node"]
     cls = _node.find(spec["node_type"], scope)
     if cls is None:
-        raise LookupError(f"unknown Python node type {spec['node_type']!r}; known: {', '.join(_node.node_types(scope))}")
+        raise LookupError(
+            f"unknown Python node type {spec['node_type']!r}; known: {', '.join(_node.node_types(scope))}"
+        )
     instance = _instantiate(cls, spec.get("params") or {}, spec.get("id"))
     _settled(instance.initialize())
     n = _next_id[0]

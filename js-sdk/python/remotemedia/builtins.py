@@ -1,4 +1,5 @@
 """Built-in Python nodes, as in the native RemoteMedia Python SDK."""
+
 from .node import Node
 
 _TEXT_OPERATIONS = {
@@ -27,7 +28,11 @@ class TextProcessorNode(Node):
             operations = [operations]
         if isinstance(data, dict):
             if "text" not in data:
-                return {"error": "Input must contain 'text' key", "input": data, "processed_by": f"TextProcessorNode[{self.name}]"}
+                return {
+                    "error": "Input must contain 'text' key",
+                    "input": data,
+                    "processed_by": f"TextProcessorNode[{self.name}]",
+                }
             text = data["text"]
             operations = data.get("operations", operations)
         else:

@@ -4,6 +4,7 @@ Text arrives as ``str``; JSON as Python JSON values; binary as ``bytes``; audio 
 :class:`Audio` whose ``samples`` is a float32 ``memoryview`` (a numpy array when numpy
 is loaded); tensors as numpy arrays when numpy is loaded, else :class:`Tensor`.
 """
+
 import base64
 import math
 import re
@@ -12,13 +13,43 @@ from array import array
 
 MARKERS = ("__numpy__", "__audio__", "__binary__", "__json__")
 # The original SDK's numpy dtypes: numpy name -> (bytes per element, memoryview format).
-_DTYPES = {"float32": (4, "f"), "float64": (8, "d"), "int8": (1, "b"), "int16": (2, "h"), "int32": (4, "i"),
-           "int64": (8, "q"), "uint8": (1, "B"), "uint16": (2, "H"), "uint32": (4, "I"), "uint64": (8, "Q"),
-           "bool": (1, "?")}
-_ALIASES = {"<f4": "float32", "<f8": "float64", "|i1": "int8", "<i2": "int16", "<i4": "int32", "<i8": "int64",
-            "|u1": "uint8", "<u2": "uint16", "<u4": "uint32", "<u8": "uint64", "|b1": "bool",
-            "f4": "float32", "f8": "float64", "i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
-            "u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64", "b1": "bool"}
+_DTYPES = {
+    "float32": (4, "f"),
+    "float64": (8, "d"),
+    "int8": (1, "b"),
+    "int16": (2, "h"),
+    "int32": (4, "i"),
+    "int64": (8, "q"),
+    "uint8": (1, "B"),
+    "uint16": (2, "H"),
+    "uint32": (4, "I"),
+    "uint64": (8, "Q"),
+    "bool": (1, "?"),
+}
+_ALIASES = {
+    "<f4": "float32",
+    "<f8": "float64",
+    "|i1": "int8",
+    "<i2": "int16",
+    "<i4": "int32",
+    "<i8": "int64",
+    "|u1": "uint8",
+    "<u2": "uint16",
+    "<u4": "uint32",
+    "<u8": "uint64",
+    "|b1": "bool",
+    "f4": "float32",
+    "f8": "float64",
+    "i1": "int8",
+    "i2": "int16",
+    "i4": "int32",
+    "i8": "int64",
+    "u1": "uint8",
+    "u2": "uint16",
+    "u4": "uint32",
+    "u8": "uint64",
+    "b1": "bool",
+}
 
 
 def _array_meta(shape, dtype):
@@ -232,25 +263,39 @@ def _finite(value):
 def encode(value):
     """Python value -> one wire item."""
     if isinstance(value, Audio):
-        meta = {"sample_rate": value.sample_rate, "channels": value.channels, "frames": value.frames, "dtype": "float32"}
+        meta = {
+            "sample_rate": value.sample_rate,
+            "channels": value.channels,
+            "frames": value.frames,
+            "dtype": "float32",
+        }
         if value.timestamp_us is not None:
             meta["timestamp_us"] = int(value.timestamp_us)
         if value.stream_id is not None:
             meta["stream_id"] = value.stream_id
         if value.metadata:
             meta["metadata"] = _finite(value.metadata)
-        return {"__audio__": True, "audio": {"meta": meta, "data": base64.b64encode(_float32_bytes(value.samples)).decode()}}
+        return {
+            "__audio__": True,
+            "audio": {"meta": meta, "data": base64.b64encode(_float32_bytes(value.samples)).decode()},
+        }
     np = _numpy()
     if np is not None and isinstance(value, np.ndarray):
         arr = np.ascontiguousarray(value)
         if arr.dtype.byteorder == ">":
             arr = arr.astype(arr.dtype.newbyteorder("<"))
-        return {"__numpy__": True, "array": {"meta": _array_meta(arr.shape, arr.dtype.name), "data": base64.b64encode(arr.tobytes()).decode()}}
+        return {
+            "__numpy__": True,
+            "array": {"meta": _array_meta(arr.shape, arr.dtype.name), "data": base64.b64encode(arr.tobytes()).decode()},
+        }
     if np is not None and isinstance(value, np.generic):
         return _finite(value.item())
     if isinstance(value, Tensor):
         raw = value.data.cast("B").tobytes() if isinstance(value.data, memoryview) else bytes(value.data)
-        return {"__numpy__": True, "array": {"meta": _array_meta(value.shape, value.dtype), "data": base64.b64encode(raw).decode()}}
+        return {
+            "__numpy__": True,
+            "array": {"meta": _array_meta(value.shape, value.dtype), "data": base64.b64encode(raw).decode()},
+        }
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"__binary__": True, "binary": {"meta": {}, "data": base64.b64encode(bytes(value)).decode()}}
     if isinstance(value, tuple):

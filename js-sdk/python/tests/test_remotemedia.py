@@ -1,5 +1,6 @@
 """Unit tests of the remotemedia Python package under CPython (no numpy): the wire
 format against test-vectors/wire.json, the node API, the built-ins and the bridge."""
+
 import base64
 import json
 import math
@@ -90,16 +91,34 @@ class Bridge(unittest.TestCase):
         self.assertEqual(builtins, declared)
 
     def test_text_processor_takes_operations_from_params_or_input(self):
-        inst = ask({"op": "create", "node": {"id": "t", "node_type": "TextProcessorNode", "params": {"operations": ["reverse"]}}})["instance"]
-        out = ask({"op": "process", "instance": inst, "items": ["abc", {"text": "one two", "operations": ["word_count", "last_word"]}]})["items"]
+        inst = ask(
+            {
+                "op": "create",
+                "node": {"id": "t", "node_type": "TextProcessorNode", "params": {"operations": ["reverse"]}},
+            }
+        )["instance"]
+        out = ask(
+            {
+                "op": "process",
+                "instance": inst,
+                "items": ["abc", {"text": "one two", "operations": ["word_count", "last_word"]}],
+            }
+        )["items"]
         self.assertEqual(out[0]["results"], {"reverse": "cba"})
         self.assertEqual(out[1]["results"], {"word_count": 2, "last_word": "two"})
         self.assertEqual(ask({"op": "flush", "instance": inst}), {"items": []})
 
     def test_data_transform(self):
-        d = ask({"op": "create", "node": {"id": "d", "node_type": "DataTransformNode", "params": {"operation": "double"}}})["instance"]
-        self.assertEqual(ask({"op": "process", "instance": d, "items": [2, [1, 2], {"value": 5}]})["items"], [4, [2, 4], {"value": 10, "operation": "double"}])
-        bad = ask({"op": "create", "node": {"id": "b", "node_type": "DataTransformNode", "params": {"operation": "square"}}})["instance"]
+        d = ask(
+            {"op": "create", "node": {"id": "d", "node_type": "DataTransformNode", "params": {"operation": "double"}}}
+        )["instance"]
+        self.assertEqual(
+            ask({"op": "process", "instance": d, "items": [2, [1, 2], {"value": 5}]})["items"],
+            [4, [2, 4], {"value": 10, "operation": "double"}],
+        )
+        bad = ask(
+            {"op": "create", "node": {"id": "b", "node_type": "DataTransformNode", "params": {"operation": "square"}}}
+        )["instance"]
         err = ask({"op": "process", "instance": bad, "items": [2]})
         self.assertIn("unknown operation 'square'", err["error"]["message"])
         self.assertIn("Traceback", err["error"]["traceback"])
@@ -122,9 +141,19 @@ class Bridge(unittest.TestCase):
             "    def cleanup(self):\n"
             "        events.append('cleanup')\n"
         )
-        audio = {"__audio__": True, "audio": {"meta": {"sample_rate": 8000, "channels": 2}, "data": base64.b64encode(struct.pack("<4f", 0, 0, 1, 1)).decode()}}
-        inst = ask({"op": "create", "node": {"id": "f", "node_type": "Frames"}, "python": {"modules": {"user_mod": source}}})["instance"]
-        self.assertEqual(ask({"op": "process", "instance": inst, "items": [audio]})["items"], [{"frames": 2, "rate": 8000}, 1])
+        audio = {
+            "__audio__": True,
+            "audio": {
+                "meta": {"sample_rate": 8000, "channels": 2},
+                "data": base64.b64encode(struct.pack("<4f", 0, 0, 1, 1)).decode(),
+            },
+        }
+        inst = ask(
+            {"op": "create", "node": {"id": "f", "node_type": "Frames"}, "python": {"modules": {"user_mod": source}}}
+        )["instance"]
+        self.assertEqual(
+            ask({"op": "process", "instance": inst, "items": [audio]})["items"], [{"frames": 2, "rate": 8000}, 1]
+        )
         self.assertEqual(ask({"op": "flush", "instance": inst})["items"], ["done"])
         self.assertEqual(sys.modules["user_mod"].events, ["init", "cleanup"])
 
@@ -139,32 +168,76 @@ class Bridge(unittest.TestCase):
             "    def process(self, data):\n"
             "        return 'MINE'\n"
         )
-        mine = ask({"op": "create", "node": {"id": "t", "node_type": "TextProcessorNode"}, "python": {"modules": {"tamper": tamper}}})["instance"]
+        mine = ask(
+            {
+                "op": "create",
+                "node": {"id": "t", "node_type": "TextProcessorNode"},
+                "python": {"modules": {"tamper": tamper}},
+            }
+        )["instance"]
         self.assertEqual(ask({"op": "process", "instance": mine, "items": ["a"]})["items"], ["MINE"])
-        other = ask({"op": "create", "node": {"id": "t", "node_type": "TextProcessorNode", "params": {"operations": ["uppercase"]}}})["instance"]
-        self.assertEqual(ask({"op": "process", "instance": other, "items": ["abc"]})["items"][0]["results"], {"uppercase": "ABC"})
+        other = ask(
+            {
+                "op": "create",
+                "node": {"id": "t", "node_type": "TextProcessorNode", "params": {"operations": ["uppercase"]}},
+            }
+        )["instance"]
+        self.assertEqual(
+            ask({"op": "process", "instance": other, "items": ["abc"]})["items"][0]["results"], {"uppercase": "ABC"}
+        )
         # A second manifest with a module of the same name has its own globals.
-        first = ask({"op": "create", "node": {"id": "c", "node_type": "Counter"}, "python": {"modules": {"state": "from remotemedia import Node\nn = [0]\nclass Counter(Node):\n    def process(self, data):\n        n[0] += 1\n        return n[0]\n"}}})["instance"]
-        second = ask({"op": "create", "node": {"id": "c", "node_type": "Counter"}, "python": {"modules": {"state": "from remotemedia import Node\nn = [100]\nclass Counter(Node):\n    def process(self, data):\n        n[0] += 1\n        return n[0]\n"}}})["instance"]
+        first = ask(
+            {
+                "op": "create",
+                "node": {"id": "c", "node_type": "Counter"},
+                "python": {
+                    "modules": {
+                        "state": "from remotemedia import Node\nn = [0]\nclass Counter(Node):\n    def process(self, data):\n        n[0] += 1\n        return n[0]\n"
+                    }
+                },
+            }
+        )["instance"]
+        second = ask(
+            {
+                "op": "create",
+                "node": {"id": "c", "node_type": "Counter"},
+                "python": {
+                    "modules": {
+                        "state": "from remotemedia import Node\nn = [100]\nclass Counter(Node):\n    def process(self, data):\n        n[0] += 1\n        return n[0]\n"
+                    }
+                },
+            }
+        )["instance"]
         self.assertEqual(ask({"op": "process", "instance": first, "items": [0, 0]})["items"], [1, 2])
         self.assertEqual(ask({"op": "process", "instance": second, "items": [0]})["items"], [101])
 
     def test_scopes_are_bounded(self):
         source = "from remotemedia import Node\nclass Scoped{n}(Node):\n    pass\n"
         for n in range(bridge.MAX_SCOPES + 10):
-            ask({"op": "create", "node": {"id": "s", "node_type": f"Scoped{n}"}, "python": {"modules": {f"scoped{n}": source.format(n=n)}}})
+            ask(
+                {
+                    "op": "create",
+                    "node": {"id": "s", "node_type": f"Scoped{n}"},
+                    "python": {"modules": {f"scoped{n}": source.format(n=n)}},
+                }
+            )
         self.assertLessEqual(len(bridge._scopes), bridge.MAX_SCOPES)
 
     def test_errors_never_escape_and_instances_are_released(self):
         source = "from remotemedia import Node\nclass Boom(Node):\n    def process(self, data):\n        raise ValueError('bad ' + str(data))\n"
-        inst = ask({"op": "create", "node": {"id": "b", "node_type": "Boom"}, "python": {"modules": {"boom_mod": source}}})["instance"]
+        inst = ask(
+            {"op": "create", "node": {"id": "b", "node_type": "Boom"}, "python": {"modules": {"boom_mod": source}}}
+        )["instance"]
         err = ask({"op": "process", "instance": inst, "items": [3]})["error"]
         self.assertEqual(err["message"], "ValueError: bad 3")
         self.assertIn("boom_mod", err["traceback"])
         before = bridge.live_instances()
         ask({"op": "release", "instance": inst})
         self.assertEqual(bridge.live_instances(), before - 1)
-        self.assertIn("unknown Python node type", ask({"op": "create", "node": {"id": "x", "node_type": "Nope"}})["error"]["message"])
+        self.assertIn(
+            "unknown Python node type",
+            ask({"op": "create", "node": {"id": "x", "node_type": "Nope"}})["error"]["message"],
+        )
         self.assertIn("unknown bridge op", ask({"op": "explode"})["error"]["message"])
         self.assertIn("error", json.loads(bridge.handle("{not json")))
 
@@ -221,7 +294,9 @@ class Bridge(unittest.TestCase):
         python = {"modules": {"original_api": source}}
 
         def run(node_type, params, items):
-            inst = ask({"op": "create", "node": {"id": "n.1", "node_type": node_type, "params": params}, "python": python})
+            inst = ask(
+                {"op": "create", "node": {"id": "n.1", "node_type": node_type, "params": params}, "python": python}
+            )
             self.assertIn("instance", inst, inst)
             out = ask({"op": "process", "instance": inst["instance"], "items": items})
             self.assertIn("items", out, out)
@@ -232,14 +307,29 @@ class Bridge(unittest.TestCase):
         self.assertEqual(run("Burst", {}, ["a"]), [{"index": i, "data": "a"} for i in range(3)])
         self.assertEqual(run("Later", {"k": 1}, [5]), [{"later": 5, "name": "Later", "config": {"k": 1}}])
         self.assertEqual(run("Plain", {"gain": 0.5}, [4]), [2.0])
-        scale = ask({"op": "create", "node": {"id": "s", "node_type": "ScaleNode", "params": {"factor": 3, "mode": "x"}}, "python": python})["instance"]
+        scale = ask(
+            {
+                "op": "create",
+                "node": {"id": "s", "node_type": "ScaleNode", "params": {"factor": 3, "mode": "x"}},
+                "python": python,
+            }
+        )["instance"]
         instance = bridge._instances[scale]
-        self.assertEqual((instance.factor, instance.config, instance.name, instance.node_id, instance.ready), (3, {"mode": "x"}, "ScaleNode", "s", True))
+        self.assertEqual(
+            (instance.factor, instance.config, instance.name, instance.node_id, instance.ready),
+            (3, {"mode": "x"}, "ScaleNode", "s", True),
+        )
         ask({"op": "release", "instance": scale})
 
     def test_text_processor_answers_as_the_original(self):
         inst = ask({"op": "create", "node": {"id": "text1", "node_type": "TextProcessorNode"}})["instance"]
-        out = ask({"op": "process", "instance": inst, "items": [{"text": "Hello WASM", "operations": ["uppercase", "shout"]}, {"no": "text"}]})["items"]
+        out = ask(
+            {
+                "op": "process",
+                "instance": inst,
+                "items": [{"text": "Hello WASM", "operations": ["uppercase", "shout"]}, {"no": "text"}],
+            }
+        )["items"]
         self.assertEqual(
             out[0],
             {
@@ -251,8 +341,13 @@ class Bridge(unittest.TestCase):
             },
         )
         self.assertEqual(out[1]["error"], "Input must contain 'text' key")
-        named = ask({"op": "create", "node": {"id": "t2", "node_type": "TextProcessorNode", "params": {"name": "upper"}}})["instance"]
-        self.assertEqual(ask({"op": "process", "instance": named, "items": [{"text": "a"}]})["items"][0]["processed_by"], "TextProcessorNode[upper]")
+        named = ask(
+            {"op": "create", "node": {"id": "t2", "node_type": "TextProcessorNode", "params": {"name": "upper"}}}
+        )["instance"]
+        self.assertEqual(
+            ask({"op": "process", "instance": named, "items": [{"text": "a"}]})["items"][0]["processed_by"],
+            "TextProcessorNode[upper]",
+        )
 
     def test_subclassing_registers_node_types(self):
         class LocalNode(Node):
