@@ -63,7 +63,8 @@ wasm_pack_test() {
 }
 wasm_pack_test crates/worker --test page --test worker
 wasm_pack_test crates/web --test browser
-step "SDK unit tests (js-sdk/test) and tsc --strict"
+step "SDK: biome (lint and format, biome.json), tsc --strict, unit tests (js-sdk/test)"
+biome check
 tsc -p js-sdk/tsconfig.json --noEmit
 tsc -p js-sdk/tsconfig.worker.json --noEmit
 node --test js-sdk/test/

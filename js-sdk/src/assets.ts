@@ -57,7 +57,10 @@ export function resolveBase(base: string | URL): URL {
     if (!url.pathname.endsWith("/")) url.pathname += "/";
     return url;
   } catch {
-    throw new AssetError(`assetsURL ${JSON.stringify(String(base))} is not a valid URL (relative to ${page ?? "nothing: no page"})`, String(base));
+    throw new AssetError(
+      `assetsURL ${JSON.stringify(String(base))} is not a valid URL (relative to ${page ?? "nothing: no page"})`,
+      String(base),
+    );
   }
 }
 
@@ -114,7 +117,10 @@ export function spawnWorker(url: string, name: string): Worker {
   try {
     return new Worker(url, { type: "module", name });
   } catch (err) {
-    throw new AssetError(`could not start the worker ${url}: ${String((err as Error)?.message ?? err)} (worker scripts must be on the page's origin)`, url);
+    throw new AssetError(
+      `could not start the worker ${url}: ${String((err as Error)?.message ?? err)} (worker scripts must be on the page's origin)`,
+      url,
+    );
   }
 }
 
@@ -141,7 +147,12 @@ export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "o
   }
   const contentType = response.headers.get("content-type") ?? "";
   if (!response.ok) {
-    throw new AssetError(`could not fetch ${url}: HTTP ${response.status} (${contentType || "no content type"})`, url, response.status, contentType);
+    throw new AssetError(
+      `could not fetch ${url}: HTTP ${response.status} (${contentType || "no content type"})`,
+      url,
+      response.status,
+      contentType,
+    );
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
   const magic = MAGIC[kind];
@@ -156,7 +167,12 @@ export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "o
     );
   }
   if (kind === "json" && contentType.includes("html")) {
-    throw new AssetError(`${url}: the server sent an HTML page (HTTP ${response.status}, ${contentType}) instead of JSON`, url, response.status, contentType);
+    throw new AssetError(
+      `${url}: the server sent an HTML page (HTTP ${response.status}, ${contentType}) instead of JSON`,
+      url,
+      response.status,
+      contentType,
+    );
   }
   return bytes;
 }

@@ -253,7 +253,12 @@ export function errorFromJson(error: Record<string, unknown>): RemoteMediaError 
     case "worker_crashed":
       return new WorkerCrashedError(message);
     case "asset":
-      return new AssetError(message, String(error.url ?? ""), typeof error.status === "number" ? error.status : undefined, typeof error.content_type === "string" ? error.content_type : undefined);
+      return new AssetError(
+        message,
+        String(error.url ?? ""),
+        typeof error.status === "number" ? error.status : undefined,
+        typeof error.content_type === "string" ? error.content_type : undefined,
+      );
     case "unsupported_environment":
       return new UnsupportedEnvironmentError(message);
     case "capture":

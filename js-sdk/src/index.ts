@@ -10,13 +10,35 @@
 import init, { checkLimits, readPackage, validateManifest } from "../wasm/remotemedia_worker.js";
 import { ASSET_FILES, assetURLs, fetchAsset, resolveBase, spawnWorker } from "./assets.js";
 import type { AssetName, AssetURLs } from "./assets.js";
-import { AbortError, AssetError, CaptureError, errorFromJson, InputError, ManifestError, NodeError, RemoteMediaError, SessionClosedError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "./errors.js";
+import {
+  AbortError,
+  AssetError,
+  CaptureError,
+  errorFromJson,
+  InputError,
+  ManifestError,
+  NodeError,
+  RemoteMediaError,
+  SessionClosedError,
+  TimeoutError,
+  UnsupportedEnvironmentError,
+  WorkerCrashedError,
+} from "./errors.js";
 import type { Problem } from "./errors.js";
 import { BUILD } from "./build-info.js";
 import { ExecutorWorker } from "./pool.js";
 import type { Answer } from "./pool.js";
 import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERRUPT_SLOTS, RUNNING_SLOT } from "./protocol.js";
-import type { ExecutorLimits, FromPython, ManifestObject, PythonStartup, RuntimeAnswer, ToExecutor, ToPython, ToPythonControl } from "./protocol.js";
+import type {
+  ExecutorLimits,
+  FromPython,
+  ManifestObject,
+  PythonStartup,
+  RuntimeAnswer,
+  ToExecutor,
+  ToPython,
+  ToPythonControl,
+} from "./protocol.js";
 export type { ExecutorLimits, PythonStartup } from "./protocol.js";
 import { fromWire, toWire } from "./wire.js";
 import { isBlob, readBlob, readBlobs } from "./blob.js";
@@ -273,7 +295,9 @@ function detectModuleWorkers(): boolean {
 
 function wasmSimd(): boolean {
   // (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt))
-  const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+  const bytes = new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+  ]);
   return WebAssembly.validate(bytes);
 }
 
@@ -322,20 +346,33 @@ export class RemoteMedia {
   static async create(options: CreateOptions = {}): Promise<RemoteMedia> {
     const unsupported = unsupportedReason();
     if (unsupported) {
-      throw new UnsupportedEnvironmentError(`RemoteMedia.create() needs a browser: ${unsupported} (on a server, create it on the client, e.g. in useEffect or onMounted)`);
+      throw new UnsupportedEnvironmentError(
+        `RemoteMedia.create() needs a browser: ${unsupported} (on a server, create it on the client, e.g. in useEffect or onMounted)`,
+      );
     }
     const { defaultTimeoutMs } = options;
-    if (defaultTimeoutMs !== undefined && !(typeof defaultTimeoutMs === "number" && defaultTimeoutMs >= 0 && !Number.isNaN(defaultTimeoutMs))) {
+    if (
+      defaultTimeoutMs !== undefined &&
+      !(typeof defaultTimeoutMs === "number" && defaultTimeoutMs >= 0 && !Number.isNaN(defaultTimeoutMs))
+    ) {
       throw new RemoteMediaError(`options.defaultTimeoutMs must be a number of milliseconds >= 0, got ${String(defaultTimeoutMs)}`);
     }
     const { pythonInterpreters } = options;
-    if (pythonInterpreters !== undefined && !(Number.isInteger(pythonInterpreters) && pythonInterpreters >= 1 && pythonInterpreters <= MAX_PYTHON_INTERPRETERS)) {
-      throw new RemoteMediaError(`options.pythonInterpreters must be a whole number from 1 to ${MAX_PYTHON_INTERPRETERS}, got ${String(pythonInterpreters)}`);
+    if (
+      pythonInterpreters !== undefined &&
+      !(Number.isInteger(pythonInterpreters) && pythonInterpreters >= 1 && pythonInterpreters <= MAX_PYTHON_INTERPRETERS)
+    ) {
+      throw new RemoteMediaError(
+        `options.pythonInterpreters must be a whole number from 1 to ${MAX_PYTHON_INTERPRETERS}, got ${String(pythonInterpreters)}`,
+      );
     }
     const { limits } = options;
     // Ranges and names are checked by the runtime (checkLimits, below); this keeps values
     // a worker message cannot carry from reaching postMessage.
-    if (limits !== undefined && (typeof limits !== "object" || limits === null || Object.values(limits).some((v) => v !== undefined && typeof v !== "number"))) {
+    if (
+      limits !== undefined &&
+      (typeof limits !== "object" || limits === null || Object.values(limits).some((v) => v !== undefined && typeof v !== "number"))
+    ) {
       throw new RemoteMediaError(`options.limits must be an object {maxFrames?, maxOutputValues?} of whole numbers, got ${String(limits)}`);
     }
     const t0 = performance.now();
@@ -390,11 +427,14 @@ export class RemoteMedia {
   validate(manifest: Manifest): ValidationReport {
     if (isBytes(manifest)) {
       const read = readPackage(bytesOf(manifest)) as PackageContents | { error: Problem };
-      if ("error" in read) return { valid: false, errors: [packageProblem(read.error)], warnings: [], python_nodes: [], python_packages: [], models: [] };
+      if ("error" in read)
+        return { valid: false, errors: [packageProblem(read.error)], warnings: [], python_nodes: [], python_packages: [], models: [] };
       const report = this.validate(read.manifest);
       return { ...report, warnings: [...read.warnings.map((w) => ({ path: `rmpkg:${w.path}`, message: w.message })), ...report.warnings] };
     }
-    return typeof manifest === "string" ? (validateManifest(manifest, this.options.limits) as ValidationReport) : this.validateKeyed(manifest, manifestKey(manifest));
+    return typeof manifest === "string"
+      ? (validateManifest(manifest, this.options.limits) as ValidationReport)
+      : this.validateKeyed(manifest, manifestKey(manifest));
   }
 
   /**
@@ -443,7 +483,10 @@ export class RemoteMedia {
     const control = new MessageChannel();
     this.pythonControl = control.port1;
     const g = globalThis as unknown as { crossOriginIsolated?: boolean };
-    this.interrupts = g.crossOriginIsolated === true && typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(INTERRUPT_SLOTS * 4)) : null;
+    this.interrupts =
+      g.crossOriginIsolated === true && typeof SharedArrayBuffer === "function"
+        ? new Int32Array(new SharedArrayBuffer(INTERRUPT_SLOTS * 4))
+        : null;
     this.pythonReady = new Promise<void>((resolve, reject) => {
       control.port1.onmessage = (event: MessageEvent<FromPython>) => {
         const m = event.data;
@@ -530,7 +573,10 @@ export class RemoteMedia {
    */
   private cancelPython(run: number, what: string): void {
     const shared = this.pythonInterruptReady ? this.interrupts : null;
-    if (!shared) return this.restartPython(what);
+    if (!shared) {
+      this.restartPython(what);
+      return;
+    }
     const next = Atomics.add(shared, CANCELLED_NEXT, 1);
     Atomics.store(shared, CANCELLED_FIRST + (next % CANCELLED_RING), run);
     if (Atomics.load(shared, RUNNING_SLOT) !== run) return; // not started: it will be skipped
@@ -541,7 +587,6 @@ export class RemoteMedia {
       else this.pythonInterrupts++;
     }, INTERRUPT_GRACE_MS);
   }
-
 
   /**
    * Parses and validates; starts Python if the manifest needs it. A manifest is
@@ -562,7 +607,9 @@ export class RemoteMedia {
       key = manifestKey(parsed);
     } catch (err) {
       // JSON.stringify throws on a cycle.
-      throw new ManifestError(`the manifest is not JSON data: ${(err as Error).message}`, [{ path: "$", message: "not JSON data (a cycle?)" }]);
+      throw new ManifestError(`the manifest is not JSON data: ${(err as Error).message}`, [
+        { path: "$", message: "not JSON data (a cycle?)" },
+      ]);
     }
     let prepared = this.manifests.get(key);
     if (prepared) {
@@ -614,7 +661,9 @@ export class RemoteMedia {
     let bytes = this.modelFiles.get(file);
     if (!bytes) {
       const role = (Object.keys(ASSET_FILES) as AssetName[]).find((r) => ASSET_FILES[r] === file);
-      bytes = role ? fetchAsset(this.assets[role], "onnx") : Promise.reject(new AssetError(`the runtime asks for a model file this SDK does not ship: ${file}`, file));
+      bytes = role
+        ? fetchAsset(this.assets[role], "onnx")
+        : Promise.reject(new AssetError(`the runtime asks for a model file this SDK does not ship: ${file}`, file));
       this.modelFiles.set(file, bytes);
       bytes.catch(() => this.modelFiles.delete(file));
     }
@@ -669,7 +718,8 @@ export class RemoteMedia {
   async run(manifest: Manifest, inputs: InputItem[] = [], options: RunOptions = {}): Promise<RunResult> {
     checkRunArguments(inputs, options);
     inputs = await readBlobs(inputs);
-    if (options.timeoutMs === undefined && this.options.defaultTimeoutMs !== undefined) options = { ...options, timeoutMs: this.options.defaultTimeoutMs };
+    if (options.timeoutMs === undefined && this.options.defaultTimeoutMs !== undefined)
+      options = { ...options, timeoutMs: this.options.defaultTimeoutMs };
     if (options.signal?.aborted) throw new AbortError(); // never sent
     const prepared = await this.prepare(manifest);
     const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
@@ -678,7 +728,10 @@ export class RemoteMedia {
     let answer: Answer;
     for (let attempt = 1; ; attempt++) {
       const buffers: ArrayBuffer[] | undefined = transfer ? [] : undefined;
-      const wireInputs = inputs.length === 0 && prepared.inputData ? prepared.inputData : inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers && { buffers, detach: options.transferInputs === true }));
+      const wireInputs =
+        inputs.length === 0 && prepared.inputData
+          ? prepared.inputData
+          : inputs.map((item, i) => toWire(item, `inputs[${i}]`, buffers && { buffers, detach: options.transferInputs === true }));
       if (options.signal?.aborted) throw new AbortError(); // aborted while Python started: still never sent
       worker = this.pickWorker();
       const id = this.nextId++;
@@ -699,7 +752,8 @@ export class RemoteMedia {
       const failure = this.failure(worker, prepared, result);
       // WebAssembly memory never shrinks: after a Python MemoryError the Python worker
       // holds what it grew to until it is replaced.
-      if (prepared.needsPython && failure instanceof NodeError && /\bMemoryError\b/.test(failure.message)) this.restartPython("a Python node ran out of memory (MemoryError)");
+      if (prepared.needsPython && failure instanceof NodeError && /\bMemoryError\b/.test(failure.message))
+        this.restartPython("a Python node ran out of memory (MemoryError)");
       throw failure;
     }
     // The runtime carries each item once: `outputs_by_node` holds indices into
@@ -711,7 +765,14 @@ export class RemoteMedia {
   }
 
   /** Applies abort and timeout to a request. A worker left busy with an abandoned run is replaced. */
-  private guard(worker: ExecutorWorker, id: number, request: Promise<Answer>, options: RunOptions, waitMs: number | undefined, usesPython: boolean): Promise<Answer> {
+  private guard(
+    worker: ExecutorWorker,
+    id: number,
+    request: Promise<Answer>,
+    options: RunOptions,
+    waitMs: number | undefined,
+    usesPython: boolean,
+  ): Promise<Answer> {
     const { signal, timeoutMs } = options;
     if (!signal && waitMs === undefined) return request;
     return new Promise<Answer>((resolve, reject) => {
@@ -780,7 +841,8 @@ export class RemoteMedia {
       throw new UnsupportedEnvironmentError("listen() needs the Web Audio API with AudioWorklet (a browser page, over https or localhost)");
     }
     const prepared = await this.prepare(manifest);
-    const context = (options.source?.context as AudioContext | undefined) ?? options.audioContext ?? new AudioContext({ latencyHint: "interactive" });
+    const context =
+      (options.source?.context as AudioContext | undefined) ?? options.audioContext ?? new AudioContext({ latencyHint: "interactive" });
     const ownsContext = !options.source && !options.audioContext;
     let stream: MediaStream | null = options.stream ?? null;
     let ownsStream = false;
@@ -794,7 +856,8 @@ export class RemoteMedia {
       await addCaptureModule(context, this.assets.captureWorklet);
       source ??= context.createMediaStreamSource(stream!);
       const chunkMs = options.chunkMs ?? 10;
-      if (!(Number.isFinite(chunkMs) && chunkMs > 0 && chunkMs <= 10_000)) throw new CaptureError(`chunkMs must be from 0 to 10000 ms, got ${String(chunkMs)}`);
+      if (!(Number.isFinite(chunkMs) && chunkMs > 0 && chunkMs <= 10_000))
+        throw new CaptureError(`chunkMs must be from 0 to 10000 ms, got ${String(chunkMs)}`);
       const chunkFrames = Math.max(128, Math.round((context.sampleRate * chunkMs) / 1000));
       node = new AudioWorkletNode(context, "remotemedia-capture", {
         numberOfInputs: 1,
@@ -813,7 +876,19 @@ export class RemoteMedia {
       worker.post({ type: "listen", id: this.nextId++, session, port: channel.port2 }, [channel.port2]);
       node.port.postMessage({ type: "connect", port: channel.port1 }, [channel.port1]);
       source.connect(node);
-      const listener = new Listener({ worker, session, nextId: () => this.nextId++, context, ownsContext, stream, ownsStream, source, ownsSource: !options.source, node, options });
+      const listener = new Listener({
+        worker,
+        session,
+        nextId: () => this.nextId++,
+        context,
+        ownsContext,
+        stream,
+        ownsStream,
+        source,
+        ownsSource: !options.source,
+        node,
+        options,
+      });
       // Autoplay rules may keep a new context suspended until a user gesture: then the
       // listener says "suspended" and starts when the app resumes `audioContext`.
       if (context.state === "suspended") await Promise.race([context.resume().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
@@ -862,11 +937,13 @@ export class RemoteMedia {
  * Sessions dropped without `close()`: once garbage-collected, their node state in the
  * worker is freed (`drop`) and their slot in the pool's balance given back.
  */
-const sessionsDropped = new FinalizationRegistry<{ worker: ExecutorWorker; session: number; unsubscribe: () => void }>(({ worker, session, unsubscribe }) => {
-  unsubscribe();
-  worker.sessions--;
-  worker.post({ type: "drop", session });
-});
+const sessionsDropped = new FinalizationRegistry<{ worker: ExecutorWorker; session: number; unsubscribe: () => void }>(
+  ({ worker, session, unsubscribe }) => {
+    unsubscribe();
+    worker.sessions--;
+    worker.post({ type: "drop", session });
+  },
+);
 
 /** Python interpreters at once: by default, and at most (each is a worker of about 110 MB). */
 const DEFAULT_PYTHON_INTERPRETERS = 4;
@@ -927,7 +1004,8 @@ function manifestKey(manifest: unknown): string {
   if (plain !== undefined && isPlainJson(manifest)) return plain;
   const text = JSON.stringify(manifest, (_key, value: unknown) => {
     if (typeof value === "number" && !Number.isFinite(value)) return `\u0000${value}`;
-    if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint" || ArrayBuffer.isView(value)) return `\u0000${typeof value}`;
+    if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint" || ArrayBuffer.isView(value))
+      return `\u0000${typeof value}`;
     return value;
   }) as string | undefined;
   return text ?? `${KEY_MARK}undefined`;

@@ -149,7 +149,10 @@ export class Listener {
   /** Calls `handler` for events named `event` (`"*"`: every event); returns a function that removes it. */
   on(event: string, handler: (event: LiveEvent) => void): () => void {
     let set = this.handlers.get(event);
-    if (!set) this.handlers.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.handlers.set(event, set);
+    }
     set.add(handler);
     return () => set.delete(handler);
   }
@@ -322,7 +325,15 @@ function toEvent(node: string, item: unknown, streamTime: number): LiveEvent {
       const metadata = (record.metadata ?? {}) as Record<string, unknown>;
       const name = typeof metadata.event === "string" ? metadata.event : "output";
       const fields = (typeof metadata[name] === "object" && metadata[name] !== null ? metadata[name] : {}) as Record<string, unknown>;
-      return { ...fields, t: time(fields), node, event: name, audio: record.audio, sampleRate: record.sampleRate as number, ...(name === "output" ? { data: item } : {}) };
+      return {
+        ...fields,
+        t: time(fields),
+        node,
+        event: name,
+        audio: record.audio,
+        sampleRate: record.sampleRate as number,
+        ...(name === "output" ? { data: item } : {}),
+      };
     }
     if (typeof record.event === "string") return { ...record, t: time(record), node, event: record.event };
   }
@@ -350,12 +361,18 @@ const RAW_AUDIO: MediaTrackConstraints = { channelCount: 1, echoCancellation: fa
 
 /** Opens the microphone; CaptureError names why it could not be. */
 export async function openMicrophone(constraints: MediaTrackConstraints | undefined): Promise<MediaStream> {
-  if (!globalThis.navigator?.mediaDevices?.getUserMedia) throw new CaptureError("this page cannot capture audio (navigator.mediaDevices is missing: is it served over https or localhost?)");
+  if (!globalThis.navigator?.mediaDevices?.getUserMedia)
+    throw new CaptureError("this page cannot capture audio (navigator.mediaDevices is missing: is it served over https or localhost?)");
   try {
     return await navigator.mediaDevices.getUserMedia({ audio: constraints ?? RAW_AUDIO });
   } catch (err) {
     const name = (err as DOMException)?.name ?? "Error";
-    const why = name === "NotAllowedError" ? "permission was refused" : name === "NotFoundError" ? "there is no microphone" : String((err as Error)?.message ?? err);
+    const why =
+      name === "NotAllowedError"
+        ? "permission was refused"
+        : name === "NotFoundError"
+          ? "there is no microphone"
+          : String((err as Error)?.message ?? err);
     throw new CaptureError(`the microphone could not be opened: ${why} (${name})`, err);
   }
 }

@@ -35,7 +35,13 @@ export class ExecutorWorker {
   private liveListeners = new Map<number, (step: LiveStep) => void>();
 
   /** `module` may still be compiling: the worker loads its script (`scriptURL`) meanwhile. */
-  constructor(index: number, module: Promise<WebAssembly.Module>, onCrash: (w: ExecutorWorker) => void, scriptURL: string, limits?: ExecutorLimits) {
+  constructor(
+    index: number,
+    module: Promise<WebAssembly.Module>,
+    onCrash: (w: ExecutorWorker) => void,
+    scriptURL: string,
+    limits?: ExecutorLimits,
+  ) {
     this.index = index;
     this.onCrash = onCrash;
     this.worker = spawnWorker(scriptURL, `remotemedia-executor-${index}`);
@@ -55,7 +61,17 @@ export class ExecutorWorker {
             if (runId !== null) {
               const detail = message.message;
               const where = nodeId ? `node "${nodeId}" (${nodeType}) ` : "";
-              this.settle(runId, (p) => p.reject(new NodeError(`${where}${detail}`, { nodeId: nodeId ?? "", nodeType: nodeType ?? "", language: "rust", detail, traceback: null })));
+              this.settle(runId, (p) =>
+                p.reject(
+                  new NodeError(`${where}${detail}`, {
+                    nodeId: nodeId ?? "",
+                    nodeType: nodeType ?? "",
+                    language: "rust",
+                    detail,
+                    traceback: null,
+                  }),
+                ),
+              );
             }
             this.crash(new WorkerCrashedError(err.message, true));
           } else if (message.id === undefined) {
@@ -77,7 +93,8 @@ export class ExecutorWorker {
     this.readyPromise.catch(() => {});
     module.then(
       (m) => this.post({ type: "init", module: m, limits }),
-      (err: unknown) => this.crash(new WorkerCrashedError(`executor worker ${index}: no WebAssembly module: ${String((err as Error)?.message ?? err)}`)),
+      (err: unknown) =>
+        this.crash(new WorkerCrashedError(`executor worker ${index}: no WebAssembly module: ${String((err as Error)?.message ?? err)}`)),
     );
   }
 

@@ -199,7 +199,9 @@ export interface PythonStartup {
  * for manifests without). The Rust runtime posts these itself
  * (crates/worker/src/python.rs).
  */
-export type PythonRequest = { id: number; request: string; op: string; instance?: number; run?: number; scope?: string } | { id: number; packages: string[]; scope?: string };
+export type PythonRequest =
+  | { id: number; request: string; op: string; instance?: number; run?: number; scope?: string }
+  | { id: number; packages: string[]; scope?: string };
 
 /**
  * Answer to a {@link PythonRequest} with the same id: the bridge's answer as JSON text,

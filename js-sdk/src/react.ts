@@ -69,7 +69,8 @@ export function useRemoteMedia(options: CreateOptions = {}): RemoteMediaState {
           else setState((s) => ({ ...s, rm, status: "ready", error: null }));
         },
         (error: unknown) => {
-          if (!mine.disposed) setState((s) => ({ ...s, rm: null, status: "error", error: error instanceof Error ? error : new Error(String(error)) }));
+          if (!mine.disposed)
+            setState((s) => ({ ...s, rm: null, status: "error", error: error instanceof Error ? error : new Error(String(error)) }));
         },
       );
     }
@@ -118,8 +119,19 @@ export interface ListenerState {
  * listener survives it. `keep` bounds the event and utterance lists (default 100).
  */
 export function useListener(rm: RemoteMedia | null, manifest: Manifest, options: ListenOptions & { keep?: number } = {}): ListenerState {
-  const [view, setView] = useState<Omit<ListenerState, "start" | "pause" | "resume" | "stop">>({ state: "idle", speaking: false, levelDb: null, events: [], utterances: [], error: null, listener: null });
-  const current = useRef<{ listener: Listener | null; timer?: ReturnType<typeof setTimeout>; generation: number }>({ listener: null, generation: 0 });
+  const [view, setView] = useState<Omit<ListenerState, "start" | "pause" | "resume" | "stop">>({
+    state: "idle",
+    speaking: false,
+    levelDb: null,
+    events: [],
+    utterances: [],
+    error: null,
+    listener: null,
+  });
+  const current = useRef<{ listener: Listener | null; timer?: ReturnType<typeof setTimeout>; generation: number }>({
+    listener: null,
+    generation: 0,
+  });
   const latest = useRef({ rm, manifest, options });
   latest.current = { rm, manifest, options };
 

@@ -75,13 +75,13 @@ export async function registerServiceWorker(options: RegisterOptions = {}): Prom
     throw new RemoteMediaError(
       `could not register the service worker ${url.href}: ${String((err as Error)?.message ?? err)}. ` +
         "A script may only control pages under its own folder: in a bundled app, copy it to the site's root " +
-        "(npx remotemedia-web copy-assets public --only sw) and pass url: \"/remotemedia-sw.js\".",
+        '(npx remotemedia-web copy-assets public --only sw) and pass url: "/remotemedia-sw.js".',
     );
   }
   if (!location.href.startsWith(registration.scope)) {
     throw new RemoteMediaError(
       `the service worker's scope ${registration.scope} does not cover this page (${location.href}): ` +
-        "serve the script from the site's root (npx remotemedia-web copy-assets public --only sw; url: \"/remotemedia-sw.js\"), " +
+        'serve the script from the site\'s root (npx remotemedia-web copy-assets public --only sw; url: "/remotemedia-sw.js"), ' +
         "or send Service-Worker-Allowed with it and pass a wider scope.",
     );
   }

@@ -109,7 +109,11 @@ export interface ListenerRefs {
  * events, and disposing the component's scope destroys the listener (microphone, audio
  * nodes, session). `keep` bounds the event and utterance lists (default 100).
  */
-export function useListener(rm: Ref<RemoteMedia | null>, manifest: Manifest | Ref<Manifest | null>, options: ListenOptions & { keep?: number } = {}): ListenerRefs {
+export function useListener(
+  rm: Ref<RemoteMedia | null>,
+  manifest: Manifest | Ref<Manifest | null>,
+  options: ListenOptions & { keep?: number } = {},
+): ListenerRefs {
   if (!getCurrentScope()) throw new Error("useListener() must be called inside setup() (or an effect scope)");
   const keep = options.keep ?? 100;
   const refs = {

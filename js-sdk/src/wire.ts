@@ -27,7 +27,17 @@ export interface AudioData {
  * are `BigInt64Array` / `BigUint64Array`.
  */
 export interface TensorData {
-  tensor: Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+  tensor:
+    | Float32Array
+    | Float64Array
+    | Int8Array
+    | Int16Array
+    | Int32Array
+    | BigInt64Array
+    | Uint8Array
+    | Uint16Array
+    | Uint32Array
+    | BigUint64Array;
   /** Dimensions, outermost first; the element count is their product. */
   shape: number[];
   dtype: "float32" | "float64" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64" | "bool";
@@ -39,7 +49,19 @@ export interface TensorData {
  * audio file from `MediaRecorder` or `<input type=file>`), strings (text), plain JSON,
  * or items already in wire form (envelopes).
  */
-export type InputItem = AudioData | TensorData | Float32Array | Blob | ArrayBuffer | Uint8Array | string | number | boolean | null | unknown[] | Record<string, unknown>;
+export type InputItem =
+  | AudioData
+  | TensorData
+  | Float32Array
+  | Blob
+  | ArrayBuffer
+  | Uint8Array
+  | string
+  | number
+  | boolean
+  | null
+  | unknown[]
+  | Record<string, unknown>;
 
 /** What results contain: text as string, JSON as JSON, audio, tensors, binary as Uint8Array. */
 export type OutputItem = AudioData | TensorData | Uint8Array | string | unknown;
@@ -52,7 +74,8 @@ interface NativeBase64 {
   toBase64?: (this: Uint8Array) => string;
 }
 const nativeToBase64 = (Uint8Array.prototype as NativeBase64).toBase64;
-const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (text: string, options?: { lastChunkHandling?: string }) => Uint8Array }).fromBase64;
+const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (text: string, options?: { lastChunkHandling?: string }) => Uint8Array })
+  .fromBase64;
 
 /** Base64 of raw bytes (the engine's own encoder where it has one). */
 export function bytesToBase64(bytes: Uint8Array): string {
@@ -118,7 +141,11 @@ function payload(bytes: Uint8Array, transfer?: Transfer): unknown {
   const { buffers } = transfer;
   const whole = bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && bytes.byteLength === bytes.buffer.byteLength;
   // Detach only what the caller allowed, only whole buffers, and each buffer once.
-  buffers.push(transfer.detach && whole && !buffers.includes(bytes.buffer as ArrayBuffer) ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer));
+  buffers.push(
+    transfer.detach && whole && !buffers.includes(bytes.buffer as ArrayBuffer)
+      ? (bytes.buffer as ArrayBuffer)
+      : (bytes.slice().buffer as ArrayBuffer),
+  );
   return { $buffer: buffers.length - 1 };
 }
 
@@ -134,7 +161,8 @@ export interface Transfer {
 
 function viewBytes(view: ArrayBufferView, where = "input"): Uint8Array {
   // A detached array reads as empty: sending it would silently send nothing.
-  if ((view.buffer as { detached?: boolean }).detached === true) throw new InputError(`${where}: the array's buffer was detached (transferred elsewhere); pass a live array`);
+  if ((view.buffer as { detached?: boolean }).detached === true)
+    throw new InputError(`${where}: the array's buffer was detached (transferred elsewhere); pass a live array`);
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
@@ -146,10 +174,17 @@ export function toWire(item: InputItem, where = "input", transfer?: Transfer): u
   if (typeof item === "string" || typeof item === "number" || typeof item === "boolean" || item === null) return item;
   if (isAudio(item)) {
     const channels = item.channels ?? 1;
-    if (!Number.isInteger(item.sampleRate) || item.sampleRate <= 0) throw new InputError(`${where}: sampleRate must be a whole number of Hz > 0`);
+    if (!Number.isInteger(item.sampleRate) || item.sampleRate <= 0)
+      throw new InputError(`${where}: sampleRate must be a whole number of Hz > 0`);
     if (!Number.isInteger(channels) || channels <= 0) throw new InputError(`${where}: channels must be a whole number > 0`);
-    if (item.audio.length % channels !== 0) throw new InputError(`${where}: ${item.audio.length} samples is not a whole number of ${channels}-channel frames`);
-    const meta: Record<string, unknown> = { sample_rate: item.sampleRate, channels, frames: item.audio.length / channels, dtype: "float32" };
+    if (item.audio.length % channels !== 0)
+      throw new InputError(`${where}: ${item.audio.length} samples is not a whole number of ${channels}-channel frames`);
+    const meta: Record<string, unknown> = {
+      sample_rate: item.sampleRate,
+      channels,
+      frames: item.audio.length / channels,
+      dtype: "float32",
+    };
     if (item.timestampUs !== undefined) meta.timestamp_us = item.timestampUs;
     if (item.streamId !== undefined) meta.stream_id = item.streamId;
     if (item.metadata !== undefined) meta.metadata = item.metadata;
@@ -162,12 +197,15 @@ export function toWire(item: InputItem, where = "input", transfer?: Transfer): u
     return { __numpy__: true, array: { meta: arrayMeta([item.length], "float32"), data: payload(viewBytes(item, where), transfer) } };
   }
   if (item instanceof ArrayBuffer) {
-    if ((item as { detached?: boolean }).detached === true) throw new InputError(`${where}: the ArrayBuffer was detached (transferred elsewhere); pass a live one`);
+    if ((item as { detached?: boolean }).detached === true)
+      throw new InputError(`${where}: the ArrayBuffer was detached (transferred elsewhere); pass a live one`);
     return { __binary__: true, binary: { meta: {}, data: payload(new Uint8Array(item), transfer) } };
   }
   if (item instanceof Uint8Array) return { __binary__: true, binary: { meta: {}, data: payload(viewBytes(item, where), transfer) } };
-  if (typeof Blob === "function" && item instanceof Blob) throw new InputError(`${where}: a Blob must be read first (run and push do; here, pass new Uint8Array(await blob.arrayBuffer()))`);
-  if (ArrayBuffer.isView(item)) throw new InputError(`${where}: typed arrays other than Float32Array and Uint8Array need a {tensor, shape, dtype} wrapper`);
+  if (typeof Blob === "function" && item instanceof Blob)
+    throw new InputError(`${where}: a Blob must be read first (run and push do; here, pass new Uint8Array(await blob.arrayBuffer()))`);
+  if (ArrayBuffer.isView(item))
+    throw new InputError(`${where}: typed arrays other than Float32Array and Uint8Array need a {tensor, shape, dtype} wrapper`);
   if (Array.isArray(item)) return item;
   if (isPlainObject(item)) {
     // An object whose marker key is `true` is an envelope the caller wrote; any other
@@ -181,17 +219,39 @@ export function toWire(item: InputItem, where = "input", transfer?: Transfer): u
 
 /** numpy's dtype names and little-endian type strings the wire accepts, as in the Rust codec. */
 const DTYPES: Record<string, TensorData["dtype"]> = {
-  float32: "float32", "<f4": "float32", f4: "float32",
-  float64: "float64", "<f8": "float64", f8: "float64",
-  int8: "int8", "|i1": "int8", i1: "int8",
-  int16: "int16", "<i2": "int16", i2: "int16",
-  int32: "int32", "<i4": "int32", i4: "int32",
-  int64: "int64", "<i8": "int64", i8: "int64",
-  uint8: "uint8", "|u1": "uint8", u1: "uint8",
-  uint16: "uint16", "<u2": "uint16", u2: "uint16",
-  uint32: "uint32", "<u4": "uint32", u4: "uint32",
-  uint64: "uint64", "<u8": "uint64", u8: "uint64",
-  bool: "bool", "|b1": "bool", b1: "bool",
+  float32: "float32",
+  "<f4": "float32",
+  f4: "float32",
+  float64: "float64",
+  "<f8": "float64",
+  f8: "float64",
+  int8: "int8",
+  "|i1": "int8",
+  i1: "int8",
+  int16: "int16",
+  "<i2": "int16",
+  i2: "int16",
+  int32: "int32",
+  "<i4": "int32",
+  i4: "int32",
+  int64: "int64",
+  "<i8": "int64",
+  i8: "int64",
+  uint8: "uint8",
+  "|u1": "uint8",
+  u1: "uint8",
+  uint16: "uint16",
+  "<u2": "uint16",
+  u2: "uint16",
+  uint32: "uint32",
+  "<u4": "uint32",
+  u4: "uint32",
+  uint64: "uint64",
+  "<u8": "uint64",
+  u8: "uint64",
+  bool: "bool",
+  "|b1": "bool",
+  b1: "bool",
 };
 
 const TYPED: Record<TensorData["dtype"], { size: number; make: (b: ArrayBuffer) => TensorData["tensor"] }> = {
@@ -274,16 +334,20 @@ function decodeTensor(value: Record<string, unknown>, buffers?: Uint8Array[]): T
   const meta = field(body, "meta", "$.array");
   if (typeof meta.dtype !== "string") throw wireError("$.array.meta.dtype", "expected a dtype string");
   const dtype = DTYPES[meta.dtype];
-  if (!dtype) throw wireError("$.array.meta.dtype", `unsupported dtype ${JSON.stringify(meta.dtype)} (known: ${Object.keys(TYPED).join(", ")})`);
+  if (!dtype)
+    throw wireError("$.array.meta.dtype", `unsupported dtype ${JSON.stringify(meta.dtype)} (known: ${Object.keys(TYPED).join(", ")})`);
   const shape = meta.shape;
   if (!Array.isArray(shape)) throw wireError("$.array.meta.shape", "expected an array of sizes");
-  if (!shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) throw wireError("$.array.meta.shape", "sizes must be whole numbers >= 0");
+  if (!shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0))
+    throw wireError("$.array.meta.shape", "sizes must be whole numbers >= 0");
   const { size, make } = TYPED[dtype];
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
-  if (meta.size !== undefined && meta.size !== count) throw wireError("$.array.meta.size", `${JSON.stringify(meta.size)} is not the element count of shape [${shape.join(", ")}]`);
+  if (meta.size !== undefined && meta.size !== count)
+    throw wireError("$.array.meta.size", `${JSON.stringify(meta.size)} is not the element count of shape [${shape.join(", ")}]`);
   const bytes = dataBytes(body, "$.array", buffers);
   const expected = count * size;
-  if (bytes.length !== expected) throw wireError("$.array.data", `shape [${shape.join(", ")}] of ${dtype} needs ${expected} bytes, got ${bytes.length}`);
+  if (bytes.length !== expected)
+    throw wireError("$.array.data", `shape [${shape.join(", ")}] of ${dtype} needs ${expected} bytes, got ${bytes.length}`);
   return { tensor: make(bytes.slice().buffer as ArrayBuffer), shape: shape as number[], dtype }; // own, aligned buffer for any dtype
 }
 
@@ -295,11 +359,14 @@ function decodeAudio(value: Record<string, unknown>, buffers?: Uint8Array[]): Au
   if (channels > 65535) throw wireError("$.audio.meta.channels", "more than 65535 channels");
   if (meta.dtype !== undefined && meta.dtype !== "float32") throw wireError("$.audio.meta.dtype", "audio data must be float32");
   const bytes = dataBytes(body, "$.audio", buffers);
-  if (bytes.length % (4 * channels) !== 0) throw wireError("$.audio.data", `${bytes.length} bytes is not a whole number of ${channels}-channel float32 frames`);
+  if (bytes.length % (4 * channels) !== 0)
+    throw wireError("$.audio.data", `${bytes.length} bytes is not a whole number of ${channels}-channel float32 frames`);
   const frames = bytes.length / (4 * channels);
-  if (meta.frames !== undefined && meta.frames !== frames) throw wireError("$.audio.meta.frames", `says ${JSON.stringify(meta.frames)}, but the data holds ${frames} frames`);
+  if (meta.frames !== undefined && meta.frames !== frames)
+    throw wireError("$.audio.meta.frames", `says ${JSON.stringify(meta.frames)}, but the data holds ${frames} frames`);
   const out: AudioData = { audio: float32Of(bytes), sampleRate, channels };
-  if (typeof meta.timestamp_us === "number" && Number.isInteger(meta.timestamp_us) && meta.timestamp_us >= 0) out.timestampUs = meta.timestamp_us;
+  if (typeof meta.timestamp_us === "number" && Number.isInteger(meta.timestamp_us) && meta.timestamp_us >= 0)
+    out.timestampUs = meta.timestamp_us;
   if (typeof meta.stream_id === "string") out.streamId = meta.stream_id;
   if (isPlainObject(meta.metadata)) out.metadata = meta.metadata;
   return out;

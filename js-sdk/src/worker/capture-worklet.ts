@@ -19,7 +19,10 @@ declare class AudioWorkletProcessor {
   readonly port: MessagePort;
   constructor(options?: { processorOptions?: Record<string, unknown> });
 }
-declare function registerProcessor(name: string, processor: new (options: { processorOptions?: Record<string, unknown> }) => AudioWorkletProcessor): void;
+declare function registerProcessor(
+  name: string,
+  processor: new (options: { processorOptions?: Record<string, unknown> }) => AudioWorkletProcessor,
+): void;
 
 class CaptureProcessor extends AudioWorkletProcessor {
   private out: MessagePort | null = null;

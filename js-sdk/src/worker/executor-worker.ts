@@ -29,7 +29,11 @@ function answer(id: number, promise: Promise<RuntimeAnswer>): void {
 /** Answers a transfer-mode run: the result's buffers move to the page without a copy. */
 function answerTransfer(id: number, promise: Promise<{ result: RuntimeAnswer; buffers: Uint8Array[] }>): void {
   promise.then(
-    ({ result, buffers }) => self.postMessage({ type: "answer", id, result, buffers } satisfies FromExecutor, buffers.map((b) => b.buffer as ArrayBuffer)),
+    ({ result, buffers }) =>
+      self.postMessage(
+        { type: "answer", id, result, buffers } satisfies FromExecutor,
+        buffers.map((b) => b.buffer as ArrayBuffer),
+      ),
     (err: unknown) => send({ type: "fatal", id, message: String((err as Error)?.message ?? err) }),
   );
 }
@@ -44,14 +48,21 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
     case "model": {
       // A refused file (no bytes, a name no node needs) is not fatal: the nodes that want
       // it then fail with a NodeError saying the model is missing.
-      const refused = message.bytes instanceof Uint8Array ? provideModel(String(message.file), message.bytes) : "a model message without bytes";
+      const refused =
+        message.bytes instanceof Uint8Array ? provideModel(String(message.file), message.bytes) : "a model message without bytes";
       if (refused) console.error(`remotemedia executor: ${refused}`);
       return;
     }
     case "run":
       if (Array.isArray(message.buffers)) {
         const buffers = message.buffers.map((b) => new Uint8Array(b));
-        answerTransfer(message.id, rt.runTransfer(message.id, message.manifest, message.body, message.inputs, buffers) as Promise<{ result: RuntimeAnswer; buffers: Uint8Array[] }>);
+        answerTransfer(
+          message.id,
+          rt.runTransfer(message.id, message.manifest, message.body, message.inputs, buffers) as Promise<{
+            result: RuntimeAnswer;
+            buffers: Uint8Array[];
+          }>,
+        );
       } else {
         answer(message.id, rt.run(message.id, message.manifest, message.body, message.inputs) as Promise<RuntimeAnswer>);
       }
@@ -66,17 +77,26 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
       rt.dropSession(message.session);
       return;
     case "push":
-      answer(message.id, inOrder(message.session, () => rt.push(message.session, message.item) as Promise<RuntimeAnswer>));
+      answer(
+        message.id,
+        inOrder(message.session, () => rt.push(message.session, message.item) as Promise<RuntimeAnswer>),
+      );
       return;
     case "close":
-      answer(message.id, inOrder(message.session, () => rt.close(message.session) as Promise<RuntimeAnswer>));
+      answer(
+        message.id,
+        inOrder(message.session, () => rt.close(message.session) as Promise<RuntimeAnswer>),
+      );
       return;
     case "listen":
       if (!(message.port instanceof MessagePort)) throw new Error("listen without a MessagePort");
       listen(rt, message.id, message.session, message.port);
       return;
     case "configure":
-      answer(message.id, inOrder(message.session, async () => rt.configure(message.session, message.node, message.params) as RuntimeAnswer));
+      answer(
+        message.id,
+        inOrder(message.session, async () => rt.configure(message.session, message.node, message.params) as RuntimeAnswer),
+      );
       return;
     case "cancel":
       rt.cancel(message.id);
@@ -98,7 +118,11 @@ self.onmessage = async (event: MessageEvent<ToExecutor>) => {
       runtime = new WorkerRuntime(message.limits);
       // A panic traps the instance: say what it was, and let the page replace this worker.
       runtime.onPanic((info: { message: string } & PanicInfo) =>
-        send({ type: "fatal", message: `the runtime ${info.message}`, panic: { runId: info.runId, nodeId: info.nodeId, nodeType: info.nodeType } }),
+        send({
+          type: "fatal",
+          message: `the runtime ${info.message}`,
+          panic: { runId: info.runId, nodeId: info.nodeId, nodeType: info.nodeType },
+        }),
       );
       send({ type: "ready" });
       for (const queued of pending.splice(0)) handle(queued, runtime);

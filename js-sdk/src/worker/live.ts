@@ -48,8 +48,20 @@ export function listen(rt: WorkerRuntime, request: number, session: number, port
   let scheduled = false;
 
   const post = (step: Transferred, window: LiveStep["window"], capturedAt: number, last: boolean) => {
-    const message: LiveStep = { type: "live", session, result: step.result, buffers: step.buffers, window, capturedAt, stats: { ...stats }, closed: last };
-    self.postMessage(message, step.buffers.map((b) => b.buffer as ArrayBuffer));
+    const message: LiveStep = {
+      type: "live",
+      session,
+      result: step.result,
+      buffers: step.buffers,
+      window,
+      capturedAt,
+      stats: { ...stats },
+      closed: last,
+    };
+    self.postMessage(
+      message,
+      step.buffers.map((b) => b.buffer as ArrayBuffer),
+    );
   };
 
   const drain = async () => {

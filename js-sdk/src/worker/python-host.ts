@@ -22,7 +22,16 @@
  * Python). An interpreter that dies after start-up is reported to the page as the
  * Python worker's death, so the page replaces all of them.
  */
-import type { FromInterpreter, FromPython, PythonRequest, PythonResponse, ToInterpreter, ToInterpreterControl, ToPython, ToPythonControl } from "../protocol.js";
+import type {
+  FromInterpreter,
+  FromPython,
+  PythonRequest,
+  PythonResponse,
+  ToInterpreter,
+  ToInterpreterControl,
+  ToPython,
+  ToPythonControl,
+} from "../protocol.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -74,7 +83,18 @@ function spawn(first: boolean): Interpreter {
   const worker = new Worker(self.location.href, { type: "module", name: "remotemedia-python-interpreter" });
   const control = new MessageChannel();
   const requests = new MessageChannel();
-  const interpreter: Interpreter = { worker, control: control.port1, requests: requests.port1, scope: undefined, ready: Promise.resolve(), started: false, waiting: new Map(), onLive: null, nextId: 1, lastUsed: performance.now() };
+  const interpreter: Interpreter = {
+    worker,
+    control: control.port1,
+    requests: requests.port1,
+    scope: undefined,
+    ready: Promise.resolve(),
+    started: false,
+    waiting: new Map(),
+    onLive: null,
+    nextId: 1,
+    lastUsed: performance.now(),
+  };
   interpreter.ready = new Promise<void>((resolve, reject) => {
     const died = (message: string) => {
       if (!interpreter.started) return reject(new Error(message));
@@ -112,7 +132,10 @@ function spawn(first: boolean): Interpreter {
     answer?.({ response: String(event.data?.response), ...(typeof created === "number" ? { created } : {}) });
   };
   const { assets, indexURL, snapshotCache, network, interrupts } = init!;
-  worker.postMessage({ type: "interpreter", control: control.port2, assets, indexURL, snapshotCache, network, interrupts } satisfies ToInterpreter, [control.port2]);
+  worker.postMessage(
+    { type: "interpreter", control: control.port2, assets, indexURL, snapshotCache, network, interrupts } satisfies ToInterpreter,
+    [control.port2],
+  );
   control.port1.postMessage({ type: "connect", port: requests.port2 } satisfies ToInterpreterControl, [requests.port2]);
   interpreters.push(interpreter);
   tell({ type: "interpreters", count: interpreters.length });
@@ -195,7 +218,10 @@ async function route(message: PythonRequest): Promise<Served> {
 }
 
 /** Posts one request to `interpreter` (under its own id); resolves with its answer. */
-function ask(interpreter: Interpreter, body: { request: string; op: string; instance?: number; run?: number } | { packages: string[] }): Promise<Served> {
+function ask(
+  interpreter: Interpreter,
+  body: { request: string; op: string; instance?: number; run?: number } | { packages: string[] },
+): Promise<Served> {
   const id = interpreter.nextId++;
   return new Promise<Served>((resolve) => {
     interpreter.waiting.set(id, resolve);
@@ -210,7 +236,8 @@ function connect(port: MessagePort, id: number): void {
   port.onmessage = (event: MessageEvent<PythonRequest>) => {
     const message = event.data;
     if (typeof message?.id !== "number") return;
-    if (!("request" in message && typeof message.request === "string") && !("packages" in message && Array.isArray(message.packages))) return;
+    if (!("request" in message && typeof message.request === "string") && !("packages" in message && Array.isArray(message.packages)))
+      return;
     queue = queue.then(async () => {
       let response: string;
       try {

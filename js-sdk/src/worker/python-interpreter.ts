@@ -30,7 +30,10 @@ interface Pyodide {
   runPython(code: string): unknown;
   unpackArchive(buffer: Uint8Array, format: string, options?: { extractDir?: string }): void;
   pyimport(name: string): { handle: PyProxy };
-  loadPackage(names: string[], options?: { errorCallback?: (message: string) => void; messageCallback?: (message: string) => void }): Promise<unknown>;
+  loadPackage(
+    names: string[],
+    options?: { errorCallback?: (message: string) => void; messageCallback?: (message: string) => void },
+  ): Promise<unknown>;
   loadedPackages: Record<string, string>;
   setInterruptBuffer(buffer: Int32Array): void;
 }
@@ -74,7 +77,10 @@ type LoadOptions = Parameters<typeof loadPyodide>[0] & {
  * clearCache() drops it; taken before the remotemedia package is installed (its files
  * live outside wasm memory).
  */
-async function loadWithSnapshot(options: LoadOptions, cacheName: string | null): Promise<{ py: Pyodide; snapshot: PythonStartup["snapshot"] }> {
+async function loadWithSnapshot(
+  options: LoadOptions,
+  cacheName: string | null,
+): Promise<{ py: Pyodide; snapshot: PythonStartup["snapshot"] }> {
   const load = (extra: Partial<LoadOptions>) => loadPyodide({ ...options, ...extra }) as unknown as Promise<Pyodide>;
   if (!cacheName || typeof caches === "undefined") return { py: await load({}), snapshot: "off" };
   const key = new URL("remotemedia-interpreter.snapshot", options!.indexURL).href;
@@ -121,7 +127,11 @@ async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCa
   progress("loading Pyodide");
   // A full Pyodide distribution (indexURL) replaces the shipped core files.
   const core = indexURL
-    ? { wasm: new URL("pyodide.asm.wasm", indexURL).href, stdlib: new URL("python_stdlib.zip", indexURL).href, lock: new URL("pyodide-lock.json", indexURL).href }
+    ? {
+        wasm: new URL("pyodide.asm.wasm", indexURL).href,
+        stdlib: new URL("python_stdlib.zip", indexURL).href,
+        lock: new URL("pyodide-lock.json", indexURL).href,
+      }
     : { wasm: assets.pyodideWasm, stdlib: assets.pythonStdlib, lock: assets.pyodideLock };
   const base = indexURL ?? new URL(".", core.wasm).href; // a folder: the query is dropped
   const [wasm, stdlib, lock, pythonPackage] = await Promise.all([
@@ -148,7 +158,12 @@ async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCa
   py.unpackArchive(pythonPackage, "zip", { extractDir: "/home/pyodide" });
   py.runPython("import sys\nif '/home/pyodide' not in sys.path: sys.path.insert(0, '/home/pyodide')");
   const tImport = performance.now();
-  const bridge = py.pyimport("remotemedia.bridge") as unknown as { handle: PyProxy; live_instances(): number; last_created(): number | undefined; use_interrupts(check: () => boolean): void };
+  const bridge = py.pyimport("remotemedia.bridge") as unknown as {
+    handle: PyProxy;
+    live_instances(): number;
+    last_created(): number | undefined;
+    use_interrupts(check: () => boolean): void;
+  };
   if (interrupts) {
     py.setInterruptBuffer(interrupts.subarray(INTERRUPT_SLOT, INTERRUPT_SLOT + 1));
     bridge.use_interrupts(currentRunCancelled);
@@ -160,14 +175,34 @@ async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCa
   const end = performance.now();
   const reachable = harden(network);
   if (reachable.length > 0) throw new Error(`could not remove ${reachable.join(", ")} from the Python worker's scope`);
-  send({ type: "ready", startMs: end - started, breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock, assets.pythonPackage], tLoad, tInstall, tImport, end), interrupts: interrupts !== null, network });
+  send({
+    type: "ready",
+    startMs: end - started,
+    breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock, assets.pythonPackage], tLoad, tInstall, tImport, end),
+    interrupts: interrupts !== null,
+    network,
+  });
 }
 
 /** The start-up timeline; fetch time from the Resource Timing entries of the runtime's files. */
-function breakdown(snapshot: PythonStartup["snapshot"], urls: string[], tLoad: number, tInstall: number, tImport: number, end: number): PythonStartup {
+function breakdown(
+  snapshot: PythonStartup["snapshot"],
+  urls: string[],
+  tLoad: number,
+  tInstall: number,
+  tImport: number,
+  end: number,
+): PythonStartup {
   const fetches = performance.getEntriesByType("resource").filter((e) => urls.includes(e.name)) as PerformanceResourceTiming[];
   const fetchMs = fetches.length ? Math.max(...fetches.map((e) => e.responseEnd)) - Math.min(...fetches.map((e) => e.startTime)) : 0;
-  return { snapshot, fetchMs, loadPyodideMs: tInstall - tLoad, installMs: tImport - tInstall, importMs: end - tImport, totalMs: end - started };
+  return {
+    snapshot,
+    fetchMs,
+    loadPyodideMs: tInstall - tLoad,
+    installMs: tImport - tInstall,
+    importMs: end - tImport,
+    totalMs: end - started,
+  };
 }
 
 /** Loads the Python packages a manifest asks for (they need a Pyodide distribution that has them). */
@@ -176,12 +211,19 @@ async function loadPackages(packages: string[]): Promise<string> {
   // Names only (the runtime's validation says the same): a URL would load code from anywhere.
   const bad = packages.filter((p) => typeof p !== "string" || !/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/.test(p));
   if (bad.length > 0) return JSON.stringify({ error: { message: `not package names: ${bad.map(String).join(", ")}`, traceback: null } });
-  if (!network && packages.length > 0) return JSON.stringify({ error: { message: `Python packages cannot be loaded: this RemoteMedia instance has no Python network access (pythonNetwork: false); asked for ${packages.join(", ")}`, traceback: null } });
+  if (!network && packages.length > 0)
+    return JSON.stringify({
+      error: {
+        message: `Python packages cannot be loaded: this RemoteMedia instance has no Python network access (pythonNetwork: false); asked for ${packages.join(", ")}`,
+        traceback: null,
+      },
+    });
   const wanted = packages.filter((p) => !loadedPackages.has(p));
   if (wanted.length === 0) return "{}";
   if (!pyodide) return JSON.stringify({ error: { message: "Python is not ready", traceback: null } });
   const errors: string[] = [];
-  const failed = (detail: string) => JSON.stringify({ error: { message: `could not load Python packages ${wanted.join(", ")}: ${detail}`, traceback: null } });
+  const failed = (detail: string) =>
+    JSON.stringify({ error: { message: `could not load Python packages ${wanted.join(", ")}: ${detail}`, traceback: null } });
   try {
     // Pyodide reports a package it could not load through errorCallback and resolves:
     // what counts is what it has loaded afterwards.
@@ -194,9 +236,11 @@ async function loadPackages(packages: string[]): Promise<string> {
     // The SDK ships Pyodide's core only (npm `pyodide`); no registry offers Pyodide (wasm32)
     // wheels of packages such as numpy, so they come from a full distribution the app hosts.
     const why = errors.join("; ") || "no such package in this Pyodide distribution";
-    return failed(`Python package ${missing.map((p) => `"${p}"`).join(", ")} is not in this Pyodide distribution (${why}): the SDK ships Pyodide's core only; host a full Pyodide distribution that has it and pass RemoteMedia.create({ indexURL })`);
+    return failed(
+      `Python package ${missing.map((p) => `"${p}"`).join(", ")} is not in this Pyodide distribution (${why}): the SDK ships Pyodide's core only; host a full Pyodide distribution that has it and pass RemoteMedia.create({ indexURL })`,
+    );
   }
-  wanted.forEach((p) => loadedPackages.add(p));
+  for (const p of wanted) loadedPackages.add(p);
   return "{}";
 }
 
@@ -221,7 +265,10 @@ async function serve(request: string, run: number | undefined): Promise<Served> 
   // interrupted by the page, never missed.
   Atomics.store(interrupts, RUNNING_SLOT, run);
   try {
-    if (isCancelled(run)) return { response: JSON.stringify({ error: { message: `run ${run} was cancelled before its Python work started`, traceback: null } }) };
+    if (isCancelled(run))
+      return {
+        response: JSON.stringify({ error: { message: `run ${run} was cancelled before its Python work started`, traceback: null } }),
+      };
     return handled(request);
   } finally {
     Atomics.store(interrupts, RUNNING_SLOT, 0);
@@ -262,10 +309,22 @@ let network = true;
  */
 function harden(withNetwork: boolean): string[] {
   const names = ["caches", "indexedDB", "postMessage", "webkitRequestFileSystem", "webkitResolveLocalFileSystemURL", "storageFoundation"];
-  if (!withNetwork) names.push("fetch", "XMLHttpRequest", "WebSocket", "WebSocketStream", "EventSource", "WebTransport", "importScripts", "Worker", "SharedWorker", "BroadcastChannel");
+  if (!withNetwork)
+    names.push(
+      "fetch",
+      "XMLHttpRequest",
+      "WebSocket",
+      "WebSocketStream",
+      "EventSource",
+      "WebTransport",
+      "importScripts",
+      "Worker",
+      "SharedWorker",
+      "BroadcastChannel",
+    );
   for (const name of names) {
     for (let o: object | null = self; o !== null; o = Object.getPrototypeOf(o)) {
-      if (Object.prototype.hasOwnProperty.call(o, name)) Reflect.deleteProperty(o, name);
+      if (Object.hasOwn(o, name)) Reflect.deleteProperty(o, name);
     }
   }
   // New ports from the host arrive over `control` only; nothing else listens here.
@@ -288,10 +347,18 @@ function removeCodeEvaluation(): string[] {
   const refuse = () => {
     throw new TypeError("JavaScript code evaluation is disabled in this Python worker (pythonNetwork: false)");
   };
-  const kinds = [function () {}, async function () {}, function* () {}, async function* () {}].map((f) => Object.getPrototypeOf(f) as { constructor: unknown });
+  // Function expressions on purpose: each kind's prototype is what is locked below.
+  // biome-ignore lint/complexity/useArrowFunction: an arrow function has no kind of its own
+  const kinds = [function () {}, async function () {}, function* () {}, async function* () {}].map(
+    (f) => Object.getPrototypeOf(f) as { constructor: unknown },
+  );
   for (const prototype of kinds) Object.defineProperty(prototype, "constructor", { value: refuse, writable: false, configurable: false });
   const g = self as unknown as Record<string, unknown>;
-  Object.defineProperty(g, "Function", { value: new Proxy(Function, { apply: refuse, construct: refuse }), writable: false, configurable: false });
+  Object.defineProperty(g, "Function", {
+    value: new Proxy(Function, { apply: refuse, construct: refuse }),
+    writable: false,
+    configurable: false,
+  });
   Reflect.deleteProperty(g, "eval");
   for (const name of ["setTimeout", "setInterval"] as const) {
     const timer = self[name].bind(self) as (handler: unknown, ...rest: unknown[]) => number;
