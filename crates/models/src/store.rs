@@ -11,7 +11,7 @@
 //! node instance that uses them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use crate::silero::SileroVad;
 
@@ -52,9 +52,9 @@ struct Store {
     silero: HashMap<u32, Arc<SileroVad>>,
 }
 
-static STORE: Mutex<Option<Store>> = Mutex::new(None);
+static STORE: LazyLock<Mutex<Store>> = LazyLock::new(Mutex::default);
 
-fn store() -> MutexGuard<'static, Option<Store>> {
+fn store() -> MutexGuard<'static, Store> {
     // A panic while holding the lock leaves nothing half-written: maps are only inserted into.
     STORE
         .lock()
@@ -77,8 +77,7 @@ pub fn provide(file: &str, bytes: Vec<u8>) -> Result<(), String> {
     if bytes.is_empty() {
         return Err(format!("the model file {file} is empty"));
     }
-    let mut guard = store();
-    let store = guard.get_or_insert_with(Store::default);
+    let mut store = store();
     store.provided.insert(model.file.to_string(), bytes.into());
     if model.file == SILERO_VAD.file {
         store.silero.clear();
@@ -91,10 +90,7 @@ pub fn provide(file: &str, bytes: Vec<u8>) -> Result<(), String> {
 /// Errors: the model file was neither provided nor found (the message says where it was
 /// looked for); it is not Silero VAD's ONNX export; another sample rate.
 pub fn silero(sample_rate: u32) -> Result<Arc<SileroVad>, String> {
-    if let Some(net) = store()
-        .as_ref()
-        .and_then(|s| s.silero.get(&sample_rate).cloned())
-    {
+    if let Some(net) = store().silero.get(&sample_rate).cloned() {
         return Ok(net);
     }
     let bytes = bytes_of(&SILERO_VAD)?;
@@ -102,20 +98,14 @@ pub fn silero(sample_rate: u32) -> Result<Arc<SileroVad>, String> {
         SileroVad::from_onnx(&bytes, sample_rate)
             .map_err(|e| format!("the model file {}: {e}", SILERO_VAD.file))?,
     );
-    store()
-        .get_or_insert_with(Store::default)
-        .silero
-        .insert(sample_rate, net.clone());
+    store().silero.insert(sample_rate, net.clone());
     Ok(net)
 }
 
 /// A model file's bytes: provided, else (natively) `$REMOTEMEDIA_MODELS/<file>`, else the
 /// copy compiled into a native build.
 fn bytes_of(model: &ModelFile) -> Result<Arc<[u8]>, String> {
-    if let Some(bytes) = store()
-        .as_ref()
-        .and_then(|s| s.provided.get(model.file).cloned())
-    {
+    if let Some(bytes) = store().provided.get(model.file).cloned() {
         return Ok(bytes);
     }
     native::find(model)

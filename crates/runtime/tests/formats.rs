@@ -255,10 +255,7 @@ fn ffmpeg_decode(path: &PathBuf, opus: bool) -> Vec<f32> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
+    common::f32le(&out.stdout)
 }
 
 /// ffprobe's duration of the first audio stream, in seconds (the container's when the

@@ -106,22 +106,47 @@ struct Settings {
     emit_events: bool,
 }
 
+/// A probability parameter's value `v`, checked to be from 0 to 1.
+pub(crate) fn probability(name: &str, v: f64) -> Result<f32, ParamError> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(v as f32)
+    } else {
+        Err(ParamError::new(
+            name,
+            format!("must be from 0 to 1, got {v}"),
+        ))
+    }
+}
+
+/// The duration parameter `name` (ms, 0 to `max_ms`) in samples at `rate` Hz.
+pub(crate) fn duration_samples(
+    p: &Params<'_>,
+    name: &str,
+    rate: u32,
+    max_ms: f64,
+) -> Result<u64, ParamError> {
+    let ms = p.f64(name);
+    if ms.is_finite() && (0.0..=max_ms).contains(&ms) {
+        Ok((ms * f64::from(rate) / 1000.0).round() as u64)
+    } else {
+        Err(ParamError::new(
+            name,
+            format!("must be 0 to {max_ms} ms, got {ms}"),
+        ))
+    }
+}
+
+/// The hysteresis floor when none is given: `threshold - 0.15`, at least 0 (the original's).
+fn default_neg_threshold(threshold: f32) -> f32 {
+    (threshold - 0.15).max(0.0)
+}
+
 impl Settings {
     fn from_params(p: &Params<'_>, rate: u32) -> Result<Self, ParamError> {
-        let probability = |name: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) {
-                Ok(v as f32)
-            } else {
-                Err(ParamError::new(
-                    name,
-                    format!("must be from 0 to 1, got {v}"),
-                ))
-            }
-        };
         let threshold = probability("threshold", p.f64("threshold"))?;
         let neg_threshold = match p.get("neg_threshold").and_then(Value::as_f64) {
             Some(v) => probability("neg_threshold", v)?,
-            None => (threshold - 0.15).max(0.0),
+            None => default_neg_threshold(threshold),
         };
         if neg_threshold > threshold {
             return Err(ParamError::new(
@@ -129,23 +154,12 @@ impl Settings {
                 format!("must not exceed threshold ({threshold}), got {neg_threshold}"),
             ));
         }
-        let samples = |name: &str, max_ms: f64| {
-            let ms = p.f64(name);
-            if ms.is_finite() && (0.0..=max_ms).contains(&ms) {
-                Ok((ms * f64::from(rate) / 1000.0).round() as u64)
-            } else {
-                Err(ParamError::new(
-                    name,
-                    format!("must be 0 to {max_ms} ms, got {ms}"),
-                ))
-            }
-        };
         Ok(Settings {
             threshold,
             neg_threshold,
-            min_speech: samples("min_speech_duration_ms", 60_000.0)?,
-            min_silence: samples("min_silence_duration_ms", 60_000.0)?,
-            pad: samples("speech_pad_ms", 10_000.0)?,
+            min_speech: duration_samples(p, "min_speech_duration_ms", rate, 60_000.0)?,
+            min_silence: duration_samples(p, "min_silence_duration_ms", rate, 60_000.0)?,
+            pad: duration_samples(p, "speech_pad_ms", rate, 10_000.0)?,
             include_frames: p.bool("include_metadata"),
             emit_events: p.bool("emit_events"),
         })
@@ -195,7 +209,7 @@ impl SileroVad {
             rate,
             Settings {
                 threshold,
-                neg_threshold: (threshold - 0.15).max(0.0),
+                neg_threshold: default_neg_threshold(threshold),
                 min_speech: 0,
                 min_silence,
                 pad: 0,
@@ -216,6 +230,11 @@ impl SileroVad {
             reported_to: 0,
             format: FormatGuard::default(),
         }
+    }
+
+    /// The sample rate it runs at, in Hz.
+    pub(crate) fn rate(&self) -> u32 {
+        self.rate
     }
 
     /// Feeds mono samples at the detector's rate; the speech runs that ended, as sample

@@ -18,7 +18,7 @@ use crate::data::RuntimeData;
 use crate::node::NodeFactory;
 use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
-use crate::nodes::silero_vad::{silero_rate, SileroVad};
+use crate::nodes::silero_vad::{duration_samples, probability, silero_rate, SileroVad};
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
 
@@ -63,7 +63,6 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
 
 struct Coordinator {
     detector: SileroVad,
-    rate: u32,
     min_speech: u64,
     segments: u64,
     format: FormatGuard,
@@ -72,25 +71,11 @@ struct Coordinator {
 impl Coordinator {
     fn from_params(p: Params<'_>) -> Result<Self, ParamError> {
         let rate = silero_rate(&p, "sample_rate")?;
-        let threshold = p.f64("vad_threshold");
-        if !(0.0..=1.0).contains(&threshold) {
-            return Err(ParamError::new("vad_threshold", "must be from 0 to 1"));
-        }
-        let samples = |name: &str| {
-            let ms = p.f64(name);
-            if ms.is_finite() && (0.0..=60_000.0).contains(&ms) {
-                Ok((ms * f64::from(rate) / 1000.0).round() as u64)
-            } else {
-                Err(ParamError::new(
-                    name,
-                    format!("must be 0 to 60000 ms, got {ms}"),
-                ))
-            }
-        };
+        let threshold = probability("vad_threshold", p.f64("vad_threshold"))?;
+        let min_silence = duration_samples(&p, "min_silence_duration_ms", rate, 60_000.0)?;
         Ok(Coordinator {
-            detector: SileroVad::raw(rate, threshold as f32, samples("min_silence_duration_ms")?),
-            rate,
-            min_speech: samples("min_speech_duration_ms")?,
+            detector: SileroVad::raw(rate, threshold, min_silence),
+            min_speech: duration_samples(&p, "min_speech_duration_ms", rate, 60_000.0)?,
             segments: 0,
             format: FormatGuard::default(),
         })
@@ -103,7 +88,7 @@ impl Coordinator {
             if to - from >= self.min_speech {
                 continue;
             }
-            let rate = f64::from(self.rate);
+            let rate = f64::from(self.detector.rate());
             out.push(RuntimeData::Json(json!({
                 "type": "control",
                 "message_type": "cancel_speculation",
@@ -124,10 +109,11 @@ impl Coordinator {
         out: &mut Vec<RuntimeData>,
     ) -> Result<(), NodeFailure> {
         let audio = crate::nodes::expect_audio(item, NODE)?;
-        if audio.sample_rate != self.rate {
+        let rate = self.detector.rate();
+        if audio.sample_rate != rate {
             return Err(NodeFailure::new(format!(
-                "{NODE} has sample_rate {} and got {} Hz audio; put a FastResampleNode with target_rate {} before it",
-                self.rate, audio.sample_rate, self.rate
+                "{NODE} has sample_rate {rate} and got {} Hz audio; put a FastResampleNode with target_rate {rate} before it",
+                audio.sample_rate
             )));
         }
         self.format.check(&audio, NODE)?;

@@ -137,7 +137,12 @@ pub fn ffmpeg_mono(path: &std::path::Path, rate: u32) -> Vec<f32> {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
+    f32le(&out.stdout)
+}
+
+/// Raw little-endian float32 samples (what ffmpeg's `-f f32le` writes).
+pub fn f32le(bytes: &[u8]) -> Vec<f32> {
+    bytes
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
