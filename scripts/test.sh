@@ -67,7 +67,9 @@ step "SDK: biome (lint and format, biome.json), tsc --strict, unit tests (js-sdk
 biome check
 tsc -p js-sdk/tsconfig.json --noEmit
 tsc -p js-sdk/tsconfig.worker.json --noEmit
-node --test js-sdk/test/
+# The unit tests run on the TypeScript sources through tsx (no build needed), but
+# server-side.test.mjs, which checks the built module.
+node --import tsx --test js-sdk/test/
 step "Python package: ruff (lint and format) and unit tests (js-sdk/python/tests)"
 target/onnx-venv/bin/ruff check js-sdk/python
 target/onnx-venv/bin/ruff format --check js-sdk/python

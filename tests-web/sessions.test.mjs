@@ -80,7 +80,7 @@ test("a run aborted on the session's worker: the session's pushes reject at once
 test("the session's worker crashing: the session's pushes reject at once", async () => {
   const page = await sdkPage(ctx);
   // A message the worker cannot understand makes it report a fatal error: the pool replaces it.
-  const r = await sessionAfter(page, `rm.workers[0].post({ type: "not-a-message" }); await new Promise((r) => setTimeout(r, 200));`);
+  const r = await sessionAfter(page, `rm.pool.all[0].post({ type: "not-a-message" }); await new Promise((r) => setTimeout(r, 200));`);
   assertLost(r, /unknown message type/);
   assert.deepEqual(r.next, { ok: true, value: "after" });
 });
@@ -129,10 +129,10 @@ test("runs sharing a worker with an aborted Rust run are retried on a fresh work
     await new Promise((r) => setTimeout(r, 100));
     const bystander = rm.run(echo, ["innocent"]).then((x) => x.outputs[0].input, (e) => `${e.name}: ${e.message}`);
     await new Promise((r) => setTimeout(r, 100));
-    const before = rm.workers[0];
+    const before = rm.pool.all[0];
     controller.abort();
     // Replaced at once (it used to keep computing the abandoned run, the bystander waiting).
-    const replaced = rm.workers[0] !== before;
+    const replaced = rm.pool.all[0] !== before;
     return { aborted: await aborted, bystander: await bystander, replaced };
   });
   assert.equal(r.aborted, "AbortError");
@@ -146,7 +146,7 @@ test("sessions dropped without close() are reclaimed once garbage-collected", as
   const opened = await page.evaluate(async () => {
     const echo = { version: "v1", metadata: { name: "echo" }, nodes: [{ id: "e", node_type: "Echo" }] };
     for (let i = 0; i < 50; i++) await (await window.rm.open(echo)).push(i); // never closed, never kept
-    return window.rm.workers[0].sessions;
+    return window.rm.pool.all[0].sessions;
   });
   assert.equal(opened, 50);
   const cdp = await page.context().newCDPSession(page);
@@ -154,7 +154,7 @@ test("sessions dropped without close() are reclaimed once garbage-collected", as
   for (let i = 0; i < 50 && left > 0; i++) {
     await cdp.send("HeapProfiler.collectGarbage");
     await new Promise((r) => setTimeout(r, 100));
-    left = await page.evaluate(() => window.rm.workers[0].sessions);
+    left = await page.evaluate(() => window.rm.pool.all[0].sessions);
   }
   assert.equal(left, 0, "dropped sessions still counted after garbage collection");
   const after = await page.evaluate(async () => (await window.rm.run({ version: "v1", metadata: { name: "m" }, nodes: [{ id: "m", node_type: "MultiplyNode" }] }, [5])).outputs);

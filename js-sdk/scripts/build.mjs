@@ -11,7 +11,7 @@
 //   *.wasm, *.zip, pyodide-lock.json   the runtime's data files
 //   silero_vad_v6.onnx (+ .LICENSE.txt)  Silero VAD, fetched only for SileroVADNode
 //   sw.js               the service worker (stamped from sw/sw.template.js)
-//   *.d.ts              the types (tsc)
+//   *.d.ts, */*.d.ts    the types (tsc; one folder per concept, as in src/)
 //
 // The Rust worker crate is built with wasm-pack into wasm/ (not shipped), skipped when
 // its output is newer than every Rust source; wasm-opt comes from the npm package binaryen.
@@ -128,7 +128,7 @@ async function main() {
   });
   await esbuild.build({
     ...common,
-    entryPoints: { "executor-worker": path.join(sdk, "src/worker/executor-worker.ts") },
+    entryPoints: { "executor-worker": path.join(sdk, "src/worker/executor/executor-worker.ts") },
     outdir: dist,
   });
   await esbuild.build({
@@ -138,7 +138,7 @@ async function main() {
   });
   await esbuild.build({
     ...common,
-    entryPoints: { "python-worker": path.join(sdk, "src/worker/python-worker.ts") },
+    entryPoints: { "python-worker": path.join(sdk, "src/worker/python/python-worker.ts") },
     outdir: dist,
     minify: true, // Pyodide's glue is 1.2 MB already minified; keep it so
     plugins: [pyodideForBrowsers],

@@ -12,6 +12,7 @@
  * mount takes the same pool back and only one is ever started.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
+import { emptyListenerView, reduceListenerView } from "./bindings/listener-state.js";
 import { RemoteMedia } from "./index.js";
 import type { CreateOptions, Listener, ListenOptions, LiveEvent, Manifest, ProgressEvent } from "./index.js";
 
@@ -120,11 +121,8 @@ export interface ListenerState {
  */
 export function useListener(rm: RemoteMedia | null, manifest: Manifest, options: ListenOptions & { keep?: number } = {}): ListenerState {
   const [view, setView] = useState<Omit<ListenerState, "start" | "pause" | "resume" | "stop">>({
+    ...emptyListenerView(),
     state: "idle",
-    speaking: false,
-    levelDb: null,
-    events: [],
-    utterances: [],
     error: null,
     listener: null,
   });
@@ -144,11 +142,8 @@ export function useListener(rm: RemoteMedia | null, manifest: Manifest, options:
     const onEvent = (event: LiveEvent) => {
       options.onEvent?.(event);
       setView((v) => {
-        if (event.event === "frame") return { ...v, levelDb: typeof event.level_db === "number" ? event.level_db : v.levelDb };
-        const events = [...v.events, event].slice(-keep);
-        if (event.event === "speech_start") return { ...v, events, speaking: true };
-        if (event.event === "speech_end") return { ...v, events, speaking: false, utterances: [...v.utterances, event].slice(-keep) };
-        return { ...v, events };
+        const next = reduceListenerView(v, event, keep);
+        return next === v ? v : { ...v, ...next };
       });
     };
     const onError = (error: Error) => setView((v) => ({ ...v, state: "failed", error }));

@@ -11,6 +11,8 @@
  */
 import { getCurrentScope, onMounted, onScopeDispose, shallowRef, unref } from "vue";
 import type { Ref, ShallowRef } from "vue";
+import { emptyListenerView, reduceListenerView } from "./bindings/listener-state.js";
+import type { ListenerView } from "./bindings/listener-state.js";
 import { RemoteMedia } from "./index.js";
 import type { CreateOptions, Listener, ListenOptions, LiveEvent, Manifest, ProgressEvent } from "./index.js";
 
@@ -127,18 +129,18 @@ export function useListener(
   };
   let generation = 0;
 
+  // The shared reducer's view; each ref is set only when its part changed.
+  let view: ListenerView = emptyListenerView();
+  const show = (next: ListenerView) => {
+    if (next.speaking !== view.speaking) refs.speaking.value = next.speaking;
+    if (next.levelDb !== view.levelDb) refs.levelDb.value = next.levelDb;
+    if (next.events !== view.events) refs.events.value = next.events;
+    if (next.utterances !== view.utterances) refs.utterances.value = next.utterances;
+    view = next;
+  };
   const onEvent = (event: LiveEvent) => {
     options.onEvent?.(event);
-    if (event.event === "frame") {
-      if (typeof event.level_db === "number") refs.levelDb.value = event.level_db;
-      return;
-    }
-    refs.events.value = [...refs.events.value, event].slice(-keep);
-    if (event.event === "speech_start") refs.speaking.value = true;
-    if (event.event === "speech_end") {
-      refs.speaking.value = false;
-      refs.utterances.value = [...refs.utterances.value, event].slice(-keep);
-    }
+    show(reduceListenerView(view, event, keep));
   };
 
   const start = async () => {
@@ -147,8 +149,7 @@ export function useListener(
     const mine = ++generation;
     refs.state.value = "starting";
     refs.error.value = null;
-    refs.events.value = [];
-    refs.utterances.value = [];
+    show({ ...view, events: [], utterances: [] });
     try {
       const listener = await rm.value.listen(wanted, {
         ...options,
@@ -176,7 +177,7 @@ export function useListener(
     refs.listener.value = null;
     await listener?.destroy();
     refs.state.value = "idle";
-    refs.speaking.value = false;
+    show({ ...view, speaking: false });
   };
 
   onScopeDispose(() => void stop());

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
 const table = JSON.parse(readFileSync(new URL("../../docs/errors.json", import.meta.url), "utf8"));
-const sdk = await import("../dist/index.js");
+// The sources, not dist/: run with `node --import tsx` (npm test does).
+const sdk = await import("../src/errors.ts");
 
 /** A value for each field, as the runtime would write it. */
 const SAMPLE = {

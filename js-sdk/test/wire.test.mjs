@@ -3,7 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fromWire, toWire, float32ToBase64, base64ToFloat32, errorFromJson, AbortError, AssetError, CaptureError, InputError, ManifestError, NodeError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "../dist/index.js";
+// The sources, not dist/: run with `node --import tsx` (npm test does).
+import { fromWire, toWire, float32ToBase64, base64ToFloat32 } from "../src/wire.ts";
+import { errorFromJson, AbortError, AssetError, CaptureError, InputError, ManifestError, NodeError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "../src/errors.ts";
 
 const vectors = JSON.parse(readFileSync(new URL("../../test-vectors/wire.json", import.meta.url), "utf8"));
 const float = (v) => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v);

@@ -67,7 +67,44 @@ impl PackageError {
     /// The error as a validation report: one problem at `rmpkg:<entry>`, what the CLIs
     /// report (as `RunError::Manifest`) and the SDK's `ManifestError` carries.
     pub fn report(&self) -> ValidationReport {
-        ValidationReport::unreadable(&format!("rmpkg:{}", self.path), self.message.clone())
+        let problem = self.problem();
+        ValidationReport::unreadable(&problem.path, problem.message)
+    }
+
+    /// The error as one problem at [`problem_path`] of its entry.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            path: problem_path(&self.path),
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// Where a problem with package entry `entry` (or `$`, the zip itself) is reported among
+/// a manifest's problems: `rmpkg:<entry>`, so it cannot be mistaken for a JSON path.
+pub fn problem_path(entry: &str) -> String {
+    format!("rmpkg:{entry}")
+}
+
+/// Validation of a package's bytes: the report of its manifest, with the package's
+/// warnings first (at [`problem_path`]), or the one problem that kept it from being read.
+pub fn validate(bytes: &[u8], known: crate::validate::KnownTypes<'_>) -> ValidationReport {
+    match read(bytes) {
+        Err(error) => error.report(),
+        Ok(package) => {
+            let mut report = crate::validate::validate_value(&package.manifest, known).1;
+            let mut warnings: Vec<Problem> = package
+                .warnings
+                .into_iter()
+                .map(|w| Problem {
+                    path: problem_path(&w.path),
+                    message: w.message,
+                })
+                .collect();
+            warnings.append(&mut report.warnings);
+            report.warnings = warnings;
+            report
+        }
     }
 }
 

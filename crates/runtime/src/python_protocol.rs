@@ -4,8 +4,10 @@
 //! and CPython embedded natively ([`crate::native_python`]).
 //!
 //! - `{"op": "require", "packages": [...]}` -> `{}` (natively: each package imports);
-//! - `{"op": "create", "node": {id, node_type, params}, "python": {packages, modules}}`
-//!   -> `{"instance": n}` (the node's `initialize` has run);
+//! - `{"op": "create", "node": {id, node_type, params}, "python": {packages, modules},
+//!   "scope": s}` -> `{"instance": n}` (the node's `initialize` has run); `scope` is
+//!   [`scope_of`] the manifest (null without modules): the bridge keeps one namespace,
+//!   and the browser one interpreter, per scope;
 //! - `{"op": "process", "instance": n, "items": [...]}` -> `{"items": [...]}`;
 //! - `{"op": "flush", "instance": n}` -> `{"items": [...]}` (`cleanup` has run and the
 //!   instance is gone);
@@ -27,13 +29,31 @@ pub fn require_request(packages: &[String]) -> Value {
     json!({"op": "require", "packages": packages})
 }
 
-/// `create`: one instance of `node`, with the manifest's Python modules loaded.
+/// `create`: one instance of `node`, with the manifest's Python modules loaded in the
+/// manifest's [`scope_of`].
 pub fn create_request(manifest: &Manifest, node: &NodeSpec) -> Value {
     json!({
         "op": "create",
         "node": {"id": node.id, "node_type": node.node_type, "params": node.params},
         "python": manifest.python,
+        "scope": scope_of(manifest),
     })
+}
+
+/// The interpreter scope of `manifest` (`docs/python-nodes.md`, "Scopes"): the lowercase hex
+/// SHA-256 of its `python.modules` as compact JSON with keys sorted (serde_json's
+/// output of the map), or `None` when it has none. Equal modules share a scope, so a
+/// manifest run again keeps its module state. The one place this hash is computed: the
+/// browser's Python host and the bridge read it from requests.
+pub fn scope_of(manifest: &Manifest) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let modules = &manifest.python.as_ref()?.modules;
+    if modules.is_empty() {
+        return None;
+    }
+    let text = serde_json::to_string(modules).ok()?;
+    let digest = Sha256::digest(text.as_bytes());
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// `process`: a batch of items for instance `instance`.
@@ -105,5 +125,32 @@ mod tests {
             vec![RuntimeData::Json(1.into()), RuntimeData::Text("a".into())]
         );
         assert!(instance_of(&answer).is_err());
+    }
+
+    use crate::manifest::Manifest;
+    use serde_json::json;
+
+    fn manifest(python: serde_json::Value) -> Manifest {
+        serde_json::from_value(json!({
+            "version": "v1", "metadata": {"name": "m"},
+            "nodes": [{"id": "a", "node_type": "N"}], "python": python,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_scope_is_the_modules_content() {
+        let a = json!({"modules": {"a": "x = 1", "b": "y = 2"}});
+        let a_reordered = json!({"modules": {"b": "y = 2", "a": "x = 1"}, "packages": ["numpy"]});
+        let scope = scope_of(&manifest(a)).unwrap();
+        assert_eq!(scope.len(), 64);
+        assert!(scope.bytes().all(|b| b.is_ascii_hexdigit()));
+        // Key order and packages do not matter; any change to a module's text does.
+        assert_eq!(Some(scope.clone()), scope_of(&manifest(a_reordered)));
+        let changed = json!({"modules": {"a": "x = 1 ", "b": "y = 2"}});
+        assert_ne!(Some(scope), scope_of(&manifest(changed)));
+        // No inline Python: the shared interpreter.
+        assert_eq!(scope_of(&manifest(json!({"modules": {}}))), None);
+        assert_eq!(scope_of(&manifest(json!({"packages": ["numpy"]}))), None);
     }
 }

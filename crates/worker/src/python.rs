@@ -29,10 +29,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, MessagePort};
 
-/// A message to the Python worker.
+/// A message to the Python worker (the SDK's `PythonRequest`, js-sdk/src/protocol/python.ts).
 #[derive(Serialize)]
 #[serde(untagged)]
-enum ToPython {
+enum PythonRequest {
     Request {
         id: u32,
         request: String,
@@ -57,29 +57,14 @@ enum ToPython {
     },
 }
 
-/// The interpreter scope of `manifest`: the hex SHA-256 of its `python.modules` (as
-/// JSON, keys sorted), or `None` when it has none. Equal modules share an interpreter,
-/// so a manifest run again keeps its module state.
-pub fn scope_of(manifest: &Manifest) -> Option<Rc<str>> {
-    use sha2::{Digest, Sha256};
-    let modules = &manifest.python.as_ref()?.modules;
-    if modules.is_empty() {
-        return None;
-    }
-    let text = serde_json::to_string(modules).ok()?;
-    let digest = Sha256::digest(text.as_bytes());
-    Some(
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-            .into(),
-    )
+/// The interpreter scope of `manifest` ([`protocol::scope_of`]), shared cheaply.
+fn scope_of(manifest: &Manifest) -> Option<Rc<str>> {
+    protocol::scope_of(manifest).map(Rc::from)
 }
 
-/// The Python worker's answer to the request with the same id.
+/// The Python worker's answer to the request with the same id (the SDK's `PythonResponse`).
 #[derive(Deserialize)]
-struct FromPython {
+struct PythonResponse {
     id: u32,
     response: String,
 }
@@ -102,7 +87,8 @@ impl Channel {
             let weak = weak.clone();
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 // An answer that cannot be read is dropped: nothing waits for it by id.
-                let Ok(answer) = serde_wasm_bindgen::from_value::<FromPython>(event.data()) else {
+                let Ok(answer) = serde_wasm_bindgen::from_value::<PythonResponse>(event.data())
+                else {
                     return;
                 };
                 if let Some(channel) = weak.upgrade() {
@@ -124,7 +110,7 @@ impl Channel {
     }
 
     /// Posts `message(id)`; resolves with the answer's JSON text.
-    fn ask(&self, message: impl FnOnce(u32) -> ToPython) -> Promise {
+    fn ask(&self, message: impl FnOnce(u32) -> PythonRequest) -> Promise {
         let id = self.next_id.get();
         self.next_id.set(id.wrapping_add(1));
         if let Some(reason) = self.closed.borrow().as_deref() {
@@ -192,7 +178,7 @@ impl PythonNodes {
         scope: Option<Rc<str>>,
     ) -> Result<Value, NodeFailure> {
         let packages = packages.to_vec();
-        answer(self.channel.ask(|id| ToPython::Packages {
+        answer(self.channel.ask(|id| PythonRequest::Packages {
             id,
             packages,
             scope,
@@ -212,7 +198,7 @@ async fn request(
     let instance = body["instance"].as_u64();
     let run = crate::request::running_request();
     let scope = scope.clone();
-    answer(channel.ask(|id| ToPython::Request {
+    answer(channel.ask(|id| PythonRequest::Request {
         id,
         request,
         op,
@@ -299,7 +285,7 @@ impl Drop for PythonNode {
             let request = protocol::release_request(self.instance).to_string();
             // Untagged: a release must run even for a cancelled run.
             let scope = self.scope.clone();
-            let _ = self.channel.ask(|id| ToPython::Request {
+            let _ = self.channel.ask(|id| PythonRequest::Request {
                 id,
                 request,
                 op: "release".into(),
@@ -328,36 +314,5 @@ impl AsyncNode for PythonNode {
             let body = protocol::flush_request(self.instance);
             protocol::items_of(&request(&self.channel, &self.scope, body).await?)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scope_of;
-    use remotemedia_runtime::manifest::Manifest;
-    use serde_json::json;
-
-    fn manifest(python: serde_json::Value) -> Manifest {
-        serde_json::from_value(json!({
-            "version": "v1", "metadata": {"name": "m"},
-            "nodes": [{"id": "a", "node_type": "N"}], "python": python,
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn the_scope_is_the_modules_content() {
-        let a = json!({"modules": {"a": "x = 1", "b": "y = 2"}});
-        let a_reordered = json!({"modules": {"b": "y = 2", "a": "x = 1"}, "packages": ["numpy"]});
-        let scope = scope_of(&manifest(a)).unwrap();
-        assert_eq!(scope.len(), 64);
-        assert!(scope.bytes().all(|b| b.is_ascii_hexdigit()));
-        // Key order and packages do not matter; any change to a module's text does.
-        assert_eq!(Some(scope.clone()), scope_of(&manifest(a_reordered)));
-        let changed = json!({"modules": {"a": "x = 1 ", "b": "y = 2"}});
-        assert_ne!(Some(scope), scope_of(&manifest(changed)));
-        // No inline Python: the shared interpreter.
-        assert_eq!(scope_of(&manifest(json!({"modules": {}}))), None);
-        assert_eq!(scope_of(&manifest(json!({"packages": ["numpy"]}))), None);
     }
 }

@@ -386,15 +386,15 @@ async fn step(
 }
 
 /// Reads an `.rmpkg` package (`remotemedia_runtime::package`): `{manifest, metadata,
-/// files: [{name, size}], warnings: [{path, message}]}`, or `{error: {path, message}}`
-/// when it cannot be read. Exported for the main thread, where the SDK unpacks packages
+/// files: [{name, size}], warnings: [{path, message}]}` (warnings at entry paths), or
+/// `{error: {path, message}}` when it cannot be read (`path` is `rmpkg:<entry>`). Exported for the main thread, where the SDK unpacks packages
 /// given to `run`/`open`/`listen` before validating their manifest.
 #[wasm_bindgen(js_name = readPackage)]
 pub fn read_package(bytes: &[u8]) -> JsValue {
     crate::panic::install(None);
     let answer = match remotemedia_runtime::package::read(bytes) {
         Ok(package) => serde_json::to_value(&package).unwrap_or(Value::Null),
-        Err(error) => json!({ "error": error }),
+        Err(error) => json!({ "error": error.problem() }),
     };
     answer
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
@@ -403,7 +403,8 @@ pub fn read_package(bytes: &[u8]) -> JsValue {
 
 /// Validates a manifest against the Rust nodes and the Python built-ins:
 /// `{valid, errors: [{path, message}], warnings, python_nodes, python_packages, models}`.
-/// `manifest` is an object, or JSON text; `limits` as in [`WorkerRuntime::new`]
+/// `manifest` is an object, JSON text, or the bytes of an `.rmpkg` package (a
+/// `Uint8Array`; its problems at `rmpkg:<entry>`, `remotemedia_runtime::package::validate`); `limits` as in [`WorkerRuntime::new`]
 /// (limits that cannot be read are one problem at `limits`). Also exported for the main
 /// thread, where the SDK's `validate` is synchronous.
 #[wasm_bindgen(js_name = validateManifest)]
@@ -416,6 +417,21 @@ pub fn validate_manifest(manifest: JsValue, limits: JsValue) -> JsValue {
                 .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
                 .unwrap_or(JsValue::NULL)
         }
+    }
+}
+
+/// The `input_data` of a manifest file in the original SDK's `{manifest, input_data}`
+/// form (`remotemedia_runtime::manifest::manifest_part`), as wire items; `undefined` for
+/// any other form, or text that is not JSON. `file` is the file's JSON text.
+#[wasm_bindgen(js_name = manifestInputData)]
+pub fn manifest_input_data(file: &str) -> JsValue {
+    crate::panic::install(None);
+    let Ok(value) = serde_json::from_str::<Value>(file) else {
+        return JsValue::UNDEFINED;
+    };
+    match remotemedia_runtime::manifest::manifest_part(&value).1 {
+        Some(items) => to_js(&Value::Array(items.clone())),
+        None => JsValue::UNDEFINED,
     }
 }
 
@@ -449,6 +465,10 @@ fn validate_under(manifest: JsValue, limits: Limits) -> JsValue {
     };
     let report = match manifest.as_string() {
         Some(text) => remotemedia_runtime::validate::validate_str(&text, known).1,
+        None if manifest.is_instance_of::<js_sys::Uint8Array>() => {
+            let bytes = js_sys::Uint8Array::from(manifest).to_vec();
+            remotemedia_runtime::package::validate(&bytes, known)
+        }
         None => match from_js(manifest, "the manifest") {
             Ok(value) => remotemedia_runtime::validate::validate_value(&value, known).1,
             Err(message) => {

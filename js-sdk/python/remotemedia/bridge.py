@@ -7,7 +7,6 @@ process -> {"items": [...]}; flush -> {"items": [...]}; release -> {};
 any failure -> {"error": {"message", "traceback"}}.
 """
 
-import hashlib
 import json
 import sys
 import threading
@@ -28,14 +27,19 @@ MAX_SCOPES = 64
 _BUILTINS_SOURCE = inspect.getsource(_builtins)
 
 
-def _load_modules(modules):
-    """The scope of a manifest's modules (name -> source): on first use, a private copy
-    of the built-ins and the modules are executed in it, so their classes and globals
-    are the manifest's own (see ``node.py``). Manifests without modules share one scope
-    whose built-ins no module can reach by importing (``remotemedia.builtins`` is not
-    what runs), so patching that module changes nothing that runs."""
+def _load_modules(modules, scope):
+    """The scope of a manifest's modules (name -> source), named by the request's
+    ``scope`` (the runtime's hash of the modules, docs/python-nodes.md "Scopes"; this package never
+    computes it): on first use, a private copy of the built-ins and the modules are
+    executed in it, so their classes and globals are the manifest's own (see
+    ``node.py``). Manifests without modules share one scope ("") whose built-ins no
+    module can reach by importing (``remotemedia.builtins`` is not what runs), so
+    patching that module changes nothing that runs."""
     modules = modules or {}
-    scope = hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()
+    if not modules:
+        scope = ""
+    elif not isinstance(scope, str) or not scope:
+        raise ValueError("a create request with python.modules must name its scope")
     if scope in _scopes:
         _scopes[scope] = _scopes.pop(scope)  # most recently used last
         return scope
@@ -141,7 +145,7 @@ def _instantiate(cls, params, node_id):
 
 
 def _create(request):
-    scope = _load_modules((request.get("python") or {}).get("modules"))
+    scope = _load_modules((request.get("python") or {}).get("modules"), request.get("scope"))
     spec = request["node"]
     cls = _node.find(spec["node_type"], scope)
     if cls is None:

@@ -11,7 +11,7 @@
  * executor, then `{type: "stopped", frames}` to the page, and stops processing).
  * Paused time is not stream time: the stream resumes where it paused.
  */
-import type { CaptureChunk, CaptureControl, CaptureEnd } from "../protocol.js";
+import type { CaptureChunk, CaptureControl, CaptureEnd } from "../protocol/capture.js";
 
 // The AudioWorkletGlobalScope, declared here: TypeScript's lib has no audioworklet.
 declare const sampleRate: number;

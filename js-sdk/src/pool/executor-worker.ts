@@ -1,12 +1,12 @@
 /**
- * The executor worker pool. Each worker is a dedicated module worker running the
- * Rust executor; the compiled WebAssembly.Module is posted to it (compiled once,
- * instantiated per worker). A worker that crashes is replaced; only the requests it
- * was holding fail, with WorkerCrashedError.
+ * One executor worker, seen from the main thread: a dedicated module worker running the
+ * Rust executor, given the compiled WebAssembly.Module (compiled once, instantiated per
+ * worker). It matches answers to requests by id and, when it stops, fails the requests
+ * it holds with WorkerCrashedError and tells its listeners; the pool (pool.ts) replaces it.
  */
-import { spawnWorker } from "./assets.js";
-import { NodeError, WorkerCrashedError } from "./errors.js";
-import type { ExecutorLimits, FromExecutor, LiveStep, RuntimeAnswer, ToExecutor } from "./protocol.js";
+import { spawnWorker } from "../assets.js";
+import { NodeError, WorkerCrashedError } from "../errors.js";
+import type { ExecutorLimits, FromExecutor, LiveStep, RuntimeAnswer, ToExecutor } from "../protocol/executor.js";
 
 /** A worker's answer: the runtime's answer object, plus transferred payload buffers in "transfer" mode. */
 export interface Answer {
@@ -19,8 +19,8 @@ type Pending = { resolve: (answer: Answer) => void; reject: (err: Error) => void
 /** One executor worker, the requests it is holding and the sessions open on it. */
 export class ExecutorWorker {
   readonly index: number;
-  /** Streaming sessions open on this worker (their node state lives here). */
-  sessions = 0;
+  /** Streaming sessions open on this worker (their node state lives here): see {@link holdSession}. */
+  private sessions = 0;
   /** Ids of the manifests this worker has been given (see `protocol.ts`). */
   readonly manifests = new Set<number>();
   /** Model files this worker has been given (see `protocol.ts`). */
@@ -106,6 +106,19 @@ export class ExecutorWorker {
   /** Requests in flight plus open sessions: what the pool balances on. */
   get load(): number {
     return this.pending.size + this.sessions;
+  }
+
+  /**
+   * Counts one open session (or live listener) in this worker's {@link load} until the
+   * returned function is called; calling it again does nothing.
+   */
+  holdSession(): () => void {
+    this.sessions++;
+    let held = true;
+    return () => {
+      if (held) this.sessions--;
+      held = false;
+    };
   }
 
   /**

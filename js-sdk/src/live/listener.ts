@@ -8,10 +8,11 @@
  * of audio captured since the start (paused time excluded), the same clock as a batch
  * run over the recorded audio.
  */
-import { CaptureError, errorFromJson, RemoteMediaError, WorkerCrashedError } from "./errors.js";
-import type { ExecutorWorker } from "./pool.js";
-import type { CaptureControl, LiveStep, ToExecutor } from "./protocol.js";
-import { fromWire } from "./wire.js";
+import { errorFromJson, RemoteMediaError, WorkerCrashedError } from "../errors.js";
+import type { ExecutorWorker } from "../pool/executor-worker.js";
+import type { CaptureControl } from "../protocol/capture.js";
+import type { LiveStep, ToExecutor } from "../protocol/executor.js";
+import { fromWire } from "../wire.js";
 
 /** Options of {@link RemoteMedia.listen}. */
 export interface ListenOptions {
@@ -126,7 +127,7 @@ export class Listener {
     this.closedPromise = new Promise((resolve) => (this.closed = resolve));
     const { worker, session, node, context } = parts;
     this.rate = context.sampleRate;
-    worker.sessions++;
+    this.unsubscribe.push(worker.holdSession());
     this.unsubscribe.push(worker.onLive(session, (step) => this.onStep(step)));
     this.unsubscribe.push(worker.onDeath((err) => this.fail(new WorkerCrashedError(`the live session was lost: ${err.message}`))));
     node.port.onmessage = (event: MessageEvent<{ type: string; frames: number }>) => {
@@ -295,9 +296,8 @@ export class Listener {
     if (this.released) return;
     this.released = true;
     const { worker, session, context, node, source, stream } = this.parts;
-    for (const u of this.unsubscribe) u();
+    for (const u of this.unsubscribe) u(); // listeners, and this session's slot in the worker's load
     context.removeEventListener("statechange", this.onContextState);
-    worker.sessions--;
     if (this.state !== "stopped") worker.post({ type: "drop", session });
     node.port.postMessage({ type: "stop" } satisfies CaptureControl); // its processor ends
     node.port.onmessage = null;
@@ -338,41 +338,4 @@ function toEvent(node: string, item: unknown, streamTime: number): LiveEvent {
     if (typeof record.event === "string") return { ...record, t: time(record), node, event: record.event };
   }
   return { t: streamTime, node, event: "output", data: item };
-}
-
-/** The capture worklet module, added once per AudioContext. */
-const modules = new WeakMap<BaseAudioContext, Promise<void>>();
-
-/** Adds the capture worklet to `context` (once). Rejects with CaptureError. */
-export function addCaptureModule(context: BaseAudioContext, url: string): Promise<void> {
-  let loading = modules.get(context);
-  if (!loading) {
-    loading = context.audioWorklet.addModule(url).catch((err: unknown) => {
-      modules.delete(context);
-      throw new CaptureError(`could not load the capture worklet ${url}: ${String((err as Error)?.message ?? err)}`, err);
-    });
-    modules.set(context, loading);
-  }
-  return loading;
-}
-
-/** Microphone audio as it is: no echo cancellation, noise suppression or gain control. */
-const RAW_AUDIO: MediaTrackConstraints = { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false };
-
-/** Opens the microphone; CaptureError names why it could not be. */
-export async function openMicrophone(constraints: MediaTrackConstraints | undefined): Promise<MediaStream> {
-  if (!globalThis.navigator?.mediaDevices?.getUserMedia)
-    throw new CaptureError("this page cannot capture audio (navigator.mediaDevices is missing: is it served over https or localhost?)");
-  try {
-    return await navigator.mediaDevices.getUserMedia({ audio: constraints ?? RAW_AUDIO });
-  } catch (err) {
-    const name = (err as DOMException)?.name ?? "Error";
-    const why =
-      name === "NotAllowedError"
-        ? "permission was refused"
-        : name === "NotFoundError"
-          ? "there is no microphone"
-          : String((err as Error)?.message ?? err);
-    throw new CaptureError(`the microphone could not be opened: ${why} (${name})`, err);
-  }
 }

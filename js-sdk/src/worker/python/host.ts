@@ -3,7 +3,7 @@
  * The Python worker as a host of interpreters. It runs no Python itself: each
  * interpreter scope (the SHA-256 of a manifest's `python.modules`, or none for
  * manifests without inline Python) gets its own Pyodide interpreter in a nested worker
- * (python-interpreter.ts), so one manifest's Python (its modules, globals, patches to the
+ * (interpreter.ts), so one manifest's Python (its modules, globals, patches to the
  * standard library or to JavaScript globals) can never change what another's runs.
  *
  * Requests from the executor workers arrive here and go to their scope's interpreter,
@@ -24,14 +24,14 @@
  */
 import type {
   FromInterpreter,
-  FromPython,
+  PythonEvent,
   PythonRequest,
   PythonResponse,
   ToInterpreter,
   ToInterpreterControl,
-  ToPython,
+  PythonInit,
   ToPythonControl,
-} from "../protocol.js";
+} from "../../protocol/python.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -64,11 +64,11 @@ interface Connection {
 
 const connections = new Map<number, Connection>();
 let page: MessagePort | null = null;
-let init: ToPython | null = null;
+let init: PythonInit | null = null;
 const interpreters: Interpreter[] = [];
 let queue: Promise<unknown> = Promise.resolve();
 
-function tell(message: FromPython): void {
+function tell(message: PythonEvent): void {
   page?.postMessage(message);
 }
 
@@ -287,7 +287,7 @@ function disconnect(id: number): void {
 }
 
 /** Starts this worker as the host (the page's `init`): the first interpreter boots at once. */
-export function startHost(message: ToPython): void {
+export function startHost(message: PythonInit): void {
   if (page) return;
   page = message.control;
   init = message;

@@ -10,8 +10,9 @@
  * behind catches up in bigger steps instead of queueing without end. Parameter
  * changes (`configure`) take their turn in the same order.
  */
-import type { WorkerRuntime } from "../../wasm/remotemedia_worker.js";
-import type { CaptureChunk, CaptureEnd, LiveStep, RuntimeAnswer } from "../protocol.js";
+import type { WorkerRuntime } from "../../../wasm/remotemedia_worker.js";
+import type { CaptureChunk, CaptureEnd } from "../../protocol/capture.js";
+import type { LiveStep, RuntimeAnswer } from "../../protocol/executor.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 

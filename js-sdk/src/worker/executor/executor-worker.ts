@@ -6,8 +6,8 @@
  * malformed one is answered with an error, never a crash. The executor itself is
  * the Rust `WorkerRuntime` (crates/worker).
  */
-import init, { WorkerRuntime, provideModel } from "../../wasm/remotemedia_worker.js";
-import type { FromExecutor, PanicInfo, RuntimeAnswer, ToExecutor } from "../protocol.js";
+import init, { WorkerRuntime, provideModel } from "../../../wasm/remotemedia_worker.js";
+import type { FromExecutor, PanicInfo, RuntimeAnswer, ToExecutor } from "../../protocol/executor.js";
 import { inOrder, listen } from "./live.js";
 
 declare const self: DedicatedWorkerGlobalScope;

@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 /**
  * One Python interpreter, in a worker of its own (nested in the Python worker, which
- * starts one per interpreter scope: see python-host.ts): starts Pyodide, installs the
+ * starts one per interpreter scope: see host.ts): starts Pyodide, installs the
  * `remotemedia` Python package, and serves the Python-node requests the host forwards,
  * one at a time (Pyodide is single-threaded).
  *
@@ -11,32 +11,26 @@
  * app's bundler emits them. Every file is fetched and checked here first: a missing file
  * fails with its URL and what the server answered, never a hang inside Pyodide.
  */
-import { loadPyodide } from "pyodide";
+import type { loadPyodide } from "pyodide";
 import createPyodideModule from "pyodide/pyodide.asm.mjs";
-import { fetchAsset } from "../assets.js";
-import type { AssetURLs } from "../assets.js";
-import { AssetError } from "../errors.js";
-import { CANCELLED_FIRST, INTERRUPT_SLOT, RUNNING_SLOT } from "../protocol.js";
-import type { FromInterpreter, PythonRequest, PythonResponse, PythonStartup, ToInterpreter, ToInterpreterControl } from "../protocol.js";
+import { fetchAsset } from "../../assets.js";
+import type { AssetURLs } from "../../assets.js";
+import { AssetError } from "../../errors.js";
+import { CANCELLED_FIRST, INTERRUPT_SLOT, RUNNING_SLOT } from "../../protocol/python.js";
+import type {
+  FromInterpreter,
+  PythonRequest,
+  PythonResponse,
+  PythonStartup,
+  ToInterpreter,
+  ToInterpreterControl,
+} from "../../protocol/python.js";
+
+import { harden } from "./sandbox.js";
+import { loadWithSnapshot, withPrefetched } from "./snapshot.js";
+import type { LoadOptions, PyProxy, Pyodide } from "./snapshot.js";
 
 declare const self: DedicatedWorkerGlobalScope;
-
-interface PyProxy {
-  (arg: string): string;
-  destroy(): void;
-}
-interface Pyodide {
-  makeMemorySnapshot(): Uint8Array;
-  runPython(code: string): unknown;
-  unpackArchive(buffer: Uint8Array, format: string, options?: { extractDir?: string }): void;
-  pyimport(name: string): { handle: PyProxy };
-  loadPackage(
-    names: string[],
-    options?: { errorCallback?: (message: string) => void; messageCallback?: (message: string) => void },
-  ): Promise<unknown>;
-  loadedPackages: Record<string, string>;
-  setInterruptBuffer(buffer: Int32Array): void;
-}
 
 const started = performance.now();
 let handle: PyProxy | null = null;
@@ -62,65 +56,6 @@ function send(message: FromInterpreter): void {
 
 function progress(stage: string): void {
   send({ type: "progress", stage, elapsedMs: performance.now() - started });
-}
-
-type LoadOptions = Parameters<typeof loadPyodide>[0] & {
-  _makeSnapshot?: boolean;
-  _loadSnapshot?: Uint8Array;
-};
-
-/**
- * Memory snapshots of the started interpreter (Pyodide's `_makeSnapshot` /
- * `_loadSnapshot`, private in 314.x): a warm start restores one instead of booting
- * CPython and unpacking the stdlib (measured here: 0.19 s instead of 3.2 s). Kept in
- * the Cache API under this build's cache (`cacheName`, from the page), so a new build or
- * clearCache() drops it; taken before the remotemedia package is installed (its files
- * live outside wasm memory).
- */
-async function loadWithSnapshot(
-  options: LoadOptions,
-  cacheName: string | null,
-): Promise<{ py: Pyodide; snapshot: PythonStartup["snapshot"] }> {
-  const load = (extra: Partial<LoadOptions>) => loadPyodide({ ...options, ...extra }) as unknown as Promise<Pyodide>;
-  if (!cacheName || typeof caches === "undefined") return { py: await load({}), snapshot: "off" };
-  const key = new URL("remotemedia-interpreter.snapshot", options!.indexURL).href;
-  const cache = await caches.open(cacheName).catch(() => null);
-  const hit = await cache?.match(key);
-  if (hit) {
-    try {
-      return { py: await load({ _loadSnapshot: new Uint8Array(await hit.arrayBuffer()) }), snapshot: "loaded" };
-    } catch {
-      await cache?.delete(key); // a bad snapshot is dropped; boot normally below
-    }
-  }
-  try {
-    const py = await load({ _makeSnapshot: true });
-    const bytes = py.makeMemorySnapshot();
-    await cache?.put(key, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/octet-stream" } }));
-    return { py, snapshot: "made" };
-  } catch {
-    return { py: await load({}), snapshot: "failed" };
-  }
-}
-
-/**
- * Pyodide always fetches its WebAssembly from `indexURL + "pyodide.asm.wasm"`, a name a
- * bundler changes. While it starts, that one URL is answered from the bytes already
- * fetched and checked; every other request goes to the network as usual.
- */
-async function withPrefetched<T>(files: Map<string, Uint8Array>, run: () => Promise<T>): Promise<T> {
-  const original = self.fetch;
-  self.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
-    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    const bytes = files.get(url);
-    if (bytes) return Promise.resolve(new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/wasm" } }));
-    return original.call(self, input, init);
-  };
-  try {
-    return await run();
-  } finally {
-    self.fetch = original;
-  }
 }
 
 async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCache: string | null): Promise<void> {
@@ -299,80 +234,6 @@ function currentRunCancelled(): boolean {
 
 /** Whether Python code may use the network (`pythonNetwork`); packages need it. */
 let network = true;
-
-/**
- * What manifest code must not reach from this worker's global scope (Python's `js`
- * module is that scope): the origin's storage (the Cache API, which holds the runtime's
- * files, and IndexedDB) and the page (`postMessage`); with `network` false also every
- * network API. Each name is deleted wherever it is defined on the global's prototype
- * chain, after the worker took the references it needs. Returns what is left (empty).
- */
-function harden(withNetwork: boolean): string[] {
-  const names = ["caches", "indexedDB", "postMessage", "webkitRequestFileSystem", "webkitResolveLocalFileSystemURL", "storageFoundation"];
-  if (!withNetwork)
-    names.push(
-      "fetch",
-      "XMLHttpRequest",
-      "WebSocket",
-      "WebSocketStream",
-      "EventSource",
-      "WebTransport",
-      "importScripts",
-      "Worker",
-      "SharedWorker",
-      "BroadcastChannel",
-    );
-  for (const name of names) {
-    for (let o: object | null = self; o !== null; o = Object.getPrototypeOf(o)) {
-      if (Object.hasOwn(o, name)) Reflect.deleteProperty(o, name);
-    }
-  }
-  // New ports from the host arrive over `control` only; nothing else listens here.
-  self.onmessage = null;
-  const left = names.filter((name) => name in self);
-  if (!withNetwork) left.push(...removeCodeEvaluation());
-  return left;
-}
-
-/**
- * Without the network, JavaScript code evaluation goes too: `import()` cannot be deleted
- * (it is syntax), but it can only be reached from code made at run time. So `eval` is
- * deleted, the constructors of every kind of function (`Function`, and the async and
- * generator ones, reached through any function's `constructor`) throw, and timers refuse
- * code strings. Functions that exist keep working. Pyodide needs evaluation only to load
- * packages' shared libraries, which are refused here anyway. Returns what still
- * evaluates code (empty).
- */
-function removeCodeEvaluation(): string[] {
-  const refuse = () => {
-    throw new TypeError("JavaScript code evaluation is disabled in this Python worker (pythonNetwork: false)");
-  };
-  // Function expressions on purpose: each kind's prototype is what is locked below.
-  // biome-ignore lint/complexity/useArrowFunction: an arrow function has no kind of its own
-  const kinds = [function () {}, async function () {}, function* () {}, async function* () {}].map(
-    (f) => Object.getPrototypeOf(f) as { constructor: unknown },
-  );
-  for (const prototype of kinds) Object.defineProperty(prototype, "constructor", { value: refuse, writable: false, configurable: false });
-  const g = self as unknown as Record<string, unknown>;
-  Object.defineProperty(g, "Function", {
-    value: new Proxy(Function, { apply: refuse, construct: refuse }),
-    writable: false,
-    configurable: false,
-  });
-  Reflect.deleteProperty(g, "eval");
-  for (const name of ["setTimeout", "setInterval"] as const) {
-    const timer = self[name].bind(self) as (handler: unknown, ...rest: unknown[]) => number;
-    Object.defineProperty(g, name, {
-      value: (handler: unknown, ...rest: unknown[]) => (typeof handler === "function" ? timer(handler, ...rest) : refuse()),
-      writable: false,
-      configurable: false,
-    });
-  }
-  const still: string[] = [];
-  if ("eval" in self) still.push("eval");
-  for (const prototype of kinds) if (prototype.constructor !== refuse) still.push("a function constructor");
-  return still;
-}
 
 function connect(port: MessagePort): void {
   port.onmessage = (event: MessageEvent<PythonRequest>) => {

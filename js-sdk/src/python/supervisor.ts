@@ -1,0 +1,216 @@
+/**
+ * Python supervision on the main thread: starting the Python worker (the host of the
+ * interpreters, worker/python/), connecting each executor worker to it over a channel
+ * of its own, cancelling the Python work of a run (an interrupt through shared memory
+ * when the page is cross-origin isolated, else a restart), and replacing the worker
+ * when it dies.
+ */
+import { spawnWorker } from "../assets.js";
+import type { AssetURLs } from "../assets.js";
+import { crossOriginIsolated } from "../environment.js";
+import { AssetError, RemoteMediaError } from "../errors.js";
+import { DEFAULT_PYTHON_INTERPRETERS } from "../options.js";
+import type { CreateOptions } from "../options.js";
+import type { ExecutorWorker } from "../pool/executor-worker.js";
+import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERRUPT_SLOTS, RUNNING_SLOT } from "../protocol/python.js";
+import type { PythonEvent, PythonInit, PythonStartup, ToPythonControl } from "../protocol/python.js";
+
+/** How long interrupted Python code has to stop before its worker is replaced (ms). */
+const INTERRUPT_GRACE_MS = 1000;
+
+/** The Python side of {@link Capabilities}. */
+export interface PythonStatus {
+  python: "off" | "not started" | "starting" | "ready" | "failed";
+  pythonStartup?: PythonStartup;
+  pythonRestarts: number;
+  pythonInterrupt: boolean;
+  pythonInterrupts: number;
+  pythonInterpreters: number;
+}
+
+export class PythonSupervisor {
+  private worker: Worker | null = null;
+  private state: PythonStatus["python"];
+  private ready: Promise<void> | null = null;
+  private restarts = 0;
+  private interruptCount = 0;
+  private interpreters = 0;
+  private startup: PythonStartup | undefined;
+  /** Each executor worker's channel to the Python worker, by number (see ToPythonControl). */
+  private connections = 0;
+  private connectionOf = new WeakMap<ExecutorWorker, number>();
+  /** The private channel to the Python worker (`PythonEvent` in, `ToPythonControl` out). */
+  private control: MessagePort | null = null;
+  /** Interrupt memory shared with the Python worker (cross-origin isolated pages). */
+  private interrupts: Int32Array | null = null;
+  private interruptReady = false;
+  private stopped = false;
+
+  /**
+   * `workers` lists the executor workers to connect when Python starts;
+   * `snapshotCache` names this build's Cache API cache for memory snapshots.
+   */
+  constructor(
+    private options: CreateOptions,
+    private assets: AssetURLs,
+    private workers: () => readonly ExecutorWorker[],
+    private snapshotCache: string,
+  ) {
+    this.state = options.python === false ? "off" : "not started";
+  }
+
+  /** Whether Python is on or starting (new executor workers are connected to it). */
+  get started(): boolean {
+    return this.state === "ready" || this.state === "starting";
+  }
+
+  /** Whether `python: false` turned Python off. */
+  get off(): boolean {
+    return this.state === "off";
+  }
+
+  /** Starts the Python worker now (once); resolves when its first interpreter is ready. */
+  start(): Promise<void> {
+    if (this.state === "off") return Promise.reject(new RemoteMediaError("Python is disabled (python: false)"));
+    if (this.ready) return this.ready;
+    const t0 = performance.now();
+    const progress = (stage: string, elapsedMs: number) => this.options.onProgress?.({ stage, component: "python", elapsedMs });
+    this.state = "starting";
+    progress("starting the Python worker", 0);
+    let python: Worker;
+    try {
+      python = spawnWorker(this.assets.pythonWorker, "remotemedia-python");
+    } catch (err) {
+      this.state = "failed";
+      return Promise.reject(err);
+    }
+    this.worker = python;
+    const control = new MessageChannel();
+    this.control = control.port1;
+    this.interrupts =
+      crossOriginIsolated() && typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(INTERRUPT_SLOTS * 4)) : null;
+    this.ready = new Promise<void>((resolve, reject) => {
+      control.port1.onmessage = (event: MessageEvent<PythonEvent>) => {
+        const m = event.data;
+        if (m.type === "progress") progress(m.stage, m.elapsedMs);
+        else if (m.type === "interpreters") this.interpreters = m.count;
+        else if (m.type === "ready") {
+          this.state = "ready";
+          this.startup = m.breakdown;
+          this.interruptReady = m.interrupts;
+          progress("Python ready", performance.now() - t0);
+          resolve();
+        } else if (m.type === "fatal") {
+          // After start-up, a dead Python worker is replaced; before, the start failed.
+          if (this.state === "ready") return this.restart(m.message);
+          this.state = "failed";
+          reject(m.asset ? new AssetError(m.message, m.asset.url, m.asset.status, m.asset.contentType) : new RemoteMediaError(m.message));
+        }
+      };
+      python.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        const message = `the Python worker crashed: ${event.message || "script error"}`;
+        if (this.state === "ready") return this.restart(message);
+        this.state = "failed";
+        reject(new RemoteMediaError(message));
+      };
+    });
+    const init: PythonInit = {
+      type: "init",
+      control: control.port2,
+      assets: this.assets,
+      indexURL: this.options.indexURL,
+      snapshotCache: this.options.pythonSnapshot === false ? null : this.snapshotCache,
+      network: this.options.pythonNetwork !== false,
+      interrupts: this.interrupts?.buffer as SharedArrayBuffer | undefined,
+      maxInterpreters: this.options.pythonInterpreters ?? DEFAULT_PYTHON_INTERPRETERS,
+    };
+    python.postMessage(init, [control.port2]);
+    for (const w of this.workers()) this.connect(w);
+    return this.ready;
+  }
+
+  /**
+   * Stops the Python worker and starts a new one at once (from the memory snapshot when
+   * there is one). Connecting the new one fails the Python calls still waiting in the
+   * executor workers: their runs reject with NodeError; later runs use the new worker.
+   * Python state (module globals, node instances) does not survive.
+   */
+  restart(reason: string): void {
+    if (!this.worker || this.stopped) return;
+    this.worker.onerror = null;
+    if (this.control) this.control.onmessage = null;
+    this.control?.close();
+    this.worker.terminate();
+    this.worker = null;
+    this.control = null;
+    this.interrupts = null;
+    this.interruptReady = false;
+    this.interpreters = 0;
+    this.ready = null;
+    this.state = "not started";
+    this.restarts++;
+    this.options.onProgress?.({ stage: `restarting the Python worker: ${reason}`, component: "python", elapsedMs: 0 });
+    this.start().catch(() => {}); // a failed start is reported to the next run that needs Python
+  }
+
+  /** Connects an executor worker to the Python worker (a MessageChannel of their own), if Python runs. */
+  connect(worker: ExecutorWorker): void {
+    if (!this.control) return;
+    const channel = new MessageChannel();
+    const connection = ++this.connections;
+    this.connectionOf.set(worker, connection);
+    worker.post({ type: "python-port", port: channel.port1 }, [channel.port1]);
+    this.control.postMessage({ type: "connect", port: channel.port2, connection } satisfies ToPythonControl, [channel.port2]);
+  }
+
+  /** An executor worker is gone: the Python node instances it made (open sessions, runs in flight) are released. */
+  disconnect(worker: ExecutorWorker): void {
+    const connection = this.connectionOf.get(worker);
+    if (connection !== undefined) this.control?.postMessage({ type: "disconnect", connection } satisfies ToPythonControl);
+  }
+
+  /**
+   * Stops the Python work of run `run` (timed out or aborted). With interrupts, the run
+   * goes on the cancelled list first (its queued Python requests are skipped), then,
+   * if Python is serving it now, SIGINT is written: its node code raises
+   * `RunCancelled` and Python keeps its state. If that run is still in Python
+   * `INTERRUPT_GRACE_MS` later (code that catches everything, or blocks in JS), or
+   * without interrupts, the Python worker is replaced.
+   */
+  cancel(run: number, what: string): void {
+    const shared = this.interruptReady ? this.interrupts : null;
+    if (!shared) {
+      this.restart(what);
+      return;
+    }
+    const next = Atomics.add(shared, CANCELLED_NEXT, 1);
+    Atomics.store(shared, CANCELLED_FIRST + (next % CANCELLED_RING), run);
+    if (Atomics.load(shared, RUNNING_SLOT) !== run) return; // not started: it will be skipped
+    Atomics.store(shared, INTERRUPT_SLOT, 2);
+    setTimeout(() => {
+      if (this.interrupts !== shared) return; // already replaced
+      if (Atomics.load(shared, RUNNING_SLOT) === run) this.restart(`${what}, and its Python code did not stop when interrupted`);
+      else this.interruptCount++;
+    }, INTERRUPT_GRACE_MS);
+  }
+
+  /** Where Python stands, for `capabilities()`. */
+  status(): PythonStatus {
+    return {
+      python: this.state,
+      pythonStartup: this.startup,
+      pythonRestarts: this.restarts,
+      pythonInterrupt: this.interruptReady,
+      pythonInterrupts: this.interruptCount,
+      pythonInterpreters: this.interpreters,
+    };
+  }
+
+  /** Stops the Python worker for good. */
+  terminate(): void {
+    this.stopped = true;
+    this.worker?.terminate();
+    this.control?.close();
+  }
+}
