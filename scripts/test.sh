@@ -86,5 +86,6 @@ step "benchmark harness, quick mode (proves it runs; no assertions on times)"
 node bench/run.mjs --quick > /dev/null
 node bench/memory.mjs --quick > /dev/null
 node bench/vad.mjs --quick > /dev/null
+node bench/python.mjs --quick > /dev/null
 echo
 echo "all suites passed in $((SECONDS - START)) s"

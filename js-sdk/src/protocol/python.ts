@@ -41,9 +41,17 @@ export type ToPythonControl = { type: "connect"; port: MessagePort; connection: 
  * Python worker (host) -> one interpreter (a nested worker running Pyodide): the one
  * message on the interpreter's worker. `control` is its private channel to the host
  * (the interpreter's own `postMessage` is removed once Python can run, so manifest code
- * cannot post anywhere); the other fields are the page's, as in {@link PythonInit}.
+ * cannot post anywhere); `pyodide` is Pyodide's WebAssembly, fetched, checked and
+ * compiled once by the host for every interpreter (each instantiates it, sharing the
+ * compiled code); `snapshot`, for interpreters after the first, is a copy of the memory
+ * snapshot the host read once from the Cache API; the other fields are the page's, as
+ * in {@link PythonInit}.
  */
-export type ToInterpreter = Omit<PythonInit, "type" | "maxInterpreters"> & { type: "interpreter" };
+export type ToInterpreter = Omit<PythonInit, "type" | "maxInterpreters"> & {
+  type: "interpreter";
+  pyodide: WebAssembly.Module;
+  snapshot?: Uint8Array;
+};
 
 /**
  * Host -> interpreter over `control`: `connect` hands over the port requests come on

@@ -33,6 +33,10 @@ import type {
   ToPythonControl,
 } from "../../protocol/python.js";
 
+import { fetchAsset } from "../../assets.js";
+import { AssetError } from "../../errors.js";
+import { pyodideFiles, snapshotKey } from "./snapshot.js";
+
 declare const self: DedicatedWorkerGlobalScope;
 
 /** One interpreter worker and the requests it has not answered. */
@@ -75,6 +79,52 @@ function tell(message: PythonEvent): void {
 const errorAnswer = (message: string) => JSON.stringify({ error: { message, traceback: null } });
 
 /**
+ * Pyodide's WebAssembly, fetched, checked and compiled once here and handed to every
+ * interpreter (a `WebAssembly.Module` crosses to a nested worker without a copy of its
+ * code): each interpreter then compiles nothing. A failure is retried by the next
+ * interpreter that needs it.
+ */
+let pyodideModule: Promise<WebAssembly.Module> | null = null;
+function compiledPyodide(): Promise<WebAssembly.Module> {
+  if (!pyodideModule) {
+    const url = pyodideFiles(init!.assets, init!.indexURL).wasm;
+    const compiling = fetchAsset(url, "wasm").then((bytes) =>
+      WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>).catch((err: unknown) => {
+        throw new AssetError(`${url}: the WebAssembly does not compile: ${String((err as Error)?.message ?? err)}`, url);
+      }),
+    );
+    compiling.catch(() => {
+      if (pyodideModule === compiling) pyodideModule = null;
+    });
+    pyodideModule = compiling;
+  }
+  return pyodideModule;
+}
+
+/**
+ * The memory snapshot the first interpreter made or restored, read once from the Cache
+ * API for the interpreters after it (each restores a copy; reading the cache in every
+ * interpreter left about 30 MiB more in each, measured in bench/results/python.md).
+ * Null when there is none (snapshots off, or no Cache API).
+ */
+let snapshotBytes: Promise<Uint8Array | undefined> | null = null;
+function sharedSnapshot(): Promise<Uint8Array | undefined> {
+  const { snapshotCache, assets, indexURL } = init!;
+  if (!snapshotCache || typeof caches === "undefined") return Promise.resolve(undefined);
+  snapshotBytes ??= caches
+    .open(snapshotCache)
+    .then((cache) => cache.match(snapshotKey(pyodideFiles(assets, indexURL).base)))
+    .then(async (hit) => (hit ? new Uint8Array(await hit.arrayBuffer()) : undefined))
+    .catch(() => undefined);
+  const read = snapshotBytes;
+  // None yet (the first interpreter had not saved it): look again next time.
+  void read.then((bytes) => {
+    if (!bytes && snapshotBytes === read) snapshotBytes = null;
+  });
+  return read;
+}
+
+/**
  * Starts an interpreter. `first` is the one started with the host: its progress, its
  * readiness and its failure to start are the Python worker's, told to the page as they
  * are. Later ones report a failure to start to the request that needed them.
@@ -95,11 +145,18 @@ function spawn(first: boolean): Interpreter {
     nextId: 1,
     lastUsed: performance.now(),
   };
+  let cannotStart: (err: unknown) => void = () => {};
   interpreter.ready = new Promise<void>((resolve, reject) => {
     const died = (message: string) => {
       if (!interpreter.started) return reject(new Error(message));
       // After start-up: the page replaces the Python worker (and so every interpreter).
       tell({ type: "fatal", message });
+    };
+    cannotStart = (err) => {
+      const message = `Pyodide failed to start: ${String((err as Error)?.message ?? err)}`;
+      const asset = err instanceof AssetError ? { url: err.url, status: err.status, contentType: err.contentType } : undefined;
+      if (first) tell({ type: "fatal", message, asset });
+      died(message);
     };
     control.port1.onmessage = (event: MessageEvent<FromInterpreter>) => {
       const m = event.data;
@@ -132,9 +189,25 @@ function spawn(first: boolean): Interpreter {
     answer?.({ response: String(event.data?.response), ...(typeof created === "number" ? { created } : {}) });
   };
   const { assets, indexURL, snapshotCache, network, interrupts } = init!;
-  worker.postMessage(
-    { type: "interpreter", control: control.port2, assets, indexURL, snapshotCache, network, interrupts } satisfies ToInterpreter,
-    [control.port2],
+  // The worker loads its script meanwhile; its one message waits for the compiled module
+  // (and, after the first interpreter, the snapshot's bytes: a copy each).
+  Promise.all([compiledPyodide(), first ? undefined : sharedSnapshot()]).then(
+    ([pyodide, snapshot]) =>
+      worker.postMessage(
+        {
+          type: "interpreter",
+          control: control.port2,
+          assets,
+          indexURL,
+          snapshotCache,
+          network,
+          interrupts,
+          pyodide,
+          snapshot,
+        } satisfies ToInterpreter,
+        [control.port2],
+      ),
+    cannotStart,
   );
   control.port1.postMessage({ type: "connect", port: requests.port2 } satisfies ToInterpreterControl, [requests.port2]);
   interpreters.push(interpreter);

@@ -14,7 +14,6 @@
 import type { loadPyodide } from "pyodide";
 import createPyodideModule from "pyodide/pyodide.asm.mjs";
 import { fetchAsset } from "../../assets.js";
-import type { AssetURLs } from "../../assets.js";
 import { AssetError } from "../../errors.js";
 import { CANCELLED_FIRST, INTERRUPT_SLOT, RUNNING_SLOT } from "../../protocol/python.js";
 import type {
@@ -27,7 +26,7 @@ import type {
 } from "../../protocol/python.js";
 
 import { harden } from "./sandbox.js";
-import { loadWithSnapshot, withPrefetched } from "./snapshot.js";
+import { loadWithSnapshot, pyodideFiles, withRuntimeFiles } from "./snapshot.js";
 import type { LoadOptions, PyProxy, Pyodide } from "./snapshot.js";
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -58,28 +57,18 @@ function progress(stage: string): void {
   send({ type: "progress", stage, elapsedMs: performance.now() - started });
 }
 
-async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCache: string | null): Promise<void> {
+async function start(message: ToInterpreter): Promise<void> {
+  const { assets, indexURL, snapshotCache, pyodide: compiled, snapshot: given } = message;
   progress("loading Pyodide");
-  // A full Pyodide distribution (indexURL) replaces the shipped core files.
-  const core = indexURL
-    ? {
-        wasm: new URL("pyodide.asm.wasm", indexURL).href,
-        stdlib: new URL("python_stdlib.zip", indexURL).href,
-        lock: new URL("pyodide-lock.json", indexURL).href,
-      }
-    : { wasm: assets.pyodideWasm, stdlib: assets.pythonStdlib, lock: assets.pyodideLock };
-  const base = indexURL ?? new URL(".", core.wasm).href; // a folder: the query is dropped
-  const [wasm, stdlib, lock, pythonPackage] = await Promise.all([
-    fetchAsset(core.wasm, "wasm"),
+  const core = pyodideFiles(assets, indexURL);
+  const base = core.base;
+  // The WebAssembly came compiled from the host (fetched and checked there, once).
+  const [stdlib, lock, pythonPackage] = await Promise.all([
     fetchAsset(core.stdlib, "zip"),
     fetchAsset(core.lock, "json"),
     fetchAsset(assets.pythonPackage, "zip"),
   ]);
   const tLoad = performance.now();
-  const files = new Map([
-    [new URL("pyodide.asm.wasm", base).href, wasm],
-    [core.stdlib, stdlib],
-  ]);
   const options: LoadOptions = {
     indexURL: base,
     stdLibURL: core.stdlib,
@@ -87,7 +76,9 @@ async function start(assets: AssetURLs, indexURL: string | undefined, snapshotCa
     packageBaseUrl: indexURL ?? new URL(".", core.lock).href,
     createPyodideModule: createPyodideModule as NonNullable<Parameters<typeof loadPyodide>[0]>["createPyodideModule"],
   };
-  const { py, snapshot } = await withPrefetched(files, () => loadWithSnapshot(options, snapshotCache));
+  const wasmURL = new URL("pyodide.asm.wasm", base).href;
+  const files = new Map([[core.stdlib, stdlib]]);
+  const { py, snapshot } = await withRuntimeFiles(wasmURL, compiled, files, () => loadWithSnapshot(options, snapshotCache, given));
   const tInstall = performance.now();
   progress("installing the remotemedia package");
   py.unpackArchive(pythonPackage, "zip", { extractDir: "/home/pyodide" });
@@ -274,7 +265,7 @@ export function startInterpreter(message: ToInterpreter): void {
     if (e.data?.type === "connect" && e.data.port) connect(e.data.port);
     if (e.data?.type === "live") send({ type: "live", count: liveInstances?.() ?? 0 });
   };
-  ready = start(message.assets, message.indexURL, message.snapshotCache).catch((err: unknown) => {
+  ready = start(message).catch((err: unknown) => {
     const asset = err instanceof AssetError ? { url: err.url, status: err.status, contentType: err.contentType } : undefined;
     send({ type: "fatal", message: `Pyodide failed to start: ${String((err as Error)?.message ?? err)}`, asset });
   });
