@@ -25,7 +25,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy -D warnings (native, and the worker crate for wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown --all-features -- -D warnings
 cargo clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets -- -D warnings
 step "cargo doc -D warnings (doc comments' links resolve)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-models -p remotemedia-worker -p remotemedia-web

@@ -19,6 +19,8 @@
 pub mod boundary;
 pub mod clock;
 pub mod panic;
+#[cfg(feature = "panic-node")]
+pub mod panic_node;
 pub mod python;
 pub mod request;
 pub mod runtime;

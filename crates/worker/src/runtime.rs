@@ -46,7 +46,7 @@ impl WorkerRuntime {
     pub fn with_limits(limits: Limits) -> WorkerRuntime {
         crate::panic::install(None);
         WorkerRuntime {
-            executor: Executor::new(NodeRegistry::builtin())
+            executor: Executor::new(registry())
                 .with_clock(crate::clock::now_ms)
                 .with_limits(limits),
             python: None,
@@ -455,8 +455,18 @@ pub fn check_limits(limits: JsValue) -> Option<String> {
 }
 
 /// [`validate_manifest`] under `limits`.
+/// The Rust nodes of this build: the built-in ones, and `PanicForTest` with the
+/// `panic-node` feature (test builds).
+fn registry() -> NodeRegistry {
+    #[allow(unused_mut)]
+    let mut registry = NodeRegistry::builtin();
+    #[cfg(feature = "panic-node")]
+    registry.register(crate::panic_node::factory());
+    registry
+}
+
 fn validate_under(manifest: JsValue, limits: Limits) -> JsValue {
-    let registry = NodeRegistry::builtin();
+    let registry = registry();
     let python = remotemedia_runtime::registry::python_builtin_names();
     let known = remotemedia_runtime::validate::KnownTypes {
         rust: &registry,
