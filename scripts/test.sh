@@ -63,8 +63,9 @@ wasm_pack_test() {
 }
 wasm_pack_test crates/worker --test page --test worker
 wasm_pack_test crates/web --test browser
-step "SDK: biome (lint and format, biome.json), tsc --strict, unit tests (js-sdk/test)"
+step "SDK: biome (lint and format, biome.json), tsc --strict, unit tests (js-sdk/test); import cycles (Rust and TS)"
 biome check
+node scripts/module-cycles.mjs
 tsc -p js-sdk/tsconfig.json --noEmit
 tsc -p js-sdk/tsconfig.worker.json --noEmit
 # The unit tests run on the TypeScript sources through tsx (no build needed), but

@@ -165,24 +165,8 @@ impl RunError {
     }
 }
 
-/// Milliseconds from an arbitrary origin; the wasm worker passes `performance.now`.
+/// Milliseconds from an arbitrary origin: [`crate::clock::now_ms`] unless a test gives another.
 pub type Clock = fn() -> f64;
-
-#[cfg(not(target_arch = "wasm32"))]
-fn default_clock() -> f64 {
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_secs_f64()
-        * 1000.0
-}
-
-#[cfg(target_arch = "wasm32")]
-fn default_clock() -> f64 {
-    // wasm32-unknown-unknown has no clock without JS; the worker sets one.
-    0.0
-}
 
 /// Builds and runs pipelines. Cheap to clone; holds no run state.
 #[derive(Clone)]
@@ -205,7 +189,7 @@ impl Executor {
         Executor {
             registry: Rc::new(registry),
             external: None,
-            clock: default_clock,
+            clock: crate::clock::now_ms,
             limits: Limits::default(),
         }
     }

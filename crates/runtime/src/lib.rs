@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 pub mod catalog;
+pub mod clock;
 pub mod data;
 pub mod error_kinds;
 pub mod executor;
@@ -52,6 +53,7 @@ pub mod package;
 pub mod params;
 pub mod python_protocol;
 pub mod registry;
+pub mod suggest;
 pub mod validate;
 pub mod wire;
 

@@ -373,7 +373,7 @@ pub fn check(specs: &[ParamSpec], params: &Map<String, Value>) -> CheckResult {
     for name in params.keys() {
         if !specs.iter().any(|s| s.is_named(name)) {
             let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
-            let hint = crate::validate::closest(name, &known)
+            let hint = crate::suggest::closest(name, &known)
                 .map(|c| format!("; did you mean {}?", c.join(" or ")))
                 .unwrap_or_default();
             result

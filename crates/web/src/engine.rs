@@ -8,21 +8,9 @@ use remotemedia_runtime::{Manifest, NodeRegistry};
 use crate::convert::{from_runtime, to_runtime};
 use crate::messages::{Item, Output, Problem, RunError, RunRequest, RunResult};
 
-/// The clock of node metrics: `Date.now()` in ms (wasm32 has no `Instant`).
-fn clock() -> f64 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        js_sys::Date::now()
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        0.0
-    }
-}
-
-/// The executor with the built-in Rust nodes.
+/// The executor with the built-in Rust nodes (its metrics on the runtime's clock).
 pub fn executor() -> Executor {
-    Executor::default().with_clock(clock)
+    Executor::default()
 }
 
 /// Checks `text` against the Rust nodes and the Python built-ins: the manifest when it

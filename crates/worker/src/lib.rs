@@ -11,13 +11,11 @@
 //!   and results cross as plain objects, never JSON text).
 //! - [`python`]: the bridge to the Python (Pyodide) worker: Python nodes become
 //!   [`remotemedia_runtime::node::AsyncNode`]s whose calls go over a `MessagePort`.
-//! - [`clock`]: `performance.now()` of the worker (or page) for node metrics.
 //! - [`request`]: which request the worker is computing (for panic reports and Python).
 //! - [`mod@panic`]: a panic hook that keeps the message readable after the trap.
 #![deny(missing_docs)]
 
 pub mod boundary;
-pub mod clock;
 pub mod panic;
 #[cfg(feature = "panic-node")]
 pub mod panic_node;

@@ -16,11 +16,12 @@ pub fn running_request() -> Option<u32> {
     RUNNING_REQUEST.with(|r| r.get())
 }
 
-/// `future`, marking `request` as running while it is polled.
-pub fn tagged<F: Future>(request: u32, future: F) -> impl Future<Output = F::Output> {
+/// `future`, marking `request` as running while it is polled (`None`: a step the page
+/// gave no request id, such as a session push).
+pub fn tagged<F: Future>(request: Option<u32>, future: F) -> impl Future<Output = F::Output> {
     let mut future = Box::pin(future);
     std::future::poll_fn(move |cx| {
-        RUNNING_REQUEST.with(|r| r.set(Some(request)));
+        RUNNING_REQUEST.with(|r| r.set(request));
         let polled = future.as_mut().poll(cx);
         RUNNING_REQUEST.with(|r| r.set(None));
         polled

@@ -46,9 +46,7 @@ impl WorkerRuntime {
     pub fn with_limits(limits: Limits) -> WorkerRuntime {
         crate::panic::install(None);
         WorkerRuntime {
-            executor: Executor::new(registry())
-                .with_clock(crate::clock::now_ms)
-                .with_limits(limits),
+            executor: Executor::new(registry()).with_limits(limits),
             python: None,
             manifests: ManifestCache::default(),
             sessions: Rc::default(),
@@ -115,27 +113,14 @@ impl WorkerRuntime {
         manifest: JsValue,
         inputs: JsValue,
     ) -> Promise {
-        let executor = self.executor.clone();
-        let manifests = self.manifests.clone();
-        let cancels = self.cancels.clone();
-        let cancel = CancelFlag::new();
-        cancels.borrow_mut().insert(run_id, cancel.clone());
-        let manifest = manifests.get_or_parse(&executor, manifest_id, manifest);
-        let inputs = read(inputs, "the inputs", "input");
-        future_to_promise(tagged(run_id, async move {
-            let outcome = async {
-                let manifest = manifest?;
-                let inputs = parse_items(inputs?)?;
-                let result = executor
-                    .run(&manifest, inputs, &cancel)
-                    .await
-                    .map_err(|e| e.to_json())?;
-                Ok::<Value, Value>(result.to_json())
-            }
-            .await;
-            cancels.borrow_mut().remove(&run_id);
-            Ok(to_js(&outcome.unwrap_or_else(|e| e)))
-        }))
+        self.start_run(
+            run_id,
+            manifest_id,
+            manifest,
+            inputs,
+            Payloads::Inline,
+            Vec::new(),
+        )
     }
 
     /// Batch run with binary payloads as buffers instead of base64: envelopes in
@@ -152,11 +137,6 @@ impl WorkerRuntime {
         inputs: JsValue,
         buffers: Array,
     ) -> Promise {
-        let executor = self.executor.clone();
-        let manifests = self.manifests.clone();
-        let cancels = self.cancels.clone();
-        let cancel = CancelFlag::new();
-        cancels.borrow_mut().insert(run_id, cancel.clone());
         // Views as given (`Uint8Array::new` of a Uint8Array would copy it); an
         // ArrayBuffer gets a view over it.
         let given: Vec<Uint8Array> = buffers
@@ -166,33 +146,45 @@ impl WorkerRuntime {
                     .unwrap_or_else(|b| Uint8Array::new(&b))
             })
             .collect();
-        let mut buffers: Vec<Option<Uint8Array>> = given.iter().cloned().map(Some).collect();
         // Once copied in, the given buffers carry outputs back: writing into memory the
         // page already touched is several times faster than filling a fresh buffer.
-        let mut spare = SpareBuffers(given);
-        let manifest = manifests.get_or_parse(&executor, manifest_id, manifest);
+        let payloads = Payloads::buffers(given.clone());
+        self.start_run(run_id, manifest_id, manifest, inputs, payloads, given)
+    }
+
+    /// The one batch run of [`WorkerRuntime::run`] and [`WorkerRuntime::run_transfer`]:
+    /// inputs may refer to `given` buffers; outputs' payloads go to `payloads`.
+    fn start_run(
+        &self,
+        run_id: u32,
+        manifest_id: u32,
+        manifest: JsValue,
+        inputs: JsValue,
+        mut payloads: Payloads,
+        given: Vec<Uint8Array>,
+    ) -> Promise {
+        let executor = self.executor.clone();
+        let cancels = self.cancels.clone();
+        let cancel = CancelFlag::new();
+        cancels.borrow_mut().insert(run_id, cancel.clone());
+        let manifest = self
+            .manifests
+            .get_or_parse(&executor, manifest_id, manifest);
         let items = read(inputs, "the inputs", "input");
-        future_to_promise(tagged(run_id, async move {
-            let out_buffers = Array::new();
+        let mut given: Vec<Option<Uint8Array>> = given.into_iter().map(Some).collect();
+        future_to_promise(tagged(Some(run_id), async move {
             let outcome = async {
                 let manifest = manifest?;
-                let items = parse_items_with(items?, &mut buffers)?;
+                let items = parse_items(items?, &mut given)?;
                 let result = executor
                     .run(&manifest, items, &cancel)
                     .await
                     .map_err(|e| e.to_json())?;
-                Ok::<Value, Value>(result.to_json_with(&mut |bytes| {
-                    out_buffers.push(&spare.holding(bytes));
-                    json!({ "$buffer": out_buffers.length() - 1 })
-                }))
+                Ok::<Value, Value>(result.to_json_with(&mut |bytes| payloads.encode(bytes)))
             }
             .await;
             cancels.borrow_mut().remove(&run_id);
-            let answer = Object::new();
-            let result = to_js(&outcome.unwrap_or_else(|e| e));
-            Reflect::set(&answer, &"result".into(), &result)?;
-            Reflect::set(&answer, &"buffers".into(), &out_buffers)?;
-            Ok(answer.into())
+            payloads.answer(outcome.unwrap_or_else(|e| e))
         }))
     }
 
@@ -250,12 +242,13 @@ impl WorkerRuntime {
     /// Pushes one item (in wire form) into a session; resolves with
     /// `{"status": "success", "outputs": [{node_id, data}]}` or an error answer.
     pub fn push(&self, session: u32, item: JsValue) -> Promise {
-        self.session_step(session, Some(read(item, "the item", "input")))
+        let item = read(item, "the item", "input").and_then(|v| parse_item(&v));
+        self.session_step(None, session, Some(item), Payloads::Inline)
     }
 
     /// Flushes and closes a session; resolves like [`WorkerRuntime::push`].
     pub fn close(&self, session: u32) -> Promise {
-        self.session_step(session, None)
+        self.session_step(None, session, None, Payloads::Inline)
     }
 
     /// Pushes live audio into a session without base64: `samples` are interleaved
@@ -278,13 +271,18 @@ impl WorkerRuntime {
         let item = remotemedia_runtime::AudioBuffer::checked(samples, sample_rate, channels)
             .map(RuntimeData::Audio)
             .map_err(|message| error_json("input", message));
-        self.session_step_transfer(request, session, Some(item))
+        self.session_step(
+            Some(request),
+            session,
+            Some(item),
+            Payloads::buffers(Vec::new()),
+        )
     }
 
     /// Flushes and closes a session, with outputs as for [`WorkerRuntime::push_audio`].
     #[wasm_bindgen(js_name = closeTransfer)]
     pub fn close_transfer(&self, request: u32, session: u32) -> Promise {
-        self.session_step_transfer(request, session, None)
+        self.session_step(Some(request), session, None, Payloads::buffers(Vec::new()))
     }
 
     /// Changes parameters of node `node_id` in an open session that is not running a
@@ -312,51 +310,30 @@ impl WorkerRuntime {
         to_js(&outcome.unwrap_or_else(|e| e))
     }
 
-    fn session_step(&self, id: u32, item: Option<Result<Value, Value>>) -> Promise {
-        let sessions = self.sessions.clone();
-        future_to_promise(async move {
-            let outcome = async {
-                let item = item.map(|v| v.and_then(|v| parse_item(&v)));
-                let step = step(&sessions, id, item).await?;
-                Ok::<Value, Value>(json!({"status": "success", "outputs": outputs_json(&step)}))
-            }
-            .await;
-            Ok(to_js(&outcome.unwrap_or_else(|e| e)))
-        })
-    }
-
-    fn session_step_transfer(
+    /// The one session step of push, close and their transfer forms: `item` pushed (or
+    /// the session closed when there is none), its outputs' payloads to `payloads`.
+    fn session_step(
         &self,
-        request: u32,
+        request: Option<u32>,
         id: u32,
         item: Option<Result<RuntimeData, Value>>,
+        mut payloads: Payloads,
     ) -> Promise {
         let sessions = self.sessions.clone();
         future_to_promise(tagged(request, async move {
-            let out_buffers = Array::new();
             let outcome = async {
                 let step = step(&sessions, id, item).await?;
                 let outputs: Vec<Value> = step
                     .iter()
                     .map(|o| {
-                        let data = wire::encode_with(&o.data, &mut |bytes| {
-                            out_buffers.push(&Uint8Array::from(bytes));
-                            json!({ "$buffer": out_buffers.length() - 1 })
-                        });
+                        let data = wire::encode_with(&o.data, &mut |bytes| payloads.encode(bytes));
                         json!({"node_id": o.node_id, "data": data})
                     })
                     .collect();
                 Ok::<Value, Value>(json!({"status": "success", "outputs": outputs}))
             }
             .await;
-            let answer = Object::new();
-            Reflect::set(
-                &answer,
-                &"result".into(),
-                &to_js(&outcome.unwrap_or_else(|e| e)),
-            )?;
-            Reflect::set(&answer, &"buffers".into(), &out_buffers)?;
-            Ok(answer.into())
+            payloads.answer(outcome.unwrap_or_else(|e| e))
         }))
     }
 }
@@ -502,6 +479,50 @@ fn error_json(kind: &str, message: String) -> Value {
     json!({"status": "error", "error": error})
 }
 
+/// Where an answer's binary payloads go. `Inline`: base64 inside the JSON, and the
+/// answer is the result object. `Buffers`: `{"$buffer": n}` references into `out`, JS
+/// `Uint8Array`s the worker script transfers, and the answer is `{result, buffers}`.
+enum Payloads {
+    Inline,
+    Buffers { out: Array, spare: SpareBuffers },
+}
+
+impl Payloads {
+    /// Transfer mode; outputs are written into `spare` buffers where one fits.
+    fn buffers(spare: Vec<Uint8Array>) -> Self {
+        Payloads::Buffers {
+            out: Array::new(),
+            spare: SpareBuffers(spare),
+        }
+    }
+
+    /// The wire form's `data` of one binary payload.
+    fn encode(&mut self, bytes: &[u8]) -> Value {
+        match self {
+            Payloads::Inline => wire::base64_data(bytes),
+            Payloads::Buffers { out, spare } => {
+                out.push(&spare.holding(bytes));
+                json!({ "$buffer": out.length() - 1 })
+            }
+        }
+    }
+
+    /// The answer for the worker script: `outcome` (a result or an error answer), with
+    /// the payload buffers in transfer mode.
+    fn answer(self, outcome: Value) -> Result<JsValue, JsValue> {
+        let result = to_js(&outcome);
+        match self {
+            Payloads::Inline => Ok(result),
+            Payloads::Buffers { out, .. } => {
+                let answer = Object::new();
+                Reflect::set(&answer, &"result".into(), &result)?;
+                Reflect::set(&answer, &"buffers".into(), &out)?;
+                Ok(answer.into())
+            }
+        }
+    }
+}
+
 /// The buffers a transfer-mode run was given, reused for its outputs.
 struct SpareBuffers(Vec<Uint8Array>);
 
@@ -559,13 +580,9 @@ fn read(value: JsValue, what: &str, kind: &str) -> Result<Value, Value> {
     from_js(value, what).map_err(|message| error_json(kind, message))
 }
 
-fn parse_items(value: Value) -> Result<Vec<RuntimeData>, Value> {
-    parse_items_with(value, &mut Vec::new())
-}
-
 /// Items in wire form whose payloads are base64 or `{"$buffer": n}` references into
 /// `buffers` (each taken once).
-fn parse_items_with(
+fn parse_items(
     value: Value,
     buffers: &mut [Option<Uint8Array>],
 ) -> Result<Vec<RuntimeData>, Value> {
@@ -617,11 +634,4 @@ fn copy_in(bytes: &Uint8Array, float32: bool) -> wire::Payload {
 
 fn parse_item(value: &Value) -> Result<RuntimeData, Value> {
     wire::decode(value).map_err(|e| error_json("input", format!("item {e}")))
-}
-
-fn outputs_json(outputs: &[Output]) -> Value {
-    outputs
-        .iter()
-        .map(|o| json!({"node_id": o.node_id, "data": wire::encode(&o.data)}))
-        .collect()
 }
