@@ -217,8 +217,12 @@ export function toWire(item: InputItem, where = "input", transfer?: Transfer): u
   throw new InputError(`${where}: cannot send a ${Object.prototype.toString.call(item)}`);
 }
 
-/** numpy's dtype names and little-endian type strings the wire accepts, as in the Rust codec. */
-const DTYPES: Record<string, TensorData["dtype"]> = {
+/**
+ * numpy's dtype names and little-endian type strings the wire accepts: the Rust codec's
+ * table (`test-vectors/wire.json`, `dtypes`; js-sdk/test/wire.test.mjs checks this one
+ * against it).
+ */
+export const DTYPES: Record<string, TensorData["dtype"]> = {
   float32: "float32",
   "<f4": "float32",
   f4: "float32",
@@ -254,7 +258,8 @@ const DTYPES: Record<string, TensorData["dtype"]> = {
   b1: "bool",
 };
 
-const TYPED: Record<TensorData["dtype"], { size: number; make: (b: ArrayBuffer) => TensorData["tensor"] }> = {
+/** Bytes per element and the typed array of each dtype. */
+export const TYPED: Record<TensorData["dtype"], { size: number; make: (b: ArrayBuffer) => TensorData["tensor"] }> = {
   float32: { size: 4, make: (b) => new Float32Array(b) },
   float64: { size: 8, make: (b) => new Float64Array(b) },
   int8: { size: 1, make: (b) => new Int8Array(b) },

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 // The sources, not dist/: run with `node --import tsx` (npm test does).
-import { fromWire, toWire, float32ToBase64, base64ToFloat32 } from "../src/wire.ts";
+import { fromWire, toWire, float32ToBase64, base64ToFloat32, DTYPES, TYPED } from "../src/wire.ts";
 import { errorFromJson, AbortError, AssetError, CaptureError, InputError, ManifestError, NodeError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "../src/errors.ts";
 
 const vectors = JSON.parse(readFileSync(new URL("../../test-vectors/wire.json", import.meta.url), "utf8"));
@@ -163,4 +163,14 @@ test("user JSON with a marker key is escaped, not taken for an envelope, and com
 
 test("a Blob is refused by toWire with a clear error (run and push read it first)", () => {
   assert.throws(() => toWire(new Blob([new Uint8Array([1, 2, 3])])), (e) => e instanceof InputError && /Blob must be read first/.test(e.message));
+});
+
+test("the dtype table is the Rust codec's (test-vectors/wire.json, dtypes)", () => {
+  const expected = {};
+  for (const { dtype, aliases } of vectors.dtypes) for (const name of [dtype, ...aliases]) expected[name] = dtype;
+  assert.deepEqual(DTYPES, expected);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(TYPED).map(([d, t]) => [d, t.size])),
+    Object.fromEntries(vectors.dtypes.map((d) => [d.dtype, d.item_size])),
+  );
 });

@@ -243,3 +243,23 @@ fn runtime_data_serde_is_the_wire_form() {
         );
     }
 }
+
+#[test]
+fn the_dtype_table_is_the_codecs() {
+    // The vectors' table is this codec's: every dtype, its spellings and element size.
+    let vectors = vectors();
+    let table = vectors["dtypes"].as_array().unwrap();
+    let names: Vec<&str> = table.iter().map(|d| d["dtype"].as_str().unwrap()).collect();
+    let all: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
+    assert_eq!(names, all);
+    for entry in table {
+        let dtype = DType::parse(entry["dtype"].as_str().unwrap()).unwrap();
+        assert_eq!(dtype.item_size() as u64, entry["item_size"].as_u64().unwrap());
+        for alias in entry["aliases"].as_array().unwrap() {
+            assert_eq!(DType::parse(alias.as_str().unwrap()), Some(dtype), "{alias}");
+        }
+    }
+    for unknown in [">f4", "float16", "F4", "", "complex64"] {
+        assert_eq!(DType::parse(unknown), None, "{unknown}");
+    }
+}

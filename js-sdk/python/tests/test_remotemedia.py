@@ -81,6 +81,13 @@ class WireVectors(unittest.TestCase):
                 lossy = v["kind"] == "json" and isinstance(v["json"], str)
                 self.assertEqual(wire.encode(wire.decode(v["wire"])), v["json"] if lossy else v["wire"])
 
+    def test_the_dtype_table_is_the_rust_codecs(self):
+        expected = {a: d["dtype"] for d in VECTORS["dtypes"] for a in d["aliases"]}
+        self.assertEqual(wire._ALIASES, expected)
+        self.assertEqual(
+            {n: size for n, (size, _) in wire._DTYPES.items()}, {d["dtype"]: d["item_size"] for d in VECTORS["dtypes"]}
+        )
+
     def test_json_with_marker_keys_is_escaped_and_nan_becomes_null(self):
         self.assertEqual(wire.encode({"__audio__": 1}), {"__json__": True, "value": {"__audio__": 1}})
         self.assertEqual(wire.encode([1.0, math.nan]), [1.0, None])
