@@ -254,9 +254,16 @@ fn the_dtype_table_is_the_codecs() {
     assert_eq!(names, all);
     for entry in table {
         let dtype = DType::parse(entry["dtype"].as_str().unwrap()).unwrap();
-        assert_eq!(dtype.item_size() as u64, entry["item_size"].as_u64().unwrap());
+        assert_eq!(
+            dtype.item_size() as u64,
+            entry["item_size"].as_u64().unwrap()
+        );
         for alias in entry["aliases"].as_array().unwrap() {
-            assert_eq!(DType::parse(alias.as_str().unwrap()), Some(dtype), "{alias}");
+            assert_eq!(
+                DType::parse(alias.as_str().unwrap()),
+                Some(dtype),
+                "{alias}"
+            );
         }
     }
     for unknown in [">f4", "float16", "F4", "", "complex64"] {
