@@ -47,7 +47,10 @@ apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
 command -v ffmpeg >/dev/null 2>&1 || apt_missing+=(ffmpeg)
-for pkg in python3-dev python3-numpy python3-venv; do
+# The other browser engines of tests-web/engines.test.mjs: Firefox ESR (WebDriver BiDi),
+# WebKitGTK's WebKitWebDriver and MiniBrowser (under Xvfb), and PulseAudio, whose null
+# sink gives their AudioContexts an output device.
+for pkg in python3-dev python3-numpy python3-venv firefox-esr webkit2gtk-driver xvfb pulseaudio; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || apt_missing+=("$pkg")
 done
 if [ ${#apt_missing[@]} -gt 0 ]; then
