@@ -131,3 +131,18 @@ test("remotemedia-web listen: the live path with a fake microphone, one JSON lin
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /listen needs --fake-mic FILE\.wav/);
 });
+
+test("the same bad input file gets the same answer from both CLIs; --help is help", () => {
+  const file = path.join(root, "tests-web/artifacts/bad-envelope.json");
+  writeFileSync(file, JSON.stringify({ __audio__: "yes", audio: { meta: { sample_rate: 16000, channels: 1 }, data: "AAAAAA==" } }));
+  const web = browser("run", "examples/pipelines/calculator.json", "--input", file);
+  const nat = nativeCli("run", "examples/pipelines/calculator.json", "--input", file);
+  assert.equal(web.code, 1);
+  assert.notEqual(nat.code, 0);
+  const said = (stderr) => stderr.trim().split("\n").at(-1).replace(/^remotemedia(-web)?: (InputError: )?/, "");
+  assert.equal(said(web.stderr), said(nat.stderr));
+  assert.match(said(web.stderr), /\$\[0\]\.__audio__: envelope marker must be true$/);
+  const help = spawnSync(process.execPath, ["js-sdk/bin/remotemedia-web.mjs", "--help"], { cwd: root, encoding: "utf8" });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^usage:\n {2}remotemedia-web --help/);
+});

@@ -13,9 +13,9 @@
 //   listen MANIFEST --fake-mic FILE.wav [--seconds N] [--workers N]
 //       Runs the live path (RemoteMedia.listen: AudioWorklet capture into a streaming
 //       session) in headless Chromium, its fake microphone playing FILE.wav once, and
-//       prints one JSON object per event per line ({"t", "node", "event", ...}; audio
-//       as {"frames", "sampleRate"}), then {"summary": {...}} with the latency, frame
-//       and main-thread figures. Same needs as `run`.
+//       prints one JSON object per event per line ({"t", "node", "event", ...}; an
+//       utterance's audio as {"frames", "sampleRate"}, an output item in wire form), then
+//       {"summary": {...}} with the latency, frame and main-thread figures. Same needs as `run`.
 //
 // --input takes any file and its content decides, as in the native CLI: JSON (first
 // byte other than white space `[` or `{`) is items in wire form (an array, or one
@@ -26,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const USAGE = `usage:
+  remotemedia-web --help
   remotemedia-web copy-assets DIR [--only runtime|sw]
   remotemedia-web run MANIFEST [--input FILE]... [--workers N] [--timing]
   remotemedia-web listen MANIFEST --fake-mic FILE.wav [--seconds N] [--workers N]
@@ -126,9 +127,13 @@ function readManifest(file) {
   return readJson(file);
 }
 
-/** Inputs in wire form; audio files become binary envelopes. */
+/**
+ * Inputs in wire form, each with where it came from (`FILE` or `FILE: $[i]`, for errors);
+ * audio files become binary envelopes.
+ */
 function readInputs(files) {
   const items = [];
+  const labels = [];
   for (const file of files) {
     let bytes;
     try {
@@ -139,12 +144,15 @@ function readInputs(files) {
     const text = bytes.toString("latin1").replace(/^\xEF\xBB\xBF/, "").trimStart();
     if (text.startsWith("[") || text.startsWith("{")) {
       const value = readJson(file);
-      items.push(...(Array.isArray(value) ? value : [value]));
+      const list = Array.isArray(value) ? value : [value];
+      items.push(...list);
+      labels.push(...list.map((_, i) => `${file}: $[${i}]`)); // one item is item 0, as natively
     } else {
       items.push({ __binary__: true, binary: { meta: {}, data: bytes.toString("base64") } });
+      labels.push(file);
     }
   }
-  return items;
+  return { items, labels };
 }
 
 /** Length of a PCM WAV file in seconds, from its header (data size / byte rate). */
@@ -178,12 +186,16 @@ async function listenCommand(argv) {
     await page.exposeFunction("__remotemediaEvent", (line) => process.stdout.write(`${line}\n`));
     const outcome = await page.evaluate(
       async ({ manifest, seconds, workers }) => {
-        const { RemoteMedia } = window.sdk;
+        const { RemoteMedia, toWire } = window.sdk;
+        // An event's utterance audio is summarised; an output item (`data`) is printed in
+        // its wire form, as the native CLI prints items; any other typed array as numbers.
+        const asJson = (_key, value) => (ArrayBuffer.isView(value) ? Array.from(value) : value);
         const print = (event) => {
           const line = { ...event };
           if (line.audio) line.audio = { frames: line.audio.length, sampleRate: line.sampleRate };
           delete line.sampleRate;
-          window.__remotemediaEvent(JSON.stringify({ t: line.t, node: line.node, event: line.event, ...line }));
+          if (line.data !== undefined) line.data = toWire(line.data);
+          window.__remotemediaEvent(JSON.stringify({ t: line.t, node: line.node, event: line.event, ...line }, asJson));
         };
         let rm;
         try {
@@ -266,7 +278,7 @@ async function runCommand(argv) {
   return inHarness("run", [], async (page) => {
     const outcome = await page.evaluate(
       async ({ manifest, inputs, workers }) => {
-        const { RemoteMedia } = window.sdk;
+        const { RemoteMedia, InputError, fromWire } = window.sdk;
         const t0 = performance.now();
         let rm;
         let pythonMs = 0;
@@ -277,7 +289,16 @@ async function runCommand(argv) {
           rm = await RemoteMedia.create(workers ? { workers, onProgress } : { onProgress });
           const tReady = performance.now();
           const file = manifest.rmpkg ? Uint8Array.from(atob(manifest.rmpkg), (c) => c.charCodeAt(0)) : manifest;
-          const result = await rm.run(file, inputs, { decode: false });
+          // Input files hold wire items: decoded by the SDK's wire decoder (tested against
+          // the runtime's vectors), so a bad envelope is refused as the native CLI refuses it.
+          const items = inputs.items.map((item, i) => {
+            try {
+              return fromWire(item);
+            } catch (e) {
+              throw new InputError(`${inputs.labels[i]}${e.message.replace(/^\$/, "")}`);
+            }
+          });
+          const result = await rm.run(file, items, { decode: false });
           // The runtime's JSON, as the native CLI prints it: each item once, sinks as indices.
           const byNode = Object.fromEntries(Object.entries(result.outputs_by_node).map(([sink, items]) => [sink, items.map((item) => result.outputs.indexOf(item))]));
           return { ok: true, json: JSON.stringify({ ...result, outputs_by_node: byNode }), startMs: tReady - t0, pythonMs, runMs: performance.now() - tReady - pythonMs };
@@ -300,6 +321,10 @@ async function runCommand(argv) {
 }
 
 const [command, ...rest] = process.argv.slice(2);
+if (command === "--help" || command === "-h" || command === "help") {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (command === "copy-assets") {
   await copyAssets(rest);
   process.exit(0);

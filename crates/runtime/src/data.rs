@@ -197,6 +197,17 @@ impl DType {
     }
 }
 
+/// `frames` at `rate` Hz as milliseconds, rounded to the nanosecond where it is
+/// derived, so results read `420` and not `419.99999999999994` (a rate of 0 counts as 1).
+pub fn frames_to_ms(frames: u64, rate: f64) -> f64 {
+    seconds_to_ms(frames as f64 / rate.max(1.0))
+}
+
+/// Seconds as milliseconds, rounded to the nanosecond (see [`frames_to_ms`]).
+pub fn seconds_to_ms(seconds: f64) -> f64 {
+    (seconds * 1e9).round() / 1e6
+}
+
 /// An n-dimensional row-major array stored as little-endian bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
@@ -254,5 +265,20 @@ pub fn le_bytes_to_f32(bytes: &[u8]) -> Vec<f32> {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{frames_to_ms, seconds_to_ms};
+
+    #[test]
+    fn milliseconds_are_rounded_where_derived() {
+        // 1001 frames at 16 kHz is 62.5625 ms, which f64 arithmetic makes 62.56249999999999.
+        assert_ne!(1001.0 / 16000.0 * 1000.0, 62.5625);
+        assert_eq!(frames_to_ms(1001, 16000.0), 62.5625);
+        assert_eq!(seconds_to_ms(1001.0 / 16000.0), 62.5625);
+        assert_eq!(frames_to_ms(1, 48000.0), 0.020833);
+        assert_eq!(frames_to_ms(5, 0.0), 5000.0);
     }
 }

@@ -287,7 +287,7 @@ impl Executor {
 
     async fn instantiate(&self, manifest: &Manifest, spec: &NodeSpec) -> Result<Slot, RunError> {
         let hint = spec.runtime_hint.unwrap_or(RuntimeHint::Auto);
-        if let Some(factory) = self.registry.resolve(spec) {
+        if let Some(factory) = self.registry.resolve(spec, manifest.python.as_ref()) {
             let node = (factory.create)(
                 Params::new(&spec.params, factory.params).with_limits(self.limits),
             )

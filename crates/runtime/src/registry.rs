@@ -1,7 +1,7 @@
 //! The registry of Rust node types: name, aliases, declared parameters and a
 //! constructor for each.
 
-use crate::manifest::{NodeSpec, RuntimeHint};
+use crate::manifest::{NodeSpec, PythonSection, RuntimeHint};
 use crate::params::{ParamDefault, ParamKind, ParamSpec};
 
 pub use crate::node::{Constructor, NodeFactory};
@@ -41,10 +41,15 @@ impl NodeRegistry {
     }
 
     /// The Rust factory a manifest node resolves to: its type is registered here and
-    /// its `runtime_hint` is absent, `auto` or `rust`. `None`: the node runs in Python
-    /// (or its type is unknown). The one rule the executor and validation share.
-    pub fn resolve(&self, spec: &NodeSpec) -> Option<&NodeFactory> {
-        if spec.runtime_hint == Some(RuntimeHint::Python) {
+    /// its `runtime_hint` is absent, `auto` or `rust`, or the hint is Python's but no
+    /// Python node has that type (the original SDK's `CalculatorNode` under `cpython`:
+    /// this runtime has it in Rust only; validation warns at `runtime_hint`). `python`
+    /// is the manifest's Python section, whose modules may declare node types. `None`:
+    /// the node runs in Python (or its type is unknown). The one rule the executor and
+    /// validation share.
+    pub fn resolve(&self, spec: &NodeSpec, python: Option<&PythonSection>) -> Option<&NodeFactory> {
+        if spec.runtime_hint == Some(RuntimeHint::Python) && is_python_type(&spec.node_type, python)
+        {
             return None;
         }
         self.find(&spec.node_type)
@@ -98,6 +103,13 @@ pub const PYTHON_BUILTINS: &[PythonBuiltin] = &[
         .doc("What is done to each number.")],
     },
 ];
+
+/// Whether a Python node of type `node_type` exists: a built-in, or a class the
+/// manifest's modules declare.
+pub fn is_python_type(node_type: &str, python: Option<&PythonSection>) -> bool {
+    PYTHON_BUILTINS.iter().any(|b| b.node_type == node_type)
+        || python.is_some_and(|p| p.declared_node_types().iter().any(|t| t == node_type))
+}
 
 /// The names of [`PYTHON_BUILTINS`].
 pub fn python_builtin_names() -> Vec<String> {

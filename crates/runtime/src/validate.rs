@@ -170,12 +170,12 @@ pub fn validate_value(file: &Value, known: KnownTypes<'_>) -> (Option<Manifest>,
     report.python_nodes = manifest
         .nodes
         .iter()
-        .filter(|n| known.rust.resolve(n).is_none())
+        .filter(|n| known.rust.resolve(n, manifest.python.as_ref()).is_none())
         .map(|n| n.id.clone())
         .collect();
     report.python_packages = manifest.python_packages().to_vec();
     for node in &manifest.nodes {
-        let Some(factory) = known.rust.resolve(node) else {
+        let Some(factory) = known.rust.resolve(node, manifest.python.as_ref()) else {
             continue;
         };
         for model in crate::models::store::files_for(factory.node_type) {
@@ -368,10 +368,22 @@ fn check_node_type(
     python_types: &[String],
     c: &mut Collector,
 ) {
-    let rust = (hint != RuntimeHint::Python)
+    let in_python = python_types.iter().any(|t| t == node_type);
+    // A Python hint on a type only Rust has (the original SDK's CalculatorNode under
+    // `cpython`) runs the Rust node: the same rule as NodeRegistry::resolve.
+    let rust = (hint != RuntimeHint::Python || !in_python)
         .then(|| known.rust.find(node_type))
         .flatten();
     if let Some(factory) = rust {
+        if hint == RuntimeHint::Python {
+            c.warn(
+                &format!("{at}.runtime_hint"),
+                format!(
+                    "there is no Python node \"{node_type}\" here; the Rust {} runs instead",
+                    factory.node_type
+                ),
+            );
+        }
         let result = params::check(factory.params, params);
         for (param, message) in result.warnings {
             c.warn(&format!("{at}.params.{param}"), message);
@@ -389,8 +401,7 @@ fn check_node_type(
         }
         return;
     }
-    let in_python = hint != RuntimeHint::Rust && python_types.iter().any(|t| t == node_type);
-    if in_python {
+    if hint != RuntimeHint::Rust && in_python {
         return;
     }
     let mut candidates: Vec<&str> = Vec::new();

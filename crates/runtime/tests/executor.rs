@@ -436,3 +436,49 @@ fn python_nodes_without_a_python_host_fail_clearly() {
         .message
         .contains("unknown Python node type"));
 }
+
+/// The original SDK's Python pipelines serialise its CalculatorNode with a Python hint
+/// (`cpython`); this runtime has that node in Rust only. The hint finds no Python node,
+/// so the Rust one runs, and validation says so at `runtime_hint`.
+#[test]
+fn a_python_hint_on_a_rust_only_node_runs_the_rust_node_with_a_warning() {
+    use remotemedia_runtime::registry::{python_builtin_names, NodeRegistry};
+    use remotemedia_runtime::validate::{validate_value, KnownTypes};
+    let manifest = json!({
+        "version": "v1",
+        "metadata": {"name": "calculator"},
+        "nodes": [
+            {"id": "multiply", "node_type": "CalculatorNode", "runtime_hint": "cpython", "params": {"operation": "multiply", "operand": 2}},
+            {"id": "add", "node_type": "CalculatorNode", "runtime_hint": "cpython", "params": {"operation": "add", "operand": 10}},
+        ],
+        "connections": [{"from": "multiply", "to": "add"}],
+    });
+    let registry = NodeRegistry::builtin();
+    let python = python_builtin_names();
+    let known = KnownTypes {
+        rust: &registry,
+        python: &python,
+        limits: Default::default(),
+    };
+    let (_, report) = validate_value(&manifest, known);
+    assert!(report.valid, "{report}");
+    assert!(report.python_nodes.is_empty(), "{:?}", report.python_nodes);
+    let warned: Vec<&str> = report.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(warned, ["nodes[0].runtime_hint", "nodes[1].runtime_hint"]);
+    assert!(report.warnings[0]
+        .message
+        .contains("the Rust CalculatorNode runs instead"));
+    let result = common::run(manifest, nums(&[1.0, 4.0])).unwrap();
+    assert_eq!(result.to_json()["outputs"], json!([12, 18]));
+
+    // A Python node of that name, declared by the manifest's modules, is still Python's.
+    let with_module = json!({
+        "version": "v1",
+        "metadata": {"name": "calculator"},
+        "nodes": [{"id": "c", "node_type": "CalculatorNode", "runtime_hint": "cpython"}],
+        "python": {"modules": {"calc": "from remotemedia import Node\nclass CalculatorNode(Node):\n    pass\n"}},
+    });
+    let (_, report) = validate_value(&with_module, known);
+    assert_eq!(report.python_nodes, ["c"]);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}

@@ -108,7 +108,7 @@ impl Accumulator {
             json!({
                 "start_s": start as f64 / f64::from(rate),
                 "end_s": end as f64 / f64::from(rate),
-                "duration_ms": (end - start) as f64 * 1000.0 / f64::from(rate),
+                "duration_ms": crate::data::frames_to_ms(end - start, f64::from(rate)),
             }),
         );
         out.push(RuntimeData::Audio(audio));

@@ -140,7 +140,7 @@ impl Node for Silence {
             "is_silence": silent,
             "rms_db": round2(rms_db),
             "threshold_db": self.threshold_db,
-            "duration_ms": audio.duration_s() * 1000.0,
+            "duration_ms": crate::data::seconds_to_ms(audio.duration_s()),
         })));
         Ok(())
     }

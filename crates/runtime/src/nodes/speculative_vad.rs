@@ -97,7 +97,7 @@ impl Coordinator {
                 "to_timestamp": to,
                 "from_s": from as f64 / rate,
                 "to_s": to as f64 / rate,
-                "duration_ms": (to - from) as f64 * 1000.0 / rate,
+                "duration_ms": crate::data::frames_to_ms(to - from, rate),
             })));
         }
     }

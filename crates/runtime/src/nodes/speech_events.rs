@@ -253,7 +253,7 @@ impl SpeechEvents {
                 "start": start,
                 "end": end,
                 "audio_start": self.seconds(from_frame),
-                "duration_ms": (end - start) * 1000.0,
+                "duration_ms": crate::data::seconds_to_ms(end - start),
             }),
         );
         out.push(RuntimeData::Audio(audio));

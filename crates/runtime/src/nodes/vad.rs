@@ -325,7 +325,7 @@ impl Vad {
     fn annotate(&self, audio: &mut AudioBuffer, frames: &[FrameDecision], segments: &[(u64, u64)]) {
         let rate = f64::from(VAD_RATE);
         let mut vad = json!({
-            "frame_duration_ms": self.frame as f64 * 1000.0 / rate,
+            "frame_duration_ms": crate::data::frames_to_ms(self.frame as u64, rate),
             "segments": segments
                 .iter()
                 .map(|&(s, e)| json!({"start_s": s as f64 / rate, "end_s": e as f64 / rate}))
