@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { artifacts, createRemoteMedia, root, sdkPage, useBrowser } from "./helpers.mjs";
 
@@ -16,7 +16,7 @@ test("copy-assets and a relative assetsURL: Rust and Python nodes run from the c
   rmSync(dir, { recursive: true, force: true });
   const cli = spawnSync(process.execPath, [path.join(root, "js-sdk/bin/remotemedia-web.mjs"), "copy-assets", dir], { encoding: "utf8" });
   assert.equal(cli.status, 0, cli.stderr);
-  assert.match(cli.stdout, /copied 11 file\(s\)/); // the runtime, the model's licence notice, the service worker
+  assert.match(cli.stdout, /copied 13 file\(s\)/); // the SDK module, the runtime, the model's licence notice, the service worker
   const page = await sdkPage(ctx);
   const fetched = [];
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
@@ -83,4 +83,26 @@ test("an HTML page where the runtime should be (an SPA fallback) is an AssetErro
   assert.match(python.url, /remotemedia-python\.zip/);
   assert.match(python.message, /not the runtime's zip file/);
   await page.evaluate(() => window.rm.terminate());
+});
+
+test("no bundler: the README's plain HTML page runs from a copy-assets folder beside it", async () => {
+  const dir = path.join(artifacts, "plain");
+  rmSync(dir, { recursive: true, force: true });
+  const readme = readFileSync(path.join(root, "js-sdk/README.md"), "utf8");
+  const html = /## Without a bundler[\s\S]*?```html\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(html, "the README has the page");
+  const cli = spawnSync(process.execPath, [path.join(root, "js-sdk/bin/remotemedia-web.mjs"), "copy-assets", path.join(dir, "remotemedia"), "--only", "runtime"], { encoding: "utf8" });
+  assert.equal(cli.status, 0, cli.stderr);
+  writeFileSync(path.join(dir, "index.html"), html);
+  await ctx.ready();
+  const page = await ctx.browser.newPage();
+  const fetched = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
+  await page.goto(`${ctx.server.url}/tests-web/artifacts/plain/index.html`);
+  await page.waitForFunction(() => document.getElementById("out").textContent !== "starting...", null, { timeout: 60_000 });
+  // A half-scale sine is 20 log10(0.5 / sqrt 2) = -9.03 dBFS.
+  assert.equal(await page.textContent("#out"), "-9.03 dBFS; NO BUNDLER");
+  const sdkFiles = fetched.filter((p) => /\.(js|wasm|zip)$/.test(p));
+  assert.deepEqual(sdkFiles.filter((p) => !p.startsWith("/tests-web/artifacts/plain/")), [], "everything came from the copy");
+  await page.close();
 });

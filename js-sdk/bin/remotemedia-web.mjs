@@ -2,8 +2,10 @@
 // remotemedia-web: the package's command line.
 //
 //   copy-assets DIR [--only runtime|sw]
-//       Copies the runtime's files into DIR, for self-hosting (`assetsURL`), and the
-//       service worker as DIR/remotemedia-sw.js (for a site's root). Needs nothing else.
+//       Copies the SDK module (index.js, build-info.js) and the runtime's files into DIR,
+//       for a page without a bundler (`import ... from "./DIR/index.js"`) or self-hosting
+//       (`assetsURL`), and the service worker as DIR/remotemedia-sw.js (for a site's
+//       root). Needs nothing else.
 //   run MANIFEST [--input FILE]... [--workers N] [--timing]
 //       Runs a manifest through the real SDK and workers in headless Chromium and prints
 //       the result JSON, as the native `remotemedia run` does. Needs the optional peer
@@ -31,9 +33,10 @@ const USAGE = `usage:
   remotemedia-web run MANIFEST [--input FILE]... [--workers N] [--timing]
   remotemedia-web listen MANIFEST --fake-mic FILE.wav [--seconds N] [--workers N]
 
-copy-assets   copy the runtime's files into DIR (serve DIR and pass its URL as
-              assetsURL) and the service worker as DIR/remotemedia-sw.js
-  --only      runtime: only the runtime's files; sw: only remotemedia-sw.js
+copy-assets   copy the SDK module (DIR/index.js, for pages without a bundler) and the
+              runtime's files into DIR (or pass DIR's URL as assetsURL), and the
+              service worker as DIR/remotemedia-sw.js
+  --only      runtime: only the module and the runtime's files; sw: only remotemedia-sw.js
 run           run a manifest (JSON or .rmpkg) in headless Chromium and print the result JSON
   --input     any file; its content decides: JSON is items in wire form, anything
               else (an audio file of any format) one binary item; repeatable
@@ -70,7 +73,9 @@ async function copyAssets(argv) {
   const copied = [];
   if (values.only !== "sw") {
     const { ASSET_FILES } = await import(pathToFileURL(path.join(pkg, "dist/index.js")).href);
-    for (const file of Object.values(ASSET_FILES)) {
+    // The SDK module itself too: a page without a bundler imports DIR/index.js, which
+    // finds the runtime's files beside it (no assetsURL needed).
+    for (const file of ["index.js", "build-info.js", ...Object.values(ASSET_FILES)]) {
       copyFileSync(path.join(pkg, "dist", file), path.join(dir, file));
       copied.push(file);
       // A third-party model goes with its licence notice.

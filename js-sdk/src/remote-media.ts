@@ -54,6 +54,13 @@ async function compileRuntime(url: string): Promise<WebAssembly.Module> {
   }
 }
 
+/** `RunResult.output`: a sink's items, or a RemoteMediaError naming the sinks there are. */
+function sinkOutputs(this: { outputs_by_node: Record<string, unknown[]> }, sink: string): unknown[] {
+  const items = Object.hasOwn(this.outputs_by_node, sink) ? this.outputs_by_node[sink] : undefined;
+  if (!items) throw new RemoteMediaError(`no sink "${sink}" in this result; its sinks: ${Object.keys(this.outputs_by_node).join(", ")}`);
+  return items;
+}
+
 /** The SDK: a pool of executor workers and, on demand, the Python worker. */
 export class RemoteMedia {
   private pool: ExecutorPool;
@@ -229,7 +236,9 @@ export class RemoteMedia {
     const raw = result as unknown as Omit<RunResult<unknown>, "outputs_by_node" | "worker"> & { outputs_by_node: Record<string, number[]> };
     const outputs = options.decode === false ? raw.outputs : raw.outputs.map((v) => fromWire(v, answer.buffers));
     const byNode = Object.fromEntries(Object.entries(raw.outputs_by_node).map(([sink, indices]) => [sink, indices.map((i) => outputs[i])]));
-    return { ...raw, outputs, outputs_by_node: byNode, worker: worker.index } as RunResult;
+    const done = { ...raw, outputs, outputs_by_node: byNode, worker: worker.index };
+    Object.defineProperty(done, "output", { value: sinkOutputs, enumerable: false });
+    return done as RunResult;
   }
 
   /** Applies abort and timeout to a request. A worker left busy with an abandoned run is replaced. */

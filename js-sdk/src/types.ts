@@ -42,6 +42,13 @@ export interface RunResult<T = OutputItem> {
   metrics: { total_ms: number; nodes: Record<string, NodeMetrics> };
   /** Index of the executor worker that ran it (SDK addition, for diagnostics). */
   worker: number;
+  /**
+   * The items sink `sink` produced, in order (`outputs_by_node[sink]`), typed as `U`
+   * (for example `result.output<AudioData>("vad")`; check with `isAudio` when unsure).
+   * Throws RemoteMediaError naming the sinks when `sink` is not one. Not enumerable:
+   * `JSON.stringify(result)` is the runtime's JSON.
+   */
+  output<U = T>(sink: string): U[];
 }
 
 /** `{ valid, errors, warnings, python_nodes, python_packages, models }`, each problem with a JSON path. */

@@ -123,11 +123,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
-function isAudio(value: unknown): value is AudioData {
+/** Whether an item (an output, or an event's data) is decoded audio: narrows `OutputItem` to {@link AudioData}. */
+export function isAudio(value: unknown): value is AudioData {
   return isPlainObject(value) && value.audio instanceof Float32Array && typeof value.sampleRate === "number";
 }
 
-function isTensor(value: unknown): value is TensorData {
+/** Whether an item is a decoded tensor (the numpy envelope): narrows `OutputItem` to {@link TensorData}. */
+export function isTensor(value: unknown): value is TensorData {
   return isPlainObject(value) && ArrayBuffer.isView(value.tensor) && Array.isArray(value.shape);
 }
 
