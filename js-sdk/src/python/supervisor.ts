@@ -14,19 +14,16 @@ import type { CreateOptions } from "../options.js";
 import type { ExecutorWorker } from "../pool/executor-worker.js";
 import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERRUPT_SLOTS, RUNNING_SLOT } from "../protocol/python.js";
 import type { PythonEvent, PythonInit, PythonStartup, ToPythonControl } from "../protocol/python.js";
+import type { Capabilities } from "../types.js";
 
 /** How long interrupted Python code has to stop before its worker is replaced (ms). */
 const INTERRUPT_GRACE_MS = 1000;
 
 /** The Python side of {@link Capabilities}. */
-export interface PythonStatus {
-  python: "off" | "not started" | "starting" | "ready" | "failed";
-  pythonStartup?: PythonStartup;
-  pythonRestarts: number;
-  pythonInterrupt: boolean;
-  pythonInterrupts: number;
-  pythonInterpreters: number;
-}
+export type PythonStatus = Pick<
+  Capabilities,
+  "python" | "pythonStartup" | "pythonRestarts" | "pythonInterrupt" | "pythonInterrupts" | "pythonInterpreters"
+>;
 
 export class PythonSupervisor {
   private worker: Worker | null = null;
