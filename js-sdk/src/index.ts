@@ -21,7 +21,8 @@ export type { RegisterOptions, CacheInfo, ServiceWorkerEvent } from "./service-w
 export { BUILD } from "./build-info.js";
 export { ASSET_FILES } from "./assets.js";
 export type { AssetName, AssetURLs } from "./assets.js";
-export { fromWire, toWire, float32ToBase64, base64ToFloat32, isAudio, isTensor } from "./wire.js";
+export { fromWire, toWire, isAudio, isTensor } from "./wire.js";
+export { float32ToBase64, base64ToFloat32 } from "./base64.js";
 export { Listener } from "./live/listener.js";
 export type { ListenOptions, LiveEvent, ListenerStats } from "./live/listener.js";
 export type { AudioData, TensorData, InputItem, OutputItem } from "./wire.js";

@@ -3,6 +3,7 @@
  * pass to `run`/`push` into wire items, and wire items back into JS values.
  * Float32 payloads are base64 of little-endian bytes (all browsers are little-endian).
  */
+import { base64ToBytes, bytesToBase64, float32Of } from "./base64.js";
 import { InputError } from "./errors.js";
 
 /** Audio as the SDK hands it to users and accepts it: interleaved float32 samples. */
@@ -67,58 +68,6 @@ export type InputItem =
 export type OutputItem = AudioData | TensorData | Uint8Array | string | unknown;
 
 const MARKERS = ["__numpy__", "__audio__", "__binary__", "__json__"];
-const CHUNK = 0x8000;
-
-/** The native base64 of recent engines (`Uint8Array.prototype.toBase64`, `Uint8Array.fromBase64`). */
-interface NativeBase64 {
-  toBase64?: (this: Uint8Array) => string;
-}
-const nativeToBase64 = (Uint8Array.prototype as NativeBase64).toBase64;
-const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (text: string, options?: { lastChunkHandling?: string }) => Uint8Array })
-  .fromBase64;
-
-/** Base64 of raw bytes (the engine's own encoder where it has one). */
-export function bytesToBase64(bytes: Uint8Array): string {
-  if (nativeToBase64) return nativeToBase64.call(bytes);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
-  }
-  return btoa(binary);
-}
-
-/** Raw bytes of a base64 string. Throws InputError on malformed base64. */
-export function base64ToBytes(text: string): Uint8Array {
-  // Padded, as the Rust codec requires (atob and fromBase64 would accept "AAA").
-  if (text.length % 4 !== 0) throw new InputError("malformed base64");
-  if (nativeFromBase64) {
-    try {
-      return nativeFromBase64(text, { lastChunkHandling: "strict" });
-    } catch {
-      throw new InputError("malformed base64");
-    }
-  }
-  let binary: string;
-  try {
-    binary = atob(text);
-  } catch {
-    throw new InputError("malformed base64");
-  }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-/** Base64 of float32 samples (little-endian bytes). */
-export function float32ToBase64(samples: Float32Array): string {
-  return bytesToBase64(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
-}
-
-/** Float32 samples from base64. Throws InputError if the byte count is not a multiple of 4. */
-export function base64ToFloat32(text: string): Float32Array {
-  return float32Of(base64ToBytes(text));
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
@@ -321,12 +270,6 @@ function dataBytes(body: Record<string, unknown>, at: string, buffers?: Uint8Arr
 }
 
 /** Float32 samples over `bytes`, without a copy when they are 4-byte aligned. */
-function float32Of(bytes: Uint8Array): Float32Array {
-  if (bytes.length % 4 !== 0) throw new InputError(`${bytes.length} bytes is not a whole number of float32 samples`);
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4);
-}
-
 /** A whole number in 1..=2^32-1 (sample rates, channel counts), as the Rust codec requires. */
 function positive(meta: Record<string, unknown>, key: string): number {
   const value = meta[key];

@@ -4,7 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 // The sources, not dist/: run with `node --import tsx` (npm test does).
-import { fromWire, toWire, float32ToBase64, base64ToFloat32, DTYPES, TYPED } from "../src/wire.ts";
+import { fromWire, toWire, DTYPES, TYPED } from "../src/wire.ts";
+import { float32ToBase64, base64ToFloat32 } from "../src/base64.ts";
 import { errorFromJson, AbortError, AssetError, CaptureError, InputError, ManifestError, NodeError, TimeoutError, UnsupportedEnvironmentError, WorkerCrashedError } from "../src/errors.ts";
 
 const vectors = JSON.parse(readFileSync(new URL("../../test-vectors/wire.json", import.meta.url), "utf8"));
