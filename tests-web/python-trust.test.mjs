@@ -98,14 +98,21 @@ test("Python code that swallows the interrupt (bare except) is stopped by replac
 test("manifest Python cannot reach the origin's storage or post to the page; the network stays by default", async () => {
   const r = await page.evaluate(async (probe) => {
     const seen = [];
-    const rm = await window.sdk.RemoteMedia.create({ workers: 1, onProgress: (e) => seen.push(e.stage) });
+    const python = [];
+    const rm = await window.sdk.RemoteMedia.create({
+      workers: 1,
+      onProgress: (e) => {
+        seen.push(e.stage);
+        if (e.component === "python") python.push(e.python);
+      },
+    });
     const reachable = (await rm.run(probe.manifest, [probe.names])).outputs[0].reachable;
     // A forged progress event, through every path to the page Python might try.
     const forge = { version: "v1", metadata: { name: "forge" }, nodes: [{ id: "f", node_type: "N", runtime_hint: "python" }], python: { modules: { forge: "import js\nfrom remotemedia import Node\nclass N(Node):\n    def process(self, data):\n        tried = []\n        for path in ('postMessage', 'self.postMessage', 'globalThis.postMessage'):\n            try:\n                js.eval(path + '({type: \"progress\", stage: \"FORGED\", elapsedMs: 0})')\n                tried.append(path + ': sent')\n            except Exception as e:\n                tried.append(path + ': ' + type(e).__name__)\n        return {'tried': tried}\n" } } };
     const tried = (await rm.run(forge, [0])).outputs[0].tried;
     await new Promise((r) => setTimeout(r, 200));
     await rm.terminate();
-    return { reachable, tried, forged: seen.includes("FORGED") };
+    return { reachable, tried, forged: seen.includes("FORGED"), python };
   }, { manifest: PROBE, names: [...STORAGE, ...NETWORK] });
   // Nested workers exist in some browsers' workers only: compared without them.
   const without = (names) => names.filter((n) => n !== "Worker");
@@ -113,6 +120,10 @@ test("manifest Python cannot reach the origin's storage or post to the page; the
   assert.ok(r.reachable.includes("fetch"));
   assert.ok(r.tried.every((t) => !t.endsWith("sent")), r.tried.join("; "));
   assert.equal(r.forged, false);
+  // Python's progress says where it stands: starting (the run waits), then ready.
+  assert.equal(r.python[0], "starting");
+  assert.equal(r.python.at(-1), "ready");
+  assert.ok(r.python.every((p) => p === "starting" || p === "ready"), r.python.join(" "));
 });
 
 /**

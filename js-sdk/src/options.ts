@@ -4,6 +4,7 @@
  */
 import { InputError, RemoteMediaError } from "./errors.js";
 import type { ExecutorLimits } from "./protocol/executor.js";
+import type { Capabilities } from "./types.js";
 
 /** A start-up step, for progress bars: `stage` names it, `elapsedMs` since the step began. */
 export interface ProgressEvent {
@@ -13,6 +14,12 @@ export interface ProgressEvent {
   component: "executor" | "python";
   /** Milliseconds since that part began starting. */
   elapsedMs: number;
+  /**
+   * Where Python stands after this step (Python's events only): `starting` until its
+   * first interpreter is ready, then `ready`; `failed` if it could not start. The same
+   * value as `capabilities().python`.
+   */
+  python?: Capabilities["python"];
 }
 
 /** Options of {@link RemoteMedia.create}. */

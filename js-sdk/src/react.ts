@@ -2,7 +2,7 @@
  * `@remotemedia/web/react`: the SDK as a React hook.
  *
  * ```tsx
- * const { rm, status, progress, error } = useRemoteMedia({ workers: 2 });
+ * const { rm, status, progress, error, python } = useRemoteMedia({ workers: 2 });
  * if (status === "ready") await rm!.run(manifest, [fileBytes]);
  * ```
  *
@@ -14,7 +14,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { emptyListenerView, reduceListenerView } from "./bindings/listener-state.js";
 import { RemoteMedia } from "./index.js";
-import type { CreateOptions, Listener, ListenOptions, LiveEvent, Manifest, ProgressEvent } from "./index.js";
+import type { Capabilities, CreateOptions, Listener, ListenOptions, LiveEvent, Manifest, ProgressEvent } from "./index.js";
 
 /** `loading` until the pool is up, then `ready`; `error` if it could not start. */
 export type RemoteMediaStatus = "loading" | "ready" | "error";
@@ -28,6 +28,12 @@ export interface RemoteMediaState {
   progress: ProgressEvent | null;
   /** Why start-up failed (an SDK error such as AssetError or UnsupportedEnvironmentError), else null. */
   error: Error | null;
+  /**
+   * Python, apart from `status` (which is the executor's): `not started` until a manifest
+   * needs it (or `python: true`), `starting` while Pyodide loads (the run that needs it
+   * waits), `ready`, `failed`; `off` with `python: false`.
+   */
+  python: Capabilities["python"];
 }
 
 interface Lease {
@@ -44,7 +50,13 @@ interface Lease {
  * apply new ones); `options.onProgress` is still called, besides `progress`.
  */
 export function useRemoteMedia(options: CreateOptions = {}): RemoteMediaState {
-  const [state, setState] = useState<RemoteMediaState>({ rm: null, status: "loading", progress: null, error: null });
+  const [state, setState] = useState<RemoteMediaState>({
+    rm: null,
+    status: "loading",
+    progress: null,
+    error: null,
+    python: options.python === false ? "off" : "not started",
+  });
   const lease = useRef<Lease | null>(null);
   const initialOptions = useRef(options);
 
@@ -58,7 +70,7 @@ export function useRemoteMedia(options: CreateOptions = {}): RemoteMediaState {
       const opts = initialOptions.current;
       const onProgress = (event: ProgressEvent) => {
         opts.onProgress?.(event);
-        setState((s) => ({ ...s, progress: event }));
+        setState((s) => ({ ...s, progress: event, python: event.python ?? s.python }));
       };
       const promise = RemoteMedia.create({ ...opts, onProgress });
       current = lease.current = { promise, rm: null, timer: undefined, disposed: false };

@@ -14,7 +14,7 @@ import type { Ref, ShallowRef } from "vue";
 import { emptyListenerView, reduceListenerView } from "./bindings/listener-state.js";
 import type { ListenerView } from "./bindings/listener-state.js";
 import { RemoteMedia } from "./index.js";
-import type { CreateOptions, Listener, ListenOptions, LiveEvent, Manifest, ProgressEvent } from "./index.js";
+import type { Capabilities, CreateOptions, Listener, ListenOptions, LiveEvent, Manifest, ProgressEvent } from "./index.js";
 
 /** `loading` until the pool is up, then `ready`; `error` if it could not start. */
 export type RemoteMediaStatus = "loading" | "ready" | "error";
@@ -28,6 +28,8 @@ export interface RemoteMediaRefs {
   progress: ShallowRef<ProgressEvent | null>;
   /** Why start-up failed (an SDK error such as AssetError or UnsupportedEnvironmentError), else null. */
   error: ShallowRef<Error | null>;
+  /** Python, apart from `status` (the executor's): `not started`, `starting`, `ready`, `failed`, or `off`. */
+  python: ShallowRef<Capabilities["python"]>;
 }
 
 /**
@@ -42,6 +44,7 @@ export function useRemoteMedia(options: CreateOptions = {}): RemoteMediaRefs {
   const status = shallowRef<RemoteMediaStatus>("loading");
   const progress = shallowRef<ProgressEvent | null>(null);
   const error = shallowRef<Error | null>(null);
+  const python = shallowRef<Capabilities["python"]>(options.python === false ? "off" : "not started");
   let disposed = false;
   let starting: Promise<RemoteMedia> | null = null;
 
@@ -49,6 +52,7 @@ export function useRemoteMedia(options: CreateOptions = {}): RemoteMediaRefs {
     const onProgress = (event: ProgressEvent) => {
       options.onProgress?.(event);
       progress.value = event;
+      if (event.python) python.value = event.python;
     };
     starting = RemoteMedia.create({ ...options, onProgress });
     starting.then(
@@ -77,7 +81,7 @@ export function useRemoteMedia(options: CreateOptions = {}): RemoteMediaRefs {
     );
   });
 
-  return { rm, status, progress, error };
+  return { rm, status, progress, error, python };
 }
 
 /** What {@link useListener} returns: refs that follow the listener, and its controls. */

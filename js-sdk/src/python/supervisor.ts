@@ -71,7 +71,8 @@ export class PythonSupervisor {
     if (this.state === "off") return Promise.reject(new RemoteMediaError("Python is disabled (python: false)"));
     if (this.ready) return this.ready;
     const t0 = performance.now();
-    const progress = (stage: string, elapsedMs: number) => this.options.onProgress?.({ stage, component: "python", elapsedMs });
+    const progress = (stage: string, elapsedMs: number) =>
+      this.options.onProgress?.({ stage, component: "python", elapsedMs, python: this.state });
     this.state = "starting";
     progress("starting the Python worker", 0);
     let python: Worker;
@@ -79,6 +80,7 @@ export class PythonSupervisor {
       python = spawnWorker(this.assets.pythonWorker, "remotemedia-python");
     } catch (err) {
       this.state = "failed";
+      progress(`Python could not start: ${String((err as Error)?.message ?? err)}`, performance.now() - t0);
       return Promise.reject(err);
     }
     this.worker = python;
@@ -101,6 +103,7 @@ export class PythonSupervisor {
           // After start-up, a dead Python worker is replaced; before, the start failed.
           if (this.state === "ready") return this.restart(m.message);
           this.state = "failed";
+          progress(`Python could not start: ${m.message}`, performance.now() - t0);
           reject(m.asset ? new AssetError(m.message, m.asset.url, m.asset.status, m.asset.contentType) : new RemoteMediaError(m.message));
         }
       };
@@ -109,6 +112,7 @@ export class PythonSupervisor {
         const message = `the Python worker crashed: ${event.message || "script error"}`;
         if (this.state === "ready") return this.restart(message);
         this.state = "failed";
+        progress(`Python could not start: ${message}`, performance.now() - t0);
         reject(new RemoteMediaError(message));
       };
     });
@@ -147,7 +151,7 @@ export class PythonSupervisor {
     this.ready = null;
     this.state = "not started";
     this.restarts++;
-    this.options.onProgress?.({ stage: `restarting the Python worker: ${reason}`, component: "python", elapsedMs: 0 });
+    this.options.onProgress?.({ stage: `restarting the Python worker: ${reason}`, component: "python", elapsedMs: 0, python: "starting" });
     this.start().catch(() => {}); // a failed start is reported to the next run that needs Python
   }
 
