@@ -26,10 +26,12 @@ export function missing(engine) {
  * An audio output for the engines' AudioContexts: without one, Firefox's stays
  * suspended. A PulseAudio daemon (started if none runs) with a null sink, idempotently.
  */
+let startedPulse = false;
 function ensureAudioDevice() {
   if (spawnSync("pulseaudio", ["--check"]).status !== 0) {
     const started = spawnSync("pulseaudio", ["-D", "--exit-idle-time=-1"], { encoding: "utf8" });
     if (started.status !== 0) throw new Error(`pulseaudio did not start: ${started.stderr}`);
+    startedPulse = true;
   }
   const sinks = spawnSync("pactl", ["list", "short", "sinks"], { encoding: "utf8" }).stdout ?? "";
   if (!sinks.includes("remotemedia_null")) spawnSync("pactl", ["load-module", "module-null-sink", "sink_name=remotemedia_null"]);
@@ -112,6 +114,12 @@ async function webkit(url) {
       stopDriver();
     },
   };
+}
+
+/** Stops the PulseAudio daemon if {@link open} started it (the test files after these run without it). */
+export function releaseAudioDevice() {
+  if (startedPulse) spawnSync("pulseaudio", ["--kill"]);
+  startedPulse = false;
 }
 
 /** A page of `engine` ("firefox" or "webkit") at `url`. */

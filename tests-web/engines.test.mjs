@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { serve } from "../js-sdk/node/server.mjs";
-import { missing, open } from "./engines.mjs";
+import { missing, open, releaseAudioDevice } from "./engines.mjs";
 import { root } from "./helpers.mjs";
 
 const native = process.env.REMOTEMEDIA_CLI ?? path.join(root, "target/release/remotemedia");
@@ -33,7 +33,10 @@ before(async () => {
   server = await serve(root);
   reference = nativeVoice();
 });
-after(() => server?.close());
+after(() => {
+  releaseAudioDevice();
+  return server?.close();
+});
 
 for (const engine of ["firefox", "webkit"]) {
   const why = missing(engine);
