@@ -36,9 +36,5 @@ export function fakeMicrophoneFlags(wavFile) {
     "--use-fake-ui-for-media-stream",
     `--use-file-for-fake-audio-capture=${wavFile}%noloop`,
     "--autoplay-policy=no-user-gesture-required",
-    // Audio output to a timer-driven fake device, never the system's: a PulseAudio
-    // server (a desktop's, or the null sink the Firefox and WebKit tests start) would
-    // otherwise pace the AudioContext by its buffers.
-    "--disable-audio-output",
   ];
 }
