@@ -66,6 +66,9 @@ wasm_pack_test crates/web --test browser
 step "SDK: biome (lint and format, biome.json), tsc --strict, unit tests (js-sdk/test); import cycles (Rust and TS)"
 biome check
 node scripts/module-cycles.mjs
+# One concept per module: no SDK source file over 400 lines.
+find js-sdk/src -name '*.ts' -print0 | xargs -0 wc -l | awk '$2 != "total" && $1 > 400 { print "over 400 lines: " $2 " (" $1 ")"; long = 1 } END { exit long }'
+
 tsc -p js-sdk/tsconfig.json --noEmit
 tsc -p js-sdk/tsconfig.worker.json --noEmit
 # The unit tests run on the TypeScript sources through tsx (no build needed), but

@@ -1,10 +1,9 @@
 /// <reference lib="webworker" />
 /**
  * The Python worker as a host of interpreters. It runs no Python itself: each
- * interpreter scope (the SHA-256 of a manifest's `python.modules`, or none for
- * manifests without inline Python) gets its own Pyodide interpreter in a nested worker
- * (interpreter.ts), so one manifest's Python (its modules, globals, patches to the
- * standard library or to JavaScript globals) can never change what another's runs.
+ * interpreter scope (the runtime's hash of a manifest's `python.modules`, or none) gets
+ * its own Pyodide interpreter in a nested worker (interpreter.ts), so one manifest's
+ * Python (its modules, globals, patches to the stdlib or JS globals) never changes another's.
  *
  * Requests from the executor workers arrive here and go to their scope's interpreter,
  * one at a time across all interpreters: the page's interrupt memory tracks one running
@@ -13,10 +12,9 @@
  * state is lost, as when a worker is replaced). If every interpreter holds instances
  * (open sessions), the request fails with an error that says so.
  *
- * The host keeps, for each executor worker's connection, the node instances its
- * requests made and have not flushed or released: when the page says that executor
- * worker is gone (`disconnect`), they are released, so its open sessions and runs do not
- * hold an interpreter forever.
+ * For each executor worker's connection the host keeps the node instances its requests
+ * made and have not flushed or released: when that worker is gone (`disconnect`), they
+ * are released, so its open sessions and runs never hold an interpreter forever.
  *
  * Terminating this worker stops every interpreter with it (the page does so to replace
  * Python). An interpreter that dies after start-up is reported to the page as the
