@@ -53,6 +53,15 @@ export class ManifestError extends RemoteMediaError {
     this.warnings = warnings;
   }
 
+  /**
+   * The error of a report's problems, its message written as the runtime writes it
+   * (`invalid manifest (N problem(s))` and one `path: message` line each).
+   */
+  static of(errors: Problem[], warnings: Problem[] = []): ManifestError {
+    const lines = errors.map((e) => `\n  ${e.path}: ${e.message}`).join("");
+    return new ManifestError(`invalid manifest (${errors.length} problem(s))${lines}`, errors, warnings);
+  }
+
   protected get kind(): string {
     return "manifest";
   }

@@ -59,8 +59,11 @@ export class ManifestCache {
    * the value JSON cannot carry).
    */
   validate(manifest: unknown): ValidationReport {
-    if (typeof manifest === "string") return this.rules.validate(manifest);
-    const key = manifestKey(manifest);
+    return typeof manifest === "string" ? this.rules.validate(manifest) : this.validateKeyed(manifest, manifestKey(manifest));
+  }
+
+  /** The runtime's validation of `manifest`, whose key is `key`: the text when it is exactly the JSON. */
+  private validateKeyed(manifest: unknown, key: string): ValidationReport {
     return this.rules.validate(isExactJson(key) ? key : manifest);
   }
 
@@ -92,15 +95,14 @@ export class ManifestCache {
       this.entries.set(key, known);
       return known;
     }
-    const report = this.rules.validate(isExactJson(key) ? key : parsed);
-    if (!report.valid) {
-      const lines = report.errors.map((e) => `  ${e.path}: ${e.message}`).join("\n");
-      throw new ManifestError(`invalid manifest (${report.errors.length} problem(s))\n${lines}`, report.errors, report.warnings);
-    }
+    const report = this.validateKeyed(parsed, key);
+    if (!report.valid) throw ManifestError.of(report.errors, report.warnings);
     const modules = (parsed.python as { modules?: Record<string, unknown> } | undefined)?.modules;
     if (this.refuseModules && modules && Object.keys(modules).length > 0) {
-      const problem = { path: "$.python.modules", message: "inline Python is refused here (pythonModules: false)" };
-      throw new ManifestError(`invalid manifest (1 problem(s))\n  ${problem.path}: ${problem.message}`, [problem], report.warnings);
+      throw ManifestError.of(
+        [{ path: "$.python.modules", message: "inline Python is refused here (pythonModules: false)" }],
+        report.warnings,
+      );
     }
     const prepared: PreparedManifest = {
       id: this.nextId++,

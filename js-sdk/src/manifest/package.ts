@@ -31,8 +31,7 @@ export function manifestError(problem: Problem, detached: boolean): ManifestErro
   const message = detached
     ? `${problem.message} (the package's ArrayBuffer was detached, transferred elsewhere: pass a live one)`
     : problem.message;
-  const said = { path: problem.path, message };
-  return new ManifestError(`invalid manifest (1 problem(s))\n  ${said.path}: ${said.message}`, [said]);
+  return ManifestError.of([{ path: problem.path, message }]);
 }
 
 /** Reads a package with the runtime's `read`; throws ManifestError naming the entry when it cannot be read. */
