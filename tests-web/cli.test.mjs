@@ -125,7 +125,12 @@ test("remotemedia-web listen: the live path with a fake microphone, one JSON lin
   assert.deepEqual(Object.keys(end.audio), ["frames", "sampleRate"]);
   assert.equal(summary.gaps, 0);
   assert.equal(summary.framesCaptured, summary.framesReceived);
-  assert.ok(summary.latencyMs.p50 > 0 && summary.latencyMs.count === frames.length);
+  // Every frame from a capture step has a latency sample. The flush after stop() may add
+  // up to two more (the resampler's and the 30 ms VAD's held-back tail), which came after
+  // capture ended and so have none; how many depends on where stop() fell.
+  assert.ok(summary.latencyMs.p50 > 0, JSON.stringify(summary.latencyMs));
+  const unsampled = frames.length - summary.latencyMs.count;
+  assert.ok(unsampled >= 0 && unsampled <= 2, `${frames.length} frames, ${summary.latencyMs.count} latency samples`);
 
   const missing = spawnSync(process.execPath, ["js-sdk/bin/remotemedia-web.mjs", "listen", "examples/pipelines/live-voice.json"], { cwd: root, encoding: "utf8" });
   assert.equal(missing.status, 1);
