@@ -59,6 +59,10 @@ export function dataFiles() {
  * Pyodide's loader and glue carry Node.js branches (`import("node:fs")`, `import("ws")`)
  * that never run in a browser but that an app's bundler would try to resolve: they
  * become empty modules. Emscripten's default wasm location is made plainly relative.
+ * Their computed `import(url)`s (`loadScript`: Node's branch, and the browser's when no
+ * `createPyodideModule` is given, which the worker always gives) become a rejection:
+ * bundlers then have nothing to resolve, and Vite's dev server nothing to wrap in its
+ * `injectQuery` helper, which would pull its HMR client into every Python worker.
  */
 const pyodideForBrowsers = {
   name: "pyodide-for-browsers",
@@ -67,6 +71,7 @@ const pyodideForBrowsers = {
     build.onLoad({ filter: /.*/, namespace: "node-stub" }, () => ({ contents: "export default {};", loader: "js" }));
     build.onLoad({ filter: /[\\/]pyodide[\\/][^\\/]+\.mjs$/ }, (args) => {
       let code = readFileSync(args.path, "utf8").replaceAll('new URL("pyodide.asm.wasm",import.meta.url)', 'new URL("./pyodide.asm.wasm",import.meta.url)');
+      code = `${NO_IMPORT}\n${code.replace(/\bimport\((?!["'`])/g, "__noRuntimeImport(")}`;
       if (path.basename(args.path) === "pyodide.asm.mjs") {
         if (code.split(SNAPSHOT_RESTORE).length !== 2) throw new Error(`pyodide.asm.mjs: "${SNAPSHOT_RESTORE}" not found once: update SPARSE_RESTORE for this Pyodide`);
         code = code.replace(SNAPSHOT_RESTORE, SPARSE_RESTORE);
@@ -89,14 +94,14 @@ const SPARSE_RESTORE =
   "return((h,s)=>{const P=4096,z=(a,o,e)=>{for(let i=o;i<e;i++)if(a[i]!==0)return false;return true};" +
   "for(let o=0;o<s.length;o+=P){const e=Math.min(o+P,s.length);if(!(z(s,o,e)&&z(h,o,e)))h.set(s.subarray(o,e),o)}})(Module.HEAP8,t),l";
 
-/**
- * Marks every computed `import(url)` (Pyodide loading its own files at run time) with
- * the comments that tell webpack, Turbopack and Vite to leave it alone; minifying drops
- * the ones Pyodide wrote.
- */
-function ignoreComputedImports(file) {
-  const code = readFileSync(file, "utf8").replace(/\bimport\((?!["'`]|\/\*)/g, "import(/* webpackIgnore: true */ /* @vite-ignore */ ");
-  writeFileSync(file, code);
+/** What a computed `import(url)` in Pyodide's sources becomes (see pyodideForBrowsers). */
+const NO_IMPORT =
+  "const __noRuntimeImport = (url) => Promise.reject(new Error(`the Python worker loads no script at run time (${url}): it is one self-contained module`));";
+
+/** Fails the build if `file` still has a computed `import(...)` (see pyodideForBrowsers). */
+function assertNoComputedImports(file) {
+  const left = readFileSync(file, "utf8").match(/\bimport\((?!["'`]).{0,40}/g);
+  if (left) throw new Error(`${path.basename(file)} has computed import()s, which bundlers and Vite's dev server rewrite: ${left.join(" | ")}`);
 }
 
 async function main() {
@@ -160,7 +165,7 @@ async function main() {
     minify: true, // Pyodide's glue is 1.2 MB already minified; keep it so
     plugins: [pyodideForBrowsers],
   });
-  ignoreComputedImports(path.join(dist, "python-worker.js"));
+  assertNoComputedImports(path.join(dist, "python-worker.js"));
   await esbuild.build({
     ...common,
     entryPoints: { react: path.join(sdk, "src/react.ts"), vue: path.join(sdk, "src/vue.ts") },

@@ -83,6 +83,27 @@ export function assetURLs(base?: URL): AssetURLs {
   ) as AssetURLs;
 }
 
+/** The package's name: where its files sit under `node_modules/`. */
+const PACKAGE = "@remotemedia/web";
+
+/**
+ * A dependency pre-bundled by Vite before 8 lives in Vite's cache folder
+ * (`node_modules/.vite/deps/`; Nuxt's `node_modules/.cache/vite/client/deps/`), and
+ * its `new URL("./file", import.meta.url)` still points there, where the files are not.
+ * Vite 8 rewrites such URLs to the package's own folder; this does the same for older ones.
+ */
+const PREBUNDLED = /^(.*\/node_modules\/)(?:\.vite|\.cache\/vite\/[^/]+)\/deps(?:_[^/]*)?\/[^/]*$/;
+
+/** `url`, moved from Vite's pre-bundling cache (see {@link PREBUNDLED}) to the package's `dist/`. */
+export function outOfViteCache(url: string): string {
+  const parsed = new URL(url);
+  const match = PREBUNDLED.exec(parsed.pathname);
+  if (!match) return url;
+  const file = parsed.pathname.slice(parsed.pathname.lastIndexOf("/") + 1);
+  parsed.pathname = `${match[1]}${PACKAGE}/dist/${file}`;
+  return parsed.href;
+}
+
 function bundledURLs(): AssetURLs {
   // Literal, one per file: bundlers only see `new URL("<literal>", import.meta.url)`.
   // Each is made absolute against the page: Turbopack's stand-in for URL has a
@@ -106,7 +127,7 @@ function bundledURLs(): AssetURLs {
 
 /** `url` as an absolute URL string, resolved against the page (or the worker's location). */
 function absolute(url: URL): string {
-  return new URL(String(url.href), globalThis.location?.href).href;
+  return outOfViteCache(new URL(String(url.href), globalThis.location?.href).href);
 }
 
 /**
@@ -160,7 +181,8 @@ export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "o
     const what = contentType.includes("html") ? "an HTML page" : `${bytes.length} bytes that are not a ${kind} file`;
     throw new AssetError(
       `${url} is not the runtime's ${kind} file: the server sent ${what} (HTTP ${response.status}, ${contentType || "no content type"}). ` +
-        "Is the file served at that URL? With a bundler, check it was emitted; when self-hosting, set assetsURL to the folder that `remotemedia-web copy-assets` filled.",
+        "Is the file served at that URL? With a bundler, check it was emitted; when self-hosting, set assetsURL to the folder that `remotemedia-web copy-assets` filled." +
+        (url.includes("/node_modules/") ? ` If a dev server pre-bundled the SDK, exclude it (Vite: \`optimizeDeps: { exclude: ["${PACKAGE}"] }\` in vite.config).` : ""),
       url,
       response.status,
       contentType,
