@@ -182,7 +182,9 @@ export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "o
     throw new AssetError(
       `${url} is not the runtime's ${kind} file: the server sent ${what} (HTTP ${response.status}, ${contentType || "no content type"}). ` +
         "Is the file served at that URL? With a bundler, check it was emitted; when self-hosting, set assetsURL to the folder that `remotemedia-web copy-assets` filled." +
-        (url.includes("/node_modules/") ? ` If a dev server pre-bundled the SDK, exclude it (Vite: \`optimizeDeps: { exclude: ["${PACKAGE}"] }\` in vite.config).` : ""),
+        (url.includes("/node_modules/")
+          ? ` If a dev server pre-bundled the SDK, exclude it (Vite: \`optimizeDeps: { exclude: ["${PACKAGE}"] }\` in vite.config).`
+          : ""),
       url,
       response.status,
       contentType,
