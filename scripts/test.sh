@@ -4,7 +4,7 @@
 # built without Python, wasm-pack test of the worker crate on a page and inside a dedicated
 # worker and of the gloo-worker crate, the Leptos example, the SDK's unit tests, the Python package's unit tests, the end-to-end tests
 # in headless Chromium, and the packed SDK in real apps (Vite + React, Vite + Vue,
-# webpack 5, Next.js). Run after scripts/setup.sh (npm test does).
+# Parcel 2, webpack 5, SvelteKit, Nuxt 4, Next.js). Run after scripts/setup.sh (npm test does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
@@ -84,7 +84,7 @@ cargo fmt --manifest-path examples/rust-app/Cargo.toml -- --check
 node examples/rust-app/build.mjs
 step "end-to-end tests in headless Chromium (tests-web)"
 node --test --test-concurrency=1 tests-web/
-step "the npm package in fixture apps (fixtures/: Vite + React, Vite + Vue, webpack 5, Next.js; dev and production)"
+step "the npm package in fixture apps (fixtures/: Vite 8 and 7 + React, Vite + Vue, Parcel 2, webpack 5, SvelteKit, Nuxt 4, Next.js; dev and production)"
 node --test --test-concurrency=1 fixtures/
 step "benchmark harness, quick mode (proves it runs; no assertions on times)"
 node bench/run.mjs --quick > /dev/null

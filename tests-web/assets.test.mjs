@@ -16,7 +16,7 @@ test("copy-assets and a relative assetsURL: Rust and Python nodes run from the c
   rmSync(dir, { recursive: true, force: true });
   const cli = spawnSync(process.execPath, [path.join(root, "js-sdk/bin/remotemedia-web.mjs"), "copy-assets", dir], { encoding: "utf8" });
   assert.equal(cli.status, 0, cli.stderr);
-  assert.match(cli.stdout, /copied 13 file\(s\)/); // the SDK module, the runtime, the model's licence notice, the service worker
+  assert.match(cli.stdout, /copied 12 file\(s\)/); // the SDK module, the runtime, the model's licence notice, the service worker
   const page = await sdkPage(ctx);
   const fetched = [];
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
@@ -31,7 +31,7 @@ test("copy-assets and a relative assetsURL: Rust and Python nodes run from the c
     return { text: out.outputs[0].results.uppercase, windows: vad.outputs[0].metadata.vad.total_frames };
   });
   assert.deepEqual(r, { text: "SELF HOSTED", windows: 32 });
-  const runtime = fetched.filter((p) => /\.(wasm|zip|onnx)$|worker\.js$|pyodide-lock/.test(p));
+  const runtime = fetched.filter((p) => /\.(wasm|zip|onnx)$|worker\.js$/.test(p));
   assert.ok(runtime.length >= 8, runtime.join(" "));
   assert.ok(runtime.includes("/tests-web/artifacts/self-hosted/silero_vad_v6.onnx"), runtime.join(" "));
   assert.deepEqual(runtime.filter((p) => !p.startsWith("/tests-web/artifacts/self-hosted/")), [], "files came from elsewhere");

@@ -57,7 +57,7 @@ test("the cache serves blocked and offline reloads, and clearCache empties it", 
     assert.ok(current, JSON.stringify(first));
     const runtime = await cachedRoles(page, current.name);
     // The Silero model is not precached: only manifests that use it need it.
-    assert.deepEqual(runtime, ["captureWorklet", "executorWasm", "executorWorker", "pyodideLock", "pyodideWasm", "pythonPackage", "pythonStdlib", "pythonWorker"]);
+    assert.deepEqual(runtime, ["captureWorklet", "executorWasm", "executorWorker", "pyodideWasm", "pythonPackage", "pythonStdlib", "pythonWorker"]);
     assert.ok(current.bytes > 10 * 2 ** 20, `${current.bytes} bytes: the wasm and Pyodide should be there`);
     // Its first use fetches it, and the service worker keeps it.
     assert.ok((await sileroSegments(page)) >= 2);

@@ -8,7 +8,7 @@
 //   executor-worker.js  the executor worker (bundled with the glue)
 //   capture-worklet.js  the AudioWorklet of live sessions
 //   python-worker.js    the Python worker (bundled with Pyodide's loader and glue)
-//   *.wasm, *.zip, pyodide-lock.json   the runtime's data files
+//   *.wasm, *.zip                      the runtime's data files
 //   silero_vad_v6.onnx (+ .LICENSE.txt)  Silero VAD, fetched only for SileroVADNode
 //   sw.js               the service worker (stamped from sw/sw.template.js)
 //   *.d.ts, */*.d.ts    the types (tsc; one folder per concept, as in src/)
@@ -48,7 +48,6 @@ export function dataFiles() {
     [path.join(sdk, "wasm/remotemedia_worker_bg.wasm"), "remotemedia_worker_bg.wasm"],
     [path.join(pyodide, "pyodide.asm.wasm"), "pyodide.asm.wasm"],
     [path.join(pyodide, "python_stdlib.zip"), "python_stdlib.zip"],
-    [path.join(pyodide, "pyodide-lock.json"), "pyodide-lock.json"],
     // Silero VAD (MIT) for SileroVADNode, from npm's @ricky0123/vad-web, with its licence.
     [path.join(root, "node_modules/@ricky0123/vad-web/dist/silero_vad_v6.onnx"), "silero_vad_v6.onnx"],
     [path.join(sdk, "licenses/silero_vad_v6.onnx.LICENSE.txt"), "silero_vad_v6.onnx.LICENSE.txt"],
@@ -93,6 +92,13 @@ const SNAPSHOT_RESTORE = "return Module.HEAP8.set(t),l";
 const SPARSE_RESTORE =
   "return((h,s)=>{const P=4096,z=(a,o,e)=>{for(let i=o;i<e;i++)if(a[i]!==0)return false;return true};" +
   "for(let o=0;o<s.length;o+=P){const e=Math.min(o+P,s.length);if(!(z(s,o,e)&&z(h,o,e)))h.set(s.subarray(o,e),o)}})(Module.HEAP8,t),l";
+
+/**
+ * Pyodide's Node.js branches name Node's globals (`process`, `Buffer`, `__dirname`).
+ * Bound here to what a browser has (nothing), they are no free globals for an app's
+ * bundler to polyfill: Parcel would otherwise add, and in dev install, a `process` package.
+ */
+const NODE_GLOBALS = "const process = globalThis.process, Buffer = globalThis.Buffer, __dirname = undefined;";
 
 /** What a computed `import(url)` in Pyodide's sources becomes (see pyodideForBrowsers). */
 const NO_IMPORT =
@@ -163,6 +169,8 @@ async function main() {
     entryPoints: { "python-worker": path.join(sdk, "src/worker/python/python-worker.ts") },
     outdir: dist,
     minify: true, // Pyodide's glue is 1.2 MB already minified; keep it so
+    loader: { ".json": "text" }, // Pyodide's lock, as the text loadPyodide takes
+    banner: { js: NODE_GLOBALS },
     plugins: [pyodideForBrowsers],
   });
   assertNoComputedImports(path.join(dist, "python-worker.js"));

@@ -24,8 +24,6 @@ export const ASSET_FILES = {
   pyodideWasm: "pyodide.asm.wasm",
   /** Pyodide's standard library. */
   pythonStdlib: "python_stdlib.zip",
-  /** Pyodide's package lock file (names the packages `loadPackage` can install). */
-  pyodideLock: "pyodide-lock.json",
   /** The `remotemedia` Python package, zipped. */
   pythonPackage: "remotemedia-python.zip",
   /**
@@ -119,7 +117,6 @@ function bundledURLs(): AssetURLs {
     executorWasm: absolute(new URL("./remotemedia_worker_bg.wasm", import.meta.url)),
     pyodideWasm: absolute(new URL("./pyodide.asm.wasm", import.meta.url)),
     pythonStdlib: absolute(new URL("./python_stdlib.zip", import.meta.url)),
-    pyodideLock: absolute(new URL("./pyodide-lock.json", import.meta.url)),
     pythonPackage: absolute(new URL("./remotemedia-python.zip", import.meta.url)),
     sileroVad: absolute(new URL("./silero_vad_v6.onnx", import.meta.url)),
   };

@@ -33,6 +33,12 @@ export function moduleWorkers(): boolean {
   return moduleWorkerSupport;
 }
 
+/**
+ * The probe's script: an empty data: URL, held in a variable because bundlers treat a
+ * literal `new Worker("…")` as a worker of the app's to build (Parcel 2 refuses it).
+ */
+const EMPTY_SCRIPT = "data:text/javascript,";
+
 function detectModuleWorkers(): boolean {
   let read = false;
   const options = {
@@ -42,7 +48,7 @@ function detectModuleWorkers(): boolean {
     },
   };
   try {
-    new Worker("data:text/javascript,", options).terminate();
+    new Worker(EMPTY_SCRIPT, options).terminate();
   } catch {
     // a content security policy may refuse the URL: the option was read first
   }

@@ -10,9 +10,12 @@
  * URLs from the page (`assets`), each named there by a literal `new URL(...)` so that the
  * app's bundler emits them. Every file is fetched and checked here first: a missing file
  * fails with its URL and what the server answered, never a hang inside Pyodide.
+ * Pyodide's package lock is bundled in as text: bundlers turn a JSON file into a module
+ * of their own (Parcel does, even behind `new URL(...)`), so it is no runtime file.
  */
 import type { loadPyodide } from "pyodide";
 import createPyodideModule from "pyodide/pyodide.asm.mjs";
+import SHIPPED_LOCK from "pyodide/pyodide-lock.json";
 import { fetchAsset } from "../../assets.js";
 import { AssetError } from "../../errors.js";
 import { CANCELLED_FIRST, INTERRUPT_SLOT, RUNNING_SLOT } from "../../protocol/python.js";
@@ -65,15 +68,15 @@ async function start(message: ToInterpreter): Promise<void> {
   // The WebAssembly came compiled from the host (fetched and checked there, once).
   const [stdlib, lock, pythonPackage] = await Promise.all([
     fetchAsset(core.stdlib, "zip"),
-    fetchAsset(core.lock, "json"),
+    core.lock ? fetchAsset(core.lock, "json").then((bytes) => new TextDecoder().decode(bytes)) : SHIPPED_LOCK,
     fetchAsset(assets.pythonPackage, "zip"),
   ]);
   const tLoad = performance.now();
   const options: LoadOptions = {
     indexURL: base,
     stdLibURL: core.stdlib,
-    lockFileContents: new TextDecoder().decode(lock),
-    packageBaseUrl: indexURL ?? new URL(".", core.lock).href,
+    lockFileContents: lock,
+    packageBaseUrl: base,
     createPyodideModule: createPyodideModule as NonNullable<Parameters<typeof loadPyodide>[0]>["createPyodideModule"],
   };
   const wasmURL = new URL("pyodide.asm.wasm", base).href;
@@ -104,7 +107,7 @@ async function start(message: ToInterpreter): Promise<void> {
   send({
     type: "ready",
     startMs: end - started,
-    breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock, assets.pythonPackage], tLoad, tInstall, tImport, end),
+    breakdown: breakdown(snapshot, [core.wasm, core.stdlib, core.lock ?? "", assets.pythonPackage], tLoad, tInstall, tImport, end),
     interrupts: interrupts !== null,
     network,
   });

@@ -3,3 +3,9 @@ declare module "pyodide/pyodide.asm.mjs" {
   const createPyodideModule: (settings: unknown) => Promise<unknown>;
   export default createPyodideModule;
 }
+
+/** Pyodide's package lock, bundled into the Python worker as text (esbuild's `text` loader in scripts/build.mjs). */
+declare module "pyodide/pyodide-lock.json" {
+  const lock: string;
+  export default lock;
+}

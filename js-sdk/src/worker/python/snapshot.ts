@@ -100,14 +100,14 @@ function release(buffer: ArrayBuffer): void {
 export function pyodideFiles(
   assets: AssetURLs,
   indexURL: string | undefined,
-): { wasm: string; stdlib: string; lock: string; base: string } {
+): { wasm: string; stdlib: string; lock: string | null; base: string } {
   const core = indexURL
     ? {
         wasm: new URL("pyodide.asm.wasm", indexURL).href,
         stdlib: new URL("python_stdlib.zip", indexURL).href,
         lock: new URL("pyodide-lock.json", indexURL).href,
       }
-    : { wasm: assets.pyodideWasm, stdlib: assets.pythonStdlib, lock: assets.pyodideLock };
+    : { wasm: assets.pyodideWasm, stdlib: assets.pythonStdlib, lock: null }; // the shipped lock is bundled in
   return { ...core, base: indexURL ?? new URL(".", core.wasm).href }; // a folder: the query is dropped
 }
 
