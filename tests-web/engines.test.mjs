@@ -2,7 +2,8 @@
 // WebKit (WebKitGTK's MiniBrowser, WebKitWebDriver under Xvfb), beside Chromium, which
 // every other file here uses. For each: a Rust run on real audio that must give the
 // native CLI's VAD segments and level, a Python run, a streaming session, a live
-// capture of the engine's fake microphone, and typed errors. (WebKitGTK is not Safari:
+// capture of the engine's fake microphone, typed errors, and the service worker serving
+// a reload while the network drops every request for the package's files. (WebKitGTK is not Safari:
 // same engine, but its SharedArrayBuffer is off by default, so Python interrupts fall
 // back to restarts there, and its media stack is GStreamer's.)
 import { describe, test, before, after } from "node:test";
@@ -29,8 +30,12 @@ function nativeVoice() {
 
 let server;
 let reference;
+/** While true, the server refuses the package's files (`/js-sdk/`): a failing network. */
+let refusePackage = false;
+let refused = 0;
 before(async () => {
-  server = await serve(root);
+  const refuse = (p) => refusePackage && p.startsWith("/js-sdk/") && ++refused > 0;
+  server = await serve(root, { onRequest: (p) => !refuse(p) });
   reference = nativeVoice();
 });
 after(() => {
@@ -123,6 +128,50 @@ for (const engine of ["firefox", "webkit"]) {
       assert.ok(r.events > 0, JSON.stringify(r));
       assert.deepEqual(r.nodes, ["levels"]);
       assert.ok(r.frames > r.rate * 0.5, `${r.frames} frames received at ${r.rate} Hz in 1.5 s`);
+    });
+
+    // Last: from here the service worker controls every page of this origin in this profile.
+    test("the service worker: the demo page's reload runs Rust and Python with the network refusing the package", async () => {
+      const ready = async (what) => {
+        for (let i = 0; ; i++) {
+          if (await page.evaluate(() => document.body?.dataset.ready === "true").catch(() => false)) return;
+          if (i > 600) throw new Error(`${engine}: ${what} did not get ready`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await page.evaluate((url) => void (location.href = url), `${server.url}/examples/web/index.html`);
+      await ready("the demo page");
+      const cached = await page.evaluate(async () => {
+        const status = await (await import("/js-sdk/dist/index.js")).cacheStatus();
+        return status.caches.find((c) => c.current) ?? status;
+      });
+      assert.ok(cached.entries >= 7 && cached.bytes > 10 * 2 ** 20, JSON.stringify(cached));
+      refusePackage = true;
+      refused = 0;
+      try {
+        await page.evaluate(() => {
+          document.body.dataset.ready = "reloading"; // the reloaded page sets "true" again
+          location.reload();
+        });
+        await ready("the demo page with the package refused");
+        const r = await page.evaluate(async () => {
+          const { RemoteMedia } = await import("/js-sdk/dist/index.js");
+          const rm = await RemoteMedia.create({ workers: 1 });
+          const manifest = await (await fetch("/examples/pipelines/mixed.json")).json();
+          const wav = new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+          const out = await rm.run(manifest, [wav]).then(
+            (result) => result.outputs_by_node.levels_after[0],
+            (e) => ({ error: `${e.name}: ${e.message}` }),
+          );
+          await rm.terminate();
+          return out;
+        });
+        assert.equal(r.error, undefined, r.error);
+        assert.ok(Math.abs(r.peak_db - -6.02) < 0.02, JSON.stringify(r));
+        assert.ok(refused > 0, "no request for the package's files reached the network: the test refused nothing");
+      } finally {
+        refusePackage = false;
+      }
     });
   });
 }
