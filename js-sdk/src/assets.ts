@@ -151,15 +151,16 @@ const MAGIC: Record<string, number[]> = {
 };
 
 /**
- * Fetches a runtime file and checks it is what it should be: HTTP success, and for
- * `kind` "wasm" or "zip" the file's magic bytes (dev servers and SPA hosts answer a
- * missing file with their `index.html` and status 200; "onnx": a model file). Rejects with AssetError naming
- * the URL, the status and the content type.
+ * Fetches a runtime file and checks it is what it should be: HTTP success, for `kind`
+ * "wasm", "zip" or "onnx" the file's magic bytes (dev servers and SPA hosts answer a
+ * missing file with their `index.html` and status 200), for "script" a JavaScript
+ * content type. `init` is passed to `fetch` (e.g. its `cache` mode). Rejects with
+ * AssetError naming the URL, the status and the content type.
  */
-export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "onnx"): Promise<Uint8Array> {
+export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "onnx" | "script", init?: RequestInit): Promise<Uint8Array> {
   let response: Response;
   try {
-    response = await fetch(url);
+    response = await fetch(url, init);
   } catch (err) {
     throw new AssetError(`could not fetch ${url}: ${String((err as Error)?.message ?? err)}`, url);
   }
@@ -174,7 +175,8 @@ export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "o
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
   const magic = MAGIC[kind];
-  if (magic && !magic.every((b, i) => bytes[i] === b)) {
+  const wrong = magic ? !magic.every((b, i) => bytes[i] === b) : kind === "script" && !/javascript|ecmascript/.test(contentType);
+  if (wrong) {
     const what = contentType.includes("html") ? "an HTML page" : `${bytes.length} bytes that are not a ${kind} file`;
     throw new AssetError(
       `${url} is not the runtime's ${kind} file: the server sent ${what} (HTTP ${response.status}, ${contentType || "no content type"}). ` +

@@ -24,5 +24,6 @@ export type { AssetName, AssetURLs } from "./assets.js";
 export { fromWire, toWire, isAudio, isTensor } from "./wire.js";
 export { float32ToBase64, base64ToFloat32 } from "./base64.js";
 export { Listener } from "./live/listener.js";
-export type { ListenOptions, LiveEvent, ListenerStats } from "./live/listener.js";
+export type { CustomLiveEvent, ListenOptions, LiveEvent, LiveEventBase, ListenerStats } from "./live/listener.js";
+export type { NodeOutput, NodeOutputs } from "./nodes.js";
 export type { AudioData, TensorData, InputItem, OutputItem } from "./wire.js";

@@ -4,10 +4,12 @@
 // Python standard library and package) are cache-first. Bundlers rename them, so the
 // page tells this worker where they are (`registerServiceWorker()` posts the SDK's own
 // URLs), and this worker knows what they must contain: the SHA-256 of each, stamped in
-// at build time. A response is cached only if its bytes match, and a cached file is
-// served only if it still matches, so an HTML fallback page (status 200) is never
-// cached under a runtime file's name, and nothing written into the cache by other code
-// is ever served as the runtime.
+// at build time. A response is cached only if its bytes match, so an HTML fallback page
+// (status 200) is never cached under a runtime file's name. The bytes are hashed once,
+// when cached: hashing 15 MB on every serve made warm starts slower than the plain HTTP
+// cache. The entry records the hash and length it was verified with, and is served only
+// if they are this build's and its body still has that length, so nothing written into
+// the cache by other code is served as the runtime.
 //
 // The cache name carries the package version and the build's hash; when a new build
 // activates (it waits until no open page runs the old one), older caches are deleted.
@@ -24,6 +26,9 @@ const FILES = __FILES__; // role -> SHA-256 (hex) of the file's bytes
 const PREFIX = "remotemedia-web-";
 const CACHE = `${PREFIX}${VERSION}-${HASH}`;
 const ROLE_HEADER = "x-remotemedia-file";
+// Set by this worker when it verified the bytes: their SHA-256 and their length.
+const HASH_HEADER = "x-remotemedia-sha256";
+const LENGTH_HEADER = "x-remotemedia-length";
 // Runtime files cached on first use, not precached (a model only some manifests need):
 // their URL (without query) -> role, as the page said.
 const onDemand = new Map();
@@ -70,6 +75,8 @@ async function cacheRuntimeFile(cache, role, url) {
     }
     const headers = new Headers(response.headers);
     headers.set(ROLE_HEADER, role);
+    headers.set(HASH_HEADER, FILES[role]);
+    headers.set(LENGTH_HEADER, String(bytes.byteLength));
     await put(cache, key, new Response(bytes, { status: 200, headers }));
   } catch (err) {
     await report("fetch-error", { url: key, role, message: String(err?.message ?? err) });
@@ -135,11 +142,19 @@ self.addEventListener("message", (event) => {
   );
 });
 
-/** A cached runtime file, if it is still this build's file; a tampered entry is deleted. */
+/**
+ * A cached runtime file, if this worker verified it as this build's file when caching it
+ * (its recorded hash) and its body still has the verified length; otherwise the entry
+ * is deleted and reported as tampered. The body is not hashed again (see the top).
+ */
 async function verifiedHit(cache, key, hit) {
   const role = hit.headers.get(ROLE_HEADER);
-  const bytes = await hit.arrayBuffer();
-  if ((await sha256(bytes)) === FILES[role]) return new Response(bytes, { status: 200, headers: hit.headers });
+  const length = hit.headers.get(LENGTH_HEADER);
+  if (hit.headers.get(HASH_HEADER) === FILES[role] && length !== null) {
+    // A cached body's Blob is backed by the cache's storage: its size is known unread.
+    const body = await hit.blob();
+    if (body.size === Number(length)) return new Response(body, { status: 200, headers: hit.headers });
+  }
   await cache.delete(key);
   await report("tampered", { url: key, role });
   return null;

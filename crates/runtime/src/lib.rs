@@ -53,6 +53,7 @@ pub mod package;
 pub mod params;
 pub mod python_protocol;
 pub mod registry;
+pub mod shape;
 pub mod suggest;
 pub mod validate;
 pub mod wire;

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use crate::data::RuntimeData;
 use crate::manifest::{Manifest, NodeSpec};
 use crate::params::{ParamError, ParamSpec, Params};
+use crate::shape::Shape;
 
 /// A boxed future that need not be `Send` (wasm workers are single-threaded).
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -174,6 +175,9 @@ pub struct NodeFactory {
     pub summary: &'static str,
     /// Declared parameters.
     pub params: &'static [ParamSpec],
+    /// What its output items look like: what it makes of the inputs it handles (items a
+    /// node passes on unchanged, as its summary says, keep their own shape).
+    pub output: Shape,
     /// Constructor.
     pub create: Constructor,
 }

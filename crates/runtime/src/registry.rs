@@ -3,6 +3,7 @@
 
 use crate::manifest::{NodeSpec, PythonSection, RuntimeHint};
 use crate::params::{ParamDefault, ParamKind, ParamSpec};
+use crate::shape::{field, Shape};
 
 pub use crate::node::{Constructor, NodeFactory};
 
@@ -80,6 +81,8 @@ pub struct PythonBuiltin {
     pub summary: &'static str,
     /// Declared parameters (the Python node reads them from `self.config`).
     pub params: &'static [ParamSpec],
+    /// What its output items look like (checked against `builtins.py` by the Python tests).
+    pub output: Shape,
 }
 
 /// The Python built-ins: the one list the executor, validation, the SDK (through the
@@ -91,6 +94,21 @@ pub const PYTHON_BUILTINS: &[PythonBuiltin] = &[
         params: &[ParamSpec::optional("operations", ParamKind::TextOrList)
             .default(ParamDefault::Text("uppercase"))
             .doc("Operations applied to each text: uppercase, lowercase, reverse, word_count, char_count, title_case, remove_spaces, first_word, last_word (an item's own `operations` win; an unknown one gives `results.unknown_operation_<op>`).")],
+        output: const { Shape::OneOf(&[
+            Shape::Object(&[
+                field("original_text", Shape::Text),
+                field("operations", Shape::Array(&Shape::Text)),
+                field("results", Shape::Map(&Shape::OneOf(&[Shape::Text, Shape::Number]))),
+                field("processed_by", Shape::Text),
+                field("node_config", Shape::Map(&Shape::Any)),
+            ]),
+            // An object item without `text`, as the original answers it.
+            Shape::Object(&[
+                field("error", Shape::Text),
+                field("input", Shape::Any),
+                field("processed_by", Shape::Text),
+            ]),
+        ]) },
     },
     PythonBuiltin {
         node_type: "DataTransformNode",
@@ -101,6 +119,11 @@ pub const PYTHON_BUILTINS: &[PythonBuiltin] = &[
         )
         .default(ParamDefault::Text("passthrough"))
         .doc("What is done to each number.")],
+        output: const { Shape::OneOf(&[
+            Shape::Number,
+            Shape::Array(&Shape::Number),
+            Shape::Object(&[field("value", Shape::Number), field("operation", Shape::Text)]),
+        ]) },
     },
 ];
 

@@ -3,13 +3,14 @@
 //! constructor reads a parameter that has no declared default.
 mod common;
 
-use remotemedia_runtime::catalog::{catalog_json, catalog_markdown};
+use remotemedia_runtime::catalog::{catalog_json, catalog_markdown, catalog_typescript};
 use remotemedia_runtime::params::{ParamKind, ParamSpec, Params};
 use remotemedia_runtime::registry::PYTHON_BUILTINS;
-use remotemedia_runtime::NodeRegistry;
-use serde_json::{Map, Value};
+use remotemedia_runtime::shape::Shape;
+use remotemedia_runtime::{AudioBuffer, NodeRegistry, RuntimeData};
+use serde_json::{json, Map, Value};
 
-const REGENERATE: &str = "regenerate with: cargo run -q -p remotemedia-runtime --bin remotemedia -- nodes --markdown > docs/nodes.md && cargo run -q -p remotemedia-runtime --bin remotemedia -- nodes > docs/nodes.json";
+const REGENERATE: &str = "regenerate with: cargo run -q -p remotemedia-runtime --bin remotemedia -- nodes --markdown > docs/nodes.md && cargo run -q -p remotemedia-runtime --bin remotemedia -- nodes > docs/nodes.json && cargo run -q -p remotemedia-runtime --bin remotemedia -- nodes --typescript > js-sdk/src/nodes.ts";
 
 #[test]
 fn docs_nodes_md_and_json_are_generated_from_the_registry() {
@@ -25,6 +26,151 @@ fn docs_nodes_md_and_json_are_generated_from_the_registry() {
         json == catalog_json(&registry),
         "docs/nodes.json is stale; {REGENERATE}"
     );
+    let ts =
+        std::fs::read_to_string(common::repo().join("js-sdk/src/nodes.ts")).unwrap_or_default();
+    assert!(
+        ts.trim_end() == catalog_typescript(&registry).trim_end(),
+        "js-sdk/src/nodes.ts is stale; {REGENERATE}"
+    );
+}
+
+/// The recording at 16 kHz in 512-frame pieces (32 ms, Silero's window), as a live
+/// session would push it.
+fn speech_16k() -> Vec<RuntimeData> {
+    let samples = common::ffmpeg_mono(
+        &common::repo().join("node_modules/audio-lena/lena.wav"),
+        16000,
+    );
+    common::split_audio(&AudioBuffer::new(samples, 16000, 1), &[512])
+}
+
+/// For each built-in node: params that turn on all it can make, and inputs that make it.
+fn exercise(node_type: &str) -> Vec<(Value, Vec<RuntimeData>)> {
+    let audio = || speech_16k();
+    // VAD decisions per frame, what SpeechEventsNode and the accumulator read.
+    let decided = || {
+        common::stream(
+            "VoiceActivityDetector",
+            json!({"include_metadata": true}),
+            speech_16k(),
+        )
+    };
+    let json = |v: Value| RuntimeData::Json(v);
+    match node_type {
+        "PassThrough" => vec![(
+            json!({}),
+            vec![json(json!(1)), RuntimeData::Text("a".into())],
+        )],
+        "Echo" => vec![(
+            json!({}),
+            vec![RuntimeData::Text("a".into()), json(json!({"x": [1]}))],
+        )],
+        "MultiplyNode" | "AddNode" => {
+            vec![(json!({}), vec![json(json!(2)), json(json!([1, 2.5]))])]
+        }
+        "CalculatorNode" => vec![(
+            json!({"operand": 2}),
+            vec![
+                json(json!(3)),
+                json(json!({"operation": "divide", "args": [1, 4]})),
+            ],
+        )],
+        "AudioDecoderNode" => vec![(
+            json!({}),
+            vec![RuntimeData::Binary(common::lena_bytes("wav"))],
+        )],
+        "FastResampleNode" => vec![(json!({"target_rate": 8000}), audio())],
+        "FormatConverterNode" => vec![
+            (json!({"target_format": "i16"}), audio()),
+            (json!({"target_format": "f32"}), audio()),
+        ],
+        "VoiceActivityDetector" => vec![
+            (json!({"include_metadata": true}), audio()),
+            (json!({"include_metadata": false}), audio()),
+        ],
+        "SileroVADNode" => vec![(
+            json!({"include_metadata": true, "emit_events": true}),
+            audio(),
+        )],
+        "SpeculativeVADCoordinator" => vec![(json!({"min_speech_duration_ms": 2000}), audio())],
+        "SpeechEventsNode" => vec![
+            (
+                json!({"frame_events": true, "speech_chunk_ms": 200, "min_speech_ms": 200}),
+                decided(),
+            ),
+            (
+                json!({"min_speech_ms": 1000, "redemption_ms": 30}),
+                decided(),
+            ),
+        ],
+        "AudioBufferAccumulatorNode" => vec![(json!({}), decided())],
+        "TextCollectorNode" => vec![(
+            json!({}),
+            vec![
+                RuntimeData::Text("One. Two and".into()),
+                RuntimeData::Text(" three.".into()),
+            ],
+        )],
+        "AudioLevelNode"
+        | "SilenceDetectorNode"
+        | "ClippingDetectorNode"
+        | "MelSpectrogramNode"
+        | "AudioTransform"
+        | "AudioChunkerNode"
+        | "GainNode" => vec![(json!({}), audio())],
+        other => panic!("{other}: a new node; add inputs that exercise its output here"),
+    }
+}
+
+/// Which alternatives of a `OneOf` output an item matched (all of them: the first is
+/// enough to pass, but each should be reached by some item).
+fn alternatives(shape: &Shape, item: &RuntimeData) -> Vec<usize> {
+    match shape {
+        Shape::OneOf(shapes) => shapes
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.check(item).is_ok())
+            .map(|(i, _)| i)
+            .collect(),
+        _ => vec![0],
+    }
+}
+
+#[test]
+fn every_node_makes_items_of_its_declared_output_shape() {
+    for factory in NodeRegistry::builtin().factories() {
+        let mut reached = std::collections::BTreeSet::new();
+        let mut items = 0;
+        for (params, inputs) in exercise(factory.node_type) {
+            for item in common::stream(factory.node_type, params.clone(), inputs) {
+                if let Err(e) = factory.output.check(&item) {
+                    panic!(
+                        "{} ({params}): an output item is not its declared {}: {e}",
+                        factory.node_type,
+                        factory.output.typescript()
+                    );
+                }
+                reached.extend(alternatives(&factory.output, &item));
+                items += 1;
+            }
+        }
+        assert!(items > 0, "{}: no output to check", factory.node_type);
+        if let Shape::OneOf(shapes) = factory.output {
+            // The cancel_speculation control item needs a short burst of speech: the
+            // recording has none, so only its audio is reached here (its unit tests make one).
+            let wanted = if factory.node_type == "SpeculativeVADCoordinator" {
+                1
+            } else {
+                shapes.len()
+            };
+            assert!(
+                reached.len() >= wanted,
+                "{}: only alternatives {reached:?} of {} were made",
+                factory.node_type,
+                factory.output.typescript()
+            );
+        }
+    }
 }
 
 #[test]

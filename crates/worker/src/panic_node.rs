@@ -5,6 +5,7 @@
 //! panic hook through the worker script to the page's NodeError could not be run.
 
 use remotemedia_runtime::node::{Node, NodeFactory, NodeFailure};
+use remotemedia_runtime::shape::Shape;
 use remotemedia_runtime::RuntimeData;
 
 /// The factory of `PanicForTest` (any input -> a panic, "PanicForTest was asked to panic").
@@ -14,6 +15,7 @@ pub fn factory() -> NodeFactory {
         aliases: &[],
         summary: "any -> a Rust panic (test builds only)",
         params: &[],
+        output: Shape::Any,
         create: |_| Ok(Box::new(Panics)),
     }
 }

@@ -30,6 +30,37 @@ def _same(got, want):
         assert g == w or (math.isnan(g) and math.isnan(w)), (g, w)
 
 
+def _has_shape(value, shape):
+    """Whether a JSON value has a catalog shape (docs/nodes.json `output`, the runtime's
+    `Shape::to_json`): the same rules as the runtime's `Shape::check` for JSON values."""
+    kind = shape["kind"]
+    if kind == "any":
+        return True
+    if kind == "one_of":
+        return any(_has_shape(value, s) for s in shape["shapes"])
+    if kind == "text":
+        return isinstance(value, str)
+    if kind == "literal":
+        return value == shape["value"]
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "null":
+        return value is None
+    if kind == "array":
+        return isinstance(value, list) and all(_has_shape(v, shape["items"]) for v in value)
+    if kind == "map":
+        return isinstance(value, dict) and all(_has_shape(v, shape["values"]) for v in value.values())
+    if kind == "object":
+        if not isinstance(value, dict) or set(value) - {f["name"] for f in shape["fields"]}:
+            return False
+        return all(
+            _has_shape(value[f["name"]], f["shape"]) if f["name"] in value else f["optional"] for f in shape["fields"]
+        )
+    raise AssertionError(f"a Python node cannot make {kind} items here: {shape}")
+
+
 def ask(request):
     # The runtime names a manifest's modules' scope (a hash only Rust computes); to the
     # bridge it is an opaque label, so tests label each module set by its content.
@@ -101,6 +132,30 @@ class Bridge(unittest.TestCase):
         declared = {node["node_type"] for node in catalog["python"]}
         builtins = {name for name in node_types() if find(name).__module__ == "remotemedia.builtins"}
         self.assertEqual(builtins, declared)
+
+    def test_builtins_make_their_declared_output_shapes(self):
+        # docs/nodes.json carries each built-in's output shape (declared in the runtime's
+        # registry, printed as the SDK's TypeScript types): the answers must have it, and
+        # every alternative of it must be reachable.
+        catalog = json.load(open(os.path.join(HERE, "../../../docs/nodes.json")))
+        shapes = {node["node_type"]: node["output"] for node in catalog["python"]}
+        cases = {
+            "TextProcessorNode": (
+                {"operations": ["uppercase", "word_count", "nope"]},
+                ["a b", {"text": "x"}, {"no": "text"}],
+            ),
+            "DataTransformNode": ({"operation": "increment"}, [1, [1, 2.5], {"value": 3}]),
+        }
+        self.assertEqual(set(cases), set(shapes))
+        for node_type, (params, items) in cases.items():
+            inst = ask({"op": "create", "node": {"id": "n", "node_type": node_type, "params": params}})["instance"]
+            out = ask({"op": "process", "instance": inst, "items": items})["items"]
+            reached = set()
+            for item in out:
+                matched = [i for i, s in enumerate(shapes[node_type]["shapes"]) if _has_shape(item, s)]
+                self.assertTrue(matched, f"{node_type}: {item!r} is not its declared output")
+                reached.update(matched)
+            self.assertEqual(reached, set(range(len(shapes[node_type]["shapes"]))), node_type)
 
     def test_text_processor_takes_operations_from_params_or_input(self):
         inst = ask(

@@ -12,7 +12,8 @@ import { errorFromJson, RemoteMediaError, WorkerCrashedError } from "../errors.j
 import type { ExecutorWorker } from "../pool/executor-worker.js";
 import type { CaptureControl } from "../protocol/capture.js";
 import type { LiveStep, ToExecutor } from "../protocol/executor.js";
-import { fromWire } from "../wire.js";
+import type { NodeOutputs } from "../nodes.js";
+import { fromWire, type OutputItem } from "../wire.js";
 
 /** Options of {@link RemoteMedia.listen}. */
 export interface ListenOptions {
@@ -37,24 +38,53 @@ export interface ListenOptions {
   onError?: (error: RemoteMediaError) => void;
 }
 
-/**
- * One output of the live session. `event` is the item's `event` field (for example
- * `speech_start`, `speech_end`, `misfire`, `frame` from `SpeechEventsNode`), or
- * `"output"` for items without one (then `data` holds the item). `t` is its stream
- * time in seconds (the item's `end`, else `start`, else the end of the audio pushed).
- * `speech_end` carries the utterance's `audio` (float32, `sampleRate` Hz, mono).
- */
-export interface LiveEvent {
-  /** Stream time, in seconds. */
+/** What every live event has: its stream time `t` in seconds and the sink node that produced it. */
+export interface LiveEventBase {
+  /** Stream time, in seconds (the item's `end`, else `start`, else the end of the audio pushed). */
   t: number;
   /** The sink node that produced it. */
   node: string;
-  event: string;
+}
+
+type SpeechEvents = NodeOutputs["SpeechEventsNode"];
+/** A JSON event of `SpeechEventsNode`, by name (its fields as the node catalog declares them). */
+type SpeechJson<E extends string> = Extract<SpeechEvents, { event: E }>;
+/** The fields of an audio event of `SpeechEventsNode` (`metadata[event]`). */
+type SpeechAudio<E extends "speech_end" | "speech_chunk"> = Extract<SpeechEvents, { metadata: { event: E } }>["metadata"][E];
+/** An event that carries audio: mono float32 at `sampleRate` Hz. */
+interface WithAudio {
+  audio: Float32Array;
+  sampleRate: number;
+}
+
+/**
+ * One output of the live session, discriminated by `event`: the item's `event` field
+ * (`SpeechEventsNode`'s `speech_start`, `speech_end`, `speech_chunk`, `misfire`,
+ * `frame`; `SilenceDetectorNode`'s `silence`/`sound`; `ClippingDetectorNode`'s
+ * `clipping`/`clean`), or `"output"` for items without one (then `data` holds the
+ * item). `speech_end` and `speech_chunk` carry the utterance's audio. The fields are the
+ * node catalog's (`NodeOutputs`). A Python node of the app's own that emits items with
+ * other `event` names: list them in `Custom` (`LiveEvent<"my_event">`) to get them typed
+ * as {@link CustomLiveEvent}s.
+ */
+export type LiveEvent<Custom extends string = never> =
+  | (LiveEventBase & SpeechJson<"speech_start">)
+  | (LiveEventBase & SpeechJson<"misfire">)
+  | (LiveEventBase & SpeechJson<"frame">)
+  | (LiveEventBase & WithAudio & { event: "speech_end" } & SpeechAudio<"speech_end">)
+  | (LiveEventBase & WithAudio & { event: "speech_chunk" } & SpeechAudio<"speech_chunk">)
+  | (LiveEventBase & NodeOutputs["SilenceDetectorNode"])
+  | (LiveEventBase & NodeOutputs["ClippingDetectorNode"])
+  | (LiveEventBase & { event: "output"; data: OutputItem; audio?: Float32Array; sampleRate?: number })
+  | CustomLiveEvent<Custom>;
+
+/** An event named by a node of the app's own: its item's fields, untyped. */
+export type CustomLiveEvent<Name extends string> = LiveEventBase & {
+  event: Name;
   audio?: Float32Array;
   sampleRate?: number;
-  data?: unknown;
   [field: string]: unknown;
-}
+};
 
 /** Figures of a listener so far. */
 export interface ListenerStats {
@@ -325,6 +355,7 @@ function toEvent(node: string, item: unknown, streamTime: number): LiveEvent {
       const metadata = (record.metadata ?? {}) as Record<string, unknown>;
       const name = typeof metadata.event === "string" ? metadata.event : "output";
       const fields = (typeof metadata[name] === "object" && metadata[name] !== null ? metadata[name] : {}) as Record<string, unknown>;
+      // The runtime's items have their catalog shapes (checked in its tests).
       return {
         ...fields,
         t: time(fields),
@@ -333,9 +364,9 @@ function toEvent(node: string, item: unknown, streamTime: number): LiveEvent {
         audio: record.audio,
         sampleRate: record.sampleRate as number,
         ...(name === "output" ? { data: item } : {}),
-      };
+      } as LiveEvent;
     }
-    if (typeof record.event === "string") return { ...record, t: time(record), node, event: record.event };
+    if (typeof record.event === "string") return { ...record, t: time(record), node, event: record.event } as LiveEvent;
   }
   return { t: streamTime, node, event: "output", data: item };
 }

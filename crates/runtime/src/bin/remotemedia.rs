@@ -25,9 +25,11 @@ const USAGE: &str = "usage:
                                                time N runs after a warm-up; print
                                                {runs, median_ms, min_ms, max_ms}
   remotemedia validate MANIFEST [LIMITS]       print {valid, errors, warnings}
-  remotemedia nodes [--markdown]               the node catalog (Rust nodes and Python
-                                               built-ins, every parameter), as JSON or
-                                               as the Markdown of docs/nodes.md
+  remotemedia nodes [--markdown|--typescript]  the node catalog (Rust nodes and Python
+                                               built-ins, every parameter, each output's
+                                               shape), as JSON, as the Markdown of
+                                               docs/nodes.md, or as the SDK's output
+                                               types (js-sdk/src/nodes.ts)
   remotemedia errors                           the error kinds: {kind, name, fields,
                                                doc} (docs/errors.json)
 
@@ -156,7 +158,12 @@ fn run(args: &[String]) -> Result<String, Failure> {
                     .unwrap_or_default(),
             ),
             [flag] if flag == "--markdown" => Ok(catalog::catalog_markdown(executor.registry())),
-            _ => Err(format!("nodes takes no argument but --markdown\n{USAGE}").into()),
+            [flag] if flag == "--typescript" => {
+                Ok(catalog::catalog_typescript(executor.registry()))
+            }
+            _ => Err(
+                format!("nodes takes no argument but --markdown or --typescript\n{USAGE}").into(),
+            ),
         },
         Some("errors") => Ok(serde_json::to_string_pretty(
             remotemedia_runtime::error_kinds::ERROR_KINDS,

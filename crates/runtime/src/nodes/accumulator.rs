@@ -16,6 +16,17 @@ use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::nodes::vad::DecidedFrame;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::shape::{field, Shape};
+
+/// Each utterance's audio, with its times (seconds and ms of stream time).
+const OUTPUT: Shape = Shape::Audio(&[field(
+    "utterance",
+    Shape::Object(&[
+        field("start_s", Shape::Number),
+        field("end_s", Shape::Number),
+        field("duration_ms", Shape::Number),
+    ]),
+)]);
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![NodeFactory {
@@ -35,6 +46,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .doc("Longest pause taken into an utterance, in ms (the hangover); a longer one ends it."),
             ]
         },
+        output: OUTPUT,
         create: |p| Ok(Box::new(Accumulator::from_params(p)?)),
     }]
 }

@@ -7,6 +7,7 @@ use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamKind, ParamSpec};
+use crate::shape::Shape;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![
@@ -19,6 +20,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .default(ParamDefault::Count(512))
                     .doc("Frames per chunk, 1 to the executor's max_frames (default 16777216).")]
             },
+            output: const { Shape::Audio(&[]) },
             create: |p| {
                 let chunk = p.count_in("chunk_size", 1..=p.limits().max_frames, "frames")?;
                 Ok(Box::new(Chunker {
@@ -37,6 +39,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .default(ParamDefault::Number(0.0))
                     .doc("Gain in dB (20·log10 of the factor; negative attenuates).")]
             },
+            output: const { Shape::Audio(&[]) },
             create: |p| {
                 let gain_db = p.f64("gain_db");
                 Ok(Box::new(Gain {
@@ -57,6 +60,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                         ),
                 ]
             },
+            output: const { Shape::OneOf(&[Shape::Audio(&[]), Shape::Binary]) },
             create: |p| {
                 Ok(Box::new(FormatConverter {
                     to_i16: p.text("target_format").eq_ignore_ascii_case("i16"),

@@ -7,7 +7,11 @@ use crate::data::RuntimeData;
 use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::shape::{field, Shape};
 use crate::wire;
+
+/// What the arithmetic nodes make: a number, or an array of numbers.
+const NUMBERS: Shape = Shape::OneOf(&[Shape::Number, Shape::Array(&Shape::Number)]);
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![
@@ -16,6 +20,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             aliases: &["PassThroughNode"],
             summary: "any -> the same item",
             params: const { &[] },
+            output: Shape::Any,
             create: |_| Ok(Box::new(PassThrough)),
         },
         NodeFactory {
@@ -23,6 +28,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
             aliases: &["EchoNode"],
             summary: "any -> {input, counter, node: \"Echo\"}",
             params: const { &[] },
+            output: const { Shape::Object(&[field("input", Shape::Any), field("counter", Shape::Number), field("node", Shape::Literal("Echo"))]) },
             create: |_| Ok(Box::new(Echo { counter: 0 })),
         },
         NodeFactory {
@@ -34,6 +40,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .default(ParamDefault::Number(2.0))
                     .doc("Multiplier.")]
             },
+            output: NUMBERS,
             create: |p| {
                 let factor = p.f64("factor");
                 Ok(Box::new(Arithmetic {
@@ -50,6 +57,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .default(ParamDefault::Number(0.0))
                     .doc("Added to every number.")]
             },
+            output: NUMBERS,
             create: |p| {
                 let addend = p.f64("addend");
                 Ok(Box::new(Arithmetic {
@@ -74,6 +82,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                         .doc("Right-hand side for number items; 0 with `divide` is rejected."),
                 ]
             },
+            output: const { Shape::OneOf(&[Shape::Number, Shape::Object(&[field("operation", Shape::Text), field("args", Shape::Array(&Shape::Number)), field("result", Shape::Number)])]) },
             create: calculator,
         },
     ]

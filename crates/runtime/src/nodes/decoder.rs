@@ -5,6 +5,7 @@ use crate::data::RuntimeData;
 use crate::media::FileDecoder;
 use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
+use crate::shape::Shape;
 
 pub use crate::media::{decode_audio_file, decode_audio_file_limited};
 
@@ -14,6 +15,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         aliases: &["AudioDecoder"],
         summary: "binary (audio file bytes: WAV, RF64, AIFF, CAF, FLAC, MP3, Ogg Vorbis/Opus, WebM/Matroska, MP4/M4A/MOV with AAC-LC or ALAC) -> audio",
         params: const { &[] },
+        output: const { Shape::Audio(&[]) },
         create: |p| {
             Ok(Box::new(AudioDecoder {
                 max_samples: p.limits().max_output_values,

@@ -8,6 +8,7 @@ use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
 use crate::nodes::expect_audio;
 use crate::params::{ParamDefault, ParamKind, ParamSpec};
+use crate::shape::{field, Shape};
 
 /// The level reported for digital silence, in dBFS (JSON has no -infinity).
 pub const FLOOR_DB: f64 = -120.0;
@@ -28,6 +29,15 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                         .doc("RMS below this, in dBFS, is silence."),
                 ]
             },
+            output: const {
+                Shape::Object(&[
+                    field("rms_db", Shape::Number),
+                    field("peak_db", Shape::Number),
+                    field("is_low_volume", Shape::Bool),
+                    field("is_silence", Shape::Bool),
+                    field("duration_s", Shape::Number),
+                ])
+            },
             create: |p| {
                 Ok(Box::new(Level {
                     low_db: p.f64("low_volume_threshold_db"),
@@ -45,6 +55,18 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                         .default(ParamDefault::Number(-60.0))
                         .doc("RMS below this, in dBFS, is silence."),
                 ]
+            },
+            output: const {
+                Shape::Object(&[
+                    field(
+                        "event",
+                        Shape::OneOf(&[Shape::Literal("silence"), Shape::Literal("sound")]),
+                    ),
+                    field("is_silence", Shape::Bool),
+                    field("rms_db", Shape::Number),
+                    field("threshold_db", Shape::Number),
+                    field("duration_ms", Shape::Number),
+                ])
             },
             create: |p| {
                 Ok(Box::new(Silence {
@@ -65,6 +87,18 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                         .default(ParamDefault::Number(0.001))
                         .doc("Fraction of clipped samples above which the item is clipping."),
                 ]
+            },
+            output: const {
+                Shape::Object(&[
+                    field(
+                        "event",
+                        Shape::OneOf(&[Shape::Literal("clipping"), Shape::Literal("clean")]),
+                    ),
+                    field("is_clipping", Shape::Bool),
+                    field("clipped_samples", Shape::Number),
+                    field("clipped_ratio", Shape::Number),
+                    field("peak", Shape::Number),
+                ])
             },
             create: |p| {
                 Ok(Box::new(Clipping {

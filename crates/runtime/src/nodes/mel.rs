@@ -18,6 +18,7 @@ use crate::node::{Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::shape::Shape;
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![NodeFactory {
@@ -40,6 +41,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .doc("Whisper's log scaling (`log10`, clamped to 8 below the max, `(x + 4) / 4`); false gives mel power."),
             ]
         },
+        output: Shape::Tensor,
         create: |p| Ok(Box::new(MelSpectrogram::from_params(p)?)),
     }]
 }

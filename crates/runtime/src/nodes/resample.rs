@@ -20,6 +20,7 @@ use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::shape::Shape;
 
 /// Input frames per resampler call, unless `chunk_frames` says otherwise.
 const CHUNK_FRAMES: usize = 1024;
@@ -46,6 +47,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                         .doc("Input frames per resampler call, 64 to 16384: output waits for a whole chunk, so live audio wants a small one (256 at 44.1 kHz is 6 ms); files run faster with a large one."),
                 ]
             },
+            output: const { Shape::Audio(&[]) },
             create: |p| Ok(Box::new(ResampleStage::fast_resample(p)?)),
         },
         NodeFactory {
@@ -60,6 +62,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                         .doc("Output channels, 1 to 64, by down- or up-mixing (left out: the input channels)."),
                 ]
             },
+            output: const { Shape::Audio(&[]) },
             create: |p| Ok(Box::new(ResampleStage::audio_transform(p)?)),
         },
     ]

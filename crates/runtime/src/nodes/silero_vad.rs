@@ -37,8 +37,9 @@ use crate::node::{finish_marking_last, Node, NodeFailure};
 use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
-use crate::nodes::vad::FrameDecision;
+use crate::nodes::vad::{FrameDecision, VAD_FRAME, VAD_SEGMENT};
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::shape::{field, optional, Shape};
 
 const NODE: &str = "SileroVADNode";
 
@@ -73,12 +74,40 @@ const PARAMS: &[ParamSpec] = &[
         .doc("Before each audio item, emit the original SDK's JSON event: `{has_speech, speech_probability, is_speech_start, is_speech_end, timestamp_ms, rms, peak, samples, sample_rate}`."),
 ];
 
+/// The `vad` annotation of this node's audio (the same as `VoiceActivityDetector`'s, and
+/// the model's name).
+const VAD_ANNOTATION: Shape = Shape::Object(&[
+    field("model", Shape::Literal("silero_vad_v6")),
+    field("frame_duration_ms", Shape::Number),
+    field("segments", Shape::Array(&VAD_SEGMENT)),
+    field("speech_frames", Shape::Number),
+    field("total_frames", Shape::Number),
+    optional("frames", Shape::Array(&VAD_FRAME)),
+]);
+
+/// The original SDK's per-item event (`emit_events`).
+const EVENT: Shape = Shape::Object(&[
+    field("has_speech", Shape::Bool),
+    field(
+        "speech_probability",
+        Shape::OneOf(&[Shape::Number, Shape::Null]),
+    ),
+    field("is_speech_start", Shape::Bool),
+    field("is_speech_end", Shape::Bool),
+    field("timestamp_ms", Shape::Number),
+    field("rms", Shape::Number),
+    field("peak", Shape::Number),
+    field("samples", Shape::Number),
+    field("sample_rate", Shape::Number),
+]);
+
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![NodeFactory {
         node_type: NODE,
         aliases: &["SileroVAD"],
         summary: "16 or 8 kHz audio -> the same audio with Silero VAD's per-window speech probability, decisions and segments (robust in noise)",
         params: PARAMS,
+        output: const { Shape::OneOf(&[Shape::Audio(&[field("vad", VAD_ANNOTATION)]), EVENT]) },
         create: |p| Ok(Box::new(SileroVad::from_params(p)?)),
     }]
 }

@@ -21,6 +21,7 @@ use crate::nodes::audio_basic::remix;
 use crate::nodes::silero_vad::{duration_samples, probability, silero_rate, SileroVad};
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::shape::{field, Shape};
 
 const NODE: &str = "SpeculativeVADCoordinator";
 
@@ -57,6 +58,19 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .doc("The original's padding; accepted and unused: cancellations name the segment's own samples."),
             ]
         },
+        output: const { Shape::OneOf(&[
+            Shape::Audio(&[]),
+            Shape::Object(&[
+                field("type", Shape::Literal("control")),
+                field("message_type", Shape::Literal("cancel_speculation")),
+                field("segment_id", Shape::Text),
+                field("from_timestamp", Shape::Number),
+                field("to_timestamp", Shape::Number),
+                field("from_s", Shape::Number),
+                field("to_s", Shape::Number),
+                field("duration_ms", Shape::Number),
+            ]),
+        ]) },
         create: |p| Ok(Box::new(Coordinator::from_params(p)?)),
     }]
 }

@@ -30,6 +30,7 @@ use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::nodes::vad::DecidedFrame;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::shape::{field, Shape};
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec::optional("min_speech_ms", ParamKind::Number)
@@ -52,12 +53,60 @@ const PARAMS: &[ParamSpec] = &[
         .doc("Stream a confirmed utterance's audio while it is spoken: each time this many ms of new audio are decided, a `speech_chunk` event `{start, audio_start, end, index, final}` with that audio (contiguous; the first from `pre_speech_pad_ms` before the start, the `final` one at `speech_end`); 0: off."),
 ];
 
+/// Its events: JSON for the ones without audio, audio (with `metadata.event`) for the
+/// utterance's audio. Times are seconds of stream time.
+const EVENTS: Shape = Shape::OneOf(&[
+    Shape::Object(&[
+        field("event", Shape::Literal("speech_start")),
+        field("start", Shape::Number),
+    ]),
+    Shape::Object(&[
+        field("event", Shape::Literal("misfire")),
+        field("start", Shape::Number),
+        field("end", Shape::Number),
+    ]),
+    Shape::Object(&[
+        field("event", Shape::Literal("frame")),
+        field("start", Shape::Number),
+        field("end", Shape::Number),
+        field("is_speech", Shape::Bool),
+        field("score", Shape::Number),
+        field("level_db", Shape::Number),
+    ]),
+    Shape::Audio(&[
+        field("event", Shape::Literal("speech_chunk")),
+        field(
+            "speech_chunk",
+            Shape::Object(&[
+                field("start", Shape::Number),
+                field("audio_start", Shape::Number),
+                field("end", Shape::Number),
+                field("index", Shape::Number),
+                field("final", Shape::Bool),
+            ]),
+        ),
+    ]),
+    Shape::Audio(&[
+        field("event", Shape::Literal("speech_end")),
+        field(
+            "speech_end",
+            Shape::Object(&[
+                field("start", Shape::Number),
+                field("end", Shape::Number),
+                field("audio_start", Shape::Number),
+                field("duration_ms", Shape::Number),
+            ]),
+        ),
+    ]),
+]);
+
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![NodeFactory {
         node_type: "SpeechEventsNode",
         aliases: &["SpeechEvents"],
         summary: "audio with VAD frames -> speech_start / speech_end (with the utterance's audio) / misfire / frame events",
         params: PARAMS,
+        output: EVENTS,
         create: |p| Ok(Box::new(SpeechEvents::from_params(p)?)),
     }]
 }

@@ -6,6 +6,7 @@ use crate::data::RuntimeData;
 use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec};
+use crate::shape::Shape;
 
 /// Sentence ends: `.`, `!`, `?`, `;` or a newline, possibly repeated.
 pub const DEFAULT_SPLIT_PATTERN: &str = r"[.!?;\n]+";
@@ -25,6 +26,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .doc("Shortest sentence emitted, in characters; shorter ones wait for more text."),
             ]
         },
+        output: Shape::Text,
         create: |p| {
             let pattern = p.text("split_pattern");
             let split = Regex::new(pattern)

@@ -26,11 +26,38 @@ use crate::nodes::audio_basic::remix;
 use crate::nodes::expect_audio;
 use crate::nodes::stream::FormatGuard;
 use crate::params::{ParamDefault, ParamError, ParamKind, ParamSpec, Params};
+use crate::shape::{field, optional, Shape};
 
 /// The only sample rate earshot supports, in Hz.
 pub const VAD_RATE: u32 = 16_000;
 /// earshot's frame, in samples (16 ms).
 const EARSHOT_FRAME: usize = 256;
+
+/// One decided frame (`include_frames`): samples and seconds of stream time.
+pub(crate) const VAD_FRAME: Shape = Shape::Object(&[
+    field("start_sample", Shape::Number),
+    field("end_sample", Shape::Number),
+    field("start_s", Shape::Number),
+    field("end_s", Shape::Number),
+    field("score", Shape::Number),
+    field("rms", Shape::Number),
+    field("is_speech", Shape::Bool),
+]);
+
+/// A speech segment, in seconds of stream time.
+pub(crate) const VAD_SEGMENT: Shape = Shape::Object(&[
+    field("start_s", Shape::Number),
+    field("end_s", Shape::Number),
+]);
+
+/// The `vad` annotation of this node's audio.
+const VAD_ANNOTATION: Shape = Shape::Object(&[
+    field("frame_duration_ms", Shape::Number),
+    field("segments", Shape::Array(&VAD_SEGMENT)),
+    field("speech_frames", Shape::Number),
+    field("total_frames", Shape::Number),
+    optional("frames", Shape::Array(&VAD_FRAME)),
+]);
 
 pub(crate) fn factories() -> Vec<NodeFactory> {
     vec![NodeFactory {
@@ -53,6 +80,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                     .doc("Attach the per-frame decisions (`metadata.vad.frames`), which `AudioBufferAccumulatorNode` needs."),
             ]
         },
+        output: const { Shape::Audio(&[field("vad", VAD_ANNOTATION)]) },
         create: |p| Ok(Box::new(Vad::from_params(p)?)),
     }]
 }
