@@ -98,7 +98,9 @@ async function browserPeak(browser, serverUrl, file) {
     } finally {
       clearInterval(sampler);
     }
-    const worker = page.workers().find((w) => w.url().includes("executor-worker"));
+    // Workers start from blob: bootstraps: the executor is told by its name.
+    let worker = null;
+    for (const w of page.workers()) if ((await w.evaluate(() => self.name).catch(() => "")).startsWith("remotemedia-executor")) worker = w;
     const wasmBytes = worker ? await worker.evaluate(() => self.__benchWasmMemory?.buffer.byteLength ?? null) : null;
     return { ...r, wasmMiB: wasmBytes == null ? null : wasmBytes / 2 ** 20, rendererPeakMiB: peakRss, rendererBeforeMiB: before };
   } finally {

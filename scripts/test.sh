@@ -84,7 +84,7 @@ cargo fmt --manifest-path examples/rust-app/Cargo.toml -- --check
 node examples/rust-app/build.mjs
 step "end-to-end tests in headless Chromium (tests-web)"
 node --test --test-concurrency=1 tests-web/
-step "the npm package in fixture apps (fixtures/: Vite 8 and 7 + React, Vite + Vue, Parcel 2, webpack 5, SvelteKit, Nuxt 4, Next.js; dev and production)"
+step "the npm package in fixture apps (fixtures/: Vite 8 and 7 + React, Vite + Vue, Parcel 2, webpack 5, SvelteKit, Nuxt 4, Next.js; dev and production; Vite + Vue also in Firefox and WebKit)"
 node --test --test-concurrency=1 fixtures/
 step "benchmark harness, quick mode (proves it runs; no assertions on times)"
 node bench/run.mjs --quick > /dev/null

@@ -148,6 +148,8 @@ test("a new build replaces the old cache, and a page only ever runs one build", 
       page = await openDemo(context, server.url);
       v2 = await status(page);
       if (v2.caches.length === 1 && v2.caches[0].current) break;
+      // Each page looks for a new build a second after it started.
+      await new Promise((r) => setTimeout(r, 1500));
       await page.close();
       await new Promise((r) => setTimeout(r, 250));
     }

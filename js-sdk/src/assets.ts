@@ -127,13 +127,41 @@ function absolute(url: URL): string {
   return outOfViteCache(new URL(String(url.href), globalThis.location?.href).href);
 }
 
+/** The bootstrap module of each worker script: a `blob:` URL, made once per script. */
+const bootstraps = new Map<string, string>();
+
 /**
- * Starts one of the runtime's workers as a module worker. A cross-origin script (an
- * `assetsURL` on another origin) cannot be a worker: that fails here with an AssetError.
+ * Whether workers start from a bootstrap module here: in WebKit pages that are
+ * cross-origin isolated. There a worker's own script response must carry the COEP
+ * header, and WebKit takes a revalidation's answer as the response: a dev server's bare
+ * 304 (Vite's) on a reload has none, and WebKit refused the worker ("script error";
+ * Chromium and Firefox use the stored headers). A same-origin module the bootstrap
+ * imports needs no such header, and a `blob:` worker inherits the page's isolation.
+ * Elsewhere workers load from their URL (Firefox's service worker did not serve the
+ * requests of `blob:` workers, so offline starts failed).
+ */
+function startsFromBootstrap(): boolean {
+  const agent = globalThis.navigator?.userAgent ?? "";
+  return globalThis.crossOriginIsolated === true && /AppleWebKit/.test(agent) && !/Chrome|Chromium|Edg\//.test(agent);
+}
+
+/**
+ * Starts one of the runtime's workers as a module worker (in cross-origin isolated
+ * WebKit pages, through a one-line `blob:` module that imports the script: see
+ * {@link startsFromBootstrap}; a Content-Security-Policy there needs `worker-src blob:`).
+ * A cross-origin script (an `assetsURL` on another origin) cannot be a worker: that
+ * fails here with an AssetError.
  */
 export function spawnWorker(url: string, name: string): Worker {
   try {
-    return new Worker(url, { type: "module", name });
+    if (!startsFromBootstrap()) return new Worker(url, { type: "module", name });
+    if (new URL(url).origin !== globalThis.location?.origin) throw new Error("a cross-origin script");
+    let bootstrap = bootstraps.get(url);
+    if (!bootstrap) {
+      bootstrap = URL.createObjectURL(new Blob([`import ${JSON.stringify(url)};\n`], { type: "text/javascript" }));
+      bootstraps.set(url, bootstrap);
+    }
+    return new Worker(bootstrap, { type: "module", name });
   } catch (err) {
     throw new AssetError(
       `could not start the worker ${url}: ${String((err as Error)?.message ?? err)} (worker scripts must be on the page's origin)`,
@@ -151,16 +179,15 @@ const MAGIC: Record<string, number[]> = {
 };
 
 /**
- * Fetches a runtime file and checks it is what it should be: HTTP success, for `kind`
- * "wasm", "zip" or "onnx" the file's magic bytes (dev servers and SPA hosts answer a
- * missing file with their `index.html` and status 200), for "script" a JavaScript
- * content type. `init` is passed to `fetch` (e.g. its `cache` mode). Rejects with
+ * Fetches a runtime file and checks it is what it should be: HTTP success, and for
+ * `kind` "wasm", "zip" or "onnx" the file's magic bytes (dev servers and SPA hosts
+ * answer a missing file with their `index.html` and status 200). Rejects with
  * AssetError naming the URL, the status and the content type.
  */
-export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "onnx" | "script", init?: RequestInit): Promise<Uint8Array> {
+export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "onnx"): Promise<Uint8Array> {
   let response: Response;
   try {
-    response = await fetch(url, init);
+    response = await fetch(url);
   } catch (err) {
     throw new AssetError(`could not fetch ${url}: ${String((err as Error)?.message ?? err)}`, url);
   }
@@ -175,8 +202,7 @@ export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "o
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
   const magic = MAGIC[kind];
-  const wrong = magic ? !magic.every((b, i) => bytes[i] === b) : kind === "script" && !/javascript|ecmascript/.test(contentType);
-  if (wrong) {
+  if (magic && !magic.every((b, i) => bytes[i] === b)) {
     const what = contentType.includes("html") ? "an HTML page" : `${bytes.length} bytes that are not a ${kind} file`;
     throw new AssetError(
       `${url} is not the runtime's ${kind} file: the server sent ${what} (HTTP ${response.status}, ${contentType || "no content type"}). ` +

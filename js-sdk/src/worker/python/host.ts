@@ -31,7 +31,7 @@ import type {
   ToPythonControl,
 } from "../../protocol/python.js";
 
-import { fetchAsset } from "../../assets.js";
+import { fetchAsset, spawnWorker } from "../../assets.js";
 import { AssetError } from "../../errors.js";
 import { pyodideFiles, snapshotKey } from "./snapshot.js";
 
@@ -39,10 +39,7 @@ declare const self: DedicatedWorkerGlobalScope;
 
 /** One interpreter worker and the requests it has not answered. */
 interface Interpreter {
-  /** Its worker, once the script's URL is known (null before, and after a failed start). */
-  worker: Worker | null;
-  /** Set by {@link stop}: a worker not started yet is then never started. */
-  stopped: boolean;
+  worker: Worker;
   control: MessagePort;
   requests: MessagePort;
   /** Its scope; `undefined` until the first request takes it (the one started with the host). */
@@ -128,39 +125,17 @@ function sharedSnapshot(): Promise<Uint8Array | undefined> {
 }
 
 /**
- * The script each interpreter starts from: this very script (self-contained: no imports),
- * fetched once from the HTTP cache and handed out as a `blob:` URL, which inherits this
- * worker's cross-origin isolation. Starting the nested worker from `self.location.href`
- * loaded the script again: a dev server answers that revalidation with a bare 304
- * without the page's COEP header, and WebKit refused the worker ("script error") where
- * Chromium and Firefox accepted it. A failure is retried by the next interpreter.
- */
-let interpreterScript: Promise<string> | null = null;
-function interpreterURL(): Promise<string> {
-  if (!interpreterScript) {
-    const url = self.location.href;
-    const loading = fetchAsset(url, "script", { cache: "force-cache" }).then((bytes) =>
-      URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "text/javascript" })),
-    );
-    loading.catch(() => {
-      if (interpreterScript === loading) interpreterScript = null;
-    });
-    interpreterScript = loading;
-  }
-  return interpreterScript;
-}
-
-/**
  * Starts an interpreter. `first` is the one started with the host: its progress, its
  * readiness and its failure to start are the Python worker's, told to the page as they
  * are. Later ones report a failure to start to the request that needed them.
  */
 function spawn(first: boolean): Interpreter {
+  // This very script (its module URL: the worker's own is the bootstrap's blob: URL).
+  const worker = spawnWorker(import.meta.url, "remotemedia-python-interpreter");
   const control = new MessageChannel();
   const requests = new MessageChannel();
   const interpreter: Interpreter = {
-    worker: null,
-    stopped: false,
+    worker,
     control: control.port1,
     requests: requests.port1,
     scope: undefined,
@@ -173,7 +148,6 @@ function spawn(first: boolean): Interpreter {
     spare: false,
   };
   let cannotStart: (err: unknown) => void = () => {};
-  let crashed: (event: ErrorEvent) => void = () => {};
   interpreter.ready = new Promise<void>((resolve, reject) => {
     const died = (message: string) => {
       if (!interpreter.started) return reject(new Error(message));
@@ -200,7 +174,7 @@ function spawn(first: boolean): Interpreter {
       }
       if (m.type === "progress" && first) tell(m);
     };
-    crashed = (event: ErrorEvent) => {
+    worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
       const message = `the Python worker crashed: ${event.message || "script error"}`;
       if (first && !interpreter.started) tell({ type: "fatal", message });
@@ -217,32 +191,26 @@ function spawn(first: boolean): Interpreter {
     answer?.({ response: String(event.data?.response), ...(typeof created === "number" ? { created } : {}) });
   };
   const { assets, indexURL, snapshotCache, network, interrupts } = init!;
-  // The worker starts as soon as its script is at hand; its one message waits for the
-  // compiled module (and, after the first interpreter, the snapshot's bytes: a copy each).
-  interpreterURL()
-    .then((script) => {
-      if (interpreter.stopped) return;
-      const worker = new Worker(script, { type: "module", name: "remotemedia-python-interpreter" });
-      worker.onerror = crashed;
-      interpreter.worker = worker;
-      return Promise.all([compiledPyodide(), first ? undefined : sharedSnapshot()]).then(([pyodide, snapshot]) =>
-        worker.postMessage(
-          {
-            type: "interpreter",
-            control: control.port2,
-            assets,
-            indexURL,
-            snapshotCache,
-            network,
-            interrupts,
-            pyodide,
-            snapshot,
-          } satisfies ToInterpreter,
-          [control.port2],
-        ),
-      );
-    })
-    .catch(cannotStart);
+  // The worker loads its script meanwhile; its one message waits for the compiled module
+  // (and, after the first interpreter, the snapshot's bytes: a copy each).
+  Promise.all([compiledPyodide(), first ? undefined : sharedSnapshot()]).then(
+    ([pyodide, snapshot]) =>
+      worker.postMessage(
+        {
+          type: "interpreter",
+          control: control.port2,
+          assets,
+          indexURL,
+          snapshotCache,
+          network,
+          interrupts,
+          pyodide,
+          snapshot,
+        } satisfies ToInterpreter,
+        [control.port2],
+      ),
+    cannotStart,
+  );
   control.port1.postMessage({ type: "connect", port: requests.port2 } satisfies ToInterpreterControl, [requests.port2]);
   interpreters.push(interpreter);
   tellCount();
@@ -272,8 +240,7 @@ function startSpare(): void {
 function stop(interpreter: Interpreter): void {
   const at = interpreters.indexOf(interpreter);
   if (at < 0) return; // stopped already
-  interpreter.stopped = true;
-  interpreter.worker?.terminate();
+  interpreter.worker.terminate();
   interpreter.control.close();
   interpreter.requests.close();
   interpreters.splice(at, 1);
