@@ -154,7 +154,8 @@ function startsFromBootstrap(): boolean {
  */
 export function spawnWorker(url: string, name: string): Worker {
   try {
-    if (!startsFromBootstrap()) return new Worker(url, { type: "module", name });
+    // Not a bootstrap where none is needed, nor one of a bootstrap (the Python host's own URL).
+    if (!startsFromBootstrap() || url.startsWith("blob:")) return new Worker(url, { type: "module", name });
     if (new URL(url).origin !== globalThis.location?.origin) throw new Error("a cross-origin script");
     let bootstrap = bootstraps.get(url);
     if (!bootstrap) {

@@ -11,7 +11,8 @@
  */
 export { RemoteMedia } from "./remote-media.js";
 export { Session } from "./session.js";
-export type { CreateOptions, ProgressEvent, RunOptions } from "./options.js";
+export type { CreateOptions, ProgressEvent, RunOptions, RunProgress } from "./options.js";
+export type { ProgressReport } from "./protocol/executor.js";
 export type { Capabilities, Manifest, NodeMetrics, PackageContents, RunResult, SessionOutput, ValidationReport } from "./types.js";
 export type { ExecutorLimits } from "./protocol/executor.js";
 export type { PythonStartup } from "./protocol/python.js";

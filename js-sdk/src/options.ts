@@ -3,7 +3,7 @@
  * and the checks that give a wrong one a typed error before anything starts.
  */
 import { InputError, RemoteMediaError } from "./errors.js";
-import type { ExecutorLimits } from "./protocol/executor.js";
+import type { ExecutorLimits, ProgressReport } from "./protocol/executor.js";
 import type { Capabilities } from "./types.js";
 
 /** A start-up step, for progress bars: `stage` names it, `elapsedMs` since the step began. */
@@ -107,7 +107,18 @@ export interface RunOptions {
    * (length 0) once `run` is called. Default false.
    */
   transferInputs?: boolean;
+  /**
+   * Progress of this run: Python starting (`stage: "python"`, with the start-up's own
+   * event) when the run waits for it, then the runtime's reports while it runs (`stage:
+   * "running"`): each node's items so far and each decoder's bytes and fraction of its
+   * file, at most every 100 ms, the last with `done: true`. A throwing callback does not
+   * affect the run.
+   */
+  onProgress?: (event: RunProgress) => void;
 }
+
+/** A progress event of one run ({@link RunOptions.onProgress}). */
+export type RunProgress = { stage: "python"; python: ProgressEvent } | ({ stage: "running" } & ProgressReport);
 
 /** Python interpreters at once: by default, and at most. */
 export const DEFAULT_PYTHON_INTERPRETERS = 4;
@@ -154,8 +165,9 @@ export function checkCreateOptions(options: CreateOptions): void {
 export function checkRunArguments(inputs: unknown, options: unknown): void {
   if (!Array.isArray(inputs)) throw new InputError(`inputs must be an array of items, got ${typeof inputs}`);
   if (typeof options !== "object" || options === null) throw new RemoteMediaError("options must be an object");
-  const { signal, timeoutMs } = options as RunOptions;
+  const { signal, timeoutMs, onProgress } = options as RunOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new RemoteMediaError("options.signal must be an AbortSignal");
+  if (onProgress !== undefined && typeof onProgress !== "function") throw new RemoteMediaError("options.onProgress must be a function");
   if (timeoutMs !== undefined && !isMilliseconds(timeoutMs)) {
     throw new RemoteMediaError(`options.timeoutMs must be a number of milliseconds >= 0, got ${String(timeoutMs)}`);
   }

@@ -29,7 +29,7 @@ import type { PreparedManifest } from "./manifest/cache.js";
 import { ModelFiles } from "./manifest/models.js";
 import { bytesOf, isBytes, readPackageBytes } from "./manifest/package.js";
 import { checkCreateOptions, checkRunArguments, defaultWorkerCount } from "./options.js";
-import type { CreateOptions, ProgressEvent, RunOptions } from "./options.js";
+import type { CreateOptions, ProgressEvent, RunOptions, RunProgress } from "./options.js";
 import type { Answer } from "./pool/executor-worker.js";
 import type { ExecutorWorker } from "./pool/executor-worker.js";
 import { ExecutorPool, retryable } from "./pool/pool.js";
@@ -168,7 +168,7 @@ export class RemoteMedia {
    * Parses and validates (once per distinct manifest), fetches the model files it needs
    * and starts Python if it needs it.
    */
-  private async prepare(manifest: Manifest): Promise<PreparedManifest> {
+  private async prepare(manifest: Manifest, onPythonProgress?: (event: ProgressEvent) => void): Promise<PreparedManifest> {
     if (this.terminated) throw new RemoteMediaError("this RemoteMedia instance was terminated");
     const prepared = this.manifests.prepare(isBytes(manifest) ? this.readPackage(manifest).manifest : manifest);
     // The runtime says which model files the nodes need: fetched before the first request.
@@ -178,7 +178,7 @@ export class RemoteMedia {
     // The runtime says which nodes run in Python (and which packages they need).
     if (prepared.needsPython) {
       if (this.python.off) throw new RemoteMediaError("this manifest has Python nodes but Python is disabled (python: false)");
-      await this.python.start();
+      await (onPythonProgress ? this.python.startWatching(onPythonProgress) : this.python.start());
     }
     return prepared;
   }
@@ -198,7 +198,8 @@ export class RemoteMedia {
     if (options.timeoutMs === undefined && this.options.defaultTimeoutMs !== undefined)
       options = { ...options, timeoutMs: this.options.defaultTimeoutMs };
     if (options.signal?.aborted) throw new AbortError(); // never sent
-    const prepared = await this.prepare(manifest);
+    const tell = progressTo(options.onProgress);
+    const prepared = await this.prepare(manifest, tell && ((python) => tell({ stage: "python", python })));
     const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
     const deadline = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
     let worker: ExecutorWorker;
@@ -212,14 +213,24 @@ export class RemoteMedia {
       if (options.signal?.aborted) throw new AbortError(); // aborted while Python started: still never sent
       worker = this.pool.pick();
       const id = this.pool.nextId();
-      const message: ToExecutor = { type: "run", id, ...this.pool.deliver(worker, prepared), inputs: wireInputs, buffers };
+      const message: ToExecutor = {
+        type: "run",
+        id,
+        ...this.pool.deliver(worker, prepared),
+        inputs: wireInputs,
+        buffers,
+        progress: !!tell,
+      };
       const waitMs = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+      const stopProgress = tell && worker.onProgress(id, (report) => tell({ stage: "running", ...report }));
       try {
         answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options, waitMs, prepared.needsPython);
         break;
       } catch (err) {
         // Another run crashed or stopped this worker: try once more on a fresh one.
         if (!retryable(err, attempt, options.transferInputs === true)) throw err;
+      } finally {
+        stopProgress?.();
       }
     }
     const result = answer.result;
@@ -339,4 +350,16 @@ export class RemoteMedia {
     this.pool.terminate("RemoteMedia.terminate() was called");
     this.python.terminate();
   }
+}
+
+/** A run's `onProgress`, called so that a throwing callback cannot affect the run. */
+function progressTo(onProgress: RunOptions["onProgress"]): ((event: RunProgress) => void) | undefined {
+  if (!onProgress) return undefined;
+  return (event) => {
+    try {
+      onProgress(event);
+    } catch (err) {
+      console.error("remotemedia: an onProgress callback threw:", err);
+    }
+  };
 }

@@ -7,10 +7,11 @@ import { ON_DEMAND_ASSETS, assetURLs, resolveBase } from "./assets.js";
 import { RemoteMediaError } from "./errors.js";
 
 const PREFIX = "remotemedia-web-";
-// The default script, named through a variable: bundlers emit every file named by a
-// literal `new URL("./…", import.meta.url)` into every app, used or not, and an app that
-// does register the worker serves its own copy from its root.
-const SW_SCRIPT = "./sw.js";
+// The default script, named through an expression no bundler evaluates: bundlers emit
+// every file named by a `new URL("./…", import.meta.url)` they can evaluate (webpack and
+// Turbopack follow a constant) into every app, used or not, and an app that does register
+// the worker serves its own copy from its root.
+const SW_SCRIPT = ["sw", "js"].join(".");
 /** How long after registration to look for a new build of the script, in ms. */
 const UPDATE_CHECK_DELAY_MS = 1000;
 

@@ -19,6 +19,7 @@ use crate::limits::Limits;
 use crate::manifest::{Manifest, NodeSpec, RuntimeHint};
 use crate::node::{AsyncNode, ExternalNodes, Node, NodeFailure};
 use crate::params::Params;
+use crate::progress::{InputProgress, Observer, Reporter};
 use crate::registry::NodeRegistry;
 use crate::validate::{KnownTypes, ValidationReport};
 use crate::wire;
@@ -282,6 +283,7 @@ impl Executor {
             clock: self.clock,
             limits: self.limits,
             state: SessionState::Open,
+            progress: None,
         })
     }
 
@@ -330,8 +332,24 @@ impl Executor {
         inputs: Vec<RuntimeData>,
         cancel: &CancelFlag,
     ) -> Result<RunResult, RunError> {
+        self.run_observed(manifest, inputs, cancel, None).await
+    }
+
+    /// [`Executor::run`], reporting progress while it runs to `progress`: an observer and
+    /// the least interval between two reports, in ms (the last report comes at the end,
+    /// with `done: true`).
+    pub async fn run_observed(
+        &self,
+        manifest: &Manifest,
+        inputs: Vec<RuntimeData>,
+        cancel: &CancelFlag,
+        progress: Option<(Observer, f64)>,
+    ) -> Result<RunResult, RunError> {
         let started = (self.clock)();
         let mut session = self.open(manifest).await?;
+        if let Some((observer, interval_ms)) = progress {
+            session.observe(observer, interval_ms);
+        }
         let mut outputs = Vec::new();
         let mut inputs = inputs.into_iter().peekable();
         while let Some(item) = inputs.next() {
@@ -344,6 +362,7 @@ impl Executor {
         if !session.is_closed() {
             outputs.extend(session.close(cancel).await?);
         }
+        session.report_progress(true);
         Ok(session.result(outputs, (self.clock)() - started))
     }
 }
@@ -401,9 +420,47 @@ pub struct Session {
     clock: Clock,
     limits: Limits,
     state: SessionState,
+    progress: Option<Reporter>,
 }
 
 impl Session {
+    /// Reports this session's progress to `observer` while it runs, at most once per
+    /// `interval_ms` of the executor's clock (see [`crate::progress::Observer`]), and
+    /// once more on [`Session::report_progress`].
+    pub fn observe(&mut self, observer: Observer, interval_ms: f64) {
+        self.progress = Some(Reporter::new(observer, interval_ms));
+    }
+
+    /// Sends a progress report now (`done`: the last one), if observed.
+    pub fn report_progress(&mut self, done: bool) {
+        let now = (self.clock)();
+        self.send_progress(now, done);
+    }
+
+    /// Sends a report if one is due.
+    fn tick_progress(&mut self) {
+        let now = (self.clock)();
+        if self.progress.as_ref().is_some_and(|p| p.due(now)) {
+            self.send_progress(now, false);
+        }
+    }
+
+    fn send_progress(&mut self, now: f64, done: bool) {
+        let Some(reporter) = &mut self.progress else {
+            return;
+        };
+        let inputs: Vec<(usize, InputProgress)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| match slot {
+                Slot::Rust(n, _) => n.input_progress().map(|p| (i, p)),
+                Slot::External(..) => None,
+            })
+            .collect();
+        reporter.send(now, &self.graph.ids, &self.metrics, &inputs, done);
+    }
+
     /// Feeds one item to every source node; returns what the sinks produced.
     ///
     /// Errors: `RunError::Node`, `RunError::Cancelled`; after an error the session
@@ -590,6 +647,7 @@ impl Session {
                 let produced = produced?;
                 self.metrics[node].items_out += produced.len() as u64;
                 self.deliver(node, produced, queues, emitted);
+                self.tick_progress();
                 while self.owes_output(node) {
                     // What was delivered goes down first; then the next piece is made.
                     self.run_from(pos + 1, queues, false, cancel, emitted)
@@ -603,6 +661,7 @@ impl Session {
                     let piece = piece?;
                     self.metrics[node].items_out += piece.len() as u64;
                     self.deliver(node, piece, queues, emitted);
+                    self.tick_progress();
                 }
             }
             Ok(())

@@ -51,6 +51,7 @@ pub mod node;
 pub mod nodes;
 pub mod package;
 pub mod params;
+pub mod progress;
 pub mod python_protocol;
 pub mod registry;
 pub mod shape;

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use crate::data::RuntimeData;
 use crate::manifest::{Manifest, NodeSpec};
 use crate::params::{ParamError, ParamSpec, Params};
+use crate::progress::InputProgress;
 use crate::shape::Shape;
 
 /// A boxed future that need not be `Send` (wasm workers are single-threaded).
@@ -93,6 +94,12 @@ pub trait Node {
     /// nothing.
     fn next_piece(&mut self, _out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
         Ok(())
+    }
+
+    /// How far it is through its current input, for progress reports (a decoder's
+    /// frames of its file). The default has nothing to tell.
+    fn input_progress(&self) -> Option<InputProgress> {
+        None
     }
 
     /// Takes new parameter values while a session runs (live tuning): `params` are all

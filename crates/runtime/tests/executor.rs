@@ -482,3 +482,100 @@ fn a_python_hint_on_a_rust_only_node_runs_the_rust_node_with_a_warning() {
     assert_eq!(report.python_nodes, ["c"]);
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
 }
+
+#[test]
+fn a_run_reports_progress_while_it_runs_and_once_at_the_end() {
+    // An hour-long file is the case; the 12 s recording repeated 20 times (4 min, about
+    // 10 pieces of the decoder's) is enough. Reports with no interval: one per step.
+    let executor = Executor::default();
+    let manifest = common::manifest(
+        &executor,
+        json!({
+            "version": "v1", "metadata": {"name": "p"},
+            "nodes": [
+                {"id": "decode", "node_type": "AudioDecoderNode"},
+                {"id": "levels", "node_type": "AudioLevelNode"}
+            ],
+            "connections": [{"from": "decode", "to": "levels"}]
+        }),
+    );
+    let reports: Rc<RefCell<Vec<Value>>> = Rc::default();
+    let seen = reports.clone();
+    let wav = repeated_wav(20);
+    let result = pollster::block_on(executor.run_observed(
+        &manifest,
+        vec![RuntimeData::Binary(wav.clone())],
+        &CancelFlag::new(),
+        Some((
+            Box::new(move |r: &Value| seen.borrow_mut().push(r.clone())),
+            0.0,
+        )),
+    ))
+    .unwrap();
+    let reports = reports.borrow();
+    assert!(reports.len() > 3, "{} reports", reports.len());
+    // The file's fraction only grows, from below 1 while decoding to 1 at the end.
+    let fractions: Vec<f64> = reports
+        .iter()
+        .map(|r| {
+            r["inputs"][0]["fraction"]
+                .as_f64()
+                .expect("the WAV header gives the length")
+        })
+        .collect();
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+    assert!(fractions[0] < 1.0, "{fractions:?}");
+    let last = reports.last().unwrap();
+    assert_eq!(last["done"], true);
+    assert_eq!(last["inputs"][0]["fraction"], 1.0);
+    assert_eq!(last["inputs"][0]["bytes"], wav.len());
+    assert_eq!(last["inputs"][0]["node"], "decode");
+    // Only the last says done, and its counts are the result's.
+    assert_eq!(reports.iter().filter(|r| r["done"] == true).count(), 1);
+    let metrics = &result.to_json()["metrics"]["nodes"];
+    for id in ["decode", "levels"] {
+        assert_eq!(
+            last["nodes"][id]["items_out"], metrics[id]["items_out"],
+            "{id}"
+        );
+        assert_eq!(
+            last["nodes"][id]["items_in"], metrics[id]["items_in"],
+            "{id}"
+        );
+    }
+    let levels_out = |r: &Value| r["nodes"]["levels"]["items_out"].as_u64().unwrap();
+    assert!(
+        levels_out(&reports[1]) < levels_out(last),
+        "reports came only at the end"
+    );
+}
+
+/// The recording `times` over as one 16-bit PCM WAV file.
+fn repeated_wav(times: usize) -> Vec<u8> {
+    let audio = common::lena_audio();
+    let pcm: Vec<u8> = audio
+        .samples
+        .iter()
+        .map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
+        .flat_map(i16::to_le_bytes)
+        .collect();
+    let data = pcm.len() * times;
+    let (rate, channels) = (audio.sample_rate, audio.channels);
+    let mut wav = Vec::with_capacity(44 + data);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&channels.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * 2 * u32::from(channels)).to_le_bytes());
+    wav.extend_from_slice(&(2 * channels).to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data as u32).to_le_bytes());
+    for _ in 0..times {
+        wav.extend_from_slice(&pcm);
+    }
+    wav
+}

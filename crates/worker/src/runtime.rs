@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use remotemedia_runtime::executor::{CancelFlag, Executor, Output, RunError, Session};
+use remotemedia_runtime::progress::Observer;
 use remotemedia_runtime::{wire, Limits, Manifest, NodeRegistry, RuntimeData};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -21,6 +22,10 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::boundary::{from_js, to_js};
 use crate::python::PythonNodes;
 use crate::request::{running_request, tagged};
+
+/// The least time between two progress reports of a run, in ms: often enough for a
+/// progress bar, rare enough to cost nothing next to the run.
+pub const PROGRESS_INTERVAL_MS: f64 = 100.0;
 
 /// The executor inside one worker: validation, batch runs, sessions.
 #[wasm_bindgen]
@@ -105,13 +110,17 @@ impl WorkerRuntime {
     /// Batch run of manifest `manifest_id` (see [`WorkerRuntime::open`] for how manifests
     /// are named). `inputs` is an array of items in wire form. Resolves with the result
     /// object; never rejects: failures resolve with an error answer. `run_id` lets
-    /// [`WorkerRuntime::cancel`] stop it at the next item boundary.
+    /// [`WorkerRuntime::cancel`] stop it at the next item boundary. `progress`, if
+    /// given, is called with progress reports while it runs (at most every
+    /// [`PROGRESS_INTERVAL_MS`], and once at the end; see
+    /// `remotemedia_runtime::progress::Observer` for their fields).
     pub fn run(
         &self,
         run_id: u32,
         manifest_id: u32,
         manifest: JsValue,
         inputs: JsValue,
+        progress: Option<Function>,
     ) -> Promise {
         self.start_run(
             run_id,
@@ -120,6 +129,7 @@ impl WorkerRuntime {
             inputs,
             Payloads::Inline,
             Vec::new(),
+            progress,
         )
     }
 
@@ -136,6 +146,7 @@ impl WorkerRuntime {
         manifest: JsValue,
         inputs: JsValue,
         buffers: Array,
+        progress: Option<Function>,
     ) -> Promise {
         // Views as given (`Uint8Array::new` of a Uint8Array would copy it); an
         // ArrayBuffer gets a view over it.
@@ -149,11 +160,20 @@ impl WorkerRuntime {
         // Once copied in, the given buffers carry outputs back: writing into memory the
         // page already touched is several times faster than filling a fresh buffer.
         let payloads = Payloads::buffers(given.clone());
-        self.start_run(run_id, manifest_id, manifest, inputs, payloads, given)
+        self.start_run(
+            run_id,
+            manifest_id,
+            manifest,
+            inputs,
+            payloads,
+            given,
+            progress,
+        )
     }
 
     /// The one batch run of [`WorkerRuntime::run`] and [`WorkerRuntime::run_transfer`]:
     /// inputs may refer to `given` buffers; outputs' payloads go to `payloads`.
+    #[allow(clippy::too_many_arguments)]
     fn start_run(
         &self,
         run_id: u32,
@@ -162,7 +182,13 @@ impl WorkerRuntime {
         inputs: JsValue,
         mut payloads: Payloads,
         given: Vec<Uint8Array>,
+        progress: Option<Function>,
     ) -> Promise {
+        // A report the page's callback cannot take is dropped: progress never fails a run.
+        let observer = progress.map(|f| -> (Observer, f64) {
+            let report = move |r: &Value| drop(f.call1(&JsValue::NULL, &to_js(r)));
+            (Box::new(report), PROGRESS_INTERVAL_MS)
+        });
         let executor = self.executor.clone();
         let cancels = self.cancels.clone();
         let cancel = CancelFlag::new();
@@ -177,7 +203,7 @@ impl WorkerRuntime {
                 let manifest = manifest?;
                 let items = parse_items(items?, &mut given)?;
                 let result = executor
-                    .run(&manifest, items, &cancel)
+                    .run_observed(&manifest, items, &cancel, observer)
                     .await
                     .map_err(|e| e.to_json())?;
                 Ok::<Value, Value>(result.to_json_with(&mut |bytes| payloads.encode(bytes)))

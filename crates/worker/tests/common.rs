@@ -27,14 +27,14 @@ pub async fn calculator_run() {
     let rt = WorkerRuntime::default();
     let manifest = json!({"version": "v1", "metadata": {"name": "c"},
         "nodes": [{"id": "m", "node_type": "MultiplyNode", "params": {"factor": 3}}]});
-    let result = resolve(rt.run(1, 1, js(&manifest), js(&json!([1, 2.5, [1, 2]])))).await;
+    let result = resolve(rt.run(1, 1, js(&manifest), js(&json!([1, 2.5, [1, 2]])), None)).await;
     assert_eq!(result["status"], "success");
     assert_eq!(result["outputs"], json!([3, 7.5, [3, 6]]));
     // Named once, then run by id alone; an id never given or forgotten is an error answer.
-    let again = resolve(rt.run(7, 1, JsValue::UNDEFINED, js(&json!([2])))).await;
+    let again = resolve(rt.run(7, 1, JsValue::UNDEFINED, js(&json!([2])), None)).await;
     assert_eq!(again["outputs"], json!([6]), "{again}");
     rt.forget(1);
-    let gone = resolve(rt.run(8, 1, JsValue::UNDEFINED, js(&json!([2])))).await;
+    let gone = resolve(rt.run(8, 1, JsValue::UNDEFINED, js(&json!([2])), None)).await;
     assert_eq!(gone["error"]["kind"], "manifest");
     assert!(
         gone["error"]["message"]
@@ -46,7 +46,7 @@ pub async fn calculator_run() {
     // A key whose value is undefined is left out, as JSON.stringify does.
     let with_undefined = js(&manifest);
     js_sys::Reflect::set(&with_undefined, &"python".into(), &JsValue::UNDEFINED).unwrap();
-    let result = resolve(rt.run(2, 2, with_undefined, js(&json!([1])))).await;
+    let result = resolve(rt.run(2, 2, with_undefined, js(&json!([1])), None)).await;
     assert_eq!(result["outputs"], json!([3]), "{result}");
 }
 
@@ -55,7 +55,7 @@ pub async fn voice_pipeline_on_the_recording() {
     let manifest: Value =
         serde_json::from_str(include_str!("../../../examples/pipelines/voice.json")).unwrap();
     let input = json!([{"__binary__": true, "binary": {"meta": {}, "data": base64(LENA_WAV)}}]);
-    let result = resolve(rt.run(2, 2, js(&manifest), js(&input))).await;
+    let result = resolve(rt.run(2, 2, js(&manifest), js(&input), None)).await;
     assert_eq!(result["status"], "success", "{result}");
     // outputs_by_node holds indices into outputs.
     let vad = result["outputs_by_node"]["vad"][0].as_u64().unwrap() as usize;
@@ -83,12 +83,12 @@ pub async fn voice_pipeline_on_the_recording() {
 
 pub async fn bad_input_is_an_error_answer_not_a_panic() {
     let rt = WorkerRuntime::default();
-    let r = resolve(rt.run(3, 3, JsValue::from_str("{not json"), js(&json!([])))).await;
+    let r = resolve(rt.run(3, 3, JsValue::from_str("{not json"), js(&json!([])), None)).await;
     assert_eq!(r["error"]["kind"], "manifest");
     let ok = json!({"version": "v1", "metadata": {"name": "p"}, "nodes": [{"id": "p", "node_type": "PassThrough"}]});
     // What JSON cannot carry is refused with a message, not turned into null.
     let nan = js_sys::Array::of1(&JsValue::from_f64(f64::NAN));
-    let r = resolve(rt.run(3, 3, js(&ok), nan.into())).await;
+    let r = resolve(rt.run(3, 3, js(&ok), nan.into(), None)).await;
     assert_eq!(r["error"]["kind"], "input");
     assert!(
         r["error"]["message"]
@@ -98,7 +98,7 @@ pub async fn bad_input_is_an_error_answer_not_a_panic() {
         "{r}"
     );
     let f = js_sys::Function::new_no_args("");
-    let r = resolve(rt.run(3, 3, f.into(), js(&json!([])))).await;
+    let r = resolve(rt.run(3, 3, f.into(), js(&json!([])), None)).await;
     assert!(
         r["error"]["message"]
             .as_str()
@@ -106,10 +106,10 @@ pub async fn bad_input_is_an_error_answer_not_a_panic() {
             .starts_with("the manifest is not plain JSON data"),
         "{r}"
     );
-    let r = resolve(rt.run(4, 4, js(&ok), js(&json!({"__audio__": true})))).await;
+    let r = resolve(rt.run(4, 4, js(&ok), js(&json!({"__audio__": true})), None)).await;
     assert_eq!(r["error"]["kind"], "input");
     let bad = json!([{"__binary__": true, "binary": {"data": "@@"}}]);
-    let r = resolve(rt.run(5, 5, js(&ok), js(&bad))).await;
+    let r = resolve(rt.run(5, 5, js(&ok), js(&bad), None)).await;
     assert!(
         r["error"]["message"]
             .as_str()
@@ -118,7 +118,7 @@ pub async fn bad_input_is_an_error_answer_not_a_panic() {
         "{r}"
     );
     // The runtime still works afterwards.
-    let r = resolve(rt.run(6, 6, js(&ok), js(&json!([7])))).await;
+    let r = resolve(rt.run(6, 6, js(&ok), js(&json!([7])), None)).await;
     assert_eq!(r["outputs"], json!([7]));
 }
 
@@ -180,7 +180,14 @@ pub async fn python_bridge_round_trip_and_errors() {
         "nodes": [{"id": "s", "node_type": t, "runtime_hint": "python"}],
         "python": {"modules": {"m": "from remotemedia import Node\nclass Shout(Node):\n    pass\nclass Other(Node):\n    pass\n"}}})
     };
-    let ok = resolve(rt.run(8, 8, js(&manifest("Shout")), js(&json!(["hi", "there"])))).await;
+    let ok = resolve(rt.run(
+        8,
+        8,
+        js(&manifest("Shout")),
+        js(&json!(["hi", "there"])),
+        None,
+    ))
+    .await;
     assert_eq!(ok["outputs"], json!(["HI", "THERE"]), "{ok}");
     // Every request of the run (create, process, flush) names the interpreter scope of
     // the manifest's modules: their SHA-256.
@@ -195,7 +202,7 @@ pub async fn python_bridge_round_trip_and_errors() {
         scope.len() == 64 && seen.iter().all(|s| s == &seen[0]),
         "{seen:?}"
     );
-    let err = resolve(rt.run(9, 9, js(&manifest("Other")), js(&json!(["x"])))).await;
+    let err = resolve(rt.run(9, 9, js(&manifest("Other")), js(&json!(["x"])), None)).await;
     assert_eq!(err["error"]["language"], "python");
     assert_eq!(err["error"]["node_id"], "s");
     assert!(err["error"]["traceback"]
@@ -210,7 +217,14 @@ pub async fn python_bridge_round_trip_and_errors() {
         m["python"]["packages"] = packages;
         js(&m)
     };
-    let ok = resolve(rt.run(10, 10, with_packages(json!(["numpy"])), js(&json!(["a"])))).await;
+    let ok = resolve(rt.run(
+        10,
+        10,
+        with_packages(json!(["numpy"])),
+        js(&json!(["a"])),
+        None,
+    ))
+    .await;
     assert_eq!(ok["outputs"], json!(["A"]), "{ok}");
     // The packages load in the same interpreter as the manifest's nodes.
     assert!(scopes().iter().all(|s| s.as_str() == Some(scope.as_str())));
@@ -223,7 +237,14 @@ pub async fn python_bridge_round_trip_and_errors() {
             .unwrap(),
         "[\"numpy\"]"
     );
-    let failed = resolve(rt.run(11, 11, with_packages(json!(["nope"])), js(&json!(["a"])))).await;
+    let failed = resolve(rt.run(
+        11,
+        11,
+        with_packages(json!(["nope"])),
+        js(&json!(["a"])),
+        None,
+    ))
+    .await;
     assert_eq!(failed["status"], "error");
     assert!(
         failed["error"]["message"]
@@ -238,7 +259,7 @@ pub async fn python_bridge_round_trip_and_errors() {
     let silent = web_sys::MessageChannel::new().unwrap();
     let mut rt = WorkerRuntime::default();
     rt.set_python(silent.port1());
-    let stuck = rt.run(20, 20, js(&manifest("Shout")), js(&json!(["x"])));
+    let stuck = rt.run(20, 20, js(&manifest("Shout")), js(&json!(["x"])), None);
     // Let the run post its request first (it then waits for an answer that never comes).
     for _ in 0..3 {
         JsFuture::from(Promise::resolve(&JsValue::NULL))
@@ -256,7 +277,7 @@ pub async fn python_bridge_round_trip_and_errors() {
             .contains("the Python worker was restarted"),
         "{failed}"
     );
-    let ok = resolve(rt.run(21, 21, js(&manifest("Shout")), js(&json!(["y"])))).await;
+    let ok = resolve(rt.run(21, 21, js(&manifest("Shout")), js(&json!(["y"])), None)).await;
     assert_eq!(ok["outputs"], json!(["Y"]), "{ok}");
 }
 

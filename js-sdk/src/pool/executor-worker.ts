@@ -6,7 +6,7 @@
  */
 import { spawnWorker } from "../assets.js";
 import { NodeError, WorkerCrashedError } from "../errors.js";
-import type { ExecutorLimits, FromExecutor, LiveStep, RuntimeAnswer, ToExecutor } from "../protocol/executor.js";
+import type { ExecutorLimits, FromExecutor, LiveStep, ProgressReport, RuntimeAnswer, ToExecutor } from "../protocol/executor.js";
 
 /** A worker's answer: the runtime's answer object, plus transferred payload buffers in "transfer" mode. */
 export interface Answer {
@@ -33,6 +33,7 @@ export class ExecutorWorker {
   private rejectReady: (err: Error) => void = () => {};
   private onCrash: (w: ExecutorWorker) => void;
   private liveListeners = new Map<number, (step: LiveStep) => void>();
+  private progressListeners = new Map<number, (report: ProgressReport) => void>();
 
   /** `module` may still be compiling: the worker loads its script (`scriptURL`) meanwhile. */
   constructor(
@@ -51,6 +52,7 @@ export class ExecutorWorker {
         const message = event.data;
         if (message.type === "ready") resolve();
         else if (message.type === "live") this.liveListeners.get(message.session)?.(message);
+        else if (message.type === "progress") this.progressListeners.get(message.id)?.(message.report);
         else if (message.type === "answer") this.settle(message.id, (p) => p.resolve({ result: message.result, buffers: message.buffers }));
         else if (message.type === "fatal") {
           const err = new WorkerCrashedError(`executor worker ${index}: ${message.message}`);
@@ -128,6 +130,12 @@ export class ExecutorWorker {
   onDeath(listener: (err: WorkerCrashedError) => void): () => void {
     this.deathListeners.add(listener);
     return () => this.deathListeners.delete(listener);
+  }
+
+  /** Routes the progress reports of run `id` to `listener`; returns a function that stops it. */
+  onProgress(id: number, listener: (report: ProgressReport) => void): () => void {
+    this.progressListeners.set(id, listener);
+    return () => this.progressListeners.delete(id);
   }
 
   /** Routes the live steps of `session` to `listener`; returns a function that stops it. */

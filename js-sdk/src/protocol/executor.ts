@@ -31,7 +31,7 @@ export type ToExecutor =
   | { type: "init"; module: WebAssembly.Module; limits?: ExecutorLimits }
   | { type: "python-port"; port: MessagePort }
   | { type: "model"; file: string; bytes: Uint8Array }
-  | { type: "run"; id: number; manifest: number; body?: ManifestObject; inputs: unknown[]; buffers?: ArrayBuffer[] }
+  | { type: "run"; id: number; manifest: number; body?: ManifestObject; inputs: unknown[]; buffers?: ArrayBuffer[]; progress?: boolean }
   | { type: "open"; id: number; manifest: number; body?: ManifestObject }
   | { type: "forget"; manifest: number }
   | { type: "drop"; session: number }
@@ -60,7 +60,20 @@ export type FromExecutor =
   | { type: "ready" }
   | { type: "answer"; id: number; result: RuntimeAnswer; buffers?: Uint8Array[] }
   | { type: "fatal"; id?: number; message: string; panic?: PanicInfo }
+  | { type: "progress"; id: number; report: ProgressReport }
   | LiveStep;
+
+/**
+ * The runtime's progress report of a run (`run` with `progress: true`), at most every
+ * 100 ms of the run and once at its end (`done`): each node's item counts so far, and how
+ * far each decoder is through its file (`fraction` of the frames, 0 to 1, when the
+ * container gives the length). Names as the runtime's (crates/runtime/src/progress.rs).
+ */
+export interface ProgressReport {
+  nodes: Record<string, { items_in: number; items_out: number }>;
+  inputs: { node: string; bytes: number; frames_done: number; frames_total: number | null; fraction: number | null }[];
+  done: boolean;
+}
 
 /**
  * Executor worker -> main thread: what one step of a live session produced. `window`

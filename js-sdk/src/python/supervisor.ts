@@ -10,7 +10,7 @@ import type { AssetURLs } from "../assets.js";
 import { crossOriginIsolated } from "../environment.js";
 import { AssetError, RemoteMediaError } from "../errors.js";
 import { DEFAULT_PYTHON_INTERPRETERS } from "../options.js";
-import type { CreateOptions } from "../options.js";
+import type { CreateOptions, ProgressEvent } from "../options.js";
 import type { ExecutorWorker } from "../pool/executor-worker.js";
 import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERRUPT_SLOTS, RUNNING_SLOT } from "../protocol/python.js";
 import type { PythonEvent, PythonInit, PythonStartup, ToPythonControl } from "../protocol/python.js";
@@ -66,13 +66,33 @@ export class PythonSupervisor {
     return this.state === "off";
   }
 
+  /** Listeners of the start-up's progress besides `options.onProgress` (runs that wait for it). */
+  private startListeners = new Set<(event: ProgressEvent) => void>();
+
+  /**
+   * Starts Python if needed and resolves when it is ready, telling `listener` the
+   * start-up's progress meanwhile (a run's own `onProgress`).
+   */
+  async startWatching(listener: (event: ProgressEvent) => void): Promise<void> {
+    if (this.state === "ready") return this.start();
+    this.startListeners.add(listener);
+    try {
+      await this.start();
+    } finally {
+      this.startListeners.delete(listener);
+    }
+  }
+
   /** Starts the Python worker now (once); resolves when its first interpreter is ready. */
   start(): Promise<void> {
     if (this.state === "off") return Promise.reject(new RemoteMediaError("Python is disabled (python: false)"));
     if (this.ready) return this.ready;
     const t0 = performance.now();
-    const progress = (stage: string, elapsedMs: number) =>
-      this.options.onProgress?.({ stage, component: "python", elapsedMs, python: this.state });
+    const progress = (stage: string, elapsedMs: number) => {
+      const event: ProgressEvent = { stage, component: "python", elapsedMs, python: this.state };
+      this.options.onProgress?.(event);
+      for (const listener of this.startListeners) listener(event);
+    };
     this.state = "starting";
     progress("starting the Python worker", 0);
     let python: Worker;

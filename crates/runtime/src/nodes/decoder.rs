@@ -5,6 +5,7 @@ use crate::data::RuntimeData;
 use crate::media::FileDecoder;
 use crate::node::NodeFactory;
 use crate::node::{Node, NodeFailure};
+use crate::progress::InputProgress;
 use crate::shape::Shape;
 
 pub use crate::media::{decode_audio_file, decode_audio_file_limited};
@@ -21,6 +22,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                 max_samples: p.limits().max_output_values,
                 open: None,
                 gave_piece: false,
+                progress: None,
             }))
         },
     }]
@@ -45,6 +47,8 @@ pub struct AudioDecoder {
     /// Whether the open file has given a piece yet (a file of no samples still gives one
     /// empty item).
     gave_piece: bool,
+    /// How far through the last file opened (for progress reports).
+    progress: Option<InputProgress>,
 }
 
 impl AudioDecoder {
@@ -61,6 +65,12 @@ impl AudioDecoder {
             .min(PIECE_FRAMES * channels);
         let mut samples = Vec::with_capacity(capacity);
         let more = decoder.decode_into(&mut samples, PIECE_FRAMES)?;
+        if let Some(p) = &mut self.progress {
+            p.frames_done += (samples.len() / channels) as u64;
+            if !more {
+                p.frames_total = Some(p.frames_done);
+            }
+        }
         let piece = decoder.buffer(samples)?;
         if !piece.samples.is_empty() || !self.gave_piece && !more {
             self.gave_piece = true;
@@ -91,7 +101,15 @@ impl Node for AudioDecoder {
         self.drain(out)?;
         match input {
             RuntimeData::Binary(bytes) => {
-                self.open = Some(FileDecoder::open(bytes, self.max_samples)?);
+                let size = bytes.len() as u64;
+                let decoder = FileDecoder::open(bytes, self.max_samples)?;
+                let channels = decoder.channels().max(1) as usize;
+                self.progress = Some(InputProgress {
+                    bytes: size,
+                    frames_done: 0,
+                    frames_total: decoder.samples_hint().map(|s| (s / channels) as u64),
+                });
+                self.open = Some(decoder);
                 self.gave_piece = false;
                 self.piece(out)
             }
@@ -128,5 +146,9 @@ impl Node for AudioDecoder {
 
     fn next_piece(&mut self, out: &mut Vec<RuntimeData>) -> Result<(), NodeFailure> {
         self.piece(out)
+    }
+
+    fn input_progress(&self) -> Option<InputProgress> {
+        self.progress
     }
 }

@@ -7,7 +7,7 @@
  * the Rust `WorkerRuntime` (crates/worker).
  */
 import init, { WorkerRuntime, provideModel } from "../../../wasm/remotemedia_worker.js";
-import type { FromExecutor, PanicInfo, RuntimeAnswer, ToExecutor } from "../../protocol/executor.js";
+import type { FromExecutor, PanicInfo, ProgressReport, RuntimeAnswer, ToExecutor } from "../../protocol/executor.js";
 import { inOrder, listen } from "./live.js";
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -38,6 +38,12 @@ function answerTransfer(id: number, promise: Promise<{ result: RuntimeAnswer; bu
   );
 }
 
+/** Posts a run's progress reports to the page, if it asked for them. */
+function reporter(message: { id: number; progress?: boolean }): ((report: ProgressReport) => void) | undefined {
+  if (!message.progress) return undefined;
+  return (report) => send({ type: "progress", id: message.id, report });
+}
+
 function handle(message: ToExecutor, rt: WorkerRuntime): void {
   switch (message.type) {
     case "python-port":
@@ -58,13 +64,13 @@ function handle(message: ToExecutor, rt: WorkerRuntime): void {
         const buffers = message.buffers.map((b) => new Uint8Array(b));
         answerTransfer(
           message.id,
-          rt.runTransfer(message.id, message.manifest, message.body, message.inputs, buffers) as Promise<{
+          rt.runTransfer(message.id, message.manifest, message.body, message.inputs, buffers, reporter(message)) as Promise<{
             result: RuntimeAnswer;
             buffers: Uint8Array[];
           }>,
         );
       } else {
-        answer(message.id, rt.run(message.id, message.manifest, message.body, message.inputs) as Promise<RuntimeAnswer>);
+        answer(message.id, rt.run(message.id, message.manifest, message.body, message.inputs, reporter(message)) as Promise<RuntimeAnswer>);
       }
       return;
     case "open":

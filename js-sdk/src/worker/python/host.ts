@@ -130,8 +130,9 @@ function sharedSnapshot(): Promise<Uint8Array | undefined> {
  * are. Later ones report a failure to start to the request that needed them.
  */
 function spawn(first: boolean): Interpreter {
-  // This very script (its module URL: the worker's own is the bootstrap's blob: URL).
-  const worker = spawnWorker(import.meta.url, "remotemedia-python-interpreter");
+  // This very script, by the worker's own URL (a bundler may rewrite import.meta.url to
+  // a build-time path: Parcel does), or the bootstrap it was started from.
+  const worker = spawnWorker(self.location.href, "remotemedia-python-interpreter");
   const control = new MessageChannel();
   const requests = new MessageChannel();
   const interpreter: Interpreter = {
