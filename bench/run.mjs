@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { serve } from "../js-sdk/node/server.mjs";
 import { fakeMicrophoneFlags, launch } from "../js-sdk/node/chromium.mjs";
-import { nativeCli, rendererRssMiB } from "./common.mjs";
+import { nativeCli, rendererRssMiB, repeatedLena } from "./common.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const results = path.join(root, "bench/results");
@@ -38,29 +38,11 @@ function soakVerdict(s) {
 
 /** The recording repeated to at least `seconds` as one WAV (16-bit PCM), for both sides. */
 function longWav(seconds) {
-  const src = readFileSync(path.join(root, "node_modules/audio-lena/lena.wav"));
-  let off = 12;
-  let fmt;
-  let data;
-  while (off + 8 <= src.length) {
-    const id = src.toString("ascii", off, off + 4);
-    const size = src.readUInt32LE(off + 4);
-    if (id === "fmt ") fmt = src.subarray(off, off + 8 + size);
-    if (id === "data") data = src.subarray(off + 8, off + 8 + size);
-    off += 8 + size + (size % 2);
-  }
-  const rate = fmt.readUInt32LE(12);
-  const copies = Math.ceil((seconds * rate * 2) / data.length);
-  const header = Buffer.alloc(12);
-  header.write("RIFF", 0, "ascii");
-  header.writeUInt32LE(4 + fmt.length + 8 + data.length * copies, 4);
-  header.write("WAVE", 8, "ascii");
-  const dataHeader = Buffer.alloc(8);
-  dataHeader.write("data", 0, "ascii");
-  dataHeader.writeUInt32LE(data.length * copies, 4);
+  const once = repeatedLena(root, 1);
+  const wav = repeatedLena(root, Math.ceil((seconds * once.rate * 2) / once.copyBytes));
   const file = path.join(results, "long.tmp.wav");
-  writeFileSync(file, Buffer.concat([header, fmt, dataHeader, ...Array(copies).fill(data)]));
-  return { file, seconds: (data.length * copies) / 2 / rate };
+  writeFileSync(file, wav.bytes);
+  return { file, seconds: wav.seconds };
 }
 
 function native(args) {

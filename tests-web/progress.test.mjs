@@ -4,36 +4,11 @@
 // first run that waits for it; a throwing callback that changes nothing.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import path from "node:path";
+import { repeatedLena } from "../bench/common.mjs";
 import { useBrowser, sdkPage, root } from "./helpers.mjs";
 
 const ctx = useBrowser();
 let page;
-
-/** The recording `times` over as one WAV file (its data chunk repeated), base64. */
-function repeatedWav(times) {
-  const src = readFileSync(path.join(root, "node_modules/audio-lena/lena.wav"));
-  let at = 12;
-  let fmt;
-  let data;
-  while (at + 8 <= src.length) {
-    const id = src.toString("ascii", at, at + 4);
-    const size = src.readUInt32LE(at + 4);
-    if (id === "fmt ") fmt = src.subarray(at, at + 8 + size);
-    if (id === "data") data = src.subarray(at + 8, at + 8 + size);
-    at += 8 + size + (size % 2);
-  }
-  const body = Buffer.concat(Array.from({ length: times }, () => data));
-  const head = Buffer.alloc(12);
-  head.write("RIFF", 0, "ascii");
-  head.writeUInt32LE(4 + fmt.length + 8 + body.length, 4);
-  head.write("WAVE", 8, "ascii");
-  const dataHead = Buffer.alloc(8);
-  dataHead.write("data", 0, "ascii");
-  dataHead.writeUInt32LE(body.length, 4);
-  return Buffer.concat([head, fmt, dataHead, body]).toString("base64");
-}
 
 before(async () => {
   page = await sdkPage(ctx);
@@ -70,7 +45,7 @@ test("a long file's run reports each node's items and the decoder's fraction whi
     const bad = await rm.run(manifest, [bytes], { onProgress: "yes" }).catch((e) => `${e.name}: ${e.message}`);
     await rm.terminate();
     return { events, metrics: result.metrics.nodes, levels: result.outputs.length, again: again.outputs.length, bad, size: bytes.length };
-  }, repeatedWav(40));
+  }, repeatedLena(root, 40).bytes.toString("base64"));
   const running = r.events.filter((e) => e.stage === "running");
   assert.equal(running.length, r.events.length, "a Rust-only run reports no Python stage");
   assert.ok(running.length >= 3, `${running.length} reports for 8 minutes of audio`);

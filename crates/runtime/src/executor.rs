@@ -449,16 +449,22 @@ impl Session {
         let Some(reporter) = &mut self.progress else {
             return;
         };
-        let inputs: Vec<(usize, InputProgress)> = self
+        let ids = &self.graph.ids;
+        let inputs: Vec<(&str, InputProgress)> = self
             .slots
             .iter()
-            .enumerate()
-            .filter_map(|(i, slot)| match slot {
-                Slot::Rust(n, _) => n.input_progress().map(|p| (i, p)),
+            .zip(ids)
+            .filter_map(|(slot, id)| match slot {
+                Slot::Rust(n, _) => n.input_progress().map(|p| (id.as_str(), p)),
                 Slot::External(..) => None,
             })
             .collect();
-        reporter.send(now, &self.graph.ids, &self.metrics, &inputs, done);
+        let counts: Vec<(&str, u64, u64)> = ids
+            .iter()
+            .zip(&self.metrics)
+            .map(|(id, m)| (id.as_str(), m.items_in, m.items_out))
+            .collect();
+        reporter.send(now, &counts, &inputs, done);
     }
 
     /// Feeds one item to every source node; returns what the sinks produced.

@@ -5,8 +5,6 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::executor::NodeMetrics;
-
 /// How far a node is through its current input (a decoder through an audio file).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InputProgress {
@@ -46,23 +44,22 @@ impl Reporter {
             .is_none_or(|last| now_ms - last >= self.interval_ms)
     }
 
-    /// Sends a report made of the node ids, their counters and the inputs' progress.
+    /// Sends a report: each node's `(id, items_in, items_out)`, and the inputs' progress
+    /// by node id.
     pub(crate) fn send(
         &mut self,
         now_ms: f64,
-        ids: &[String],
-        metrics: &[NodeMetrics],
-        inputs: &[(usize, InputProgress)],
+        counts: &[(&str, u64, u64)],
+        inputs: &[(&str, InputProgress)],
         done: bool,
     ) {
         self.last_ms = Some(now_ms);
-        let nodes: Map<String, Value> = ids
+        let nodes: Map<String, Value> = counts
             .iter()
-            .zip(metrics)
-            .map(|(id, m)| {
+            .map(|&(id, items_in, items_out)| {
                 (
-                    id.clone(),
-                    json!({"items_in": m.items_in, "items_out": m.items_out}),
+                    id.to_string(),
+                    json!({"items_in": items_in, "items_out": items_out}),
                 )
             })
             .collect();
@@ -74,7 +71,7 @@ impl Reporter {
                     .filter(|&t| t > 0)
                     .map(|t| (p.frames_done as f64 / t as f64).min(1.0));
                 json!({
-                    "node": ids[*node],
+                    "node": node,
                     "bytes": p.bytes,
                     "frames_done": p.frames_done,
                     "frames_total": p.frames_total,

@@ -130,8 +130,7 @@ function sharedSnapshot(): Promise<Uint8Array | undefined> {
  * are. Later ones report a failure to start to the request that needed them.
  */
 function spawn(first: boolean): Interpreter {
-  // This very script, by the worker's own URL (a bundler may rewrite import.meta.url to
-  // a build-time path: Parcel does), or the bootstrap it was started from.
+  // This script by its location, not import.meta.url (Parcel rewrites that to a file path).
   const worker = spawnWorker(self.location.href, "remotemedia-python-interpreter");
   const control = new MessageChannel();
   const requests = new MessageChannel();
