@@ -116,20 +116,7 @@ fn crafted_vad_metadata_is_refused() {
 
 /// A WAV file with the given header fields and 4 frames of 16-bit silence.
 fn wav(channels: u16, rate: u32) -> Vec<u8> {
-    let align = channels.max(1) * 2;
-    let mut b = Vec::new();
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36u32 + 8).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&channels.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate.wrapping_mul(u32::from(align))).to_le_bytes());
-    b.extend_from_slice(&align.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&8u32.to_le_bytes());
+    let mut b = common::wav_header(channels, rate, 8);
     b.extend_from_slice(&[0; 8]);
     b
 }

@@ -560,20 +560,8 @@ fn repeated_wav(times: usize) -> Vec<u8> {
         .flat_map(i16::to_le_bytes)
         .collect();
     let data = pcm.len() * times;
-    let (rate, channels) = (audio.sample_rate, audio.channels);
-    let mut wav = Vec::with_capacity(44 + data);
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + data as u32).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes());
-    wav.extend_from_slice(&channels.to_le_bytes());
-    wav.extend_from_slice(&rate.to_le_bytes());
-    wav.extend_from_slice(&(rate * 2 * u32::from(channels)).to_le_bytes());
-    wav.extend_from_slice(&(2 * channels).to_le_bytes());
-    wav.extend_from_slice(&16u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&(data as u32).to_le_bytes());
+    let mut wav = common::wav_header(audio.channels, audio.sample_rate, data as u32);
+    wav.reserve(data);
     for _ in 0..times {
         wav.extend_from_slice(&pcm);
     }

@@ -26,6 +26,26 @@ pub fn lena_bytes(ext: &str) -> Vec<u8> {
     })
 }
 
+/// The 44-byte header of a 16-bit PCM WAV file: `channels`, `rate` Hz (any value, for
+/// crafted headers) and `data_bytes` of samples after it.
+pub fn wav_header(channels: u16, rate: u32, data_bytes: u32) -> Vec<u8> {
+    let align = channels.max(1) * 2;
+    let mut b = Vec::with_capacity(44);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_bytes).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate.wrapping_mul(u32::from(align))).to_le_bytes());
+    b.extend_from_slice(&align.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_bytes.to_le_bytes());
+    b
+}
+
 /// The decoded WAV recording.
 pub fn lena_audio() -> AudioBuffer {
     decode_audio_file(lena_bytes("wav")).expect("lena.wav decodes")
