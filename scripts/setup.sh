@@ -60,13 +60,14 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
 fi
 
 # PyPI's onnxruntime, the reference Silero VAD's Rust forward pass is tested against
-# (crates/runtime/tests/silero.rs), and ruff, the Python package's linter and formatter,
-# in a virtual environment of their own.
+# (crates/runtime/tests/silero.rs), ruff, the Python package's linter and formatter, and
+# grpcio-tools, which generates a gRPC client from the original SDK's proto/ at test time
+# (crates/server/tests/python_client.py), in a virtual environment of their own.
 venv=target/onnx-venv
-if ! "$venv/bin/python" -c "import onnxruntime, numpy" >/dev/null 2>&1 || [ ! -x "$venv/bin/ruff" ]; then
-  say "installing onnxruntime and ruff from PyPI into $venv"
+if ! "$venv/bin/python" -c "import onnxruntime, numpy, grpc_tools" >/dev/null 2>&1 || [ ! -x "$venv/bin/ruff" ]; then
+  say "installing onnxruntime, grpcio-tools and ruff from PyPI into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check onnxruntime==1.32.0 numpy==2.4.6 ruff==0.14.0
+  "$venv/bin/pip" install -q --disable-pip-version-check onnxruntime==1.32.0 numpy==2.4.6 ruff==0.14.0 grpcio-tools==1.85.1
 fi
 
 # Real speech with known text for the VAD noise corpus (crates/runtime/tests/vad_noise.rs,

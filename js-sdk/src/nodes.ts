@@ -22,8 +22,8 @@ export interface NodeOutputs {
   MultiplyNode: number | number[];
   /** number or array of numbers -> plus addend (default 0) */
   AddNode: number | number[];
-  /** number (or numeric text) -> number (operation with operand), or {operation, args: [a, b]} -> {operation, args, result}; anything else passes through, as in the original runtime; divide by zero is an error */
-  CalculatorNode: number | { operation: string; args: number[]; result: number };
+  /** number (or numeric text) -> number (operation with operand), or {operation, args: [a, b]} -> {operation, args, result} (`operands` in place of `args`, the original gRPC server's form, is echoed the same way); anything else passes through, as in the original runtime; divide by zero is an error */
+  CalculatorNode: number | { operation: string; args: number[]; result: number } | { operation: string; operands: number[]; result: number };
   /** binary (audio file bytes: WAV, RF64, AIFF, CAF, FLAC, MP3, Ogg Vorbis/Opus, WebM/Matroska, MP4/M4A/MOV with AAC-LC or ALAC) -> audio */
   AudioDecoderNode: AudioData;
   /** binary (audio file bytes: WAV, RF64, AIFF, CAF, FLAC, MP3, Ogg Vorbis/Opus, WebM/Matroska, MP4/M4A/MOV with AAC-LC or ALAC) -> audio */

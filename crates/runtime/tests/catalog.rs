@@ -10,7 +10,7 @@ use remotemedia_runtime::shape::Shape;
 use remotemedia_runtime::{AudioBuffer, NodeRegistry, RuntimeData};
 use serde_json::{json, Map, Value};
 
-const REGENERATE: &str = "regenerate with: cargo run -q -p remotemedia-runtime --bin remotemedia -- nodes --markdown > docs/nodes.md && cargo run -q -p remotemedia-runtime --bin remotemedia -- nodes > docs/nodes.json && cargo run -q -p remotemedia-runtime --bin remotemedia -- nodes --typescript > js-sdk/src/nodes.ts";
+const REGENERATE: &str = "regenerate with: cargo run -q -p remotemedia-cli --bin remotemedia -- nodes --markdown > docs/nodes.md && cargo run -q -p remotemedia-cli --bin remotemedia -- nodes > docs/nodes.json && cargo run -q -p remotemedia-cli --bin remotemedia -- nodes --typescript > js-sdk/src/nodes.ts";
 
 #[test]
 fn docs_nodes_md_and_json_are_generated_from_the_registry() {
@@ -73,6 +73,7 @@ fn exercise(node_type: &str) -> Vec<(Value, Vec<RuntimeData>)> {
             vec![
                 json(json!(3)),
                 json(json!({"operation": "divide", "args": [1, 4]})),
+                json(json!({"operation": "add", "operands": [10, 20]})),
             ],
         )],
         "AudioDecoderNode" => vec![(
@@ -179,7 +180,7 @@ fn docs_errors_json_is_the_error_kinds_table() {
     let json = std::fs::read_to_string(common::repo().join("docs/errors.json")).unwrap_or_default();
     assert!(
         serde_json::from_str::<Value>(&json).unwrap_or(Value::Null) == table,
-        "docs/errors.json is stale; regenerate with: cargo run -q -p remotemedia-runtime --bin remotemedia -- errors > docs/errors.json"
+        "docs/errors.json is stale; regenerate with: cargo run -q -p remotemedia-cli --bin remotemedia -- errors > docs/errors.json"
     );
     // Every kind the runtime makes names its class from the table.
     for kind in ["manifest", "node", "cancelled", "closed"] {

@@ -68,7 +68,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
         NodeFactory {
             node_type: "CalculatorNode",
             aliases: &[],
-            summary: "number (or numeric text) -> number (operation with operand), or {operation, args: [a, b]} -> {operation, args, result}; anything else passes through, as in the original runtime; divide by zero is an error",
+            summary: "number (or numeric text) -> number (operation with operand), or {operation, args: [a, b]} -> {operation, args, result} (`operands` in place of `args`, the original gRPC server's form, is echoed the same way); anything else passes through, as in the original runtime; divide by zero is an error",
             params: const {
                 &[
                     ParamSpec::optional(
@@ -82,7 +82,7 @@ pub(crate) fn factories() -> Vec<NodeFactory> {
                         .doc("Right-hand side for number items; 0 with `divide` is rejected."),
                 ]
             },
-            output: const { Shape::OneOf(&[Shape::Number, Shape::Object(&[field("operation", Shape::Text), field("args", Shape::Array(&Shape::Number)), field("result", Shape::Number)])]) },
+            output: const { Shape::OneOf(&[Shape::Number, Shape::Object(&[field("operation", Shape::Text), field("args", Shape::Array(&Shape::Number)), field("result", Shape::Number)]), Shape::Object(&[field("operation", Shape::Text), field("operands", Shape::Array(&Shape::Number)), field("result", Shape::Number)])]) },
             create: calculator,
         },
     ]
@@ -218,8 +218,13 @@ impl Node for Calculator {
                 return Ok(());
             }
         };
-        // The Python SDK's form: the item names the operation and both operands.
-        if let Some(object) = value.as_object().filter(|o| o.contains_key("args")) {
+        // The item names the operation and both operands: `args` in the Python SDK's
+        // form, `operands` in the original gRPC server's (its `nodes/calculator.rs`). The
+        // answer echoes the key it was given.
+        let key = ["args", "operands"]
+            .into_iter()
+            .find(|k| value.as_object().is_some_and(|o| o.contains_key(*k)));
+        if let (Some(key), Some(object)) = (key, value.as_object()) {
             let operation = match object.get("operation") {
                 Some(Value::String(op)) => op.to_ascii_lowercase(),
                 None => self.operation.clone(),
@@ -229,20 +234,20 @@ impl Node for Calculator {
                     )))
                 }
             };
-            let args = object.get("args").and_then(Value::as_array);
+            let args = object.get(key).and_then(Value::as_array);
             let (a, b) = match args.map(|a| a.as_slice()) {
                 Some([a, b]) => match (a.as_f64(), b.as_f64()) {
                     (Some(a), Some(b)) => (a, b),
-                    _ => return Err("args must be two numbers".into()),
+                    _ => return Err(format!("{key} must be two numbers").into()),
                 },
-                _ => return Err("an {operation, args} item needs args: [a, b]".into()),
+                _ => return Err(format!("an {{operation, {key}}} item needs {key}: [a, b]").into()),
             };
             let result = Self::apply(&operation, a, b)?;
-            out.push(RuntimeData::Json(json!({
-                "operation": operation,
-                "args": [number(a), number(b)],
-                "result": number(result),
-            })));
+            let mut answer = serde_json::Map::new();
+            answer.insert("operation".into(), Value::from(operation));
+            answer.insert(key.into(), json!([number(a), number(b)]));
+            answer.insert("result".into(), number(result));
+            out.push(RuntimeData::Json(Value::Object(answer)));
             return Ok(());
         }
         let Some(x) = value.as_f64() else {

@@ -1,5 +1,6 @@
 //! The native CLI end to end (`docs/execution.md`): result JSON on stdout, exit status 1 and
 //! a clear error on failure.
+#[path = "../../runtime/tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;

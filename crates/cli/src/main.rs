@@ -1,6 +1,6 @@
 //! `remotemedia run MANIFEST [--input FILE]...` (`docs/execution.md`): runs a manifest natively
 //! and prints the result JSON of `docs/execution.md` on stdout. Other commands: `validate
-//! MANIFEST`, `nodes`. MANIFEST is a JSON file or an `.rmpkg` package; Python nodes run
+//! MANIFEST`, `nodes`, `errors`, and `serve` (the runtime as a server, [`serve`]). MANIFEST is a JSON file or an `.rmpkg` package; Python nodes run
 //! in embedded CPython (the `python` feature).
 //!
 //! `--max-frames N` and `--max-output-values N` set the executor's [`Limits`].
@@ -10,6 +10,8 @@
 //! item); anything else, an audio file of any format for instance, is one binary item
 //! of its bytes. Errors go to stderr as a readable line plus the error JSON, with exit
 //! status 1.
+
+mod serve;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -32,6 +34,9 @@ const USAGE: &str = "usage:
                                                types (js-sdk/src/nodes.ts)
   remotemedia errors                           the error kinds: {kind, name, fields,
                                                doc} (docs/errors.json)
+  remotemedia serve [OPTIONS]                  the runtime as a server: the original SDK's
+                                               gRPC services, gRPC-Web, a WebSocket
+                                               transport (/ws), GET /health and /metrics
 
 --input FILE: any file; its content decides. JSON (an array of items in wire form,
 or one item) is read as items; anything else (an audio file of any format, whatever
@@ -41,7 +46,19 @@ runs on its input_data.
 
 LIMITS (run, bench, validate): --max-frames N (chunk sizes, hops; default 16777216)
 and --max-output-values N (float32 values one node may make from one item: a decoded
-file, a spectrogram; default 134217728).";
+file, a spectrogram; default 134217728).
+
+OPTIONS of serve (docs/remote.md):
+  --listen HOST:PORT        where (default 127.0.0.1:50051; port 0 picks one)
+  --token TOKEN             require authorization: Bearer TOKEN (default: the
+                            REMOTEMEDIA_TOKEN environment variable, else none)
+  --cors-origin ORIGIN      allow pages of ORIGIN (repeat; * for any; default none)
+  --max-sessions N          streaming sessions at once (default 64)
+  --max-message-bytes N     largest message either way (default 16777216)
+  --max-queued-chunks N     chunks a session holds before backpressure (default 16)
+  --session-idle-s S        close a session silent for S seconds (default 60)
+  --run-timeout-s S         longest ExecutePipeline (default 300)
+  --shutdown-grace-s S      on SIGTERM, how long sessions get to close (default 10)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -169,6 +186,11 @@ fn run(args: &[String]) -> Result<String, Failure> {
             remotemedia_runtime::error_kinds::ERROR_KINDS,
         )
         .unwrap_or_default()),
+        Some("serve") => {
+            let config = serve::parse(&args[1..])?;
+            serve::run(config)?;
+            Ok(String::new())
+        }
         Some("-h" | "--help" | "help") => Ok(USAGE.to_string()),
         _ => Err(USAGE.to_string().into()),
     }
