@@ -88,6 +88,8 @@ export interface NodeOutputs {
   TextCollectorNode: string;
   /** text -> complete sentences (split_pattern); flush emits the rest */
   TextCollector: string;
+  /** any -> what the pipeline `manifest` makes of it on the server `endpoint` (a session per run; `docs/remote.md`) */
+  RemotePipelineNode: unknown;
   /** {text, operations}, or text -> {original_text, operations, results, processed_by: "TextProcessorNode[<name>]", node_config}, as the original SDK's node */
   TextProcessorNode: { original_text: string; operations: string[]; results: Record<string, string | number>; processed_by: string; node_config: Record<string, unknown> } | { error: string; input: unknown; processed_by: string };
   /** number, list of numbers, or {value} -> the same shape transformed */

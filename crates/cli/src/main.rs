@@ -93,7 +93,14 @@ impl From<String> for Failure {
 
 fn run(args: &[String]) -> Result<String, Failure> {
     // Python nodes run in embedded CPython (feature `python`); without it they fail clearly.
-    let executor = Executor::default().with_external(native_python::provider());
+    // Nodes on servers (`host`, RemotePipelineNode) go over gRPC, with REMOTEMEDIA_TOKEN
+    // as the bearer token where the manifest gives none.
+    let token = std::env::var("REMOTEMEDIA_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    let executor = Executor::default()
+        .with_external(native_python::provider())
+        .with_remote(remotemedia_server::client::provider(token));
     match args.first().map(String::as_str) {
         Some("run") => {
             let (manifest_path, inputs, limits) = parse_run_args(&args[1..])?;

@@ -20,7 +20,7 @@ pub struct ErrorKind {
     pub doc: &'static str,
 }
 
-/// Every kind. The runtime makes `manifest`, `node`, `input`, `cancelled` and `closed`;
+/// Every kind. The runtime makes `manifest`, `node`, `remote`, `input`, `cancelled` and `closed`;
 /// the SDK adds the ones only a browser meets.
 pub const ERROR_KINDS: &[ErrorKind] = &[
     ErrorKind {
@@ -40,6 +40,12 @@ pub const ERROR_KINDS: &[ErrorKind] = &[
         name: "InputError",
         fields: &[],
         doc: "an input item could not be read (not wire data, a file that is not audio)",
+    },
+    ErrorKind {
+        kind: "remote",
+        name: "RemoteError",
+        fields: &["node_id", "node_type", "server", "code", "remote"],
+        doc: "a node that runs on a server failed there (`remote`: the server's error JSON), or the server could not be reached, timed out or went away (`code`: unavailable, timeout, unauthenticated, refused, closed, or the server's error kind)",
     },
     ErrorKind {
         kind: "cancelled",

@@ -21,6 +21,7 @@ use crate::node::{AsyncNode, ExternalNodes, Node, NodeFailure};
 use crate::params::Params;
 use crate::progress::{InputProgress, Observer, Reporter};
 use crate::registry::NodeRegistry;
+use crate::remote::RemoteNodes;
 use crate::validate::{KnownTypes, ValidationReport};
 use crate::wire;
 
@@ -101,6 +102,17 @@ pub enum RunError {
     Cancelled,
     /// The session was used after it failed or closed.
     SessionClosed(String),
+    /// A node that runs on a server failed there, or the server could not be reached.
+    Remote {
+        /// The node's id in the manifest.
+        node_id: String,
+        /// Its `node_type`.
+        node_type: String,
+        /// What went wrong.
+        message: String,
+        /// The server and its answer (boxed: errors stay small).
+        failure: Box<crate::remote::RemoteFailure>,
+    },
 }
 
 impl std::fmt::Display for RunError {
@@ -117,6 +129,16 @@ impl std::fmt::Display for RunError {
                 f,
                 "node \"{node_id}\" ({node_type}, {language}) failed: {message}"
             ),
+            RunError::Remote {
+                node_id,
+                node_type,
+                message,
+                failure,
+            } => write!(
+                f,
+                "node \"{node_id}\" ({node_type}) on {} failed: {message}",
+                failure.server
+            ),
             RunError::Cancelled => write!(f, "cancelled"),
             RunError::SessionClosed(why) => write!(f, "session is closed: {why}"),
         }
@@ -126,6 +148,17 @@ impl std::fmt::Display for RunError {
 impl std::error::Error for RunError {}
 
 impl RunError {
+    /// The error JSON's `kind` ([`crate::error_kinds`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RunError::Manifest(_) => "manifest",
+            RunError::Node { .. } => "node",
+            RunError::Remote { .. } => "remote",
+            RunError::Cancelled => "cancelled",
+            RunError::SessionClosed(_) => "closed",
+        }
+    }
+
     /// The error as JSON: `{"status": "error", "error": {"kind", "name", "message", ...}}`,
     /// the one error shape of both CLIs and the SDK (`docs/execution.md`): `name` is the
     /// SDK's error class ([`crate::error_kinds`]), other fields snake_case.
@@ -155,6 +188,21 @@ impl RunError {
                 "error": message,
                 "traceback": traceback,
             }),
+            RunError::Remote {
+                node_id,
+                node_type,
+                failure,
+                ..
+            } => json!({
+                "kind": "remote",
+                "name": class_of("remote"),
+                "message": self.to_string(),
+                "node_id": node_id,
+                "node_type": node_type,
+                "server": failure.server,
+                "code": failure.code,
+                "remote": failure.remote,
+            }),
             RunError::Cancelled => {
                 json!({ "kind": "cancelled", "name": class_of("cancelled"), "message": "cancelled" })
             }
@@ -174,6 +222,7 @@ pub type Clock = fn() -> f64;
 pub struct Executor {
     registry: Rc<NodeRegistry>,
     external: Option<Rc<dyn ExternalNodes>>,
+    remote: Option<Rc<dyn RemoteNodes>>,
     clock: Clock,
     limits: Limits,
 }
@@ -190,6 +239,7 @@ impl Executor {
         Executor {
             registry: Rc::new(registry),
             external: None,
+            remote: None,
             clock: crate::clock::now_ms,
             limits: Limits::default(),
         }
@@ -198,6 +248,13 @@ impl Executor {
     /// Plugs in a provider of external (Python) nodes.
     pub fn with_external(mut self, external: Rc<dyn ExternalNodes>) -> Self {
         self.external = Some(external);
+        self
+    }
+
+    /// Plugs in a transport to servers, for nodes with `host` and `RemotePipelineNode`s
+    /// ([`crate::remote`]); without one, such nodes fail at open.
+    pub fn with_remote(mut self, remote: Rc<dyn RemoteNodes>) -> Self {
+        self.remote = Some(remote);
         self
     }
 
@@ -289,6 +346,20 @@ impl Executor {
 
     async fn instantiate(&self, manifest: &Manifest, spec: &NodeSpec) -> Result<Slot, RunError> {
         let hint = spec.runtime_hint.unwrap_or(RuntimeHint::Auto);
+        if let Some(target) = crate::remote::target_of(spec) {
+            let Some(remote) = &self.remote else {
+                let why = format!(
+                    "it runs on the server {}, and this runtime has no transport to servers",
+                    target.server
+                );
+                return Err(node_error(spec, "remote", NodeFailure::new(why)));
+            };
+            let node = remote
+                .open(spec, target)
+                .await
+                .map_err(|f| node_error(spec, "remote", f))?;
+            return Ok(Slot::External(node, "remote".into()));
+        }
         if let Some(factory) = self.registry.resolve(spec, manifest.python.as_ref()) {
             let node = (factory.create)(
                 Params::new(&spec.params, factory.params).with_limits(self.limits),
@@ -368,6 +439,14 @@ impl Executor {
 }
 
 fn node_error(spec: &NodeSpec, language: &str, failure: NodeFailure) -> RunError {
+    if let Some(remote) = failure.remote {
+        return RunError::Remote {
+            node_id: spec.id.clone(),
+            node_type: spec.node_type.clone(),
+            message: failure.message,
+            failure: remote,
+        };
+    }
     RunError::Node {
         node_id: spec.id.clone(),
         node_type: spec.node_type.clone(),
@@ -716,16 +795,18 @@ impl Session {
                         .map_err(|f| node_error(spec, "rust", f))?;
                 }
             }
+            Slot::External(n, language) if flush => {
+                out = n
+                    .finish(items)
+                    .await
+                    .map_err(|f| node_error(spec, language, f))?;
+            }
             Slot::External(n, language) => {
                 if !items.is_empty() {
                     out = n
                         .process(items)
                         .await
                         .map_err(|f| node_error(spec, language, f))?;
-                }
-                if flush {
-                    let rest = n.flush().await.map_err(|f| node_error(spec, language, f))?;
-                    out.extend(rest);
                 }
             }
         }

@@ -54,6 +54,8 @@ pub mod params;
 pub mod progress;
 pub mod python_protocol;
 pub mod registry;
+pub mod remote;
+pub mod remote_json;
 pub mod shape;
 pub mod suggest;
 pub mod validate;

@@ -57,6 +57,10 @@ pub struct NodeSpec {
     /// Where the node runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_hint: Option<RuntimeHint>,
+    /// The server the node runs on (the original SDK's field; `docs/remote.md`); `None`
+    /// runs it here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// `runtime_hint` of a node.

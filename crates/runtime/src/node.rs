@@ -21,6 +21,9 @@ pub struct NodeFailure {
     pub message: String,
     /// The Python traceback, for Python nodes.
     pub traceback: Option<String>,
+    /// For a node that runs on a server: which, and what it answered (boxed: failures
+    /// stay small).
+    pub remote: Option<Box<crate::remote::RemoteFailure>>,
 }
 
 impl NodeFailure {
@@ -29,6 +32,7 @@ impl NodeFailure {
         NodeFailure {
             message: message.into(),
             traceback: None,
+            remote: None,
         }
     }
 }
@@ -148,6 +152,25 @@ pub trait AsyncNode {
     /// After the last item: emits what the node still holds and releases it
     /// (Python's `cleanup`).
     fn flush(&mut self) -> LocalFuture<'_, Result<Vec<RuntimeData>, NodeFailure>>;
+
+    /// The last step of a run: the final `items` (maybe none), then the flush, as
+    /// [`Node::finish`] is for Rust nodes. The default is `process` then `flush`; a node
+    /// on a server sends the items as its final chunk, so the server's nodes finish
+    /// exactly as they would here.
+    fn finish(
+        &mut self,
+        items: Vec<RuntimeData>,
+    ) -> LocalFuture<'_, Result<Vec<RuntimeData>, NodeFailure>> {
+        Box::pin(async move {
+            let mut out = if items.is_empty() {
+                Vec::new()
+            } else {
+                self.process(items).await?
+            };
+            out.extend(self.flush().await?);
+            Ok(out)
+        })
+    }
 }
 
 /// A provider of external node types (the Python worker).

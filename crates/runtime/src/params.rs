@@ -23,6 +23,8 @@ pub enum ParamKind {
     OneOf(&'static [&'static str]),
     /// A string or an array of strings.
     TextOrList,
+    /// A JSON object (a manifest, for `RemotePipelineNode`).
+    Object,
 }
 
 impl ParamKind {
@@ -36,6 +38,7 @@ impl ParamKind {
             ParamKind::NumberOrAuto => "number or \"auto\"".into(),
             ParamKind::OneOf(names) => format!("one of {}", names.join(", ")),
             ParamKind::TextOrList => "string or array of strings".into(),
+            ParamKind::Object => "JSON object".into(),
         }
     }
 
@@ -50,6 +53,7 @@ impl ParamKind {
             ParamKind::OneOf(names) => value
                 .as_str()
                 .is_some_and(|s| names.iter().any(|n| n.eq_ignore_ascii_case(s))),
+            ParamKind::Object => value.is_object(),
             ParamKind::TextOrList => {
                 value.is_string()
                     || value

@@ -84,6 +84,7 @@ pub fn read_answer(text: &str) -> Result<Value, NodeFailure> {
                 .unwrap_or("Python error")
                 .to_string(),
             traceback: err["traceback"].as_str().map(str::to_string),
+            remote: None,
         });
     }
     Ok(answer)

@@ -42,6 +42,18 @@ pub struct ValidationReport {
     /// manifests only): what a host fetches and gives the executor first
     /// ([`crate::models::store`]).
     pub models: Vec<String>,
+    /// The nodes that run on a server (`host`, `RemotePipelineNode`; valid manifests
+    /// only), in manifest order: the server checks their types and parameters.
+    pub remote_nodes: Vec<RemoteNode>,
+}
+
+/// A node of the manifest that runs on a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemoteNode {
+    /// Its id.
+    pub node_id: String,
+    /// The server, as the manifest wrote it.
+    pub server: String,
 }
 
 impl ValidationReport {
@@ -64,10 +76,9 @@ impl std::fmt::Display for ValidationReport {
 }
 
 /// Fields of native RemoteMedia node specs that this runtime accepts and ignores.
-const NATIVE_NODE_FIELDS: [&str; 9] = [
+const NATIVE_NODE_FIELDS: [&str; 8] = [
     "is_streaming",
     "capabilities",
-    "host",
     "execution",
     "input_types",
     "output_types",
@@ -167,14 +178,26 @@ pub fn validate_value(file: &Value, known: KnownTypes<'_>) -> (Option<Manifest>,
         }
     };
     let mut report = c.finish();
+    let remote = |n: &&crate::manifest::NodeSpec| crate::remote::target_of(n).is_some();
+    report.remote_nodes = manifest
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            crate::remote::target_of(n).map(|t| RemoteNode {
+                node_id: n.id.clone(),
+                server: t.server,
+            })
+        })
+        .collect();
     report.python_nodes = manifest
         .nodes
         .iter()
+        .filter(|n| !remote(n))
         .filter(|n| known.rust.resolve(n, manifest.python.as_ref()).is_none())
         .map(|n| n.id.clone())
         .collect();
     report.python_packages = manifest.python_packages().to_vec();
-    for node in &manifest.nodes {
+    for node in manifest.nodes.iter().filter(|n| !remote(n)) {
         let Some(factory) = known.rust.resolve(node, manifest.python.as_ref()) else {
             continue;
         };
@@ -311,6 +334,17 @@ fn check_nodes(
             if ["id", "node_type", "params", "runtime_hint"].contains(&key.as_str()) {
                 continue;
             }
+            if key == "host" {
+                match &node[key] {
+                    Value::String(h) if !h.trim().is_empty() => {}
+                    Value::Null => {}
+                    other => c.error(
+                        &format!("{at}.host"),
+                        format!("expected a server address (host:port or a URL), got {other}"),
+                    ),
+                }
+                continue;
+            }
             let why = if NATIVE_NODE_FIELDS.contains(&key.as_str()) {
                 "native RemoteMedia field, accepted but not used by this runtime"
             } else {
@@ -354,6 +388,15 @@ fn check_nodes(
             c.error(&format!("{at}.node_type"), "missing or not a string");
             continue;
         };
+        if node
+            .get("host")
+            .and_then(Value::as_str)
+            .is_some_and(|h| !h.trim().is_empty())
+        {
+            // It runs on the server, which checks its type and parameters against its own
+            // catalog (which may have types this runtime lacks).
+            continue;
+        }
         check_node_type(&at, node_type, hint, &params, known, python_types, c);
     }
     ids
@@ -573,6 +616,7 @@ impl Collector {
             errors: std::mem::take(&mut self.errors),
             warnings: std::mem::take(&mut self.warnings),
             python_nodes: Vec::new(),
+            remote_nodes: Vec::new(),
             python_packages: Vec::new(),
             models: Vec::new(),
         }

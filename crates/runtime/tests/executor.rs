@@ -344,6 +344,7 @@ impl AsyncNode for Doubler {
                         RuntimeData::Json(v) if v.as_f64().unwrap_or(0.0) < 0.0 => Err(NodeFailure {
                             message: "ValueError: negative".into(),
                             traceback: Some("Traceback (most recent call last):\n  ...\nValueError: negative".into()),
+                            remote: None,
                         }),
                         RuntimeData::Json(v) => Ok(RuntimeData::Json(json!(v.as_f64().unwrap() * 2.0))),
                         other => Ok(other),

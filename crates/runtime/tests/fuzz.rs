@@ -83,6 +83,7 @@ fn param_value(kind: ParamKind) -> BoxedStrategy<Value> {
         ParamKind::OneOf(names) => prop::sample::select(names.to_vec())
             .prop_map(Value::from)
             .boxed(),
+        ParamKind::Object => Just(json!({"version": "v1"})).boxed(),
         ParamKind::Text | ParamKind::TextOrList => {
             prop_oneof![Just(json!("[.!?]+")), Just(json!("(")), Just(json!(""))].boxed()
         }

@@ -112,12 +112,56 @@ fn unknown_node_types_suggest_the_closest_known_names() {
 }
 
 #[test]
+fn nodes_with_host_run_on_their_server_and_are_reported() {
+    // A type this runtime lacks is the server's to check; the report says where it runs,
+    // and it is neither a Python node nor a model to fetch here.
+    let report = check(json!({
+        "version": "v1", "metadata": {"name": "offload"},
+        "nodes": [
+            {"id": "resample", "node_type": "FastResampleNode", "params": {"target_rate": 16000}},
+            {"id": "asr", "node_type": "WhisperOnTheGpuBox", "host": "gpu.example:50051"},
+            {"id": "vad", "node_type": "SileroVADNode", "host": "ws://gpu.example/ws"},
+            {"id": "r", "node_type": "RemotePipelineNode", "params": {
+                "server_url": "127.0.0.1:50051",
+                "pipeline_manifest": {"version": "v1", "metadata": {"name": "m"}, "nodes": []}}}
+        ],
+        "connections": [{"from": "resample", "to": "asr"}, {"from": "resample", "to": "vad"}, {"from": "resample", "to": "r"}]
+    }));
+    assert!(report.valid, "{:#?}", report.errors);
+    let remote: Vec<(&str, &str)> = report
+        .remote_nodes
+        .iter()
+        .map(|r| (r.node_id.as_str(), r.server.as_str()))
+        .collect();
+    assert_eq!(
+        remote,
+        [
+            ("asr", "gpu.example:50051"),
+            ("vad", "ws://gpu.example/ws"),
+            ("r", "127.0.0.1:50051")
+        ]
+    );
+    assert!(report.python_nodes.is_empty(), "{:?}", report.python_nodes);
+    assert!(report.models.is_empty(), "{:?}", report.models);
+    // A host that is not an address, and a RemotePipelineNode without its manifest.
+    let report = check(json!({
+        "version": "v1", "metadata": {"name": "bad"},
+        "nodes": [
+            {"id": "a", "node_type": "Echo", "host": 5},
+            {"id": "b", "node_type": "RemotePipelineNode", "params": {"endpoint": "h:1"}}
+        ]
+    }));
+    let paths: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["nodes[0].host", "nodes[1].params.manifest"]);
+}
+
+#[test]
 fn native_fields_and_unknown_params_are_warnings_not_errors() {
     let report = check(json!({
         "version": "v1", "metadata": {"name": "native"},
         "nodes": [{
             "id": "x", "node_type": "PassThroughNode", "is_streaming": true,
-            "capabilities": {"gpu": false}, "host": "localhost", "colour": "blue",
+            "capabilities": {"gpu": false}, "colour": "blue",
             "params": {"facter": 1}
         }, {
             "id": "m", "node_type": "MultiplyNode", "params": {"facter": 3}
@@ -129,7 +173,6 @@ fn native_fields_and_unknown_params_are_warnings_not_errors() {
     for p in [
         "nodes[0].is_streaming",
         "nodes[0].capabilities",
-        "nodes[0].host",
         "nodes[0].colour",
         "nodes[1].params.facter",
     ] {

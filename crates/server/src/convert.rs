@@ -329,6 +329,93 @@ pub fn manifest_to_json(manifest: &proto::PipelineManifest) -> Result<Value, Str
     }))
 }
 
+/// A manifest's JSON as the proto's `PipelineManifest` (what a client sends): `params` as
+/// JSON text, `runtime_hint` and `host` as the proto has them.
+///
+/// Errors: not an object, no `nodes` array, a `python` section (the proto has no field for
+/// Python source; the server's own node types are what it runs).
+pub fn json_to_manifest(manifest: &Value) -> Result<proto::PipelineManifest, String> {
+    let root = manifest
+        .as_object()
+        .ok_or("a manifest must be a JSON object")?;
+    if root.get("python").is_some_and(|p| !p.is_null()) {
+        return Err("a manifest with a python section cannot be sent to a server: the protocol has no field for Python source (use the server's built-in node types)".into());
+    }
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let nodes = root
+        .get("nodes")
+        .and_then(Value::as_array)
+        .ok_or("a manifest needs a nodes array")?
+        .iter()
+        .map(|node| {
+            let hint = match node.get("runtime_hint").and_then(Value::as_str) {
+                Some("cpython" | "python") => proto::RuntimeHint::Cpython,
+                Some("rust_python") => proto::RuntimeHint::Rustpython,
+                Some("cpython_wasm") => proto::RuntimeHint::CpythonWasm,
+                Some("auto") => proto::RuntimeHint::Auto,
+                _ => proto::RuntimeHint::Unspecified,
+            };
+            proto::NodeManifest {
+                id: text(node.get("id")),
+                node_type: text(node.get("node_type")),
+                params: node
+                    .get("params")
+                    .map_or_else(|| "{}".to_owned(), Value::to_string),
+                host: text(node.get("host")),
+                runtime_hint: hint as i32,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let connections = root
+        .get("connections")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|c| proto::Connection {
+                    from: text(c.get("from")),
+                    to: text(c.get("to")),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let meta = root.get("metadata");
+    Ok(proto::PipelineManifest {
+        version: text(root.get("version")),
+        metadata: Some(proto::ManifestMetadata {
+            name: text(meta.and_then(|m| m.get("name"))),
+            description: text(meta.and_then(|m| m.get("description"))),
+            created_at: String::new(),
+        }),
+        nodes,
+        connections,
+    })
+}
+
+/// A `data_outputs` map back as `(node id, item)`, in the order [`outputs_map`] wrote
+/// them for each node (`id`, `id:1`, `id:2`, ...), nodes in the order of their ids.
+///
+/// Errors: a buffer that cannot be read (see [`buffer_to_data`]).
+pub fn outputs_from_map(
+    map: &HashMap<String, DataBuffer>,
+) -> Result<Vec<(String, RuntimeData)>, String> {
+    let mut keys: Vec<(&str, usize, &String)> = map
+        .keys()
+        .map(|k| match k.rsplit_once(':') {
+            Some((node, n)) => (node, n.parse().unwrap_or(usize::MAX), k),
+            None => (k.as_str(), 0, k),
+        })
+        .collect();
+    keys.sort();
+    keys.into_iter()
+        .map(|(node, _, k)| {
+            let item =
+                buffer_to_data(&map[k]).map_err(|e| format!("data_outputs[\"{k}\"]: {e}"))?;
+            Ok((node.to_owned(), item))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,6 +507,9 @@ mod tests {
             data: RuntimeData::Json(v.into()),
         };
         let map = outputs_map(&[out("a", 1), out("b", 2), out("a", 3)]);
+        let items = outputs_from_map(&map).unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[1], ("a".to_string(), RuntimeData::Json(3.into())));
         let json = |k: &str| buffer_to_data(&map[k]).unwrap();
         assert_eq!(json("a"), RuntimeData::Json(1.into()));
         assert_eq!(json("a:1"), RuntimeData::Json(3.into()));
@@ -442,6 +532,12 @@ mod tests {
         let json = manifest_to_json(&m).unwrap();
         assert_eq!(json["nodes"][0]["params"]["value"], 5.0);
         assert_eq!(json["nodes"][0]["runtime_hint"], "cpython");
+        let back = json_to_manifest(&json).unwrap();
+        assert_eq!(
+            back.nodes[0].runtime_hint,
+            proto::RuntimeHint::Cpython as i32
+        );
+        assert_eq!(manifest_to_json(&back).unwrap(), json);
         m.nodes[0].params = "[1]".into();
         assert!(manifest_to_json(&m)
             .unwrap_err()

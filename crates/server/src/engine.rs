@@ -13,9 +13,12 @@ use remotemedia_runtime::{
 use serde_json::Value;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
+/// The runtime a server runs pipelines with: Python nodes in embedded CPython, and nodes
+/// on other servers through [`crate::client`] (a server may offload to another).
 fn executor(limits: Limits) -> Executor {
     Executor::default()
         .with_external(native_python::provider())
+        .with_remote(crate::client::provider(None))
         .with_limits(limits)
 }
 
@@ -71,6 +74,9 @@ pub enum Job {
         items: Vec<RuntimeData>,
         /// When the transport received it (latency is measured from here).
         received: Instant,
+        /// The session's last chunk: its last item and the flush form one step
+        /// (`Session::push_final`), then the session closes as on [`Job::Close`].
+        last: bool,
     },
     /// Flush every node and end.
     Close,
@@ -160,10 +166,29 @@ pub fn open_session(
                         sequence,
                         items,
                         received,
+                        last,
                     } => {
                         let mut outputs = Vec::new();
-                        for item in items {
-                            match pollster::block_on(session.push(item, &flag)) {
+                        let count = items.len();
+                        if last && count == 0 {
+                            match pollster::block_on(session.close(&flag)) {
+                                Ok(out) => outputs.extend(out),
+                                Err(error) => {
+                                    let _ = events.blocking_send(Event::Failed {
+                                        error,
+                                        sequence: Some(sequence),
+                                    });
+                                    return;
+                                }
+                            }
+                        }
+                        for (i, item) in items.into_iter().enumerate() {
+                            let step = if last && i + 1 == count {
+                                pollster::block_on(session.push_final(item, &flag))
+                            } else {
+                                pollster::block_on(session.push(item, &flag))
+                            };
+                            match step {
                                 Ok(out) => outputs.extend(out),
                                 Err(error) => {
                                     let _ = events.blocking_send(Event::Failed {
@@ -182,6 +207,17 @@ pub fn open_session(
                             total_items,
                         };
                         if events.blocking_send(event).is_err() {
+                            return;
+                        }
+                        if last {
+                            let _ = events.blocking_send(Event::Closed {
+                                outputs: Vec::new(),
+                                metrics: ids
+                                    .iter()
+                                    .cloned()
+                                    .zip(session.metrics().iter().cloned())
+                                    .collect(),
+                            });
                             return;
                         }
                     }

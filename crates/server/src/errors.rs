@@ -23,6 +23,7 @@ pub fn run_error(error: &RunError) -> ErrorResponse {
         RunError::Node {
             node_id, traceback, ..
         } => (ErrorType::NodeExecution, node_id.clone(), traceback.clone()),
+        RunError::Remote { node_id, .. } => (ErrorType::NodeExecution, node_id.clone(), None),
         RunError::Cancelled | RunError::SessionClosed(_) => {
             (ErrorType::Internal, String::new(), None)
         }

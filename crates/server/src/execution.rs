@@ -139,11 +139,7 @@ impl PipelineExecutionService for ExecutionService {
         let outcome = match execute(state.config.limits, manifest, items, timeout).await {
             Ok(run) => Outcome::Result(result(&run)),
             Err(ExecuteError::Run(error)) => {
-                let kind = error.to_json()["error"]["kind"]
-                    .as_str()
-                    .unwrap_or("error")
-                    .to_owned();
-                state.metrics.error(&kind, "execute");
+                state.metrics.error(error.kind(), "execute");
                 Outcome::Error(run_error(&error))
             }
             Err(ExecuteError::Timeout(after)) => {

@@ -3,6 +3,10 @@
 //! unchanged, plus gRPC-Web and a WebSocket transport for browsers. `docs/remote.md` is
 //! the protocol, its limits and its compatibility with the original.
 //!
+//! It also holds the native runtime's way to such servers, [`client`]: nodes with `host`
+//! and `RemotePipelineNode`s run through it (`remotemedia run`, and a server's own
+//! pipelines).
+//!
 //! One module per concept: [`convert`] (proto data and manifests to the runtime's),
 //! [`errors`] (errors on the wire), [`engine`] (the single-threaded runtime on threads of
 //! its own), [`session`] (one stream's protocol, any transport), [`execution`] and
@@ -18,6 +22,7 @@ pub mod proto {
 }
 
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod convert;
 pub mod engine;

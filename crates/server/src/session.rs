@@ -39,6 +39,13 @@ use crate::state::State;
 /// A `StreamMetrics` message is sent after this many chunks, and at the end.
 pub const METRICS_EVERY: u64 = 10;
 
+/// This project's extension, which the original's clients never send: a chunk whose
+/// buffer carries `metadata["remotemedia.final"] = "true"` is the session's last. Its
+/// last item and the pipeline's flush form one step, as at the end of a batch run here,
+/// so a node offloaded from a batch run answers exactly as it would locally; then the
+/// session closes as on CLOSE.
+pub const FINAL_CHUNK: &str = "remotemedia.final";
+
 /// What a transport hands the driver: a message, or why none could be read.
 pub type Inbound = Result<StreamRequest, String>;
 
@@ -211,7 +218,7 @@ pub async fn drive<S>(
     match events.recv().await {
         Some(Event::Ready) => {}
         Some(Event::Failed { error, .. }) => {
-            state.metrics.error(kind_of(&error), transport);
+            state.metrics.error(error.kind(), transport);
             return fail(run_error(&error), "invalid manifest").await;
         }
         _ => return fail(input_error("the session ended at start"), "error").await,
@@ -351,15 +358,20 @@ pub async fn drive<S>(
         stats
             .next_sequence
             .store(sequence.saturating_add(1), Ordering::Relaxed);
+        let last = buffer
+            .into_iter()
+            .chain(named.values())
+            .any(|b| b.metadata.get(FINAL_CHUNK).is_some_and(|v| v == "true"));
         match chunk_items(node_id, buffer, &named, &sources) {
             Ok(items) => {
                 let job = Job::Push {
                     sequence,
                     items,
                     received,
+                    last,
                 };
-                if handle.jobs.send(job).await.is_err() {
-                    break; // the session failed; the writer says why
+                if handle.jobs.send(job).await.is_err() || last {
+                    break; // failed (the writer says why), or the last chunk
                 }
             }
             Err(message) => {
@@ -390,15 +402,6 @@ fn open_parts(init: &StreamInit) -> Option<(serde_json::Value, Vec<String>)> {
         return None;
     }
     Some((manifest_to_json(manifest).ok()?, sources(manifest)))
-}
-
-fn kind_of(error: &RunError) -> &'static str {
-    match error {
-        RunError::Manifest(_) => "manifest",
-        RunError::Node { .. } => "node",
-        RunError::Cancelled => "cancelled",
-        RunError::SessionClosed(_) => "closed",
-    }
 }
 
 /// The session's events as responses, until it ends; then `StreamMetrics` and
@@ -449,7 +452,7 @@ async fn forward(
                 if matches!(error, RunError::Cancelled) {
                     continue; // CANCEL, an idle session or a vanished client: said below
                 }
-                state.metrics.error(kind_of(&error), transport);
+                state.metrics.error(error.kind(), transport);
                 *reason.lock().expect("not poisoned") = format!("error: {error}");
                 let kind = StreamErrorType::StreamErrorExecution;
                 Response::Error(stream_error(run_error(&error), kind, sequence))

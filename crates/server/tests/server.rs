@@ -372,6 +372,82 @@ async fn websocket_sessions_speak_the_same_messages_and_survive_bad_frames() {
 }
 
 #[tokio::test]
+async fn websocket_json_frames_for_browsers_and_their_origin() {
+    use remotemedia_runtime::remote_json::{ClientMessage, ServerMessage};
+    use remotemedia_runtime::RuntimeData;
+    let server = Server::start(ServerConfig {
+        cors_origins: vec!["http://app.example".into()],
+        ..ServerConfig::default()
+    })
+    .await;
+    let url = format!("ws://{}/ws", server.addr);
+    let manifest = serde_json::json!({
+        "version": "v1", "metadata": {"name": "calc"},
+        "nodes": [{"id": "calc", "node_type": "CalculatorNode", "params": {"operation": "multiply", "operand": 3}}]
+    });
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            url.as_str(),
+        )
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://app.example".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let messages = [
+        ClientMessage::Init { manifest },
+        ClientMessage::Chunk {
+            sequence: 0,
+            item: RuntimeData::Json(serde_json::json!(2)),
+            last: false,
+        },
+        ClientMessage::Chunk {
+            sequence: 1,
+            item: RuntimeData::Json(serde_json::json!(5)),
+            last: true,
+        },
+    ];
+    for m in messages {
+        ws.send(Ws::Text(m.to_text().into())).await.unwrap();
+    }
+    let mut answers = Vec::new();
+    while let Some(Ok(Ws::Text(text))) = ws.next().await {
+        answers.push(ServerMessage::parse(text.as_str()).unwrap());
+    }
+    let results: Vec<(u64, Vec<(String, RuntimeData)>)> = answers
+        .iter()
+        .filter_map(|m| match m {
+            ServerMessage::Result { sequence, outputs } => Some((*sequence, outputs.clone())),
+            _ => None,
+        })
+        .collect();
+    let six = RuntimeData::Json(serde_json::json!(6));
+    let fifteen = RuntimeData::Json(serde_json::json!(15));
+    assert_eq!(
+        results,
+        [
+            (0, vec![("calc".into(), six)]),
+            (1, vec![("calc".into(), fifteen)])
+        ]
+    );
+    assert!(matches!(answers.first(), Some(ServerMessage::Ready { .. })));
+    assert!(
+        matches!(answers.last(), Some(ServerMessage::Closed { reason }) if reason == "closed by client")
+    );
+    // A page of another origin is refused before any session opens.
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            url.as_str(),
+        )
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    let refused = tokio_tungstenite::connect_async(request).await.unwrap_err();
+    assert!(refused.to_string().contains("403"), "{refused}");
+}
+
+#[tokio::test]
 async fn grpc_web_and_cors_for_pages() {
     let server = Server::start(ServerConfig {
         cors_origins: vec!["http://app.example".into()],

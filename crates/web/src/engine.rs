@@ -99,6 +99,18 @@ fn error(e: remotemedia_runtime::RunError) -> RunError {
             node_type,
             message,
         },
+        // This engine has no transport to servers, so a remote node fails at open (a
+        // node error); a remote failure can only come from an engine that has one.
+        E::Remote {
+            node_id,
+            node_type,
+            message,
+            ..
+        } => RunError::Node {
+            node_id,
+            node_type,
+            message,
+        },
         E::Cancelled => RunError::SessionClosed("cancelled".into()),
         E::SessionClosed(m) => RunError::SessionClosed(m),
     }

@@ -31,6 +31,7 @@ pub fn builtin_factories() -> Vec<NodeFactory> {
     all.extend(speech_events::factories());
     all.extend(mel::factories());
     all.extend(text::factories());
+    all.extend(crate::remote::factories());
     all
 }
 
