@@ -97,6 +97,42 @@ export class NodeError extends RemoteMediaError {
   }
 }
 
+/**
+ * A node that runs on a server (`host`, `RemotePipelineNode`) failed there, or its server
+ * could not be reached, timed out or went away. `code` says which: `unavailable`,
+ * `timeout`, `closed`, `unauthenticated`, `refused`, or the kind of the server's own error
+ * (`node`, `manifest`, `input`), whose JSON is `remote`.
+ */
+export class RemoteError extends RemoteMediaError {
+  readonly nodeId: string;
+  readonly nodeType: string;
+  /** The server, as the manifest wrote it. */
+  readonly server: string;
+  readonly code: string;
+  /** The server's error JSON (`{kind, name, message, ...}`), when it sent one. */
+  readonly remote: Record<string, unknown> | null;
+  constructor(
+    message: string,
+    info: { nodeId: string; nodeType: string; server: string; code: string; remote: Record<string, unknown> | null },
+  ) {
+    super(message);
+    this.name = "RemoteError";
+    this.nodeId = info.nodeId;
+    this.nodeType = info.nodeType;
+    this.server = info.server;
+    this.code = info.code;
+    this.remote = info.remote;
+  }
+
+  protected get kind(): string {
+    return "remote";
+  }
+
+  protected jsonFields(): Record<string, unknown> {
+    return { node_id: this.nodeId, node_type: this.nodeType, server: this.server, code: this.code, remote: this.remote };
+  }
+}
+
 /** An input item could not be converted or decoded. */
 export class InputError extends RemoteMediaError {
   constructor(message: string) {
@@ -250,6 +286,14 @@ export function errorFromJson(error: Record<string, unknown>): RemoteMediaError 
         language: String(error.language),
         detail: String(error.error ?? message),
         traceback: typeof error.traceback === "string" ? error.traceback : null,
+      });
+    case "remote":
+      return new RemoteError(message, {
+        nodeId: String(error.node_id),
+        nodeType: String(error.node_type),
+        server: String(error.server ?? ""),
+        code: String(error.code ?? "error"),
+        remote: typeof error.remote === "object" && error.remote !== null ? (error.remote as Record<string, unknown>) : null,
       });
     case "cancelled":
       return new AbortError(message);

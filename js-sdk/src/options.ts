@@ -91,6 +91,12 @@ export interface CreateOptions {
    * `create` with a RemoteMediaError naming it.
    */
   limits?: ExecutorLimits;
+  /**
+   * Bearer token for servers that run a manifest's remote nodes (a node's `host`, or a
+   * `RemotePipelineNode` without its own `auth_token`). Sent as the `token` query
+   * parameter of the server's WebSocket (`/ws`), as browsers cannot set headers there.
+   */
+  remoteToken?: string;
 }
 
 /** Options of {@link RemoteMedia.run}. */

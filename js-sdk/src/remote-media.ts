@@ -80,7 +80,7 @@ export class RemoteMedia {
     this.pool = new ExecutorPool({
       module,
       scriptURL: assets.executorWorker,
-      limits: options.limits,
+      init: { limits: options.limits, remoteToken: options.remoteToken },
       onSpawn: (worker) => {
         if (this.python.started) this.python.connect(worker);
       },

@@ -51,7 +51,7 @@ export interface RunResult<T = OutputItem> {
   output<U = T>(sink: string): U[];
 }
 
-/** `{ valid, errors, warnings, python_nodes, python_packages, models }`, each problem with a JSON path. */
+/** `{ valid, errors, warnings, python_nodes, python_packages, models, remote_nodes }`, each problem with a JSON path. */
 export interface ValidationReport {
   valid: boolean;
   errors: Problem[];
@@ -65,6 +65,11 @@ export interface ValidationReport {
    * each once, on the first run that needs it, and gives it to the executor workers.
    */
   models: string[];
+  /**
+   * The nodes that run on a server (a node's `host`, or a `RemotePipelineNode`), in
+   * manifest order: the server checks their types and parameters (docs/remote.md).
+   */
+  remote_nodes: { node_id: string; server: string }[];
 }
 
 /** What the browser offers and what the SDK uses. */

@@ -22,6 +22,9 @@ const SAMPLE = {
   url: "https://example.com/x.wasm",
   status: 404,
   content_type: "text/html",
+  server: "127.0.0.1:50051",
+  code: "node",
+  remote: { kind: "node", name: "NodeError", message: "boom" },
 };
 
 test("every kind of the runtime's table has its class, and its JSON round-trips", () => {

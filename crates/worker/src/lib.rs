@@ -11,6 +11,8 @@
 //!   and results cross as plain objects, never JSON text).
 //! - [`python`]: the bridge to the Python (Pyodide) worker: Python nodes become
 //!   [`remotemedia_runtime::node::AsyncNode`]s whose calls go over a `MessagePort`.
+//! - [`remote`]: nodes on servers (`host`, `RemotePipelineNode`) over a WebSocket to
+//!   `remotemedia serve`.
 //! - [`request`]: which request the worker is computing (for panic reports and Python).
 //! - [`mod@panic`]: a panic hook that keeps the message readable after the trap.
 #![deny(missing_docs)]
@@ -20,6 +22,7 @@ pub mod panic;
 #[cfg(feature = "panic-node")]
 pub mod panic_node;
 pub mod python;
+pub mod remote;
 pub mod request;
 pub mod runtime;
 

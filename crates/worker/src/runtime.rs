@@ -21,6 +21,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::boundary::{from_js, to_js};
 use crate::python::PythonNodes;
+use crate::remote::WebSocketRemote;
 use crate::request::{running_request, tagged};
 
 /// The least time between two progress reports of a run, in ms: often enough for a
@@ -33,6 +34,8 @@ pub struct WorkerRuntime {
     executor: Executor,
     /// The Python worker's channel, if connected.
     python: Option<PythonNodes>,
+    /// The transport to servers (nodes with `host`, `RemotePipelineNode`s).
+    remote: WebSocketRemote,
     manifests: ManifestCache,
     sessions: Rc<RefCell<HashMap<u32, Session>>>,
     cancels: Rc<RefCell<HashMap<u32, CancelFlag>>>,
@@ -50,9 +53,13 @@ impl WorkerRuntime {
     /// Installs the panic hook ([`crate::panic`]).
     pub fn with_limits(limits: Limits) -> WorkerRuntime {
         crate::panic::install(None);
+        let remote = WebSocketRemote::default();
         WorkerRuntime {
-            executor: Executor::new(registry()).with_limits(limits),
+            executor: Executor::new(registry())
+                .with_limits(limits)
+                .with_remote(Rc::new(remote.clone())),
             python: None,
+            remote,
             manifests: ManifestCache::default(),
             sessions: Rc::default(),
             cancels: Rc::default(),
@@ -105,6 +112,13 @@ impl WorkerRuntime {
         let python = PythonNodes::new(port);
         self.executor = self.executor.clone().with_external(Rc::new(python.clone()));
         self.python = Some(python);
+    }
+
+    /// Sets the bearer token sent to servers whose node gives none (the SDK's
+    /// `remoteToken` option); `undefined` clears it.
+    #[wasm_bindgen(js_name = setRemoteToken)]
+    pub fn set_remote_token(&self, token: Option<String>) {
+        self.remote.set_token(token);
     }
 
     /// Batch run of manifest `manifest_id` (see [`WorkerRuntime::open`] for how manifests

@@ -6,7 +6,7 @@
  */
 import { spawnWorker } from "../assets.js";
 import { NodeError, WorkerCrashedError } from "../errors.js";
-import type { ExecutorLimits, FromExecutor, LiveStep, ProgressReport, RuntimeAnswer, ToExecutor } from "../protocol/executor.js";
+import type { ExecutorInit, FromExecutor, LiveStep, ProgressReport, RuntimeAnswer, ToExecutor } from "../protocol/executor.js";
 
 /** A worker's answer: the runtime's answer object, plus transferred payload buffers in "transfer" mode. */
 export interface Answer {
@@ -41,7 +41,7 @@ export class ExecutorWorker {
     module: Promise<WebAssembly.Module>,
     onCrash: (w: ExecutorWorker) => void,
     scriptURL: string,
-    limits?: ExecutorLimits,
+    init: ExecutorInit = {},
   ) {
     this.index = index;
     this.onCrash = onCrash;
@@ -94,7 +94,7 @@ export class ExecutorWorker {
     });
     this.readyPromise.catch(() => {});
     module.then(
-      (m) => this.post({ type: "init", module: m, limits }),
+      (m) => this.post({ type: "init", module: m, ...init }),
       (err: unknown) =>
         this.crash(new WorkerCrashedError(`executor worker ${index}: no WebAssembly module: ${String((err as Error)?.message ?? err)}`)),
     );

@@ -5,7 +5,7 @@
  */
 import { errorFromJson, RemoteMediaError, WorkerCrashedError } from "../errors.js";
 import type { PreparedManifest } from "../manifest/cache.js";
-import type { ExecutorLimits, ManifestObject, RuntimeAnswer } from "../protocol/executor.js";
+import type { ExecutorInit, ManifestObject, RuntimeAnswer } from "../protocol/executor.js";
 import { ExecutorWorker } from "./executor-worker.js";
 
 /** How a pool starts its workers and what it tells its owner. */
@@ -14,7 +14,8 @@ export interface PoolSetup {
   module: Promise<WebAssembly.Module>;
   /** The executor worker script's URL. */
   scriptURL: string;
-  limits?: ExecutorLimits;
+  /** What each worker starts with: the executor's limits, the servers' token. */
+  init: ExecutorInit;
   /** Called for each new worker, first ones and replacements (Python connects it). */
   onSpawn: (worker: ExecutorWorker) => void;
   /** Called for each worker replaced (Python releases what it held). */
@@ -55,8 +56,8 @@ export class ExecutorPool {
   }
 
   private spawn(index: number): ExecutorWorker {
-    const { module, scriptURL, limits } = this.setup;
-    const worker = new ExecutorWorker(index, module, (dead) => this.replace(dead), scriptURL, limits);
+    const { module, scriptURL, init } = this.setup;
+    const worker = new ExecutorWorker(index, module, (dead) => this.replace(dead), scriptURL, init);
     this.setup.onSpawn(worker);
     return worker;
   }

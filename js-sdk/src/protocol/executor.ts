@@ -21,6 +21,13 @@ export interface ExecutorLimits {
   maxOutputValues?: number;
 }
 
+/** What an executor worker starts with (its `init` message). */
+export interface ExecutorInit {
+  limits?: ExecutorLimits;
+  /** Bearer token for servers running remote nodes (`CreateOptions.remoteToken`). */
+  remoteToken?: string;
+}
+
 /**
  * Main thread -> executor worker. Manifests are named by ids: `body` goes with the first
  * request that uses an id on a worker, and is left out afterwards; `forget` drops one.
@@ -28,7 +35,7 @@ export interface ExecutorLimits {
  * `models`) before the first request of that manifest.
  */
 export type ToExecutor =
-  | { type: "init"; module: WebAssembly.Module; limits?: ExecutorLimits }
+  | ({ type: "init"; module: WebAssembly.Module } & ExecutorInit)
   | { type: "python-port"; port: MessagePort }
   | { type: "model"; file: string; bytes: Uint8Array }
   | { type: "run"; id: number; manifest: number; body?: ManifestObject; inputs: unknown[]; buffers?: ArrayBuffer[]; progress?: boolean }

@@ -122,6 +122,7 @@ self.onmessage = async (event: MessageEvent<ToExecutor>) => {
     try {
       await init({ module_or_path: message.module });
       runtime = new WorkerRuntime(message.limits);
+      runtime.setRemoteToken(message.remoteToken);
       // A panic traps the instance: say what it was, and let the page replace this worker.
       runtime.onPanic((info: { message: string } & PanicInfo) =>
         send({

@@ -1,0 +1,159 @@
+// Offloading from the browser (docs/remote.md): a manifest's node with `host` runs on a
+// `remotemedia serve` this test starts (the native CLI), over the WebSocket transport,
+// while the rest of the graph runs in the page's executor workers. Batch runs, sessions
+// and live capture (Chromium's fake microphone) give the answers of an all-local run;
+// a missing token, a node the server lacks and a server that goes away are RemoteErrors.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fakeMicrophoneFlags } from "../js-sdk/node/chromium.mjs";
+import { root, sdkPage, useBrowser } from "./helpers.mjs";
+
+const CLI = process.env.REMOTEMEDIA_CLI ?? path.join(root, "target/release/remotemedia");
+const LENA = path.join(root, "node_modules/audio-lena/lena.wav");
+const TOKEN = "s3cret-token";
+const pipeline = (name) => JSON.parse(readFileSync(path.join(root, `examples/pipelines/${name}.json`), "utf8"));
+const ctx = useBrowser({ args: fakeMicrophoneFlags(LENA) });
+let page;
+let server;
+
+/** `remotemedia serve` for the page's origin, with a token; resolves with its address. */
+function startServer(origin) {
+  const child = spawn(CLI, ["serve", "--listen", "127.0.0.1:0", "--cors-origin", origin, "--token", TOKEN], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    createInterface({ input: child.stdout }).once("line", (line) => {
+      const m = /^listening on (.+)$/.exec(line);
+      if (m) resolve({ child, addr: m[1] });
+      else reject(new Error(`serve printed ${line}`));
+    });
+  });
+}
+
+/** A manifest with node `id` sent to the server. */
+function offload(manifest, id, addr) {
+  const copy = structuredClone(manifest);
+  copy.nodes.find((n) => n.id === id).host = `ws://${addr}/ws`;
+  return copy;
+}
+
+before(async () => {
+  page = await sdkPage(ctx);
+  server = await startServer(new URL(ctx.server.url).origin);
+  await page.evaluate(async (token) => {
+    window.local = await window.sdk.RemoteMedia.create({ workers: 2, python: false });
+    window.remote = await window.sdk.RemoteMedia.create({ workers: 2, python: false, remoteToken: token });
+    window.lena = new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+  }, TOKEN);
+});
+
+after(() => server?.child.kill());
+
+/** A result's outputs with audio as [length, first samples] (comparable, and small). */
+const summary = `(result) => result.outputs.map((o) => o.audio ? { audio: o.audio.length, rate: o.sampleRate, head: Array.from(o.audio.slice(0, 64)), metadata: o.metadata } : o)`;
+
+test("a batch run with the VAD on the server answers as the all-local run", async () => {
+  const manifest = pipeline("voice-silero");
+  const remote = offload(manifest, "vad", server.addr);
+  const r = await page.evaluate(
+    async ({ manifest, remote, summary }) => {
+      const show = eval(summary);
+      const local = show(await window.local.run(manifest, [window.lena]));
+      const offloaded = show(await window.remote.run(remote, [window.lena]));
+      return { local, offloaded, report: window.remote.validate(remote) };
+    },
+    { manifest, remote, summary },
+  );
+  assert.deepEqual(r.report.remote_nodes, [{ node_id: "vad", server: `ws://${server.addr}/ws` }]);
+  assert.ok(r.local.length >= 2);
+  assert.deepEqual(r.offloaded, r.local);
+  assert.ok(r.local[0].metadata.vad.segments.length >= 2, JSON.stringify(r.local[0].metadata));
+});
+
+test("a session with the VAD on the server gives the local session's events, in order", async () => {
+  const manifest = pipeline("live-voice-silero");
+  const remote = offload(manifest, "vad", server.addr);
+  const r = await page.evaluate(
+    async ({ manifest, remote }) => {
+      const decode = { version: "v1", metadata: { name: "d" }, nodes: [{ id: "d", node_type: "AudioDecoderNode" }] };
+      const audio = (await window.local.run(decode, [window.lena])).outputs[0];
+      const events = async (rm, m) => {
+        const session = await rm.open(m);
+        const out = [];
+        const step = 4410; // 100 ms chunks
+        for (let at = 0; at < audio.audio.length; at += step) {
+          for (const o of await session.push({ audio: audio.audio.slice(at, at + step), sampleRate: audio.sampleRate })) out.push(o);
+        }
+        for (const o of await session.close()) out.push(o);
+        return out.map(({ nodeId, data }) => (data.audio ? { nodeId, audio: data.audio.length } : { nodeId, event: data.event, start: data.start, end: data.end }));
+      };
+      return { local: await events(window.local, manifest), offloaded: await events(window.remote, remote) };
+    },
+    { manifest, remote },
+  );
+  assert.ok(r.local.filter((e) => e.event === "speech_start").length >= 1, JSON.stringify(r.local.slice(0, 5)));
+  assert.ok(r.local.length > 300, `${r.local.length} outputs`);
+  assert.deepEqual(r.offloaded, r.local);
+});
+
+test("live capture with the VAD on the server: speech events from the fake microphone, no frame lost", async () => {
+  const remote = offload(pipeline("live-voice-silero"), "vad", server.addr);
+  const r = await page.evaluate(async (manifest) => {
+    const events = [];
+    const listener = await window.remote.listen(manifest, { onEvent: (e) => events.push(e.event) });
+    await new Promise((r) => setTimeout(r, 8000));
+    await listener.stop();
+    const stats = listener.stats();
+    await listener.destroy();
+    return { events, stats };
+  }, remote);
+  assert.ok(r.events.includes("speech_start"), JSON.stringify(r.events.slice(0, 20)));
+  assert.ok(r.events.filter((e) => e === "frame").length > 100, `${r.events.length} events`);
+  assert.equal(r.stats.gaps + r.stats.repeats, 0);
+  assert.equal(r.stats.framesCaptured, r.stats.framesReceived);
+});
+
+test("no token, a node the server lacks, and a server that goes away are RemoteErrors", async () => {
+  const manifest = pipeline("voice-silero");
+  const remote = offload(manifest, "vad", server.addr);
+  const unknown = offload(manifest, "vad", server.addr);
+  unknown.nodes.find((n) => n.id === "vad").node_type = "NoSuchNodeOnTheServer";
+  const r = await page.evaluate(
+    async ({ remote, unknown }) => {
+      const fail = (p) => p.then(() => "resolved", (e) => ({ name: e.name, code: e.code, server: e.server, nodeId: e.nodeId, remote: e.remote, message: e.message }));
+      const untrusted = await fail(window.local.run(remote, [window.lena]));
+      const lacking = await fail(window.remote.run(unknown, [window.lena]));
+      const next = (await window.remote.run(remote, [window.lena])).outputs.length;
+      return { untrusted, lacking, next };
+    },
+    { remote, unknown },
+  );
+  assert.equal(r.untrusted.name, "RemoteError");
+  assert.equal(r.untrusted.code, "unavailable");
+  assert.equal(r.untrusted.nodeId, "vad");
+  assert.match(r.untrusted.message, /token/);
+  assert.equal(r.lacking.name, "RemoteError");
+  assert.equal(r.lacking.code, "manifest");
+  assert.equal(r.lacking.remote.kind, "manifest");
+  assert.ok(r.next >= 2, "the pool goes on after remote errors");
+  // The server goes away while a session is open: the next push is a RemoteError, soon.
+  const gone = await page.evaluate(async (manifest) => {
+    window.open = await window.remote.open(manifest);
+    await window.open.push({ audio: new Float32Array(4410), sampleRate: 44100 });
+    return true;
+  }, offload(pipeline("live-voice-silero"), "vad", server.addr));
+  assert.ok(gone);
+  server.child.kill("SIGKILL");
+  await new Promise((r) => server.child.once("exit", r));
+  const after = await page.evaluate(async () => {
+    const t0 = performance.now();
+    const e = await window.open.push({ audio: new Float32Array(4410), sampleRate: 44100 }).then(() => null, (e) => e);
+    return { name: e?.name, code: e?.code, ms: performance.now() - t0 };
+  });
+  assert.equal(after.name, "RemoteError", JSON.stringify(after));
+  assert.equal(after.code, "unavailable");
+  assert.ok(after.ms < 1000, `the push took ${after.ms} ms to fail`);
+});
