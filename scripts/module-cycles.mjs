@@ -50,7 +50,7 @@ function stronglyConnected(graph) {
   return found;
 }
 
-for (const crate of ["runtime", "models", "worker", "web"]) {
+for (const crate of ["runtime", "models", "worker", "web", "server", "cli"]) {
   const src = path.join(root, "crates", crate, "src");
   const graph = new Map();
   for (const file of filesUnder(src)) {
@@ -83,4 +83,4 @@ for (const c of ts.circular()) {
 }
 if (print) console.log(`js-sdk/src: ${Object.keys(ts.obj()).length} modules, ${ts.circular().length} cycles`);
 if (cycles > 0) process.exit(1);
-console.log("no import cycles (crates/runtime, models, worker, web; js-sdk/src)");
+console.log("no import cycles (crates/runtime, models, worker, web, server, cli; js-sdk/src)");

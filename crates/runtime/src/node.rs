@@ -23,7 +23,22 @@ pub struct NodeFailure {
     pub traceback: Option<String>,
     /// For a node that runs on a server: which, and what it answered (boxed: failures
     /// stay small).
-    pub remote: Option<Box<crate::remote::RemoteFailure>>,
+    pub remote: Option<Box<RemoteFailure>>,
+}
+
+/// How a remote node failed, beside its message: becomes [`crate::RunError::Remote`] (nodes on servers,
+/// [`crate::remote`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteFailure {
+    /// The server, as the manifest wrote it.
+    pub server: String,
+    /// `unavailable` (no connection, or it broke), `timeout`, `unauthenticated`,
+    /// `refused` (the server would not open a session: too many, shutting down), `closed`
+    /// (the server ended the session), or the `kind` of the server's own error (`node`,
+    /// `manifest`, `input`).
+    pub code: String,
+    /// The server's error JSON (`{"kind", "name", "message", ...}`), when it sent one.
+    pub remote: Option<serde_json::Value>,
 }
 
 impl NodeFailure {

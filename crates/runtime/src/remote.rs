@@ -10,6 +10,7 @@
 use serde_json::{json, Value};
 
 use crate::manifest::NodeSpec;
+pub use crate::node::RemoteFailure;
 use crate::node::{AsyncNode, LocalFuture, Node, NodeFactory, NodeFailure};
 use crate::params::{ParamDefault, ParamKind, ParamSpec};
 use crate::shape::Shape;
@@ -101,20 +102,6 @@ pub trait RemoteNodes {
         spec: &'a NodeSpec,
         target: RemoteTarget,
     ) -> LocalFuture<'a, Result<Box<dyn AsyncNode>, NodeFailure>>;
-}
-
-/// How a remote node failed, beside its message: becomes [`crate::RunError::Remote`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteFailure {
-    /// The server, as the manifest wrote it.
-    pub server: String,
-    /// `unavailable` (no connection, or it broke), `timeout`, `unauthenticated`,
-    /// `refused` (the server would not open a session: too many, shutting down), `closed`
-    /// (the server ended the session), or the `kind` of the server's own error (`node`,
-    /// `manifest`, `input`).
-    pub code: String,
-    /// The server's error JSON (`{"kind", "name", "message", ...}`), when it sent one.
-    pub remote: Option<Value>,
 }
 
 /// The parameters of `RemotePipelineNode`, with the original SDK's names first.

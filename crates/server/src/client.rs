@@ -19,13 +19,12 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::convert::{data_to_buffer, json_to_manifest, outputs_from_map};
+use crate::convert::{data_to_buffer, json_to_manifest, outputs_from_map, FINAL_CHUNK};
 use crate::proto::streaming_pipeline_service_client::StreamingPipelineServiceClient;
 use crate::proto::{
     self, stream_control::Command, stream_request::Request, stream_response::Response,
     StreamRequest, StreamResponse,
 };
-use crate::session::FINAL_CHUNK;
 
 /// The tokio runtime remote nodes run on, started on first use.
 fn runtime() -> &'static tokio::runtime::Runtime {

@@ -15,6 +15,13 @@ use serde_json::{json, Map, Value};
 
 use crate::proto::{self, data_buffer::DataType, DataBuffer};
 
+/// This project's extension, which the original's clients never send: a chunk whose
+/// buffer carries `metadata["remotemedia.final"] = "true"` is the session's last. Its
+/// last item and the pipeline's flush form one step, as at the end of a batch run here,
+/// so a node offloaded from a batch run answers exactly as it would locally; then the
+/// session closes as on CLOSE.
+pub const FINAL_CHUNK: &str = "remotemedia.final";
+
 /// A client's `DataBuffer` as one runtime item.
 ///
 /// - `audio`: interleaved little-endian samples in `format` (F32, or UNSPECIFIED read as

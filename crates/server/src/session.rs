@@ -26,7 +26,7 @@ use remotemedia_runtime::{RunError, RuntimeData};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_stream::{Stream, StreamExt};
 
-use crate::convert::{buffer_to_data, manifest_to_json, outputs_map};
+use crate::convert::{buffer_to_data, manifest_to_json, outputs_map, FINAL_CHUNK};
 use crate::engine::{open_session, Event, Job};
 use crate::errors::{input_error, protocol_error, run_error, stream_error};
 use crate::proto::{
@@ -38,13 +38,6 @@ use crate::state::State;
 
 /// A `StreamMetrics` message is sent after this many chunks, and at the end.
 pub const METRICS_EVERY: u64 = 10;
-
-/// This project's extension, which the original's clients never send: a chunk whose
-/// buffer carries `metadata["remotemedia.final"] = "true"` is the session's last. Its
-/// last item and the pipeline's flush form one step, as at the end of a batch run here,
-/// so a node offloaded from a batch run answers exactly as it would locally; then the
-/// session closes as on CLOSE.
-pub const FINAL_CHUNK: &str = "remotemedia.final";
 
 /// What a transport hands the driver: a message, or why none could be read.
 pub type Inbound = Result<StreamRequest, String>;

@@ -28,9 +28,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::auth::authorized;
-use crate::convert::{data_to_buffer, json_to_manifest, outputs_from_map};
+use crate::convert::{data_to_buffer, json_to_manifest, outputs_from_map, FINAL_CHUNK};
 use crate::proto::{self, stream_request, stream_response, StreamRequest, StreamResponse};
-use crate::session::{drive, Inbound, FINAL_CHUNK};
+use crate::session::{drive, Inbound};
 use crate::state::State;
 use crate::streaming::admit;
 
