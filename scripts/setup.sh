@@ -50,13 +50,18 @@ command -v ffmpeg >/dev/null 2>&1 || apt_missing+=(ffmpeg)
 # The other browser engines of tests-web/engines.test.mjs: Firefox ESR (WebDriver BiDi),
 # WebKitGTK's WebKitWebDriver and MiniBrowser (under Xvfb), and PulseAudio, whose null
 # sink gives their AudioContexts an output device.
-for pkg in python3-dev python3-numpy python3-venv firefox-esr webkit2gtk-driver xvfb pulseaudio; do
+# nginx: the proxy of the two-replica test of remotemedia serve (crates/cli/tests/nginx.rs).
+for pkg in python3-dev python3-numpy python3-venv firefox-esr webkit2gtk-driver xvfb pulseaudio nginx; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || apt_missing+=("$pkg")
 done
 if [ ${#apt_missing[@]} -gt 0 ]; then
   say "installing ${apt_missing[*]} (apt)"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+  # Debian starts nginx's own service on install; the tests run their own instances.
+  if [[ " ${apt_missing[*]} " == *" nginx "* ]]; then
+    as_root service nginx stop >/dev/null 2>&1 || as_root pkill -x nginx >/dev/null 2>&1 || true
+  fi
 fi
 
 # PyPI's onnxruntime, the reference Silero VAD's Rust forward pass is tested against
