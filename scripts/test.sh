@@ -93,5 +93,6 @@ node bench/run.mjs --quick > /dev/null
 node bench/memory.mjs --quick > /dev/null
 node bench/vad.mjs --quick > /dev/null
 node bench/python.mjs --quick > /dev/null
+target/onnx-venv/bin/python bench/remote.py --quick > /dev/null
 echo
 echo "all suites passed in $((SECONDS - START)) s"

@@ -122,7 +122,7 @@ const PARAMS: &[ParamSpec] = &[
         .doc("Times a session that broke is opened again (fresh state on the server) before the node fails."),
     ParamSpec::optional("transport", ParamKind::OneOf(&["grpc", "websocket", "auto"]))
         .default(ParamDefault::Text("auto"))
-        .doc("`grpc` or `websocket`; `auto` goes by the endpoint's scheme (browsers always use the WebSocket)."),
+        .doc("Accepted for the original's manifests (`webrtc` and `http` are refused): natively nodes reach servers over gRPC, in browsers over the WebSocket, whatever it says."),
 ];
 
 /// `RemotePipelineNode` in the catalog. Its constructor only stands in for validation:

@@ -1,10 +1,11 @@
 //! Hostile protobufs: random bytes, and valid messages with bytes flipped, decoded as the
-//! server decodes them and converted as it converts them. Nothing may panic; every
-//! failure is an error value.
+//! server decodes them and converted as it converts them; and the WebSocket's JSON
+//! frames, random and damaged. Nothing may panic; every failure is an error value.
 
 use proptest::prelude::*;
 use prost::Message;
-use remotemedia_server::convert::{buffer_to_data, manifest_to_json};
+use remotemedia_runtime::remote_json::{ClientMessage, ServerMessage};
+use remotemedia_server::convert::{buffer_to_data, json_to_manifest, manifest_to_json};
 use remotemedia_server::proto::{
     self, data_buffer::DataType, stream_request::Request, DataBuffer, ExecuteRequest, StreamRequest,
 };
@@ -90,6 +91,28 @@ proptest! {
             convert_all(&request);
         }
         let _ = ExecuteRequest::decode(bytes.as_slice());
+    }
+
+    #[test]
+    fn random_json_frames_never_panic(text in "\\PC{0,300}") {
+        // The WebSocket's text frames: parsed, and an init's manifest converted.
+        if let Ok(ClientMessage::Init { manifest }) = ClientMessage::parse(&text) {
+            let _ = json_to_manifest(&manifest);
+        }
+        let _ = ServerMessage::parse(&text);
+    }
+
+    #[test]
+    fn damaged_json_frames_never_panic(at in any::<prop::sample::Index>(), cut in any::<bool>(), byte in 0x20u8..0x7f) {
+        let seed = ClientMessage::Chunk {
+            sequence: 1,
+            item: remotemedia_runtime::RuntimeData::Audio(remotemedia_runtime::AudioBuffer::new(vec![0.5; 8], 16000, 2)),
+            last: true,
+        }
+        .to_text();
+        let i = at.index(seed.len());
+        let text = if cut { seed[..i].to_string() } else { format!("{}{}{}", &seed[..i], byte as char, &seed[i..]) };
+        let _ = ClientMessage::parse(&text);
     }
 
     #[test]
