@@ -23,7 +23,6 @@ import json
 import os
 import pathlib
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,20 +66,43 @@ def proto_manifest(m):
     return pb.PipelineManifest(
         version=m["version"],
         metadata=pb.ManifestMetadata(name=m["metadata"]["name"]),
-        nodes=[pb.NodeManifest(id=n["id"], node_type=n["node_type"], params=json.dumps(n.get("params", {}))) for n in m["nodes"]],
-        connections=[pb.Connection(**{"from": c["from"], "to": c["to"]}) for c in m.get("connections", [])],
+        nodes=[
+            pb.NodeManifest(
+                id=n["id"],
+                node_type=n["node_type"],
+                params=json.dumps(n.get("params", {})),
+            )
+            for n in m["nodes"]
+        ],
+        connections=[
+            pb.Connection(**{"from": c["from"], "to": c["to"]})
+            for c in m.get("connections", [])
+        ],
     )
 
 
 with wave.open(str(ROOT / "target/speech/beckett.wav")) as w:
     SPEECH = w.readframes(w.getnframes())
-LIVE = proto_manifest(json.loads((ROOT / "examples/pipelines/live-voice-silero.json").read_text()))
-ECHO = proto_manifest({"version": "v1", "metadata": {"name": "echo"}, "nodes": [{"id": "e", "node_type": "Echo"}]})
+LIVE = proto_manifest(
+    json.loads((ROOT / "examples/pipelines/live-voice-silero.json").read_text())
+)
+ECHO = proto_manifest(
+    {
+        "version": "v1",
+        "metadata": {"name": "echo"},
+        "nodes": [{"id": "e", "node_type": "Echo"}],
+    }
+)
 
 
 def audio_chunk(seq):
     at = (seq * CHUNK * 2) % (len(SPEECH) - CHUNK * 2)
-    audio = common.AudioBuffer(samples=SPEECH[at : at + CHUNK * 2], sample_rate=16000, channels=1, format=common.AUDIO_FORMAT_I16)
+    audio = common.AudioBuffer(
+        samples=SPEECH[at : at + CHUNK * 2],
+        sample_rate=16000,
+        channels=1,
+        format=common.AUDIO_FORMAT_I16,
+    )
     return streaming.DataChunk(buffer=common.DataBuffer(audio=audio), sequence=seq)
 
 
@@ -93,26 +115,38 @@ def live_stream(stub, seconds, out):
     start = time.monotonic()
 
     def requests():
-        yield streaming.StreamRequest(init=streaming.StreamInit(manifest=LIVE, expected_chunk_size=CHUNK))
+        yield streaming.StreamRequest(
+            init=streaming.StreamInit(manifest=LIVE, expected_chunk_size=CHUNK)
+        )
         for seq in range(n):
             due = start + seq * 0.1
             time.sleep(max(0.0, due - time.monotonic()))
             sent[seq] = time.monotonic()
             yield streaming.StreamRequest(data_chunk=audio_chunk(seq))
-        yield streaming.StreamRequest(control=streaming.StreamControl(command=streaming.StreamControl.COMMAND_CLOSE))
+        yield streaming.StreamRequest(
+            control=streaming.StreamControl(
+                command=streaming.StreamControl.COMMAND_CLOSE
+            )
+        )
 
     answered = set()
     errors = 0
     for r in stub.StreamPipeline(requests()):
         kind = r.WhichOneof("response")
-        if kind == "result" and r.result.sequence in sent and r.result.sequence not in answered:
+        if (
+            kind == "result"
+            and r.result.sequence in sent
+            and r.result.sequence not in answered
+        ):
             rtt = (time.monotonic() - sent[r.result.sequence]) * 1000
             rtts.append(rtt)
             answered.add(r.result.sequence)
             late += rtt > 100
         elif kind == "error":
             errors += 1
-    out.append({"rtts": rtts, "lost": n - len(answered), "late": late, "errors": errors})
+    out.append(
+        {"rtts": rtts, "lost": n - len(answered), "late": late, "errors": errors}
+    )
 
 
 def streams(address, counts, seconds):
@@ -121,7 +155,10 @@ def streams(address, counts, seconds):
         channel = grpc.insecure_channel(address)
         stub = streaming_grpc.StreamingPipelineServiceStub(channel)
         out = []
-        threads = [threading.Thread(target=live_stream, args=(stub, seconds, out)) for _ in range(count)]
+        threads = [
+            threading.Thread(target=live_stream, args=(stub, seconds, out))
+            for _ in range(count)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -139,7 +176,9 @@ def streams(address, counts, seconds):
                 "late_chunks": sum(o["late"] for o in out),
                 "lost_chunks": sum(o["lost"] for o in out),
                 "errors": sum(o["errors"] for o in out),
-                "real_time": all(o["lost"] == 0 for o in out) and pct(rtts, 95) is not None and pct(rtts, 95) < 100,
+                "real_time": all(o["lost"] == 0 for o in out)
+                and pct(rtts, 95) is not None
+                and pct(rtts, 95) < 100,
             }
         )
         print(f"[remote] {count} live streams: {rows[-1]}", file=sys.stderr)
@@ -152,11 +191,21 @@ def unary(address, calls, parallel):
     manifest = pb.PipelineManifest(
         version="v1",
         metadata=pb.ManifestMetadata(name="calc"),
-        nodes=[pb.NodeManifest(id="calc", node_type="CalculatorNode", params='{"operation": "add"}')],
+        nodes=[
+            pb.NodeManifest(
+                id="calc", node_type="CalculatorNode", params='{"operation": "add"}'
+            )
+        ],
     )
     request = pb.ExecuteRequest(
         manifest=manifest,
-        data_inputs={"calc": common.DataBuffer(json=common.JsonData(json_payload='{"operation": "add", "operands": [1, 2]}'))},
+        data_inputs={
+            "calc": common.DataBuffer(
+                json=common.JsonData(
+                    json_payload='{"operation": "add", "operands": [1, 2]}'
+                )
+            )
+        },
     )
     stub.ExecutePipeline(request)  # warm-up
     times = []
@@ -174,14 +223,24 @@ def unary(address, calls, parallel):
                 failures += answer.WhichOneof("outcome") != "result"
 
     t0 = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(calls // parallel,)) for _ in range(parallel)]
+    threads = [
+        threading.Thread(target=worker, args=(calls // parallel,))
+        for _ in range(parallel)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.monotonic() - t0
     channel.close()
-    row = {"calls": len(times), "parallel": parallel, "per_s": round(len(times) / wall, 1), "p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "failures": failures}
+    row = {
+        "calls": len(times),
+        "parallel": parallel,
+        "per_s": round(len(times) / wall, 1),
+        "p50_ms": pct(times, 50),
+        "p95_ms": pct(times, 95),
+        "failures": failures,
+    }
     print(f"[remote] unary: {row}", file=sys.stderr)
     return row
 
@@ -195,15 +254,25 @@ def sessions(server, total):
     for i in range(1, total + 1):
         requests = [
             streaming.StreamRequest(init=streaming.StreamInit(manifest=ECHO)),
-            streaming.StreamRequest(data_chunk=streaming.DataChunk(buffer=one, sequence=0)),
-            streaming.StreamRequest(control=streaming.StreamControl(command=streaming.StreamControl.COMMAND_CLOSE)),
+            streaming.StreamRequest(
+                data_chunk=streaming.DataChunk(buffer=one, sequence=0)
+            ),
+            streaming.StreamRequest(
+                control=streaming.StreamControl(
+                    command=streaming.StreamControl.COMMAND_CLOSE
+                )
+            ),
         ]
         kinds = [r.WhichOneof("response") for r in stub.StreamPipeline(iter(requests))]
         assert kinds[0] == "ready" and kinds[-1] == "closed", kinds
         if i in (1, total // 10, total // 2, total):
             marks.append({"sessions": i, "rss_mb": rss_mb(server.process.pid)})
     channel.close()
-    row = {"sessions": total, "per_s": round(total / (time.monotonic() - t0), 1), "rss": marks}
+    row = {
+        "sessions": total,
+        "per_s": round(total / (time.monotonic() - t0), 1),
+        "rss": marks,
+    }
     print(f"[remote] sessions: {row}", file=sys.stderr)
     return row
 
@@ -233,7 +302,12 @@ def kill_mid_stream(server, count):
                     ready.wait()
                     first = False
         except grpc.RpcError as e:
-            results.append({"code": e.code().name, "after_ms": round((time.monotonic() - killed_at[0]) * 1000, 1)})
+            results.append(
+                {
+                    "code": e.code().name,
+                    "after_ms": round((time.monotonic() - killed_at[0]) * 1000, 1),
+                }
+            )
 
     threads = [threading.Thread(target=stream, daemon=True) for _ in range(count)]
     for t in threads:
@@ -246,7 +320,11 @@ def kill_mid_stream(server, count):
     for t in threads:
         t.join(timeout=10)
     # A server back on the same port; the client runs again as soon as it answers.
-    back = subprocess.Popen([CLI, "serve", "--listen", f"127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
+    back = subprocess.Popen(
+        [CLI, "serve", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     back.stdout.readline()
     t0 = time.monotonic()
     stub2 = execution_grpc.PipelineExecutionServiceStub(channel)
@@ -260,7 +338,13 @@ def kill_mid_stream(server, count):
     channel.close()
     back.send_signal(signal.SIGTERM)
     back.wait(timeout=20)
-    row = {"streams": count, "errors": results, "all_typed_within_1s": len(results) == count and all(r["code"] == "UNAVAILABLE" and r["after_ms"] < 1000 for r in results), "reconnect_ms": reconnect_ms}
+    row = {
+        "streams": count,
+        "errors": results,
+        "all_typed_within_1s": len(results) == count
+        and all(r["code"] == "UNAVAILABLE" and r["after_ms"] < 1000 for r in results),
+        "reconnect_ms": reconnect_ms,
+    }
     print(f"[remote] killed mid-stream: {row}", file=sys.stderr)
     return row
 
@@ -285,17 +369,31 @@ def slow_client(server, offered):
     call.cancel()
     channel.close()
     time.sleep(0.5)
-    row = {"offered": offered, "taken_before_backpressure": taken, "rss_before_mb": before, "rss_during_mb": during, "bounded": taken < offered}
+    row = {
+        "offered": offered,
+        "taken_before_backpressure": taken,
+        "rss_before_mb": before,
+        "rss_during_mb": during,
+        "bounded": taken < offered,
+    }
     print(f"[remote] slow client: {row}", file=sys.stderr)
     return row
 
 
 def main():
-    results = {"quick": QUICK, "machine": f"{os.cpu_count()} cores", "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    results = {
+        "quick": QUICK,
+        "machine": f"{os.cpu_count()} cores",
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
     server = Server("--max-sessions", "64")
     try:
-        results["streams"] = streams(server.address, [1, 4] if QUICK else [1, 4, 8, 16, 32], 3 if QUICK else 10)
-        results["unary"] = [unary(server.address, 100 if QUICK else 1000, p) for p in (1, 4)]
+        results["streams"] = streams(
+            server.address, [1, 4] if QUICK else [1, 4, 8, 16, 32], 3 if QUICK else 10
+        )
+        results["unary"] = [
+            unary(server.address, 100 if QUICK else 1000, p) for p in (1, 4)
+        ]
         results["sessions"] = sessions(server, 200 if QUICK else 10000)
         results["slow_client"] = slow_client(server, 5000 if QUICK else 20000)
         results["killed"] = kill_mid_stream(server, 2 if QUICK else 4)
@@ -310,20 +408,57 @@ def main():
 
 
 def markdown(r):
-    lines = [f"# remotemedia serve: load and faults ({r['when']}, {r['machine']}, loopback)", "", "## Live streams (16 kHz speech, 100 ms chunks in real time, resample -> Silero VAD -> speech events)", ""]
-    lines += ["| streams | chunks | round trip p50 / p95 / max (ms) | late (> 100 ms) | lost | real time |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# remotemedia serve: load and faults ({r['when']}, {r['machine']}, loopback)",
+        "",
+        "## Live streams (16 kHz speech, 100 ms chunks in real time, resample -> Silero VAD -> speech events)",
+        "",
+    ]
+    lines += [
+        "| streams | chunks | round trip p50 / p95 / max (ms) | late (> 100 ms) | lost | real time |",
+        "|---|---|---|---|---|---|",
+    ]
     for s in r["streams"]:
-        lines.append(f"| {s['streams']} | {s['chunks']} | {s['rtt_p50_ms']} / {s['rtt_p95_ms']} / {s['rtt_max_ms']} | {s['late_chunks']} | {s['lost_chunks']} | {'yes' if s['real_time'] else 'no'} |")
-    lines += ["", "## Unary ExecutePipeline (calculator)", "", "| calls | at once | per second | p50 / p95 (ms) | failures |", "|---|---|---|---|---|"]
+        lines.append(
+            f"| {s['streams']} | {s['chunks']} | {s['rtt_p50_ms']} / {s['rtt_p95_ms']} / {s['rtt_max_ms']} | {s['late_chunks']} | {s['lost_chunks']} | {'yes' if s['real_time'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "## Unary ExecutePipeline (calculator)",
+        "",
+        "| calls | at once | per second | p50 / p95 (ms) | failures |",
+        "|---|---|---|---|---|",
+    ]
     for u in r["unary"]:
-        lines.append(f"| {u['calls']} | {u['parallel']} | {u['per_s']} | {u['p50_ms']} / {u['p95_ms']} | {u['failures']} |")
+        lines.append(
+            f"| {u['calls']} | {u['parallel']} | {u['per_s']} | {u['p50_ms']} / {u['p95_ms']} | {u['failures']} |"
+        )
     s = r["sessions"]
-    lines += ["", f"## {s['sessions']} sessions opened and closed ({s['per_s']} per second)", "", "| after | server resident memory (MB) |", "|---|---|"]
+    lines += [
+        "",
+        f"## {s['sessions']} sessions opened and closed ({s['per_s']} per second)",
+        "",
+        "| after | server resident memory (MB) |",
+        "|---|---|",
+    ]
     lines += [f"| {m['sessions']} | {m['rss_mb']} |" for m in s["rss"]]
     c = r["slow_client"]
-    lines += ["", "## A client that sends and never reads", "", f"Offered {c['offered']} chunks of 100 ms; the server took {c['taken_before_backpressure']} before backpressure stopped it; resident memory {c['rss_before_mb']} MB before, {c['rss_during_mb']} MB while it waited."]
+    lines += [
+        "",
+        "## A client that sends and never reads",
+        "",
+        f"Offered {c['offered']} chunks of 100 ms; the server took {c['taken_before_backpressure']} before backpressure stopped it; resident memory {c['rss_before_mb']} MB before, {c['rss_during_mb']} MB while it waited.",
+    ]
     k = r["killed"]
-    lines += ["", "## The server killed mid-stream", "", f"{k['streams']} open streams; errors: " + ", ".join(f"{e['code']} after {e['after_ms']} ms" for e in k["errors"]) + f"; all typed within 1 s: {'yes' if k['all_typed_within_1s'] else 'no'}; a new server on the port answered the same client after {k['reconnect_ms']} ms.", ""]
+    lines += [
+        "",
+        "## The server killed mid-stream",
+        "",
+        f"{k['streams']} open streams; errors: "
+        + ", ".join(f"{e['code']} after {e['after_ms']} ms" for e in k["errors"])
+        + f"; all typed within 1 s: {'yes' if k['all_typed_within_1s'] else 'no'}; a new server on the port answered the same client after {k['reconnect_ms']} ms.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -77,8 +77,8 @@ tsc -p js-sdk/tsconfig.worker.json --noEmit
 # server-side.test.mjs, which checks the built module.
 node --import tsx --test js-sdk/test/
 step "Python package: ruff (lint and format) and unit tests (js-sdk/python/tests)"
-target/onnx-venv/bin/ruff check js-sdk/python crates/server/tests
-target/onnx-venv/bin/ruff format --check js-sdk/python crates/server/tests
+target/onnx-venv/bin/ruff check js-sdk/python crates/server/tests bench
+target/onnx-venv/bin/ruff format --check js-sdk/python crates/server/tests bench
 python3 -m unittest discover -s js-sdk/python/tests
 step "the Rust web app example (examples/rust-app: Leptos and the gloo-worker workers, built for wasm32)"
 # (Its clippy pass is left to examples/rust-app/README.md: it would compile Leptos twice.)
