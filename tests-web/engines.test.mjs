@@ -2,15 +2,17 @@
 // WebKit (WebKitGTK's MiniBrowser, WebKitWebDriver under Xvfb), beside Chromium, which
 // every other file here uses. For each: a Rust run on real audio that must give the
 // native CLI's VAD segments and level, a Python run, a streaming session, a live
-// capture of the engine's fake microphone, typed errors, and the service worker serving
-// a reload while the network drops every request for the package's files. (WebKitGTK is not Safari:
+// capture of the engine's fake microphone, typed errors, a node offloaded to a
+// `remotemedia serve` over the WebSocket, and the service worker serving a reload while
+// the network drops every request for the package's files. (WebKitGTK is not Safari:
 // same engine, but its SharedArrayBuffer is off by default, so Python interrupts fall
 // back to restarts there, and its media stack is GStreamer's.)
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { serve } from "../js-sdk/node/server.mjs";
 import { missing, open, releaseAudioDevice } from "./engines.mjs";
 import { root } from "./helpers.mjs";
@@ -30,6 +32,8 @@ function nativeVoice() {
 
 let server;
 let reference;
+/** `remotemedia serve` for the test server's origin: `{ child, addr }`. */
+let remote;
 /** While true, the server refuses the package's files (`/js-sdk/`): a failing network. */
 let refusePackage = false;
 let refused = 0;
@@ -37,13 +41,18 @@ before(async () => {
   const refuse = (p) => refusePackage && p.startsWith("/js-sdk/") && ++refused > 0;
   server = await serve(root, { onRequest: (p) => !refuse(p) });
   reference = nativeVoice();
+  const child = spawn(native, ["serve", "--listen", "127.0.0.1:0", "--cors-origin", new URL(server.url).origin], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise((resolve) => createInterface({ input: child.stdout }).once("line", resolve));
+  remote = { child, addr: line.replace("listening on ", "") };
 });
 after(() => {
+  remote?.child.kill();
   releaseAudioDevice();
   return server?.close();
 });
 
-for (const engine of ["firefox", "webkit"]) {
+// ENGINES=webkit (or firefox) runs one engine only, when working on it.
+for (const engine of process.env.ENGINES ? process.env.ENGINES.split(",") : ["firefox", "webkit"]) {
   const why = missing(engine);
   describe(engine, { skip: why ?? false }, () => {
     let page;
@@ -102,6 +111,34 @@ for (const engine of ["firefox", "webkit"]) {
       assert.deepEqual(r.invalid, { name: "ManifestError", kind: "manifest", path: "nodes[0].node_type" });
       assert.deepEqual(r.failing, { name: "NodeError", nodeId: "d" });
       assert.equal(r.python_state, "ready");
+    });
+
+    test("a node offloaded to a server answers as it does in the page", async () => {
+      const manifest = JSON.parse(readFileSync(path.join(root, "examples/pipelines/voice-silero.json"), "utf8"));
+      const offloaded = structuredClone(manifest);
+      offloaded.nodes.find((n) => n.id === "vad").host = `ws://${remote.addr}/ws`;
+      const text = await page.evaluate(
+        async ({ manifest, offloaded }) => {
+          const rm = await window.sdk.RemoteMedia.create({ workers: 1, python: false });
+          const bytes = new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
+          const segments = (result) => result.outputs_by_node.vad[0].metadata.vad.segments.map((s) => [s.start_s, s.end_s]);
+          const local = segments(await rm.run(manifest, [bytes]));
+          const remote = segments(await rm.run(offloaded, [bytes]));
+          const gone = { ...offloaded, nodes: offloaded.nodes.map((n) => (n.id === "vad" ? { ...n, host: "ws://127.0.0.1:9/ws" } : n)) };
+          const error = await rm.run(gone, [bytes]).then(
+            () => null,
+            (e) => ({ name: e.name, code: e.code }),
+          );
+          await rm.terminate();
+          // As text: WebKitWebDriver could not return this object ("[object Object]").
+          return JSON.stringify({ local, remote, error });
+        },
+        { manifest, offloaded },
+      );
+      const r = JSON.parse(text);
+      assert.ok(r.local.length >= 2, JSON.stringify(r.local));
+      assert.deepEqual(r.remote, r.local);
+      assert.deepEqual(r.error, { name: "RemoteError", code: "unavailable" });
     });
 
     test("live capture of the engine's fake microphone reaches the session", async () => {

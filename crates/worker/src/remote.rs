@@ -154,18 +154,23 @@ struct Connection {
     _handlers: Handlers,
 }
 
-/// The socket's event handlers, kept alive as long as it is.
+/// The socket's event handlers (message, close, open, error), kept alive as long as it is.
 type Handlers = (
     Closure<dyn FnMut(MessageEvent)>,
     Closure<dyn FnMut(CloseEvent)>,
     Closure<dyn FnMut(Event)>,
+    Closure<dyn FnMut(Event)>,
 );
+
+/// Why a socket never opened: a browser does not tell a page more.
+const REFUSED: &str = "the server refused the connection or is not there (no server, a wrong token, or an origin it does not allow: start it with --cors-origin <this page's origin>)";
 
 impl Drop for Connection {
     fn drop(&mut self) {
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
         self.socket.set_onopen(None);
+        self.socket.set_onerror(None);
         let _ = self.socket.close();
     }
 }
@@ -206,7 +211,20 @@ impl Connection {
                 let why = if *inbox.opened.borrow() {
                     format!("the connection closed (code {})", event.code())
                 } else {
-                    "the server refused the connection or is not there (no server, a wrong token, or an origin it does not allow: start it with --cors-origin <this page's origin>)".into()
+                    REFUSED.to_string()
+                };
+                inbox.closed.borrow_mut().get_or_insert(why);
+                inbox.wake();
+            })
+        };
+        // WebKit fires only `error`, never `close`, for a connection refused.
+        let on_error = {
+            let inbox = inbox.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_| {
+                let why = if *inbox.opened.borrow() {
+                    "the connection failed".to_string()
+                } else {
+                    REFUSED.to_string()
                 };
                 inbox.closed.borrow_mut().get_or_insert(why);
                 inbox.wake();
@@ -222,11 +240,12 @@ impl Connection {
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         let connection = Connection {
             socket,
             inbox,
             next_sequence: 0,
-            _handlers: (on_message, on_close, on_open),
+            _handlers: (on_message, on_close, on_open, on_error),
         };
         let deadline = js_sys::Date::now() + target.timeout_ms as f64;
         while !*connection.inbox.opened.borrow() {
