@@ -3,15 +3,17 @@
 //! (`deploy/nginx.conf`, its ports and upstreams filled in). Sessions spread across both;
 //! when one replica dies, new sessions and calls go to the other.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use remotemedia_runtime::remote_json::{ClientMessage, ServerMessage};
 use serde_json::json;
 
-const CLI: &str = env!("CARGO_BIN_EXE_remotemedia");
+mod serve;
+
+use serve::Server;
 
 struct Killed(Child);
 
@@ -20,20 +22,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn replica() -> (Killed, u16) {
-    let mut child = Command::new(CLI)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().parse().unwrap();
-    (Killed(child), port)
 }
 
 fn free_port() -> u16 {
@@ -105,8 +93,9 @@ fn two_replicas_behind_nginx_share_sessions_and_survive_the_loss_of_one() {
     let Ok(nginx) = which("nginx") else {
         panic!("nginx is not installed: `npm run setup` installs Debian's nginx");
     };
-    let (a, port_a) = replica();
-    let (_b, port_b) = replica();
+    let a = Server::start(&[]);
+    let b = Server::start(&[]);
+    let (port_a, port_b) = (a.port(), b.port());
     let (web, grpc) = (free_port(), free_port());
     let dir = std::env::temp_dir().join(format!("remotemedia-nginx-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -166,7 +155,7 @@ fn two_replicas_behind_nginx_share_sessions_and_survive_the_loss_of_one() {
         2,
         "sessions all went to one replica: {ids:?}"
     );
-    let pid_a = format!("{:x}", a.0.id());
+    let pid_a = format!("{:x}", a.child.id());
     // One replica dies: every new session goes to the other.
     drop(a);
     let after: Vec<String> = (0..6)

@@ -4,47 +4,15 @@
 //! not there, or goes away, is a typed `remote` error.
 #[path = "../../runtime/tests/common/mod.rs"]
 mod common;
+mod serve;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use serve::Server;
+
+use std::process::Command;
 
 use serde_json::{json, Value};
 
 const CLI: &str = env!("CARGO_BIN_EXE_remotemedia");
-
-/// `remotemedia serve` on a free port; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(CLI)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("serve printed {line:?}"))
-            .to_owned();
-        Server { child, addr }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn run(manifest: &Value, envs: &[(&str, &str)]) -> (i32, Value, String) {
     let dir = common::repo().join("target/offload-tests");

@@ -42,6 +42,25 @@ pub struct RemoteFailure {
 }
 
 impl NodeFailure {
+    /// A failure of a node on `server` ([`RemoteFailure`]): `code` as there, and the
+    /// server's error JSON when it sent one.
+    pub fn remote(
+        server: &str,
+        code: &str,
+        message: impl Into<String>,
+        remote: Option<serde_json::Value>,
+    ) -> Self {
+        NodeFailure {
+            message: message.into(),
+            traceback: None,
+            remote: Some(Box::new(RemoteFailure {
+                server: server.to_owned(),
+                code: code.to_owned(),
+                remote,
+            })),
+        }
+    }
+
     /// A failure with a message and no traceback.
     pub fn new(message: impl Into<String>) -> Self {
         NodeFailure {

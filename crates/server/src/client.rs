@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use remotemedia_runtime::manifest::NodeSpec;
 use remotemedia_runtime::node::{AsyncNode, LocalFuture, NodeFailure};
-use remotemedia_runtime::remote::{RemoteFailure, RemoteNodes, RemoteTarget};
+use remotemedia_runtime::remote::{RemoteNodes, RemoteTarget};
 use remotemedia_runtime::RuntimeData;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -124,15 +124,7 @@ fn failure(
     message: String,
     remote: Option<Value>,
 ) -> NodeFailure {
-    NodeFailure {
-        message,
-        traceback: None,
-        remote: Some(Box::new(RemoteFailure {
-            server: target.server.clone(),
-            code: code.into(),
-            remote,
-        })),
-    }
+    NodeFailure::remote(&target.server, code, message, remote)
 }
 
 /// Whether a failure is the connection's (worth a new session), not the server's answer.

@@ -336,6 +336,24 @@ pub fn manifest_to_json(manifest: &proto::PipelineManifest) -> Result<Value, Str
     }))
 }
 
+/// Per-node metrics (`(node id, metrics)`) as the proto's `node_metrics` map: time in the
+/// node (ms) and items it received.
+pub fn node_metrics(
+    metrics: impl IntoIterator<Item = (String, remotemedia_runtime::executor::NodeMetrics)>,
+) -> HashMap<String, proto::NodeMetrics> {
+    metrics
+        .into_iter()
+        .map(|(id, m)| {
+            let node = proto::NodeMetrics {
+                execution_time_ms: m.time_ms,
+                items_processed: m.items_in,
+                ..Default::default()
+            };
+            (id, node)
+        })
+        .collect()
+}
+
 /// A manifest's JSON as the proto's `PipelineManifest` (what a client sends): `params` as
 /// JSON text, `runtime_hint` and `host` as the proto has them.
 ///

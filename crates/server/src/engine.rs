@@ -170,23 +170,19 @@ pub fn open_session(
                     } => {
                         let mut outputs = Vec::new();
                         let count = items.len();
-                        if last && count == 0 {
-                            match pollster::block_on(session.close(&flag)) {
-                                Ok(out) => outputs.extend(out),
-                                Err(error) => {
-                                    let _ = events.blocking_send(Event::Failed {
-                                        error,
-                                        sequence: Some(sequence),
-                                    });
-                                    return;
+                        // Each item in turn; the last chunk's last item (or, with
+                        // none, a close) ends the session in the same step.
+                        let steps = items
+                            .into_iter()
+                            .map(Some)
+                            .chain((last && count == 0).then_some(None));
+                        for (i, item) in steps.enumerate() {
+                            let step = match item {
+                                None => pollster::block_on(session.close(&flag)),
+                                Some(item) if last && i + 1 == count => {
+                                    pollster::block_on(session.push_final(item, &flag))
                                 }
-                            }
-                        }
-                        for (i, item) in items.into_iter().enumerate() {
-                            let step = if last && i + 1 == count {
-                                pollster::block_on(session.push_final(item, &flag))
-                            } else {
-                                pollster::block_on(session.push(item, &flag))
+                                Some(item) => pollster::block_on(session.push(item, &flag)),
                             };
                             match step {
                                 Ok(out) => outputs.extend(out),

@@ -1,7 +1,6 @@
 //! `PipelineExecutionService`: `ExecutePipeline` (one batch run) and `GetVersion`, as in
 //! the original SDK's `proto/execution.proto`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +8,7 @@ use remotemedia_runtime::registry::python_builtin_names;
 use remotemedia_runtime::{NodeRegistry, RunResult, RuntimeData};
 use tonic::{Request, Response, Status};
 
-use crate::convert::{buffer_to_data, manifest_to_json, outputs_map};
+use crate::convert::{buffer_to_data, manifest_to_json, node_metrics, outputs_map};
 use crate::engine::{execute, ExecuteError};
 use crate::errors::{input_error, run_error};
 use crate::proto::pipeline_execution_service_server::PipelineExecutionService;
@@ -70,18 +69,7 @@ fn inputs(request: &ExecuteRequest) -> Result<Vec<RuntimeData>, String> {
 }
 
 fn result(run: &RunResult) -> ExecutionResult {
-    let node_metrics: HashMap<String, proto::NodeMetrics> = run
-        .node_metrics
-        .iter()
-        .map(|(id, m)| {
-            let metrics = proto::NodeMetrics {
-                execution_time_ms: m.time_ms,
-                items_processed: m.items_in,
-                ..Default::default()
-            };
-            (id.clone(), metrics)
-        })
-        .collect();
+    let node_metrics = node_metrics(run.node_metrics.iter().cloned());
     ExecutionResult {
         data_outputs: outputs_map(&run.outputs),
         metrics: Some(proto::ExecutionMetrics {

@@ -26,7 +26,7 @@ use remotemedia_runtime::{RunError, RuntimeData};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_stream::{Stream, StreamExt};
 
-use crate::convert::{buffer_to_data, manifest_to_json, outputs_map, FINAL_CHUNK};
+use crate::convert::{buffer_to_data, manifest_to_json, node_metrics, outputs_map, FINAL_CHUNK};
 use crate::engine::{open_session, Event, Job};
 use crate::errors::{input_error, protocol_error, run_error, stream_error};
 use crate::proto::{
@@ -461,17 +461,7 @@ async fn forward(
                     };
                     let _ = out.send(respond(Response::Result(result))).await;
                 }
-                final_metrics.node_metrics = metrics
-                    .into_iter()
-                    .map(|(id, m)| {
-                        let node = proto::NodeMetrics {
-                            execution_time_ms: m.time_ms,
-                            items_processed: m.items_in,
-                            ..Default::default()
-                        };
-                        (id, node)
-                    })
-                    .collect();
+                final_metrics.node_metrics = node_metrics(metrics);
                 continue;
             }
         };

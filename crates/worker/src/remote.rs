@@ -18,7 +18,7 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Promise};
 use remotemedia_runtime::manifest::NodeSpec;
 use remotemedia_runtime::node::{AsyncNode, LocalFuture, NodeFailure};
-use remotemedia_runtime::remote::{RemoteFailure, RemoteNodes, RemoteTarget};
+use remotemedia_runtime::remote::{RemoteNodes, RemoteTarget};
 use remotemedia_runtime::remote_json::{ClientMessage, ServerMessage};
 use remotemedia_runtime::RuntimeData;
 use serde_json::Value;
@@ -67,15 +67,7 @@ fn failure(
     message: String,
     remote: Option<Value>,
 ) -> NodeFailure {
-    NodeFailure {
-        message,
-        traceback: None,
-        remote: Some(Box::new(RemoteFailure {
-            server: target.server.clone(),
-            code: code.into(),
-            remote,
-        })),
-    }
+    NodeFailure::remote(&target.server, code, message, remote)
 }
 
 /// The WebSocket URL of a server as manifests write it: `ws(s)://` as is; `http(s)://`
