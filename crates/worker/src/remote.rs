@@ -7,7 +7,7 @@
 //! Each batch of items goes as chunks, one item each, and is answered by the server's
 //! results in order; the last step of a run sends its items as the final chunk, so the
 //! server's nodes finish as they would here. Failures are `NodeFailure`s with
-//! [`RemoteFailure`] (`unavailable`, `timeout`, `closed`, or the server's error kind).
+//! [`RemoteFailure`](remotemedia_runtime::remote::RemoteFailure) (`unavailable`, `timeout`, `closed`, or the server's error kind).
 //! A browser is not told why a WebSocket could not open (a wrong token and an origin
 //! the server does not allow look the same as no server), so all are `unavailable`.
 
