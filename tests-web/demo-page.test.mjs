@@ -1,8 +1,11 @@
 // The demo page end to end: choose the sample recording, run the default pipeline,
-// see timings, segments and the waveform. The screenshot is kept in tests-web/artifacts/.
+// see timings, segments and the waveform; the same with the VAD on a server the test
+// starts. The screenshot is kept in tests-web/artifacts/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { fakeMicrophoneFlags } from "../js-sdk/node/chromium.mjs";
 import { artifacts, root, useBrowser } from "./helpers.mjs";
 
@@ -48,6 +51,33 @@ test("the demo page processes an audio file and draws the speech segments", asyn
   });
   assert.ok(colours >= 3, `the waveform canvas looks empty (${colours} colours)`);
   assert.deepEqual(errors, []);
+});
+
+test("the demo page runs its vad node on a server when one is given", async () => {
+  const { page, errors } = await openDemo();
+  const cli = process.env.REMOTEMEDIA_CLI ?? path.join(root, "target/release/remotemedia");
+  const server = spawn(cli, ["serve", "--listen", "127.0.0.1:0", "--cors-origin", new URL(ctx.server.url).origin], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const line = await new Promise((resolve) => createInterface({ input: server.stdout }).once("line", resolve));
+    await page.fill("#server", `ws://${line.replace("listening on ", "")}/ws`);
+    await page.setInputFiles("#file", path.join(root, "node_modules/audio-lena/lena.mp3"));
+    await page.waitForFunction(() => document.getElementById("input-info").textContent.includes("lena.mp3"));
+    await page.click("#run");
+    await page.waitForFunction(() => document.body.dataset.lastRun, null, { timeout: 60_000 });
+    const state = await page.evaluate(() => ({ lastRun: document.body.dataset.lastRun, status: document.getElementById("status").textContent, segments: document.getElementById("segments").textContent }));
+    assert.equal(state.lastRun, "ok", state.status);
+    assert.match(state.segments, /speech segment\(s\): 0\.\d\d-/);
+    // Without the server the same run fails with a RemoteError naming it.
+    server.kill();
+    await new Promise((r) => server.once("exit", r));
+    await page.evaluate(() => delete document.body.dataset.lastRun);
+    await page.click("#run");
+    await page.waitForFunction(() => document.body.dataset.lastRun, null, { timeout: 60_000 });
+    assert.match(await page.textContent("#status"), /^RemoteError: node "vad"/);
+    assert.deepEqual(errors, []);
+  } finally {
+    server.kill();
+  }
 });
 
 for (const detector of ["live-voice-silero", "live-voice"])

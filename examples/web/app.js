@@ -100,6 +100,9 @@ async function run() {
     setStatus(`The manifest is not valid JSON: ${err.message}`, true);
     return;
   }
+  // With a server given, the manifest's `vad` node runs there (its `host`; docs/remote.md).
+  const server = $("server").value.trim();
+  if (server) manifest = { ...manifest, nodes: manifest.nodes.map((n) => (n.id === "vad" ? { ...n, host: server } : n)) };
   const inputs = state.jsonInput ?? (state.audioBytes ? [state.audioBytes] : []);
   $("run").disabled = true;
   setStatus("Running...");
