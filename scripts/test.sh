@@ -23,27 +23,28 @@ fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "cargo clippy -D warnings (native, and the worker crate for wasm32)"
-cargo clippy --workspace --all-targets -- -D warnings
-# Twice on fresh clones, cargo's cached probe of the wasm32 target held a failure whose
-# input was another compiler's error text ("failed to run `rustc` to learn about
-# target-specific information"); not reproduced by hand. The cache is dropped and the
-# lint run once more then, with a warning; a lint failure is never retried.
+step "cargo clippy -D warnings (the worker crates for wasm32, then native)"
+# The wasm32 lints first: on fresh clones, after the cold native build, cargo's probe of
+# the wasm32 target twice failed on input that was another compiler's error text ("failed
+# to run `rustc` to learn about target-specific information"), and not when run by hand
+# later. Run first, the probe's answer is cached before that native build. Should
+# it still fail, the cache is dropped and the lint run again after a pause, with a
+# warning; a lint failure is never retried.
 wasm_clippy() {
-  local log
-  log=$(mktemp)
-  if cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown --all-features -- -D warnings < /dev/null 2>&1 | tee "$log"; then rm -f "$log"; return 0; fi
-  if grep -q "to learn about target-specific information" "$log"; then
+  local log attempt
+  for attempt in 1 2 3; do
+    log=$(mktemp)
+    if cargo clippy "$@" -- -D warnings < /dev/null 2>&1 | tee "$log"; then rm -f "$log"; return 0; fi
+    if ! grep -q "to learn about target-specific information" "$log"; then rm -f "$log"; return 1; fi
     rm -f "$log" target/.rustc_info.json
-    echo "WARNING: cargo's cached wasm32 target probe had failed (above); probing again" >&2
-    cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown --all-features -- -D warnings < /dev/null
-    return
-  fi
-  rm -f "$log"
+    echo "WARNING: cargo's probe of the target failed (above); probing again in 15 s" >&2
+    sleep 15
+  done
   return 1
 }
-wasm_clippy
-cargo clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets -- -D warnings
+wasm_clippy -p remotemedia-worker --target wasm32-unknown-unknown --all-features
+wasm_clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets
+cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc -D warnings (doc comments' links resolve)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-models -p remotemedia-worker -p remotemedia-web -p remotemedia-server -p remotemedia-cli
 step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"
