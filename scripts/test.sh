@@ -30,7 +30,7 @@ step "cargo clippy -D warnings (the worker crates for wasm32, then native)"
 # later. Run first, the probe's answer is cached before that native build. Should
 # it still fail, the cache is dropped and the lint run again after a pause, with a
 # warning; a lint failure is never retried.
-wasm_clippy() {
+clippy_retry() {
   local log attempt
   for attempt in 1 2 3; do
     log=$(mktemp)
@@ -42,13 +42,30 @@ wasm_clippy() {
   done
   return 1
 }
-wasm_clippy -p remotemedia-worker --target wasm32-unknown-unknown --all-features
-wasm_clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets
+# The same for the host (clippy's, the compiler's and rustdoc's probes: cargo test, cargo
+# doc): made now, on the small models crate, and cached for the rest of the run.
+clippy_retry -p remotemedia-models
+probe_retry() {
+  local log attempt
+  for attempt in 1 2 3; do
+    log=$(mktemp)
+    if "$@" < /dev/null 2>&1 | tee "$log"; then rm -f "$log"; return 0; fi
+    if ! grep -q "to learn about target-specific information" "$log"; then rm -f "$log"; return 1; fi
+    rm -f "$log" target/.rustc_info.json
+    echo "WARNING: cargo's probe of the target failed (above); probing again in 15 s" >&2
+    sleep 15
+  done
+  return 1
+}
+probe_retry cargo build -q -p remotemedia-models
+RUSTDOCFLAGS="-D warnings" probe_retry cargo doc -q --no-deps -p remotemedia-models
+clippy_retry -p remotemedia-worker --target wasm32-unknown-unknown --all-features
+clippy_retry -p remotemedia-web --target wasm32-unknown-unknown --all-targets
 cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc -D warnings (doc comments' links resolve)"
-RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-models -p remotemedia-worker -p remotemedia-web -p remotemedia-server -p remotemedia-cli
+RUSTDOCFLAGS="-D warnings" probe_retry cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-models -p remotemedia-worker -p remotemedia-web -p remotemedia-server -p remotemedia-cli
 step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"
-cargo test --workspace
+probe_retry cargo test --workspace
 # cargo test built the native CLI (with Python, a debug build whose dependencies are
 # optimised): the suites below that compare with the native runtime use it.
 cp target/debug/remotemedia target/remotemedia-cli
