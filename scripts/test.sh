@@ -8,8 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
-# Cargo's target probes read /dev/null (see the wrapper for why).
-export RUSTC_WRAPPER="$PWD/scripts/rustc-wrapper.sh"
 
 # Each step says how far into the run it starts (seconds), so a slow one shows in CI logs.
 START=$SECONDS
