@@ -41,6 +41,14 @@ pub struct RemoteFailure {
     pub remote: Option<serde_json::Value>,
 }
 
+impl RemoteFailure {
+    /// Whether the connection failed (`unavailable`, `closed`), not the server's work:
+    /// what a node's `reconnect` opens a new session for.
+    pub fn is_broken(&self) -> bool {
+        matches!(self.code.as_str(), "unavailable" | "closed")
+    }
+}
+
 impl NodeFailure {
     /// A failure of a node on `server` ([`RemoteFailure`]): `code` as there, and the
     /// server's error JSON when it sent one.

@@ -39,6 +39,13 @@ pub struct RemoteTarget {
     pub reconnect: u32,
 }
 
+impl RemoteTarget {
+    /// A failure of this target's server with `code` (see [`RemoteFailure::code`]).
+    pub fn failure(&self, code: &str, message: String, remote: Option<Value>) -> NodeFailure {
+        NodeFailure::remote(&self.server, code, message, remote)
+    }
+}
+
 /// Whether `spec` runs on a server, and how: its `host` (the node alone, as a one-node
 /// pipeline) or a `RemotePipelineNode`'s parameters (already checked by validation).
 pub fn target_of(spec: &NodeSpec) -> Option<RemoteTarget> {

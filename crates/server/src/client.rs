@@ -117,21 +117,9 @@ impl AsyncNode for RemoteNode {
     }
 }
 
-/// A failure of `target`'s server with `code` (see [`RemoteFailure::code`]).
-fn failure(
-    target: &RemoteTarget,
-    code: &str,
-    message: String,
-    remote: Option<Value>,
-) -> NodeFailure {
-    NodeFailure::remote(&target.server, code, message, remote)
-}
-
 /// Whether a failure is the connection's (worth a new session), not the server's answer.
 fn broken(f: &NodeFailure) -> bool {
-    f.remote
-        .as_ref()
-        .is_some_and(|r| matches!(r.code.as_str(), "unavailable" | "closed"))
+    f.remote.as_ref().is_some_and(|r| r.is_broken())
 }
 
 /// The gRPC address of a server as manifests write it.
@@ -161,10 +149,9 @@ struct Connection {
 
 async fn connect(target: &RemoteTarget) -> Result<Connection, NodeFailure> {
     let manifest =
-        json_to_manifest(&target.manifest).map_err(|e| failure(target, "input", e, None))?;
+        json_to_manifest(&target.manifest).map_err(|e| target.failure("input", e, None))?;
     let unavailable = |e: String| {
-        failure(
-            target,
+        target.failure(
             "unavailable",
             format!("cannot reach {}: {e}", target.server),
             None,
@@ -201,8 +188,7 @@ async fn connect(target: &RemoteTarget) -> Result<Connection, NodeFailure> {
             next_sequence: 0,
         }),
         Response::Error(e) => Err(server_error(target, &e)),
-        _ => Err(failure(
-            target,
+        _ => Err(target.failure(
             "closed",
             "the server closed the session at open".into(),
             None,
@@ -219,8 +205,7 @@ fn status_failure(target: &RemoteTarget, status: &tonic::Status) -> NodeFailure 
         tonic::Code::DeadlineExceeded => "timeout",
         _ => "refused",
     };
-    failure(
-        target,
+    target.failure(
         code,
         format!("{}: {}", target.server, status.message()),
         None,
@@ -235,7 +220,7 @@ fn server_error(target: &RemoteTarget, error: &proto::ErrorResponse) -> NodeFail
         .and_then(|j| j["kind"].as_str())
         .unwrap_or("error")
         .to_owned();
-    failure(target, &code, error.message.clone(), json)
+    target.failure(&code, error.message.clone(), json)
 }
 
 async fn next(
@@ -244,9 +229,8 @@ async fn next(
 ) -> Result<Response, NodeFailure> {
     match responses.message().await {
         Ok(Some(StreamResponse { response: Some(r) })) => Ok(r),
-        Ok(Some(_)) => Err(failure(target, "closed", "an empty response".into(), None)),
-        Ok(None) => Err(failure(
-            target,
+        Ok(Some(_)) => Err(target.failure("closed", "an empty response".into(), None)),
+        Ok(None) => Err(target.failure(
             "closed",
             format!("{} ended the session", target.server),
             None,
@@ -277,7 +261,7 @@ impl Connection {
                 Response::Result(result) => {
                     outputs.extend(
                         outputs_from_map(&result.data_outputs)
-                            .map_err(|e| failure(target, "input", e, None))?
+                            .map_err(|e| target.failure("input", e, None))?
                             .into_iter()
                             .map(|(_, item)| item),
                     );
@@ -287,8 +271,7 @@ impl Connection {
                 }
                 Response::Error(e) => return Err(server_error(target, &e)),
                 Response::Closed(c) => {
-                    return Err(failure(
-                        target,
+                    return Err(target.failure(
                         "closed",
                         format!("{} closed the session: {}", target.server, c.reason),
                         None,
@@ -322,12 +305,7 @@ impl Connection {
                 request: Some(Request::DataChunk(chunk)),
             };
             if self.requests.send(request).await.is_err() {
-                return Err(failure(
-                    target,
-                    "unavailable",
-                    "the connection closed".into(),
-                    None,
-                ));
+                return Err(target.failure("unavailable", "the connection closed".into(), None));
             }
         }
         Ok(())
@@ -355,7 +333,7 @@ impl Connection {
             match next(target, &mut self.responses).await? {
                 Response::Result(result) => outputs.extend(
                     outputs_from_map(&result.data_outputs)
-                        .map_err(|e| failure(target, "input", e, None))?
+                        .map_err(|e| target.failure("input", e, None))?
                         .into_iter()
                         .map(|(_, item)| item),
                 ),
@@ -376,8 +354,7 @@ async fn actor(
 ) {
     let limit = Duration::from_millis(target.timeout_ms.max(1));
     let timed_out = |what: &str| {
-        failure(
-            &target,
+        target.failure(
             "timeout",
             format!(
                 "{what} took longer than {} ms on {}",

@@ -298,7 +298,7 @@ pub async fn drive<S>(
             Request::DataChunk(c) => (
                 c.node_id.as_str(),
                 c.buffer.as_ref(),
-                c.named_buffers.clone(),
+                std::borrow::Cow::Borrowed(&c.named_buffers),
                 c.sequence,
             ),
             #[allow(deprecated)]
@@ -307,9 +307,11 @@ pub async fn drive<S>(
                     data_type: Some(proto::data_buffer::DataType::Audio(a)),
                     metadata: HashMap::new(),
                 });
-                let items = buffer
-                    .map(|b| HashMap::from([(String::new(), b)]))
-                    .unwrap_or_default();
+                let items = std::borrow::Cow::Owned(
+                    buffer
+                        .map(|b| HashMap::from([(String::new(), b)]))
+                        .unwrap_or_default(),
+                );
                 (c.node_id.as_str(), None, items, c.sequence)
             }
             Request::Control(control) => {

@@ -89,19 +89,15 @@ fn error(e: remotemedia_runtime::RunError) -> RunError {
     use remotemedia_runtime::RunError as E;
     match e {
         E::Manifest(report) => problems(*report),
+        // This engine has no transport to servers, so a remote node fails at open (a
+        // node error); a remote failure can only come from an engine that has one.
         E::Node {
             node_id,
             node_type,
             message,
             ..
-        } => RunError::Node {
-            node_id,
-            node_type,
-            message,
-        },
-        // This engine has no transport to servers, so a remote node fails at open (a
-        // node error); a remote failure can only come from an engine that has one.
-        E::Remote {
+        }
+        | E::Remote {
             node_id,
             node_type,
             message,

@@ -60,16 +60,6 @@ impl RemoteNodes for WebSocketRemote {
     }
 }
 
-/// A failure of `target`'s server with `code` (see [`RemoteFailure::code`]).
-fn failure(
-    target: &RemoteTarget,
-    code: &str,
-    message: String,
-    remote: Option<Value>,
-) -> NodeFailure {
-    NodeFailure::remote(&target.server, code, message, remote)
-}
-
 /// The WebSocket URL of a server as manifests write it: `ws(s)://` as is; `http(s)://`
 /// and `grpc://` become `ws(s)://` on the same host and port, path `/ws`; a bare
 /// `host:port` becomes `ws://` (`wss://` when the page is HTTPS). The token goes in the
@@ -177,7 +167,7 @@ impl Connection {
             .and_then(|p| p.as_string())
             .is_some_and(|p| p == "https:");
         let url = websocket_url(&target.server, target.token.as_deref(), secure);
-        let unavailable = |why: String| failure(target, "unavailable", why, None);
+        let unavailable = |why: String| target.failure("unavailable", why, None);
         let socket = WebSocket::new(&url).map_err(|e| {
             unavailable(format!(
                 "cannot open a WebSocket to {}: {}",
@@ -260,8 +250,7 @@ impl Connection {
         {
             ServerMessage::Ready { .. } => Ok(connection),
             ServerMessage::Error { message, error } => Err(server_error(target, message, error)),
-            other => Err(failure(
-                target,
+            other => Err(target.failure(
                 "closed",
                 format!("{} answered {other:?} to the manifest", target.server),
                 None,
@@ -285,8 +274,7 @@ impl Connection {
 
     fn send(&self, target: &RemoteTarget, message: &ClientMessage) -> Result<(), NodeFailure> {
         self.socket.send_with_str(&message.to_text()).map_err(|e| {
-            failure(
-                target,
+            target.failure(
                 "unavailable",
                 format!("cannot send to {}: {}", target.server, js_text(&e)),
                 None,
@@ -303,11 +291,10 @@ impl Connection {
     ) -> Result<ServerMessage, NodeFailure> {
         loop {
             if let Some(message) = self.inbox.messages.borrow_mut().pop_front() {
-                return message.map_err(|e| failure(target, "closed", e, None));
+                return message.map_err(|e| target.failure("closed", e, None));
             }
             if let Some(why) = self.inbox.closed.borrow().clone() {
-                return Err(failure(
-                    target,
+                return Err(target.failure(
                     "unavailable",
                     format!("{}: {why}", target.server),
                     None,
@@ -361,8 +348,7 @@ impl Connection {
                     return Err(server_error(target, message, error))
                 }
                 ServerMessage::Closed { reason } if !last => {
-                    return Err(failure(
-                        target,
+                    return Err(target.failure(
                         "closed",
                         format!("{} closed the session: {reason}", target.server),
                         None,
@@ -376,8 +362,7 @@ impl Connection {
 }
 
 fn timeout(target: &RemoteTarget, doing: &str) -> NodeFailure {
-    failure(
-        target,
+    target.failure(
         "timeout",
         format!(
             "{doing} took longer than {} ms on {}",
@@ -390,7 +375,7 @@ fn timeout(target: &RemoteTarget, doing: &str) -> NodeFailure {
 /// The server's error as a failure carrying its error JSON (`code`: its kind).
 fn server_error(target: &RemoteTarget, message: String, error: Value) -> NodeFailure {
     let code = error["kind"].as_str().unwrap_or("error").to_owned();
-    failure(target, &code, message, Some(error))
+    target.failure(&code, message, Some(error))
 }
 
 fn js_text(value: &JsValue) -> String {
@@ -437,10 +422,7 @@ impl RemoteNode {
                 }
                 Err(e) => {
                     self.connection = None;
-                    let broken = e
-                        .remote
-                        .as_ref()
-                        .is_some_and(|r| matches!(r.code.as_str(), "unavailable" | "closed"));
+                    let broken = e.remote.as_ref().is_some_and(|r| r.is_broken());
                     if broken && again.is_some() {
                         attempts += 1;
                         pending = again;
