@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 # fail, and the package would be listed without its runtime files. This script always
 # really installs and builds (the dry run still writes no tarball).
 unset npm_config_dry_run npm_config_ignore_scripts
+. scripts/null-device.sh
 
 say() { printf '[setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+. scripts/null-device.sh
 
 # Each step says how far into the run it starts (seconds), so a slow one shows in CI logs.
 START=$SECONDS
@@ -24,48 +25,13 @@ fi
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy -D warnings (the worker crates for wasm32, then native)"
-# The wasm32 lints first: on fresh clones, after the cold native build, cargo's probe of
-# the wasm32 target twice failed on input that was another compiler's error text ("failed
-# to run `rustc` to learn about target-specific information"), and not when run by hand
-# later. Run first, the probe's answer is cached before that native build. Should
-# it still fail, the cache is dropped and the lint run again after a pause, with a
-# warning; a lint failure is never retried.
-clippy_retry() {
-  local log attempt
-  for attempt in 1 2 3; do
-    log=$(mktemp)
-    if cargo clippy "$@" -- -D warnings < /dev/null 2>&1 | tee "$log"; then rm -f "$log"; return 0; fi
-    if ! grep -q "to learn about target-specific information" "$log"; then rm -f "$log"; return 1; fi
-    rm -f "$log" target/.rustc_info.json
-    echo "WARNING: cargo's probe of the target failed (above); probing again in 15 s" >&2
-    sleep 15
-  done
-  return 1
-}
-# The same for the host (clippy's, the compiler's and rustdoc's probes: cargo test, cargo
-# doc): made now, on the small models crate, and cached for the rest of the run.
-clippy_retry -p remotemedia-models
-probe_retry() {
-  local log attempt
-  for attempt in 1 2 3; do
-    log=$(mktemp)
-    if "$@" < /dev/null 2>&1 | tee "$log"; then rm -f "$log"; return 0; fi
-    if ! grep -q "to learn about target-specific information" "$log"; then rm -f "$log"; return 1; fi
-    rm -f "$log" target/.rustc_info.json
-    echo "WARNING: cargo's probe of the target failed (above); probing again in 15 s" >&2
-    sleep 15
-  done
-  return 1
-}
-probe_retry cargo build -q -p remotemedia-models
-RUSTDOCFLAGS="-D warnings" probe_retry cargo doc -q --no-deps -p remotemedia-models
-clippy_retry -p remotemedia-worker --target wasm32-unknown-unknown --all-features
-clippy_retry -p remotemedia-web --target wasm32-unknown-unknown --all-targets
+cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown --all-features -- -D warnings
+cargo clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets -- -D warnings
 cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc -D warnings (doc comments' links resolve)"
-RUSTDOCFLAGS="-D warnings" probe_retry cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-models -p remotemedia-worker -p remotemedia-web -p remotemedia-server -p remotemedia-cli
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-models -p remotemedia-worker -p remotemedia-web -p remotemedia-server -p remotemedia-cli
 step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"
-probe_retry cargo test --workspace
+cargo test --workspace
 # cargo test built the native CLI (with Python, a debug build whose dependencies are
 # optimised): the suites below that compare with the native runtime use it.
 cp target/debug/remotemedia target/remotemedia-cli
