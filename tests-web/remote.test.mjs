@@ -21,8 +21,8 @@ let page;
 let server;
 
 /** `remotemedia serve` for the page's origin, with a token; resolves with its address. */
-function startServer(origin) {
-  const child = spawn(CLI, ["serve", "--listen", "127.0.0.1:0", "--cors-origin", origin, "--token", TOKEN], { stdio: ["ignore", "pipe", "inherit"] });
+function startServer(origin, listen = "127.0.0.1:0") {
+  const child = spawn(CLI, ["serve", "--listen", listen, "--cors-origin", origin, "--token", TOKEN], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     createInterface({ input: child.stdout }).once("line", (line) => {
@@ -156,4 +156,41 @@ test("no token, a node the server lacks, and a server that goes away are RemoteE
   assert.equal(after.name, "RemoteError", JSON.stringify(after));
   assert.equal(after.code, "unavailable");
   assert.ok(after.ms < 1000, `the push took ${after.ms} ms to fail`);
+});
+
+test("a session whose RemotePipelineNode asks for a reconnect goes on across a server restart", async () => {
+  const origin = new URL(ctx.server.url).origin;
+  let first = await startServer(origin);
+  const manifest = pipeline("live-voice-silero");
+  const vad = manifest.nodes.find((n) => n.id === "vad");
+  const inner = { version: "v1", metadata: { name: "vad" }, nodes: [{ ...vad, id: "vad" }], connections: [] };
+  manifest.nodes[manifest.nodes.indexOf(vad)] = {
+    id: "vad",
+    node_type: "RemotePipelineNode",
+    params: { endpoint: `ws://${first.addr}/ws`, manifest: inner, timeout_ms: 5000, reconnect: 1 },
+  };
+  // 100 ms chunks of the recording, from chunk `from` on; resolves with how many outputs came.
+  const pushes = `async (from, n) => { const { audio, sampleRate } = window.decoded; const step = sampleRate / 10; let outputs = 0; for (let i = from; i < from + n; i++) { outputs += (await window.again.push({ audio: audio.slice(i * step, (i + 1) * step), sampleRate })).length; } return outputs; }`;
+  await page.evaluate(async (manifest) => {
+    const decode = { version: "v1", metadata: { name: "d" }, nodes: [{ id: "d", node_type: "AudioDecoderNode" }] };
+    window.decoded = (await window.local.run(decode, [window.lena])).outputs[0];
+    window.again = await window.remote.open(manifest);
+  }, manifest);
+  assert.ok((await page.evaluate(`(${pushes})(0, 10)`)) > 0, "the first server answered");
+  first.child.kill("SIGKILL");
+  await new Promise((r) => first.child.once("exit", r));
+  // The same address again: the session's next push opens a new server session there.
+  const port = first.addr.split(":").pop();
+  const second = await startServer(origin, `127.0.0.1:${port}`);
+  try {
+    const r = await page.evaluate(
+      `(async () => { try { const events = await (${pushes})(10, 40); await window.again.close(); return { events }; } catch (e) { return { error: e.name + ": " + e.message }; } })()`,
+    );
+    assert.equal(r.error, undefined, `the session failed after the restart: ${r.error}`);
+    assert.ok(r.events > 0, "the restarted server's VAD produced events");
+    // Without a reconnect left, the same break is a RemoteError (the test above).
+  } finally {
+    second.child.kill();
+    first = null;
+  }
 });

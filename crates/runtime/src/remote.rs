@@ -9,6 +9,7 @@
 
 use serde_json::{json, Value};
 
+use crate::data::RuntimeData;
 use crate::manifest::NodeSpec;
 pub use crate::node::RemoteFailure;
 use crate::node::{AsyncNode, LocalFuture, Node, NodeFactory, NodeFailure};
@@ -43,6 +44,42 @@ impl RemoteTarget {
     /// A failure of this target's server with `code` (see [`RemoteFailure::code`]).
     pub fn failure(&self, code: &str, message: String, remote: Option<Value>) -> NodeFailure {
         NodeFailure::remote(&self.server, code, message, remote)
+    }
+}
+
+/// Metadata key set to `true` on the first audio item a remote node gives after it
+/// reconnected. The server's nodes started afresh there, so stream positions in that
+/// item's metadata (`vad.frames`) count from its first frame again. The built-in nodes
+/// that read VAD positions (`SpeechEventsNode`, `AudioBufferAccumulatorNode`) carry on
+/// from there instead of failing on positions that went back.
+pub const RESTART_KEY: &str = "remotemedia.restart";
+
+/// A remote node's reconnects, for [`RESTART_KEY`]: set by [`Restart::reconnected`],
+/// placed on the next audio output by [`Restart::mark`]. One rule for every transport.
+#[derive(Debug, Default)]
+pub struct Restart {
+    pending: bool,
+}
+
+impl Restart {
+    /// The session was opened again: the next audio output starts a new stream.
+    pub fn reconnected(&mut self) {
+        self.pending = true;
+    }
+
+    /// Marks the first audio item of `outputs` if a reconnect is pending (none: it waits
+    /// for the next outputs).
+    pub fn mark(&mut self, outputs: &mut [RuntimeData]) {
+        if !self.pending {
+            return;
+        }
+        if let Some(audio) = outputs.iter_mut().find_map(|o| match o {
+            RuntimeData::Audio(a) => Some(a),
+            _ => None,
+        }) {
+            audio.metadata.insert(RESTART_KEY.into(), Value::Bool(true));
+            self.pending = false;
+        }
     }
 }
 

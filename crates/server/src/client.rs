@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use remotemedia_runtime::manifest::NodeSpec;
 use remotemedia_runtime::node::{AsyncNode, LocalFuture, NodeFailure};
-use remotemedia_runtime::remote::{RemoteNodes, RemoteTarget};
+use remotemedia_runtime::remote::{RemoteNodes, RemoteTarget, Restart};
 use remotemedia_runtime::RuntimeData;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -369,6 +369,7 @@ async fn actor(
         Err(_) => return drop(ready.send(Err(timed_out("opening the session")))),
     };
     let _ = ready.send(Ok(()));
+    let mut restart = Restart::default();
     while let Some(cmd) = commands.recv().await {
         match cmd {
             Cmd::Process(items, reply) => {
@@ -388,11 +389,15 @@ async fn actor(
                             Err(_) => Err(timed_out("a chunk")),
                         };
                     match outcome {
-                        Ok(out) => break Ok(out),
+                        Ok(mut out) => {
+                            restart.mark(&mut out);
+                            break Ok(out);
+                        }
                         Err(e) => {
                             connection = None;
                             if broken(&e) && attempts < target.reconnect {
                                 attempts += 1;
+                                restart.reconnected();
                                 continue;
                             }
                             break Err(e);
@@ -422,7 +427,10 @@ async fn actor(
                     }
                     Err(e) => Err(e),
                 };
-                let _ = reply.send(result);
+                let _ = reply.send(result.map(|mut out| {
+                    restart.mark(&mut out);
+                    out
+                }));
                 return;
             }
         }

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Promise};
 use remotemedia_runtime::manifest::NodeSpec;
 use remotemedia_runtime::node::{AsyncNode, LocalFuture, NodeFailure};
-use remotemedia_runtime::remote::{RemoteNodes, RemoteTarget};
+use remotemedia_runtime::remote::{RemoteNodes, RemoteTarget, Restart};
 use remotemedia_runtime::remote_json::{ClientMessage, ServerMessage};
 use remotemedia_runtime::RuntimeData;
 use serde_json::Value;
@@ -55,6 +55,7 @@ impl RemoteNodes for WebSocketRemote {
             Ok(Box::new(RemoteNode {
                 target,
                 connection: Some(connection),
+                restart: Restart::default(),
             }) as Box<dyn AsyncNode>)
         })
     }
@@ -390,6 +391,7 @@ fn js_text(value: &JsValue) -> String {
 struct RemoteNode {
     target: RemoteTarget,
     connection: Option<Connection>,
+    restart: Restart,
 }
 
 impl RemoteNode {
@@ -414,10 +416,11 @@ impl RemoteNode {
                     .insert(Connection::open(&self.target).await?),
             };
             match connection.exchange(&self.target, items, last).await {
-                Ok(out) => {
+                Ok(mut out) => {
                     if last {
                         self.connection = None;
                     }
+                    self.restart.mark(&mut out);
                     return Ok(out);
                 }
                 Err(e) => {
@@ -425,6 +428,7 @@ impl RemoteNode {
                     let broken = e.remote.as_ref().is_some_and(|r| r.is_broken());
                     if broken && again.is_some() {
                         attempts += 1;
+                        self.restart.reconnected();
                         pending = again;
                         continue;
                     }

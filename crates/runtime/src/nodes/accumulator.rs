@@ -68,6 +68,8 @@ pub struct Accumulator {
     pause: u64,
     /// End of the last decided frame seen (frames must come in order).
     decided: u64,
+    /// The frame the VAD's positions count from: 0, or where a remote VAD reconnected.
+    origin: u64,
 }
 
 impl Accumulator {
@@ -91,6 +93,7 @@ impl Accumulator {
             open: None,
             pause: 0,
             decided: 0,
+            origin: 0,
         })
     }
 
@@ -137,14 +140,16 @@ impl Node for Accumulator {
         if audio.samples.is_empty() && !audio.metadata.contains_key("vad") {
             return Ok(());
         }
-        let decisions = DecidedFrame::read_all(&audio, "AudioBufferAccumulatorNode")?;
         self.format.check(&audio, "AudioBufferAccumulatorNode")?;
         self.stream_id = audio.stream_id.clone();
-        self.buffer.extend_from_slice(&audio.samples);
         let ch = self
             .format
             .fixed()
             .map_or(1, |f| u64::from(f.channels.max(1)));
+        let received_before = self.base + self.buffer.len() as u64 / ch;
+        self.origin = DecidedFrame::origin(&audio, self.origin, received_before);
+        let decisions = DecidedFrame::read_all(&audio, "AudioBufferAccumulatorNode", self.origin)?;
+        self.buffer.extend_from_slice(&audio.samples);
         let received = self.base + self.buffer.len() as u64 / ch;
         self.decided = DecidedFrame::check_order(&decisions, self.decided, received)?;
         let max_len = self.ms_to_frames(self.max_ms);

@@ -180,6 +180,8 @@ pub struct SpeechEvents {
     open: Option<Open>,
     /// End of the last decided frame seen (frames must come in order).
     decided: u64,
+    /// The frame the VAD's positions count from: 0, or where a remote VAD reconnected.
+    origin: u64,
 }
 
 impl SpeechEvents {
@@ -191,6 +193,7 @@ impl SpeechEvents {
             format: FormatGuard::default(),
             open: None,
             decided: 0,
+            origin: 0,
         })
     }
 
@@ -388,8 +391,10 @@ impl Node for SpeechEvents {
             return Ok(());
         }
         self.format.check(&audio, "SpeechEventsNode")?;
+        let received_before = self.base + self.buffer.len() as u64 / self.channels();
+        self.origin = DecidedFrame::origin(&audio, self.origin, received_before);
         self.buffer.extend_from_slice(&audio.samples);
-        let frames = DecidedFrame::read_all(&audio, "SpeechEventsNode")?;
+        let frames = DecidedFrame::read_all(&audio, "SpeechEventsNode", self.origin)?;
         let received = self.base + self.buffer.len() as u64 / self.channels();
         DecidedFrame::check_order(&frames, self.decided, received)?;
         for frame in frames {
@@ -490,6 +495,45 @@ mod tests {
         // 60 ms of padding + 150 ms of speech at 16 kHz.
         assert_eq!(utterance.samples.len(), 16 * 210);
         assert_eq!(utterance.metadata["speech_end"]["audio_start"], json!(0.15));
+    }
+
+    #[test]
+    fn a_remote_vad_that_restarted_counts_from_where_it_reconnected() {
+        let speech: Vec<bool> = (0..20).map(|i| (5..15).contains(&i)).collect();
+        let mut n = node(json!({"min_speech_ms": 90, "redemption_ms": 90, "frame_events": false}));
+        let mut out = Vec::new();
+        n.process(item(0, &speech), &mut out).unwrap();
+        // Positions going back to 0 without the mark are refused (crafted metadata)...
+        assert!(n.process(item(0, &speech), &mut Vec::new()).is_err());
+        // ...and with it (a remote VAD's first item after a reconnect) count from frame 20.
+        let mut n = node(json!({"min_speech_ms": 90, "redemption_ms": 90, "frame_events": false}));
+        n.process(item(0, &speech), &mut Vec::new()).unwrap();
+        let mut after = item(0, &speech);
+        crate::remote::Restart::default().mark(std::slice::from_mut(&mut after));
+        let RuntimeData::Audio(a) = &after else {
+            panic!()
+        };
+        assert!(
+            !a.metadata.contains_key(crate::remote::RESTART_KEY),
+            "nothing pending: no mark"
+        );
+        let mut restart = crate::remote::Restart::default();
+        restart.reconnected();
+        let mut after = item(0, &speech);
+        restart.mark(std::slice::from_mut(&mut after));
+        let mut out = Vec::new();
+        n.process(after, &mut out).unwrap();
+        n.process(item(20, &speech), &mut out).unwrap();
+        // 20 frames of 30 ms before the restart: its utterance starts at 0.6 + 0.15 s.
+        assert_eq!(
+            events(&out),
+            vec![
+                ("speech_start".into(), 0.75),
+                ("speech_end".into(), 1.05),
+                ("speech_start".into(), 1.35),
+                ("speech_end".into(), 1.65)
+            ]
+        );
     }
 
     #[test]

@@ -129,11 +129,26 @@ pub(crate) struct DecidedFrame {
 }
 
 impl DecidedFrame {
-    /// The frames attached to `audio`; errors, naming `node`, when there are none (the
-    /// audio is not from a VAD with `include_metadata: true`) or one is malformed.
+    /// Where the positions in `audio`'s `vad.frames` count from, in frames of the reading
+    /// node's input: `received_before` (the frames it had before `audio`) when a remote VAD
+    /// reconnected there ([`crate::remote::RESTART_KEY`]: its positions start again at 0),
+    /// else `origin`, the current one.
+    pub(crate) fn origin(audio: &AudioBuffer, origin: u64, received_before: u64) -> u64 {
+        let restarted = audio.metadata.get(crate::remote::RESTART_KEY) == Some(&Value::Bool(true));
+        if restarted {
+            received_before
+        } else {
+            origin
+        }
+    }
+
+    /// The frames attached to `audio`, their positions moved by `origin` (see
+    /// [`DecidedFrame::origin`]); errors, naming `node`, when there are none (the audio is
+    /// not from a VAD with `include_metadata: true`) or one is malformed.
     pub(crate) fn read_all(
         audio: &AudioBuffer,
         node: &str,
+        origin: u64,
     ) -> Result<Vec<DecidedFrame>, NodeFailure> {
         let frames = audio
             .metadata
@@ -145,12 +160,13 @@ impl DecidedFrame {
                     "{node} needs audio from a VoiceActivityDetector or SileroVADNode with include_metadata: true"
                 ))
             })?;
+        let at = |f: &Value, key: &str| f.get(key)?.as_u64()?.checked_add(origin);
         frames
             .iter()
             .map(|f| {
                 Some(DecidedFrame {
-                    start: f.get("start_sample")?.as_u64()?,
-                    end: f.get("end_sample")?.as_u64()?,
+                    start: at(f, "start_sample")?,
+                    end: at(f, "end_sample")?,
                     is_speech: f.get("is_speech")?.as_bool()?,
                     score: f.get("score").and_then(Value::as_f64).unwrap_or(0.0),
                     rms: f.get("rms").and_then(Value::as_f64).unwrap_or(0.0),
