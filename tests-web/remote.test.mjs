@@ -194,3 +194,66 @@ test("a session whose RemotePipelineNode asks for a reconnect goes on across a s
     first = null;
   }
 });
+
+test("aborting a run that waits for a server's answer closes its session at once and keeps the worker", async () => {
+  // A server that opens sessions and then never answers a chunk.
+  const { WebSocketServer } = await import("ws");
+  const silent = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/ws" });
+  await new Promise((r) => silent.once("listening", r));
+  let chunk;
+  const chunkArrived = new Promise((r) => (chunk = r));
+  const closed = new Promise((resolve) => {
+    silent.on("connection", (socket) => {
+      socket.on("message", (data) => {
+        const message = JSON.parse(String(data));
+        if (message.init) socket.send(JSON.stringify({ ready: { session_id: "silent" } }));
+        else chunk();
+      });
+      socket.on("close", () => resolve(performance.now()));
+    });
+  });
+  // A Python node first: an executor worker waiting on Python or a server is not replaced
+  // on abort (the SDK replaces one that computes Rust code).
+  const manifest = {
+    version: "v1",
+    metadata: { name: "abort" },
+    nodes: [
+      { id: "text", node_type: "TextProcessorNode", params: {} },
+      { id: "far", node_type: "PassThroughNode", host: `ws://127.0.0.1:${silent.address().port}/ws` },
+    ],
+    connections: [{ from: "text", to: "far" }],
+  };
+  const input = { text: "Hello", operations: ["uppercase"] };
+  try {
+    await page.evaluate(async () => {
+      window.withPython = await window.sdk.RemoteMedia.create({ workers: 1 });
+      const warm = { version: "v1", metadata: { name: "w" }, nodes: [{ id: "text", node_type: "TextProcessorNode", params: {} }] };
+      await window.withPython.run(warm, [{ text: "warm", operations: ["uppercase"] }]);
+      // A session on the one executor worker: lost if that worker were replaced.
+      window.kept = await window.withPython.open({ version: "v1", metadata: { name: "l" }, nodes: [{ id: "level", node_type: "AudioLevelNode" }] });
+      window.controller = new AbortController();
+    });
+    await page.evaluate(({ manifest, input }) => {
+      window.aborted = window.withPython.run(manifest, [input], { signal: window.controller.signal }).then(() => "resolved", (e) => e.name);
+    }, { manifest, input });
+    await chunkArrived;
+    const abortedAt = performance.now();
+    await page.evaluate(() => window.controller.abort());
+    const r = await page.evaluate(async () => {
+      const name = await window.aborted;
+      const warm = { version: "v1", metadata: { name: "w" }, nodes: [{ id: "text", node_type: "TextProcessorNode", params: {} }] };
+      const after = (await window.withPython.run(warm, [{ text: "again", operations: ["uppercase"] }])).outputs.length;
+      const kept = await window.kept.push({ audio: new Float32Array(1600).fill(0.5), sampleRate: 16000 }).then((o) => o.length, (e) => e.name);
+      return { name, after, kept };
+    });
+    assert.equal(r.name, "AbortError");
+    const closedAt = await Promise.race([closed, new Promise((r) => setTimeout(() => r(null), 5000))]);
+    assert.ok(closedAt !== null, "the server's session was never closed");
+    assert.ok(closedAt - abortedAt < 1000, `the session closed ${closedAt - abortedAt} ms after the abort`);
+    assert.equal(r.after, 1, "the next run");
+    assert.equal(r.kept, 1, "the session on the worker survived the abort");
+  } finally {
+    silent.close();
+    await page.evaluate(() => window.withPython?.terminate());
+  }
+});

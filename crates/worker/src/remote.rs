@@ -109,6 +109,33 @@ fn sleep(ms: f64) -> Promise {
     })
 }
 
+thread_local! {
+    /// The open sessions of runs, by the run's request id: a cancel closes them at once
+    /// rather than after the server's answer ([`abort`]).
+    static RUN_SESSIONS: RefCell<Vec<(u32, std::rc::Weak<Inbox>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Stops the server sessions of run `request` (its page cancelled it): their waits end
+/// now with a failure the executor reports as the cancel, and their sockets close.
+pub fn abort(request: u32) {
+    RUN_SESSIONS.with(|runs| {
+        runs.borrow_mut().retain(|(id, inbox)| {
+            let Some(inbox) = inbox.upgrade() else {
+                return false;
+            };
+            if *id != request {
+                return true;
+            }
+            inbox
+                .closed
+                .borrow_mut()
+                .get_or_insert_with(|| "the run was cancelled".into());
+            inbox.wake();
+            false
+        });
+    });
+}
+
 /// What the socket has delivered and not yet been read, and who waits for it.
 #[derive(Default)]
 struct Inbox {
@@ -177,6 +204,13 @@ impl Connection {
             ))
         })?;
         let inbox = Rc::new(Inbox::default());
+        if let Some(run) = crate::request::running_request() {
+            RUN_SESSIONS.with(|runs| {
+                let mut runs = runs.borrow_mut();
+                runs.retain(|(_, inbox)| inbox.strong_count() > 0);
+                runs.push((run, Rc::downgrade(&inbox)));
+            });
+        }
         let on_message = {
             let inbox = inbox.clone();
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {

@@ -229,10 +229,12 @@ impl WorkerRuntime {
     }
 
     /// Asks the run `run_id` to stop at its next item boundary (a run only yields
-    /// between Python calls; the SDK terminates a worker that does not answer).
+    /// between Python calls and server answers; the SDK terminates a worker that does not
+    /// answer). Its server sessions close now, without waiting for their answers.
     pub fn cancel(&self, run_id: u32) {
         if let Some(flag) = self.cancels.borrow().get(&run_id) {
             flag.cancel();
+            crate::remote::abort(run_id);
         }
     }
 
