@@ -1,7 +1,7 @@
 //! A remote node whose server goes away mid-session (`RemotePipelineNode`'s `reconnect`,
 //! `docs/remote.md`): with `reconnect: 1` the next push opens a new session on the server
 //! that came back on the same address (fresh node state there: Echo's counter starts
-//! again); with `reconnect: 0` it is a `RemoteError`.
+//! again, and the first audio item says so); with `reconnect: 0` it is a `RemoteError`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -91,6 +91,57 @@ fn a_session_that_broke_is_opened_again_only_when_the_manifest_says_so() {
             );
         }
     }
+    stop.send(()).unwrap();
+    runtime.block_on(done).unwrap().unwrap();
+}
+
+/// After a reconnect, the first audio item carries `remotemedia.restart` (positions in its
+/// metadata count from there: the VAD consumers carry on), and only that one.
+#[test]
+fn the_first_audio_after_a_reconnect_is_marked_as_a_restart() {
+    use remotemedia_runtime::remote::RESTART_KEY;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (stop, done, addr) = start(&runtime, "127.0.0.1:0".parse().unwrap());
+    let manifest = json!({
+        "version": "v1", "metadata": {"name": "reconnect"},
+        "nodes": [{"id": "r", "node_type": "RemotePipelineNode", "params": {
+            "endpoint": format!("grpc://{addr}"),
+            "manifest": {"version": "v1", "metadata": {"name": "p"}, "nodes": [{"id": "p", "node_type": "PassThrough"}]},
+            "timeout_ms": 5000,
+            "reconnect": 1
+        }}]
+    });
+    let executor = Executor::default().with_remote(remotemedia_server::client::provider(None));
+    let manifest = executor.parse(&manifest).unwrap();
+    let cancel = CancelFlag::new();
+    let mut session = pollster::block_on(executor.open(&manifest)).unwrap();
+    let audio = || {
+        RuntimeData::Audio(remotemedia_runtime::AudioBuffer::new(
+            vec![0.25; 160],
+            16_000,
+            1,
+        ))
+    };
+    // Each push's outputs: whether each carries the mark.
+    let mut push = || -> Vec<Option<serde_json::Value>> {
+        pollster::block_on(session.push(audio(), &cancel))
+            .unwrap()
+            .iter()
+            .map(|o| match &o.data {
+                RuntimeData::Audio(a) => a.metadata.get(RESTART_KEY).cloned(),
+                other => panic!("PassThrough gave {other:?}"),
+            })
+            .collect()
+    };
+    let before = push();
+    stop.send(()).unwrap();
+    runtime.block_on(done).unwrap().unwrap();
+    let (stop, done, _) = start(&runtime, addr);
+    let (restarted, after) = (push(), push());
+    assert_eq!(
+        (before, restarted, after),
+        (vec![None], vec![Some(json!(true))], vec![None])
+    );
     stop.send(()).unwrap();
     runtime.block_on(done).unwrap().unwrap();
 }
