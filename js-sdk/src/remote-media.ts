@@ -46,6 +46,17 @@ import type { InputItem } from "./wire.js";
  * came back, as an AssetError.
  */
 async function compileRuntime(url: string): Promise<WebAssembly.Module> {
+  // Compiled from the response as it streams in, the browser may cache the machine code
+  // with the file (Chromium does, from the HTTP cache and from Cache Storage), so a warm
+  // start need not compile again. Whatever goes wrong there is retried by the checked
+  // path below, which names the problem.
+  if (typeof WebAssembly.compileStreaming === "function") {
+    const response = await fetch(url).catch(() => undefined);
+    if (response?.ok && (response.headers.get("content-type") ?? "").startsWith("application/wasm")) {
+      const module = await WebAssembly.compileStreaming(response).catch(() => undefined);
+      if (module) return module;
+    }
+  }
   const bytes = await fetchAsset(url, "wasm");
   try {
     return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
