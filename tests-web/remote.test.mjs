@@ -212,37 +212,35 @@ test("aborting a run that waits for a server's answer closes its session at once
       socket.on("close", () => resolve(performance.now()));
     });
   });
-  // A Python node first: an executor worker waiting on Python or a server is not replaced
-  // on abort (the SDK replaces one that computes Rust code).
+  // A local node, then one on the silent server. The SDK replaces a worker whose aborted
+  // run computes Rust code, but keeps one whose run has nodes on servers.
   const manifest = {
     version: "v1",
     metadata: { name: "abort" },
     nodes: [
-      { id: "text", node_type: "TextProcessorNode", params: {} },
-      { id: "far", node_type: "PassThroughNode", host: `ws://127.0.0.1:${silent.address().port}/ws` },
+      { id: "near", node_type: "PassThrough" },
+      { id: "far", node_type: "PassThrough", host: `ws://127.0.0.1:${silent.address().port}/ws` },
     ],
-    connections: [{ from: "text", to: "far" }],
+    connections: [{ from: "near", to: "far" }],
   };
-  const input = { text: "Hello", operations: ["uppercase"] };
+  const input = "hello";
   try {
     await page.evaluate(async () => {
-      window.withPython = await window.sdk.RemoteMedia.create({ workers: 1 });
-      const warm = { version: "v1", metadata: { name: "w" }, nodes: [{ id: "text", node_type: "TextProcessorNode", params: {} }] };
-      await window.withPython.run(warm, [{ text: "warm", operations: ["uppercase"] }]);
+      window.single = await window.sdk.RemoteMedia.create({ workers: 1, python: false });
       // A session on the one executor worker: lost if that worker were replaced.
-      window.kept = await window.withPython.open({ version: "v1", metadata: { name: "l" }, nodes: [{ id: "level", node_type: "AudioLevelNode" }] });
+      window.kept = await window.single.open({ version: "v1", metadata: { name: "l" }, nodes: [{ id: "level", node_type: "AudioLevelNode" }] });
       window.controller = new AbortController();
     });
     await page.evaluate(({ manifest, input }) => {
-      window.aborted = window.withPython.run(manifest, [input], { signal: window.controller.signal }).then(() => "resolved", (e) => e.name);
+      window.aborted = window.single.run(manifest, [input], { signal: window.controller.signal }).then(() => "resolved", (e) => e.name);
     }, { manifest, input });
     await chunkArrived;
     const abortedAt = performance.now();
     await page.evaluate(() => window.controller.abort());
     const r = await page.evaluate(async () => {
       const name = await window.aborted;
-      const warm = { version: "v1", metadata: { name: "w" }, nodes: [{ id: "text", node_type: "TextProcessorNode", params: {} }] };
-      const after = (await window.withPython.run(warm, [{ text: "again", operations: ["uppercase"] }])).outputs.length;
+      const pass = { version: "v1", metadata: { name: "p" }, nodes: [{ id: "p", node_type: "PassThrough" }] };
+      const after = (await window.single.run(pass, ["again"])).outputs.length;
       const kept = await window.kept.push({ audio: new Float32Array(1600).fill(0.5), sampleRate: 16000 }).then((o) => o.length, (e) => e.name);
       return { name, after, kept };
     });
@@ -254,6 +252,6 @@ test("aborting a run that waits for a server's answer closes its session at once
     assert.equal(r.kept, 1, "the session on the worker survived the abort");
   } finally {
     silent.close();
-    await page.evaluate(() => window.withPython?.terminate());
+    await page.evaluate(() => window.single?.terminate());
   }
 });

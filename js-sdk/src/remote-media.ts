@@ -235,7 +235,7 @@ export class RemoteMedia {
       const waitMs = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
       const stopProgress = tell && worker.onProgress(id, (report) => tell({ stage: "running", ...report }));
       try {
-        answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options, waitMs, prepared.needsPython);
+        answer = await this.guard(worker, id, worker.request(id, message, buffers ?? []), options, waitMs, prepared);
         break;
       } catch (err) {
         // Another run crashed or stopped this worker: try once more on a fresh one.
@@ -270,7 +270,7 @@ export class RemoteMedia {
     request: Promise<Answer>,
     options: RunOptions,
     waitMs: number | undefined,
-    usesPython: boolean,
+    prepared: PreparedManifest,
   ): Promise<Answer> {
     const { signal, timeoutMs } = options;
     if (!signal && waitMs === undefined) return request;
@@ -281,17 +281,19 @@ export class RemoteMedia {
         worker.post({ type: "cancel", id } satisfies ToExecutor);
         worker.forget(id);
         const what = `run ${id} ${err instanceof TimeoutError ? "timed out" : "was aborted"}`;
-        if (usesPython) {
+        if (prepared.needsPython) {
           // Interrupted in place when the page is cross-origin isolated; otherwise the
           // Python worker is replaced (Python calls of other runs in flight fail with NodeError).
           this.python.cancel(id, what);
-        } else {
+        } else if (!prepared.hasRemoteNodes) {
           // Rust code computes without yielding and cannot see the cancel flag: the
           // worker is replaced rather than left computing. Other runs on it are retried
           // on a fresh worker; sessions open on it are lost (WorkerCrashedError).
           worker.terminate(`executor worker ${worker.index} was replaced: ${what} while it computed`, true);
           this.pool.replace(worker);
         }
+        // A run with nodes on servers keeps its worker: the worker yields while it waits on
+        // a server, sees the cancel, and closes the run's server sessions at once.
         reject(err);
       };
       const onAbort = () => stop(new AbortError());

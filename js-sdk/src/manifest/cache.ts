@@ -17,6 +17,8 @@ export interface PreparedManifest {
   id: number;
   body: ManifestObject;
   needsPython: boolean;
+  /** Whether some of its nodes run on servers (the validation report's `remote_nodes`). */
+  hasRemoteNodes: boolean;
   /** Model files its nodes need (the validation report's `models`). */
   modelFiles: string[];
   /** Their bytes, once fetched. */
@@ -109,6 +111,7 @@ export class ManifestCache {
       // A snapshot: later changes to the caller's object make a new manifest.
       body: JSON.parse(key) as ManifestObject,
       needsPython: report.python_nodes.length > 0 || report.python_packages.length > 0,
+      hasRemoteNodes: (report.remote_nodes ?? []).length > 0,
       models: new Map(),
       modelFiles: report.models ?? [],
       inputData: this.rules.inputData(key),
