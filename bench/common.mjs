@@ -40,7 +40,7 @@ export function repeatedLena(root, copies) {
  */
 export function nativeCli(root, quick) {
   if (quick && process.env.REMOTEMEDIA_CLI) return process.env.REMOTEMEDIA_CLI;
-  const build = spawnSync("cargo", ["build", "--release", "-q", "-p", "remotemedia-runtime", "--bin", "remotemedia"], { cwd: root, stdio: "inherit" });
+  const build = spawnSync("cargo", ["build", "--release", "-q", "-p", "remotemedia-cli", "--bin", "remotemedia"], { cwd: root, stdio: "inherit" });
   if (build.status !== 0) throw new Error("cargo build of the native CLI failed");
   return path.join(root, "target/release/remotemedia");
 }

@@ -18,7 +18,7 @@ const browser = (...args) => cli(process.execPath, ["js-sdk/bin/remotemedia-web.
 
 function nativeCli(...args) {
   if (!existsSync(native)) {
-    const build = spawnSync("cargo", ["build", "--release", "-q", "-p", "remotemedia-runtime", "--bin", "remotemedia"], { cwd: root, stdio: "inherit" });
+    const build = spawnSync("cargo", ["build", "--release", "-q", "-p", "remotemedia-cli", "--bin", "remotemedia"], { cwd: root, stdio: "inherit" });
     assert.equal(build.status, 0, "cargo build of the native CLI failed");
   }
   return cli(native, args);
