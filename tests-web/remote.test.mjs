@@ -201,9 +201,11 @@ test("aborting a run that waits for a server's answer closes its session at once
   const silent = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/ws" });
   await new Promise((r) => silent.once("listening", r));
   let chunk;
+  let connections = 0;
   const chunkArrived = new Promise((r) => (chunk = r));
   const closed = new Promise((resolve) => {
     silent.on("connection", (socket) => {
+      connections += 1;
       socket.on("message", (data) => {
         const message = JSON.parse(String(data));
         if (message.init) socket.send(JSON.stringify({ ready: { session_id: "silent" } }));
@@ -213,13 +215,15 @@ test("aborting a run that waits for a server's answer closes its session at once
     });
   });
   // A local node, then one on the silent server. The SDK replaces a worker whose aborted
-  // run computes Rust code, but keeps one whose run has nodes on servers.
+  // run computes Rust code, but keeps one whose run has nodes on servers. A cancel is not
+  // a broken connection: the node's `reconnect` must not open another session.
+  const inner = { version: "v1", metadata: { name: "far" }, nodes: [{ id: "p", node_type: "PassThrough" }] };
   const manifest = {
     version: "v1",
     metadata: { name: "abort" },
     nodes: [
       { id: "near", node_type: "PassThrough" },
-      { id: "far", node_type: "PassThrough", host: `ws://127.0.0.1:${silent.address().port}/ws` },
+      { id: "far", node_type: "RemotePipelineNode", params: { endpoint: `ws://127.0.0.1:${silent.address().port}/ws`, manifest: inner, reconnect: 1 } },
     ],
     connections: [{ from: "near", to: "far" }],
   };
@@ -248,6 +252,8 @@ test("aborting a run that waits for a server's answer closes its session at once
     const closedAt = await Promise.race([closed, new Promise((r) => setTimeout(() => r(null), 5000))]);
     assert.ok(closedAt !== null, "the server's session was never closed");
     assert.ok(closedAt - abortedAt < 1000, `the session closed ${closedAt - abortedAt} ms after the abort`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(connections, 1, "the cancel was taken for a broken connection and reconnected");
     assert.equal(r.after, 1, "the next run");
     assert.equal(r.kept, 1, "the session on the worker survived the abort");
   } finally {

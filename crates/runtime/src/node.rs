@@ -34,8 +34,8 @@ pub struct RemoteFailure {
     pub server: String,
     /// `unavailable` (no connection, or it broke), `timeout`, `unauthenticated`,
     /// `refused` (the server would not open a session: too many, shutting down), `closed`
-    /// (the server ended the session), or the `kind` of the server's own error (`node`,
-    /// `manifest`, `input`).
+    /// (the server ended the session), `cancelled` (its run was cancelled while it waited),
+    /// or the `kind` of the server's own error (`node`, `manifest`, `input`).
     pub code: String,
     /// The server's error JSON (`{"kind", "name", "message", ...}`), when it sent one.
     pub remote: Option<serde_json::Value>,

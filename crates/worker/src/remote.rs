@@ -126,10 +126,7 @@ pub fn abort(request: u32) {
             if *id != request {
                 return true;
             }
-            inbox
-                .closed
-                .borrow_mut()
-                .get_or_insert_with(|| "the run was cancelled".into());
+            inbox.aborted.set(true);
             inbox.wake();
             false
         });
@@ -142,6 +139,8 @@ struct Inbox {
     messages: RefCell<VecDeque<Result<ServerMessage, String>>>,
     /// Why the socket closed, once it has.
     closed: RefCell<Option<String>>,
+    /// Whether its run was cancelled ([`abort`]): a failure then is not one to reconnect.
+    aborted: std::cell::Cell<bool>,
     /// Whether it opened.
     opened: RefCell<bool>,
     /// Resolves the wait in progress.
@@ -266,6 +265,9 @@ impl Connection {
         };
         let deadline = js_sys::Date::now() + target.timeout_ms as f64;
         while !*connection.inbox.opened.borrow() {
+            if connection.inbox.aborted.get() {
+                return Err(cancelled(target));
+            }
             if let Some(why) = connection.inbox.closed.borrow().clone() {
                 return Err(unavailable(format!("{}: {why}", target.server)));
             }
@@ -325,6 +327,9 @@ impl Connection {
         doing: &str,
     ) -> Result<ServerMessage, NodeFailure> {
         loop {
+            if self.inbox.aborted.get() {
+                return Err(cancelled(target));
+            }
             if let Some(message) = self.inbox.messages.borrow_mut().pop_front() {
                 return message.map_err(|e| target.failure("closed", e, None));
             }
@@ -394,6 +399,11 @@ impl Connection {
             }
         }
     }
+}
+
+/// The failure of a wait its run's cancel ended ([`abort`]): not one to reconnect after.
+fn cancelled(target: &RemoteTarget) -> NodeFailure {
+    target.failure("cancelled", "the run was cancelled".into(), None)
 }
 
 fn timeout(target: &RemoteTarget, doing: &str) -> NodeFailure {
