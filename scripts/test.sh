@@ -24,10 +24,10 @@ fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "cargo clippy -D warnings (the worker crates for wasm32, then native)"
+step "cargo clippy -D warnings (native, and the worker crate for wasm32)"
+cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p remotemedia-worker --target wasm32-unknown-unknown --all-features -- -D warnings
 cargo clippy -p remotemedia-web --target wasm32-unknown-unknown --all-targets -- -D warnings
-cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc -D warnings (doc comments' links resolve)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p remotemedia-runtime -p remotemedia-models -p remotemedia-worker -p remotemedia-web -p remotemedia-server -p remotemedia-cli
 step "cargo test (with a short fuzz pass: crates/runtime/tests/fuzz.rs)"

@@ -795,26 +795,17 @@ impl Session {
                         .map_err(|f| node_error(spec, "rust", f))?;
                 }
             }
-            // A node that waits (Python, a server) may be stopped by the cancel itself:
-            // its failure is then the cancel.
-            Slot::External(n, language) if flush => {
-                out = n
-                    .finish(items)
-                    .await
-                    .map_err(|f| match cancel.is_cancelled() {
-                        true => RunError::Cancelled,
-                        false => node_error(spec, language, f),
-                    })?;
-            }
             Slot::External(n, language) => {
-                if !items.is_empty() {
-                    out = n
-                        .process(items)
-                        .await
-                        .map_err(|f| match cancel.is_cancelled() {
-                            true => RunError::Cancelled,
-                            false => node_error(spec, language, f),
-                        })?;
+                // A node that waits (Python, a server) may be stopped by the cancel itself:
+                // its failure is then the cancel.
+                let failed = |f| match cancel.is_cancelled() {
+                    true => RunError::Cancelled,
+                    false => node_error(spec, language, f),
+                };
+                if flush {
+                    out = n.finish(items).await.map_err(failed)?;
+                } else if !items.is_empty() {
+                    out = n.process(items).await.map_err(failed)?;
                 }
             }
         }

@@ -41,15 +41,15 @@ pub struct RemoteFailure {
     pub remote: Option<serde_json::Value>,
 }
 
-impl RemoteFailure {
-    /// Whether the connection failed (`unavailable`, `closed`), not the server's work:
-    /// what a node's `reconnect` opens a new session for.
-    pub fn is_broken(&self) -> bool {
-        matches!(self.code.as_str(), "unavailable" | "closed")
-    }
-}
-
 impl NodeFailure {
+    /// Whether this is a remote node's connection failing (`unavailable`, `closed`), not
+    /// the server's work: what a node's `reconnect` opens a new session for.
+    pub fn is_broken_connection(&self) -> bool {
+        self.remote
+            .as_ref()
+            .is_some_and(|r| matches!(r.code.as_str(), "unavailable" | "closed"))
+    }
+
     /// A failure of a node on `server` ([`RemoteFailure`]): `code` as there, and the
     /// server's error JSON when it sent one.
     pub fn remote(

@@ -117,11 +117,6 @@ impl AsyncNode for RemoteNode {
     }
 }
 
-/// Whether a failure is the connection's (worth a new session), not the server's answer.
-fn broken(f: &NodeFailure) -> bool {
-    f.remote.as_ref().is_some_and(|r| r.is_broken())
-}
-
 /// The gRPC address of a server as manifests write it.
 fn endpoint(server: &str) -> String {
     let rest = ["grpc://", "ws://", "http://"]
@@ -395,7 +390,7 @@ async fn actor(
                         }
                         Err(e) => {
                             connection = None;
-                            if broken(&e) && attempts < target.reconnect {
+                            if e.is_broken_connection() && attempts < target.reconnect {
                                 attempts += 1;
                                 restart.reconnected();
                                 continue;

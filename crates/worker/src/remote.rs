@@ -469,8 +469,7 @@ impl RemoteNode {
                 }
                 Err(e) => {
                     self.connection = None;
-                    let broken = e.remote.as_ref().is_some_and(|r| r.is_broken());
-                    if broken && again.is_some() {
+                    if e.is_broken_connection() && again.is_some() {
                         attempts += 1;
                         self.restart.reconnected();
                         pending = again;

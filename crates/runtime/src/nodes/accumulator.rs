@@ -147,8 +147,12 @@ impl Node for Accumulator {
             .fixed()
             .map_or(1, |f| u64::from(f.channels.max(1)));
         let received_before = self.base + self.buffer.len() as u64 / ch;
-        self.origin = DecidedFrame::origin(&audio, self.origin, received_before);
-        let decisions = DecidedFrame::read_all(&audio, "AudioBufferAccumulatorNode", self.origin)?;
+        let decisions = DecidedFrame::read_all(
+            &audio,
+            "AudioBufferAccumulatorNode",
+            &mut self.origin,
+            received_before,
+        )?;
         self.buffer.extend_from_slice(&audio.samples);
         let received = self.base + self.buffer.len() as u64 / ch;
         self.decided = DecidedFrame::check_order(&decisions, self.decided, received)?;

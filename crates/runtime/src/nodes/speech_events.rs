@@ -392,9 +392,13 @@ impl Node for SpeechEvents {
         }
         self.format.check(&audio, "SpeechEventsNode")?;
         let received_before = self.base + self.buffer.len() as u64 / self.channels();
-        self.origin = DecidedFrame::origin(&audio, self.origin, received_before);
+        let frames = DecidedFrame::read_all(
+            &audio,
+            "SpeechEventsNode",
+            &mut self.origin,
+            received_before,
+        )?;
         self.buffer.extend_from_slice(&audio.samples);
-        let frames = DecidedFrame::read_all(&audio, "SpeechEventsNode", self.origin)?;
         let received = self.base + self.buffer.len() as u64 / self.channels();
         DecidedFrame::check_order(&frames, self.decided, received)?;
         for frame in frames {

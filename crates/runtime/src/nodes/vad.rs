@@ -129,27 +129,22 @@ pub(crate) struct DecidedFrame {
 }
 
 impl DecidedFrame {
-    /// Where the positions in `audio`'s `vad.frames` count from, in frames of the reading
-    /// node's input: `received_before` (the frames it had before `audio`) when a remote VAD
-    /// reconnected there ([`crate::remote::RESTART_KEY`]: its positions start again at 0),
-    /// else `origin`, the current one.
-    pub(crate) fn origin(audio: &AudioBuffer, origin: u64, received_before: u64) -> u64 {
-        let restarted = audio.metadata.get(crate::remote::RESTART_KEY) == Some(&Value::Bool(true));
-        if restarted {
-            received_before
-        } else {
-            origin
-        }
-    }
-
-    /// The frames attached to `audio`, their positions moved by `origin` (see
-    /// [`DecidedFrame::origin`]); errors, naming `node`, when there are none (the audio is
-    /// not from a VAD with `include_metadata: true`) or one is malformed.
+    /// The frames attached to `audio`, as positions in the reading node's input.
+    /// `origin` is where the VAD's positions count from there: it moves to
+    /// `received_before` (the frames the node had before `audio`) when a remote VAD
+    /// reconnected at `audio` ([`crate::remote::RESTART_KEY`]: its positions start again
+    /// at 0). Errors, naming `node`, when there are none (the audio is not from a VAD with
+    /// `include_metadata: true`) or one is malformed.
     pub(crate) fn read_all(
         audio: &AudioBuffer,
         node: &str,
-        origin: u64,
+        origin: &mut u64,
+        received_before: u64,
     ) -> Result<Vec<DecidedFrame>, NodeFailure> {
+        if audio.metadata.get(crate::remote::RESTART_KEY) == Some(&Value::Bool(true)) {
+            *origin = received_before;
+        }
+        let origin = *origin;
         let frames = audio
             .metadata
             .get("vad")
