@@ -18,8 +18,8 @@ const results = path.join(root, "bench/results");
 mkdirSync(results, { recursive: true });
 const quick = process.argv.includes("--quick");
 const cfg = quick
-  ? { reps: 1, calls: 20, sizesMb: [1], seconds: 30, items: 20, runs: 2, soakRuns: 200, soakPythonRuns: 20, soakPushes: 50, liveSeconds: 10, capacitySeconds: 30 }
-  : { reps: 5, calls: 200, sizesMb: [1, 10, 50], seconds: 600, items: 500, runs: 8, soakRuns: 10000, soakPythonRuns: 1000, soakPushes: 1000, liveSeconds: 600, capacitySeconds: 300 };
+  ? { reps: 1, calls: 20, sizesMb: [1], seconds: 30, items: 20, runs: 2, soakRuns: 200, soakPythonRuns: 20, soakPushes: 50, liveSeconds: 10, capacitySeconds: 30, startReps: 1 }
+  : { reps: 5, calls: 200, sizesMb: [1, 10, 50], seconds: 600, items: 500, runs: 8, soakRuns: 10000, soakPythonRuns: 1000, soakPushes: 1000, liveSeconds: 600, capacitySeconds: 300, startReps: 15 };
 const log = (m) => console.error(`[bench] ${m}`);
 
 /** The soak's row: per-call times and memory (MiB) after the first and the last tenth. */
@@ -124,23 +124,26 @@ try {
   log("5/7 start-up (fresh profile, warm HTTP cache, warm service worker)");
   out.startup = {};
   for (const withPython of [false, true]) {
-    const row = {};
-    for (const mode of ["http", "sw"]) {
-      const context = await browser.newContext(); // an empty profile: nothing cached
-      const p = await context.newPage();
-      const first = async () => {
-        await p.goto(`${server.url}/bench/start.html?python=${withPython ? 1 : 0}&sw=${mode === "sw" ? 1 : 0}`);
-        return (await p.waitForFunction(() => window.startup, null, { timeout: 60_000 })).jsonValue();
-      };
-      const fresh = await first();
-      if (mode === "http") row.fresh = fresh;
-      const warm = [];
-      for (let i = 0; i < Math.max(1, cfg.reps); i++) warm.push(await first());
-      warm.sort((a, b) => a.firstResultMs - b.firstResultMs);
-      row[mode === "http" ? "warmHttp" : "warmServiceWorker"] = warm[Math.floor(warm.length / 2)];
-      row[mode === "http" ? "warmHttpRange" : "warmServiceWorkerRange"] = [warm[0].firstResultMs, warm[warm.length - 1].firstResultMs];
-      await context.close();
+    // Each path in its own empty profile (nothing cached). The warm loads of the two
+    // paths take turns, the order swapped each round, so both see the same machine.
+    const pages = {};
+    for (const mode of ["http", "sw"]) pages[mode] = await (await browser.newContext()).newPage();
+    const first = async (mode) => {
+      await pages[mode].goto(`${server.url}/bench/start.html?python=${withPython ? 1 : 0}&sw=${mode === "sw" ? 1 : 0}`);
+      return (await pages[mode].waitForFunction(() => window.startup, null, { timeout: 60_000 })).jsonValue();
+    };
+    const row = { fresh: await first("http") };
+    await first("sw"); // installs the service worker and fills its cache
+    const warm = { http: [], sw: [] };
+    for (let i = 0; i < cfg.startReps; i++) {
+      for (const mode of i % 2 ? ["sw", "http"] : ["http", "sw"]) warm[mode].push(await first(mode));
     }
+    for (const [mode, key] of [["http", "warmHttp"], ["sw", "warmServiceWorker"]]) {
+      const loads = warm[mode].sort((a, b) => a.firstResultMs - b.firstResultMs);
+      row[key] = loads[Math.floor(loads.length / 2)];
+      row[`${key}Range`] = [loads[0].firstResultMs, loads[loads.length - 1].firstResultMs];
+    }
+    for (const page of Object.values(pages)) await page.context().close();
     out.startup[withPython ? "python" : "rust"] = row;
   }
   log("6/7 scaling");
@@ -183,7 +186,7 @@ function markdown(r) {
     `# RemoteMedia Web benchmarks${r.quick ? " (quick mode: one run, small sizes; not for comparison)" : ""}`,
     "",
     `${r.date}. ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, ${r.machine.browser}, Node ${r.machine.node}.`,
-    `Figures are medians of ${r.config.reps} runs after a warm-up, (min-max); ratios are within this run.`,
+    `Figures are medians of ${r.config.reps} runs after a warm-up (start-up: ${r.config.startReps ?? r.config.reps} warm loads per path, the two paths taking turns), (min-max); ratios are within this run.`,
     "",
     "| # | benchmark | result | baseline | ratio | target |",
     "|---|---|---|---|---|---|",

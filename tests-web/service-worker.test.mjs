@@ -101,6 +101,14 @@ test("the cache serves blocked and offline reloads, and clearCache empties it", 
     }, SDK);
     assert.ok(cleared.deleted >= 1);
     assert.equal(cleared.after, 0);
+    // The service worker remembers what it has cached, so a warm start's registration is
+    // answered without reading the cache; after clearCache it must cache the runtime again.
+    const again = await page.evaluate(async (sdk) => {
+      const m = await import(sdk);
+      await m.registerServiceWorker({ scope: "/" });
+      return (await m.cacheStatus()).caches.find((c) => c.current);
+    }, SDK);
+    assert.ok(again && again.entries >= 7 && again.bytes > 10 * 2 ** 20, JSON.stringify(again));
   } finally {
     await browser.close();
     await server.close();

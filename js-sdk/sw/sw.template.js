@@ -14,8 +14,9 @@
 // The cache name carries the package version and the build's hash; when a new build
 // activates (it waits until no open page runs the old one), older caches are deleted.
 // Files the page asks to keep (`precache`, an app shell) are network-first, from the
-// cache when offline. Quota and fetch errors are reported to the pages
-// (`{type: "remotemedia-sw", event, ...}` messages), never fatal.
+// cache when offline. Other requests are not answered: the browser fetches them itself.
+// Quota and fetch errors are reported to the pages (`{type: "remotemedia-sw", event,
+// ...}` messages), never fatal.
 //
 // In a bundled app, place this file at the site's root so its scope covers the pages:
 // `npx remotemedia-web copy-assets public --only sw` (it becomes /remotemedia-sw.js).
@@ -32,6 +33,26 @@ const LENGTH_HEADER = "x-remotemedia-length";
 // Runtime files cached on first use, not precached (a model only some manifests need):
 // their URL (without query) -> role, as the page said.
 const onDemand = new Map();
+// The URLs (without query) this worker answers for: what its cache holds and what the
+// page said it would ask for. Any other request is left to the browser: passed through
+// this worker, the page itself and the SDK's module each waited on a round trip through
+// it (Chromium, bench/start.html: the page's response 7 ms and the module 12-15 ms later
+// than when not answered). Until the cache's keys are read at start-up, every GET is
+// answered.
+const owned = new Set();
+let ownedKnown = false;
+caches
+  .open(CACHE)
+  .then((cache) => cache.keys())
+  .then((requests) => {
+    for (const request of requests) owned.add(keyOf(request.url));
+    ownedKnown = true;
+  })
+  .catch(() => undefined); // no cache storage: every GET stays answered
+// Runtime files this worker has found verified in its cache (URL without query -> role),
+// so a page that registers again (every warm start) is answered without reading the
+// cache. Cleared when the cache itself is gone (`clearCache()`).
+const cachedRoles = new Map();
 
 async function report(event, detail) {
   for (const client of await self.clients.matchAll({ includeUncontrolled: true })) {
@@ -77,7 +98,7 @@ async function cacheRuntimeFile(cache, role, url) {
     headers.set(ROLE_HEADER, role);
     headers.set(HASH_HEADER, FILES[role]);
     headers.set(LENGTH_HEADER, String(bytes.byteLength));
-    await put(cache, key, new Response(bytes, { status: 200, headers }));
+    if (await put(cache, key, new Response(bytes, { status: 200, headers }))) cachedRoles.set(key, role);
   } catch (err) {
     await report("fetch-error", { url: key, role, message: String(err?.message ?? err) });
   }
@@ -131,10 +152,19 @@ self.addEventListener("message", (event) => {
   for (const [role, url] of all) if (lazy.has(role)) onDemand.set(keyOf(url), role);
   const files = all.filter(([role]) => !lazy.has(role));
   const appFiles = Array.isArray(data.precache) ? data.precache.filter((u) => typeof u === "string") : [];
+  for (const url of [...all.map(([, url]) => url), ...appFiles]) owned.add(keyOf(url));
   event.waitUntil(
     (async () => {
+      if (!(await caches.has(CACHE))) cachedRoles.clear();
       const cache = await caches.open(CACHE);
-      const cachedAs = async (url) => (await cache.match(keyOf(url)))?.headers.get(ROLE_HEADER);
+      const cachedAs = async (url) => {
+        const key = keyOf(url);
+        if (!cachedRoles.has(key)) {
+          const role = (await cache.match(key))?.headers.get(ROLE_HEADER);
+          if (role) cachedRoles.set(key, role);
+        }
+        return cachedRoles.get(key);
+      };
       await Promise.all(files.map(async ([role, url]) => ((await cachedAs(url)) === role ? undefined : cacheRuntimeFile(cache, role, url))));
       await cacheAppFiles(cache, appFiles);
       reply({ event: "precached", files: files.length, precache: appFiles.length });
@@ -155,6 +185,7 @@ async function verifiedHit(cache, key, hit) {
     const body = await hit.blob();
     if (body.size === Number(length)) return new Response(body, { status: 200, headers: hit.headers });
   }
+  cachedRoles.delete(key);
   await cache.delete(key);
   await report("tampered", { url: key, role });
   return null;
@@ -165,6 +196,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (url.origin !== self.location.origin) return;
   const key = keyOf(url.href);
+  if (ownedKnown && !owned.has(key)) return;
   event.respondWith(
     (async () => {
       const cache = await caches.open(CACHE);

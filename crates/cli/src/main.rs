@@ -13,6 +13,7 @@
 
 mod serve;
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -63,18 +64,24 @@ OPTIONS of serve (docs/remote.md):
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
-        }
+        Ok(output) if print_line(&output) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
         Err(Failure { message, json }) => {
-            eprintln!("remotemedia: {message}");
+            let _ = writeln!(std::io::stderr(), "remotemedia: {message}");
             if let Some(json) = json {
-                println!("{json}");
+                print_line(&json.to_string());
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes `text` and a newline to stdout. A reader that went away (`| head`, a parent
+/// that stopped reading) is not a panic, as `println!` makes it: the output is dropped
+/// and `false` returned.
+pub(crate) fn print_line(text: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|()| out.flush()).is_ok()
 }
 
 struct Failure {
@@ -258,9 +265,11 @@ fn read_manifest_file(path: &Path) -> Result<Value, Failure> {
     match package::read(&bytes) {
         Ok(package) => {
             for warning in &package.warnings {
-                eprintln!(
+                let _ = writeln!(
+                    std::io::stderr(),
                     "remotemedia: warning: {}: {}",
-                    warning.path, warning.message
+                    warning.path,
+                    warning.message
                 );
             }
             Ok(package.manifest)

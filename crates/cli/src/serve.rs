@@ -72,9 +72,7 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("listening on {addr}");
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
+        crate::print_line(&format!("listening on {addr}"));
         remotemedia_server::serve(config, listener, stop_signal())
             .await
             .map_err(|e| format!("the server failed: {e}"))

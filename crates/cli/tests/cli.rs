@@ -193,3 +193,22 @@ fn limits_are_set_from_the_command_line() {
         .ends_with("params.hop_length"));
     assert_eq!(problem["message"], "must be 1 to 100 samples");
 }
+
+/// A reader that went away (`remotemedia run ... | head -c 1`) must not make the CLI
+/// panic: before, `println!` panicked on the closed pipe (seen when a test harness stopped
+/// reading a `serve`'s stdout).
+#[test]
+fn a_closed_stdout_is_a_failure_exit_not_a_panic() {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader); // every write now fails with EPIPE
+    let out = Command::new(env!("CARGO_BIN_EXE_remotemedia"))
+        .args(["nodes"])
+        .current_dir(common::repo())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("the CLI runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+}
