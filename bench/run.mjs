@@ -128,9 +128,12 @@ try {
     // paths take turns, the order swapped each round, so both see the same machine.
     const pages = {};
     for (const mode of ["http", "sw"]) pages[mode] = await (await browser.newContext()).newPage();
+    // Each load ends on about:blank, so the other path's page is not running meanwhile.
     const first = async (mode) => {
       await pages[mode].goto(`${server.url}/bench/start.html?python=${withPython ? 1 : 0}&sw=${mode === "sw" ? 1 : 0}`);
-      return (await pages[mode].waitForFunction(() => window.startup, null, { timeout: 60_000 })).jsonValue();
+      const startup = await (await pages[mode].waitForFunction(() => window.startup, null, { timeout: 60_000 })).jsonValue();
+      await pages[mode].goto("about:blank");
+      return startup;
     };
     const row = { fresh: await first("http") };
     await first("sw"); // installs the service worker and fills its cache
