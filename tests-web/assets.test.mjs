@@ -16,7 +16,7 @@ test("copy-assets and a relative assetsURL: Rust and Python nodes run from the c
   rmSync(dir, { recursive: true, force: true });
   const cli = spawnSync(process.execPath, [path.join(root, "js-sdk/bin/remotemedia-web.mjs"), "copy-assets", dir], { encoding: "utf8" });
   assert.equal(cli.status, 0, cli.stderr);
-  assert.match(cli.stdout, /copied 12 file\(s\)/); // the SDK module, the runtime, the model's licence notice, the service worker
+  assert.match(cli.stdout, /copied 11 file\(s\)/); // the SDK module, the runtime, the model's licence notice, the service worker
   const page = await sdkPage(ctx);
   const fetched = [];
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));

@@ -43,7 +43,7 @@ before(async () => {
     },
   };
   const common = { bundle: true, format: "esm", platform: "browser", target: "es2022", logLevel: "warning", outdir: dir, plugins: [glue] };
-  await esbuild.build({ ...common, entryPoints: { index: path.join(root, "js-sdk/src/index.ts") }, external: ["./build-info.js"] });
+  await esbuild.build({ ...common, entryPoints: { index: path.join(root, "js-sdk/src/index.ts") } });
   await esbuild.build({ ...common, entryPoints: { "executor-worker": path.join(root, "js-sdk/src/worker/executor/executor-worker.ts") } });
   page = await sdkPage(ctx);
   await page.evaluate(async () => {

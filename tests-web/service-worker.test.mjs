@@ -63,6 +63,18 @@ test("the cache serves blocked and offline reloads, and clearCache empties it", 
     assert.ok((await sileroSegments(page)) >= 2);
     assert.ok((await cachedRoles(page, current.name)).includes("sileroVad"), "the model was not cached on first use");
 
+    // A warm start fetches the page's precached files once (the page's own request,
+    // served network-first), not a second time to refill the cache.
+    requests.length = 0;
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60_000 });
+    const shell = ["/examples/web/app.js", "/examples/web/style.css", "/examples/pipelines/voice-python.json"];
+    assert.deepEqual(
+      shell.map((p) => requests.filter((r) => r === p).length),
+      [1, 1, 1],
+      `requests for ${shell.join(", ")} in one warm start: ${JSON.stringify(requests)}`,
+    );
+
     // Reload with every request for the package's files failing at the network.
     await context.route("**/js-sdk/**", (route) => route.abort());
     requests.length = 0;

@@ -139,7 +139,6 @@ async function run() {
 const APP_FILES = [
   // The SDK's own module (the runtime's files are cached by the service worker itself).
   "/js-sdk/dist/index.js",
-  "/js-sdk/dist/build-info.js",
   "/examples/web/index.html",
   "/examples/web/app.js",
   "/examples/web/live.js",

@@ -2,7 +2,7 @@
 // remotemedia-web: the package's command line.
 //
 //   copy-assets DIR [--only runtime|sw]
-//       Copies the SDK module (index.js, build-info.js) and the runtime's files into DIR,
+//       Copies the SDK module (index.js) and the runtime's files into DIR,
 //       for a page without a bundler (`import ... from "./DIR/index.js"`) or self-hosting
 //       (`assetsURL`), and the service worker as DIR/remotemedia-sw.js (for a site's
 //       root). Needs nothing else.
@@ -75,7 +75,7 @@ async function copyAssets(argv) {
     const { ASSET_FILES } = await import(pathToFileURL(path.join(pkg, "dist/index.js")).href);
     // The SDK module itself too: a page without a bundler imports DIR/index.js, which
     // finds the runtime's files beside it (no assetsURL needed).
-    for (const file of ["index.js", "build-info.js", ...Object.values(ASSET_FILES)]) {
+    for (const file of ["index.js", ...Object.values(ASSET_FILES)]) {
       copyFileSync(path.join(pkg, "dist", file), path.join(dir, file));
       copied.push(file);
       // A third-party model goes with its licence notice.

@@ -39,7 +39,10 @@ export interface RegisterOptions {
   scope?: string;
   /** The same `assetsURL` as given to `RemoteMedia.create`, when self-hosting the runtime's files. */
   assetsURL?: string | URL;
-  /** The page's own files to keep for offline starts (served network-first, from the cache when offline). */
+  /**
+   * The page's own files to keep for offline starts: fetched into the cache once, then served
+   * network-first (each network answer refreshes the cached copy; offline, the copy is served).
+   */
   precache?: string[];
   /** Cache events (quota errors, files that could not be cached, activation). */
   onEvent?: (event: ServiceWorkerEvent) => void;

@@ -13,8 +13,9 @@
 //
 // The cache name carries the package version and the build's hash; when a new build
 // activates (it waits until no open page runs the old one), older caches are deleted.
-// Files the page asks to keep (`precache`, an app shell) are network-first, from the
-// cache when offline. Other requests are not answered: the browser fetches them itself.
+// Files the page asks to keep (`precache`, an app shell) are fetched once, then served
+// network-first: each answer from the network replaces the cached copy, which is served
+// when offline. Other requests are not answered: the browser fetches them itself.
 // Quota and fetch errors are reported to the pages (`{type: "remotemedia-sw", event,
 // ...}` messages), never fatal.
 //
@@ -104,11 +105,16 @@ async function cacheRuntimeFile(cache, role, url) {
   }
 }
 
-/** Fetches the page's own files into the cache (served network-first). */
+/**
+ * Fetches into the cache those of the page's own files it does not hold yet. The others
+ * are not fetched again: serving them network-first keeps them fresh (see `fetch`), and
+ * fetching every file anew on each registration made every warm start download them twice.
+ */
 async function cacheAppFiles(cache, urls) {
   await Promise.all(
     urls.map(async (url) => {
       try {
+        if (await cache.match(keyOf(url))) return;
         const response = await fetch(url, { cache: "reload" });
         if (response.ok && response.type !== "opaque") await put(cache, keyOf(url), response);
         else await report("not-cached", { url, status: response.status, responseType: response.type });
@@ -219,9 +225,12 @@ self.addEventListener("fetch", (event) => {
         if (verified) return verified;
         return fetch(event.request);
       }
-      // Anything else: the network; offline, what the page asked us to keep.
+      // Anything else: the network; offline, what the page asked us to keep. A file the
+      // page asked us to keep is refreshed from each answer the network gives.
       try {
-        return await fetch(event.request);
+        const response = await fetch(event.request);
+        if (hit && response.ok && response.type === "basic" && !response.redirected) event.waitUntil(put(cache, key, response.clone()));
+        return response;
       } catch (err) {
         if (hit) return hit;
         throw err;
