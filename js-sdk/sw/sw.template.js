@@ -226,10 +226,11 @@ self.addEventListener("fetch", (event) => {
         return fetch(event.request);
       }
       // Anything else: the network; offline, what the page asked us to keep. A file the
-      // page asked us to keep is refreshed from each answer the network gives.
+      // page asked us to keep is refreshed from each whole answer (200) the network gives
+      // (a 206 range cannot be cached).
       try {
         const response = await fetch(event.request);
-        if (hit && response.ok && response.type === "basic" && !response.redirected) event.waitUntil(put(cache, key, response.clone()));
+        if (hit && response.status === 200 && response.type === "basic" && !response.redirected) event.waitUntil(put(cache, key, response.clone()));
         return response;
       } catch (err) {
         if (hit) return hit;
