@@ -7,8 +7,8 @@
 //!
 //! - [`runtime`]: [`WorkerRuntime`], the wasm-bindgen class the worker script uses:
 //!   validate, batch runs, sessions, cancellation.
-//! - [`boundary`]: JS values in and out through serde-wasm-bindgen (manifests, items
-//!   and results cross as plain objects, never JSON text).
+//! - [`boundary`]: JS values in (through serde-wasm-bindgen) and out (keys made once):
+//!   manifests, items and results cross as plain objects, never JSON text.
 //! - [`python`]: the bridge to the Python (Pyodide) worker: Python nodes become
 //!   [`remotemedia_runtime::node::AsyncNode`]s whose calls go over a `MessagePort`.
 //! - [`remote`]: nodes on servers (`host`, `RemotePipelineNode`) over a WebSocket to

@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::boundary::{from_js, to_js};
+use crate::boundary::{from_js, key, to_js};
 use crate::python::PythonNodes;
 use crate::remote::WebSocketRemote;
 use crate::request::{running_request, tagged};
@@ -557,8 +557,8 @@ impl Payloads {
             Payloads::Inline => Ok(result),
             Payloads::Buffers { out, .. } => {
                 let answer = Object::new();
-                Reflect::set(&answer, &"result".into(), &result)?;
-                Reflect::set(&answer, &"buffers".into(), &out)?;
+                Reflect::set(&answer, &key("result"), &result)?;
+                Reflect::set(&answer, &key("buffers"), &out)?;
                 Ok(answer.into())
             }
         }

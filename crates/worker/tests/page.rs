@@ -29,3 +29,28 @@ fn validate_reports_problems_with_paths() {
         assert_eq!(report["errors"][0]["path"], "nodes[0].node_type");
     }
 }
+
+#[wasm_bindgen_test]
+fn answers_cross_as_plain_js_objects_with_their_keys_kept() {
+    use serde_json::{json, Map, Value};
+    use wasm_bindgen::JsCast;
+    let answer = json!({"status": "success", "outputs": [1, 2.5, "text", null, true, [{"x": -3}]],
+        "outputs_by_node": {"p": [0]}, "metrics": {"total_ms": 0.125, "nodes": {"p": {"items_in": 1}}},
+        "a key longer than the thirty-two bytes kept": {"é": "ü"}});
+    // The second conversion takes its keys from the cache: the same value either way.
+    for _ in 0..2 {
+        let js = remotemedia_worker::boundary::to_js(&answer);
+        let object: &js_sys::Object = js.dyn_ref().expect("an object, not a Map");
+        assert!(js_sys::Object::get_prototype_of(object).is_truthy());
+        assert!(!js.is_instance_of::<js_sys::Map>());
+        let back: Value = serde_wasm_bindgen::from_value(js).unwrap();
+        assert_eq!(back, answer);
+    }
+    // More distinct keys than the cache keeps (node ids of many manifests) still convert.
+    let many: Map<String, Value> = (0..2000).map(|i| (format!("node{i}"), json!(i))).collect();
+    let back: Value = serde_wasm_bindgen::from_value(remotemedia_worker::boundary::to_js(
+        &Value::Object(many.clone()),
+    ))
+    .unwrap();
+    assert_eq!(back, Value::Object(many));
+}
