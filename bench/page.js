@@ -48,19 +48,42 @@ async function lena() {
   return new Uint8Array(await (await fetch("/node_modules/audio-lena/lena.wav")).arrayBuffer());
 }
 
-/** 1. Call overhead: a one-node PassThrough on a small item vs a bare echo worker. */
-export async function overhead({ reps, calls }) {
+/**
+ * 1. Call overhead: a one-node PassThrough on a small item vs a bare echo worker, in
+ * steady state: after `warmupCalls` calls of each (a new worker's JavaScript and
+ * WebAssembly are compiled to their optimised tiers only after some hundreds of calls;
+ * one block of 200 calls left the SDK at twice its steady-state time). `cold` is the
+ * first block of `calls` on a new RemoteMedia, for comparison. The measured blocks of
+ * the two take turns, so both see the same machine.
+ */
+export async function overhead({ reps, calls, warmupCalls }) {
   const rm = await RemoteMedia.create({ workers: 1 });
   const echo = echoWorker();
-  const sdk = await time(reps, async () => {
-    for (let i = 0; i < calls; i++) await rm.run(PASS, [i]);
-  });
-  const floor = await time(reps, async () => {
-    for (let i = 0; i < calls; i++) await echo.call(i);
-  });
+  const sdkBlock = async (n) => {
+    for (let i = 0; i < n; i++) await rm.run(PASS, [i]);
+  };
+  const echoBlock = async (n) => {
+    for (let i = 0; i < n; i++) await echo.call(i);
+  };
+  const t0 = performance.now();
+  await sdkBlock(calls);
+  const cold = (performance.now() - t0) / calls;
+  await sdkBlock(warmupCalls);
+  await echoBlock(warmupCalls);
+  const sdk = [];
+  const floor = [];
+  for (let r = 0; r < reps; r++) {
+    for (const [block, into] of r % 2 ? [[echoBlock, floor], [sdkBlock, sdk]] : [[sdkBlock, sdk], [echoBlock, floor]]) {
+      const start = performance.now();
+      await block(calls);
+      into.push((performance.now() - start) / calls);
+    }
+  }
   await rm.terminate();
   echo.terminate();
-  return { sdk: scale(sdk, 1 / calls), floor: scale(floor, 1 / calls), ratio: sdk.median / floor.median };
+  const s = stats(sdk);
+  const f = stats(floor);
+  return { sdk: s, floor: f, ratio: s.median / f.median, cold };
 }
 
 /**
