@@ -33,16 +33,20 @@ fn validate_reports_problems_with_paths() {
 #[wasm_bindgen_test]
 fn answers_cross_as_plain_js_objects_with_their_keys_kept() {
     use serde_json::{json, Map, Value};
-    use wasm_bindgen::JsCast;
+    use wasm_bindgen::{JsCast, JsValue};
     let answer = json!({"status": "success", "outputs": [1, 2.5, "text", null, true, [{"x": -3}]],
         "outputs_by_node": {"p": [0]}, "metrics": {"total_ms": 0.125, "nodes": {"p": {"items_in": 1}}},
         "a key longer than the thirty-two bytes kept": {"é": "ü"}});
     // The second conversion takes its keys from the cache: the same value either way.
     for _ in 0..2 {
         let js = remotemedia_worker::boundary::to_js(&answer);
-        let object: &js_sys::Object = js.dyn_ref().expect("an object, not a Map");
-        assert!(js_sys::Object::get_prototype_of(object).is_truthy());
-        assert!(!js.is_instance_of::<js_sys::Map>());
+        // A plain object: its prototype is Object.prototype (not a Map's).
+        let object: &js_sys::Object = js.dyn_ref().expect("an object");
+        let plain = js_sys::Object::get_prototype_of(&js_sys::Object::new());
+        assert_eq!(
+            JsValue::from(js_sys::Object::get_prototype_of(object)),
+            JsValue::from(plain)
+        );
         let back: Value = serde_wasm_bindgen::from_value(js).unwrap();
         assert_eq!(back, answer);
     }
