@@ -230,12 +230,12 @@ export async function stamp(dir) {
   const sha = (file) => createHash("sha256").update(readFileSync(path.join(dir, "dist", file))).digest("hex");
   const indexFile = path.join(dir, "dist/index.js");
   const index = readFileSync(indexFile, "utf8");
-  const literals = index.match(BUILD_LITERAL) ?? [];
-  if (literals.length !== 1) throw new Error(`dist/index.js: expected one BUILD literal (${UNSTAMPED}), found ${literals.length}`);
+  const found = (index.match(BUILD_LITERAL) ?? []).length;
+  if (found !== 1) throw new Error(`dist/index.js: expected one BUILD literal (${UNSTAMPED}), found ${found}`);
   const unstamped = index.replace(BUILD_LITERAL, UNSTAMPED);
-  writeFileSync(indexFile, unstamped);
-  // The runtime's files by role, from the SDK itself; importing it in Node also proves
-  // that the module touches no browser global (server-side rendering imports it).
+  // The runtime's files by role, from the SDK itself (whatever BUILD it carries now);
+  // importing it in Node also proves that the module touches no browser global
+  // (server-side rendering imports it).
   const { ASSET_FILES } = await import(pathToFileURL(indexFile).href);
   const files = Object.fromEntries(Object.entries(ASSET_FILES).map(([role, file]) => [role, sha(file)]));
   const hash = createHash("sha256");
