@@ -59,12 +59,12 @@ async function lena() {
 export async function overhead({ reps, calls, warmupCalls }) {
   const rm = await RemoteMedia.create({ workers: 1 });
   const echo = echoWorker();
-  const sdkBlock = async (n) => {
-    for (let i = 0; i < n; i++) await rm.run(PASS, [i]);
+  // `n` calls of `call`, one after the other.
+  const blockOf = (call) => async (n) => {
+    for (let i = 0; i < n; i++) await call(i);
   };
-  const echoBlock = async (n) => {
-    for (let i = 0; i < n; i++) await echo.call(i);
-  };
+  const sdkBlock = blockOf((i) => rm.run(PASS, [i]));
+  const echoBlock = blockOf((i) => echo.call(i));
   const t0 = performance.now();
   await sdkBlock(calls);
   const cold = (performance.now() - t0) / calls;
