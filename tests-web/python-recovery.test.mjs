@@ -51,6 +51,38 @@ for (const how of ["timeout", "abort"]) {
   });
 }
 
+test("a run's timeout and abort cover its wait for Python's start: it rejects while Python starts, the start goes on for the next run", async () => {
+  const r = await page.evaluate(async (text) => {
+    const rm = await window.sdk.RemoteMedia.create({ workers: 1 });
+    try {
+      const t0 = performance.now();
+      const late = await rm.run(text, ["a"], { timeoutMs: 5 }).catch((e) => e);
+      const lateAt = { ms: performance.now() - t0, python: rm.capabilities().python };
+      const controller = new AbortController();
+      // Aborted at Python's first start-up event, as a user's cancel button would be.
+      const aborted = await rm.run(text, ["b"], { signal: controller.signal, onProgress: (e) => e.stage === "python" && controller.abort() }).catch((e) => e);
+      const abortedAt = rm.capabilities().python;
+      const next = await rm.run(text, ["c"]);
+      return {
+        late: { name: late.name, message: late.message, timeoutMs: late.timeoutMs, ...lateAt },
+        aborted: { name: aborted.name, python: abortedAt },
+        next: next.outputs[0].results,
+        restarts: rm.capabilities().pythonRestarts,
+      };
+    } finally {
+      await rm.terminate();
+    }
+  }, TEXT);
+  assert.equal(r.late.name, "TimeoutError", JSON.stringify(r.late));
+  assert.equal(r.late.timeoutMs, 5);
+  assert.match(r.late.message, /within 5 ms: Python was still starting \(.+\)/);
+  assert.equal(r.late.python, "starting");
+  assert.equal(r.aborted.name, "AbortError");
+  assert.equal(r.aborted.python, "starting");
+  assert.deepEqual(r.next, { uppercase: "C" });
+  assert.equal(r.restarts, 0, "the start was not begun again");
+});
+
 test("defaultTimeoutMs: a run that gives no timeout still cannot wait forever", async () => {
   const r = await page.evaluate(
     async ({ manifest, text }) => {

@@ -101,9 +101,12 @@ export interface CreateOptions {
 
 /** Options of {@link RemoteMedia.run}. */
 export interface RunOptions {
-  /** Aborts the run (rejects with AbortError). */
+  /** Aborts the run (rejects with AbortError), also while it waits for Python's start. */
   signal?: AbortSignal;
-  /** Rejects with TimeoutError after this many milliseconds. */
+  /**
+   * Rejects with TimeoutError after this many milliseconds from the call, the wait for
+   * Python's start included (the start goes on for later runs; the error names its stage).
+   */
   timeoutMs?: number;
   /** `false` keeps outputs in wire form (JSON envelopes), as the CLIs print them. Default true. */
   decode?: boolean;

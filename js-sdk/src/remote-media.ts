@@ -179,7 +179,12 @@ export class RemoteMedia {
    * Parses and validates (once per distinct manifest), fetches the model files it needs
    * and starts Python if it needs it.
    */
-  private async prepare(manifest: Manifest, onPythonProgress?: (event: ProgressEvent) => void): Promise<PreparedManifest> {
+  /**
+   * The manifest checked and compiled by the runtime, its model files fetched and Python
+   * started if it needs it. `run` is what a run waits for Python with: its progress
+   * listener, its abort signal and its time left (see PythonSupervisor.startFor).
+   */
+  private async prepare(manifest: Manifest, run: Parameters<PythonSupervisor["startFor"]>[0] = {}): Promise<PreparedManifest> {
     if (this.terminated) throw new RemoteMediaError("this RemoteMedia instance was terminated");
     const prepared = this.manifests.prepare(isBytes(manifest) ? this.readPackage(manifest).manifest : manifest);
     // The runtime says which model files the nodes need: fetched before the first request.
@@ -189,7 +194,7 @@ export class RemoteMedia {
     // The runtime says which nodes run in Python (and which packages they need).
     if (prepared.needsPython) {
       if (this.python.off) throw new RemoteMediaError("this manifest has Python nodes but Python is disabled (python: false)");
-      await (onPythonProgress ? this.python.startWatching(onPythonProgress) : this.python.start());
+      await this.python.startFor(run);
     }
     return prepared;
   }
@@ -210,9 +215,15 @@ export class RemoteMedia {
       options = { ...options, timeoutMs: this.options.defaultTimeoutMs };
     if (options.signal?.aborted) throw new AbortError(); // never sent
     const tell = progressTo(options.onProgress);
-    const prepared = await this.prepare(manifest, tell && ((python) => tell({ stage: "python", python })));
-    const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
+    // The time limit counts from here: waiting for Python's start is part of the run.
     const deadline = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
+    const prepared = await this.prepare(manifest, {
+      listener: tell && ((python) => tell({ stage: "python", python })),
+      signal: options.signal,
+      deadline,
+      timeoutMs: options.timeoutMs,
+    });
+    const transfer = (this.options.transport ?? "transfer") === "transfer" && options.decode !== false;
     let worker: ExecutorWorker;
     let answer: Answer;
     for (let attempt = 1; ; attempt++) {

@@ -31,6 +31,14 @@ export type PythonInit = {
 };
 
 /**
+ * Python worker (the host, or an interpreter) -> whoever started it, on the worker
+ * itself: its script has run and its `onmessage` listens. The starter sends the worker's
+ * one message ({@link PythonInit}, {@link ToInterpreter}) only then, so a start never
+ * depends on how an engine queues messages for a module worker still loading its script.
+ */
+export type PythonLoaded = { type: "loaded" };
+
+/**
  * Main thread -> Python worker over `control`: `connect` hands over a channel to one
  * executor worker (`connection` names it); `disconnect` says that executor worker is
  * gone, so the node instances it made and never released are released.
@@ -75,9 +83,9 @@ export const CANCELLED_FIRST = 3;
 export const CANCELLED_RING = 64;
 export const INTERRUPT_SLOTS = CANCELLED_FIRST + CANCELLED_RING;
 
-/** Python worker -> main thread, over `control`. */
+/** Python worker -> main thread, over `control` (the page times each `progress` stage itself). */
 export type PythonEvent =
-  | { type: "progress"; stage: string; elapsedMs: number }
+  | { type: "progress"; stage: string }
   | { type: "ready"; startMs: number; breakdown: PythonStartup; interrupts: boolean; network: boolean }
   /** How many interpreters run now (sent when it changes). */
   | { type: "interpreters"; count: number }

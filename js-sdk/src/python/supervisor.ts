@@ -8,12 +8,12 @@
 import { spawnWorker } from "../assets.js";
 import type { AssetURLs } from "../assets.js";
 import { crossOriginIsolated } from "../environment.js";
-import { AssetError, RemoteMediaError } from "../errors.js";
+import { AbortError, AssetError, RemoteMediaError, TimeoutError } from "../errors.js";
 import { DEFAULT_PYTHON_INTERPRETERS } from "../options.js";
 import type { CreateOptions, ProgressEvent } from "../options.js";
 import type { ExecutorWorker } from "../pool/executor-worker.js";
 import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERRUPT_SLOTS, RUNNING_SLOT } from "../protocol/python.js";
-import type { PythonEvent, PythonInit, PythonStartup, ToPythonControl } from "../protocol/python.js";
+import type { PythonEvent, PythonInit, PythonLoaded, PythonStartup, ToPythonControl } from "../protocol/python.js";
 import type { Capabilities } from "../types.js";
 
 /** How long interrupted Python code has to stop before its worker is replaced (ms). */
@@ -68,18 +68,47 @@ export class PythonSupervisor {
 
   /** Listeners of the start-up's progress besides `options.onProgress` (runs that wait for it). */
   private startListeners = new Set<(event: ProgressEvent) => void>();
+  /** The start-up's last stage, for the error of a run that stopped waiting for it. */
+  private stage = "";
 
   /**
-   * Starts Python if needed and resolves when it is ready, telling `listener` the
-   * start-up's progress meanwhile (a run's own `onProgress`).
+   * Starts Python if needed and resolves when it is ready, telling `listener` (a run's
+   * own `onProgress`) the start-up's progress meanwhile. A run stops waiting when
+   * `signal` aborts (AbortError) or at `deadline` (a `performance.now()` time: a
+   * TimeoutError of `timeoutMs` ms naming the stage Python had reached); the start goes
+   * on for the runs after it. Rejects with the start's own error (AssetError,
+   * RemoteMediaError) when it fails.
    */
-  async startWatching(listener: (event: ProgressEvent) => void): Promise<void> {
+  async startFor(run: {
+    listener?: (event: ProgressEvent) => void;
+    signal?: AbortSignal;
+    deadline?: number;
+    timeoutMs?: number;
+  }): Promise<void> {
     if (this.state === "ready") return this.start();
-    this.startListeners.add(listener);
+    const { listener, signal, deadline, timeoutMs } = run;
+    if (listener) this.startListeners.add(listener);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort = () => {};
     try {
-      await this.start();
+      await Promise.race([
+        this.start(),
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(new AbortError());
+          if (signal?.aborted) onAbort();
+          signal?.addEventListener("abort", onAbort, { once: true });
+          if (deadline !== undefined) {
+            const ms = timeoutMs ?? 0;
+            const late = () =>
+              reject(new TimeoutError(ms, `the run did not finish within ${ms} ms: Python was still starting (${this.stage})`));
+            timer = setTimeout(late, Math.max(0, deadline - performance.now()));
+          }
+        }),
+      ]);
     } finally {
-      this.startListeners.delete(listener);
+      if (listener) this.startListeners.delete(listener);
+      signal?.removeEventListener("abort", onAbort);
+      clearTimeout(timer);
     }
   }
 
@@ -89,6 +118,7 @@ export class PythonSupervisor {
     if (this.ready) return this.ready;
     const t0 = performance.now();
     const progress = (stage: string, elapsedMs: number) => {
+      this.stage = stage;
       const event: ProgressEvent = { stage, component: "python", elapsedMs, python: this.state };
       this.options.onProgress?.(event);
       for (const listener of this.startListeners) listener(event);
@@ -111,7 +141,7 @@ export class PythonSupervisor {
     this.ready = new Promise<void>((resolve, reject) => {
       control.port1.onmessage = (event: MessageEvent<PythonEvent>) => {
         const m = event.data;
-        if (m.type === "progress") progress(m.stage, m.elapsedMs);
+        if (m.type === "progress") progress(m.stage, performance.now() - t0);
         else if (m.type === "interpreters") this.interpreters = m.count;
         else if (m.type === "ready") {
           this.state = "ready";
@@ -146,7 +176,14 @@ export class PythonSupervisor {
       interrupts: this.interrupts?.buffer as SharedArrayBuffer | undefined,
       maxInterpreters: this.options.pythonInterpreters ?? DEFAULT_PYTHON_INTERPRETERS,
     };
-    python.postMessage(init, [control.port2]);
+    // Sent once the worker listens (PythonLoaded). Executor workers' channels may go out
+    // at once: what is posted on `control` waits in its other end until that arrives.
+    python.onmessage = (event: MessageEvent<PythonLoaded>) => {
+      if (event.data?.type !== "loaded") return;
+      python.onmessage = null;
+      progress("the Python worker is running", performance.now() - t0);
+      python.postMessage(init, [control.port2]);
+    };
     for (const w of this.workers()) this.connect(w);
     return this.ready;
   }

@@ -28,12 +28,14 @@ import type {
   ToInterpreter,
   ToInterpreterControl,
   PythonInit,
+  PythonLoaded,
   ToPythonControl,
 } from "../../protocol/python.js";
 
-import { fetchAsset, spawnWorker } from "../../assets.js";
+import { spawnWorker } from "../../assets.js";
 import { AssetError } from "../../errors.js";
-import { pyodideFiles, snapshotKey } from "./snapshot.js";
+import { compiledPyodide, sharedSnapshot } from "./shared-files.js";
+import { pyodideFiles } from "./snapshot.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -77,52 +79,6 @@ function tell(message: PythonEvent): void {
 }
 
 const errorAnswer = (message: string) => JSON.stringify({ error: { message, traceback: null } });
-
-/**
- * Pyodide's WebAssembly, fetched, checked and compiled once here and handed to every
- * interpreter (a `WebAssembly.Module` crosses to a nested worker without a copy of its
- * code): each interpreter then compiles nothing. A failure is retried by the next
- * interpreter that needs it.
- */
-let pyodideModule: Promise<WebAssembly.Module> | null = null;
-function compiledPyodide(): Promise<WebAssembly.Module> {
-  if (!pyodideModule) {
-    const url = pyodideFiles(init!.assets, init!.indexURL).wasm;
-    const compiling = fetchAsset(url, "wasm").then((bytes) =>
-      WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>).catch((err: unknown) => {
-        throw new AssetError(`${url}: the WebAssembly does not compile: ${String((err as Error)?.message ?? err)}`, url);
-      }),
-    );
-    compiling.catch(() => {
-      if (pyodideModule === compiling) pyodideModule = null;
-    });
-    pyodideModule = compiling;
-  }
-  return pyodideModule;
-}
-
-/**
- * The memory snapshot the first interpreter made or restored, read once from the Cache
- * API for the interpreters after it (each restores a copy; reading the cache in every
- * interpreter left about 30 MiB more in each, measured in bench/results/python.md).
- * Null when there is none (snapshots off, or no Cache API).
- */
-let snapshotBytes: Promise<Uint8Array | undefined> | null = null;
-function sharedSnapshot(): Promise<Uint8Array | undefined> {
-  const { snapshotCache, assets, indexURL } = init!;
-  if (!snapshotCache || typeof caches === "undefined") return Promise.resolve(undefined);
-  snapshotBytes ??= caches
-    .open(snapshotCache)
-    .then((cache) => cache.match(snapshotKey(pyodideFiles(assets, indexURL).base)))
-    .then(async (hit) => (hit ? new Uint8Array(await hit.arrayBuffer()) : undefined))
-    .catch(() => undefined);
-  const read = snapshotBytes;
-  // None yet (the first interpreter had not saved it): look again next time.
-  void read.then((bytes) => {
-    if (!bytes && snapshotBytes === read) snapshotBytes = null;
-  });
-  return read;
-}
 
 /**
  * Starts an interpreter. `first` is the one started with the host: its progress, its
@@ -191,9 +147,18 @@ function spawn(first: boolean): Interpreter {
     answer?.({ response: String(event.data?.response), ...(typeof created === "number" ? { created } : {}) });
   };
   const { assets, indexURL, snapshotCache, network, interrupts } = init!;
-  // The worker loads its script meanwhile; its one message waits for the compiled module
-  // (and, after the first interpreter, the snapshot's bytes: a copy each).
-  Promise.all([compiledPyodide(), first ? undefined : sharedSnapshot()]).then(
+  // The worker loads its script meanwhile; its one message waits for that (PythonLoaded),
+  // for the compiled module and, after the first interpreter, the snapshot's bytes (a copy each).
+  const loaded = new Promise<void>((resolve) => {
+    worker.onmessage = (event: MessageEvent<PythonLoaded>) => {
+      if (event.data?.type !== "loaded") return;
+      worker.onmessage = null;
+      if (first) tell({ type: "progress", stage: "starting the interpreter" });
+      resolve();
+    };
+  });
+  const files = pyodideFiles(assets, indexURL);
+  Promise.all([compiledPyodide(files.wasm), first ? undefined : sharedSnapshot(snapshotCache, files.base), loaded]).then(
     ([pyodide, snapshot]) =>
       worker.postMessage(
         {
@@ -289,7 +254,7 @@ async function interpreterFor(scope: string | null): Promise<Interpreter> {
         `every Python interpreter (${init!.maxInterpreters}, the pythonInterpreters limit) holds node instances of other manifests (open sessions): close one, or raise pythonInterpreters`,
       );
     }
-    tell({ type: "progress", stage: "starting a Python interpreter for a manifest's modules", elapsedMs: 0 });
+    tell({ type: "progress", stage: "starting a Python interpreter for a manifest's modules" });
     interpreter = spawn(false);
     keepSpare = true;
   }
@@ -392,6 +357,7 @@ export function startHost(message: PythonInit): void {
   if (page) return;
   page = message.control;
   init = message;
+  tell({ type: "progress", stage: "fetching and compiling Pyodide's WebAssembly" });
   page.onmessage = (e: MessageEvent<ToPythonControl>) => {
     if (e.data?.type === "connect" && e.data.port) connect(e.data.port, e.data.connection);
     if (e.data?.type === "disconnect") disconnect(e.data.connection);

@@ -57,7 +57,7 @@ function send(message: FromInterpreter): void {
 }
 
 function progress(stage: string): void {
-  send({ type: "progress", stage, elapsedMs: performance.now() - started });
+  send({ type: "progress", stage });
 }
 
 async function start(message: ToInterpreter): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { startHost } from "./host.js";
 import { startInterpreter } from "./interpreter.js";
-import type { ToInterpreter, PythonInit } from "../../protocol/python.js";
+import type { ToInterpreter, PythonInit, PythonLoaded } from "../../protocol/python.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -19,3 +19,5 @@ self.onmessage = (event: MessageEvent<PythonInit | ToInterpreter>) => {
   // One role per worker, taken from the first message; nothing else listens here.
   self.onmessage = null;
 };
+// Listening now: the starter sends the one message (see PythonLoaded).
+self.postMessage({ type: "loaded" } satisfies PythonLoaded);
