@@ -2,7 +2,8 @@
 // rejects with its own error, the Python worker is replaced, and later runs work.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { createRemoteMedia, sdkPage, useBrowser } from "./helpers.mjs";
+import { createRemoteMedia, root, sdkPage, useBrowser } from "./helpers.mjs";
+import { serve } from "../js-sdk/node/server.mjs";
 
 const ctx = useBrowser();
 let page;
@@ -63,7 +64,10 @@ test("a run's timeout and abort cover its wait for Python's start: it rejects wh
       const aborted = await rm.run(text, ["b"], { signal: controller.signal, onProgress: (e) => e.stage === "python" && controller.abort() }).catch((e) => e);
       const abortedAt = rm.capabilities().python;
       const next = await rm.run(text, ["c"]);
+      // Longer than a timer can wait (2^31 - 1 ms): waits, rather than firing at once.
+      const huge = await rm.run(text, ["d"], { timeoutMs: 2 ** 63 }).then((r) => r.outputs[0].results, (e) => e.name);
       return {
+        huge,
         late: { name: late.name, message: late.message, timeoutMs: late.timeoutMs, ...lateAt },
         aborted: { name: aborted.name, python: abortedAt },
         next: next.outputs[0].results,
@@ -80,8 +84,45 @@ test("a run's timeout and abort cover its wait for Python's start: it rejects wh
   assert.equal(r.aborted.name, "AbortError");
   assert.equal(r.aborted.python, "starting");
   assert.deepEqual(r.next, { uppercase: "C" });
+  assert.deepEqual(r.huge, { uppercase: "D" });
   assert.equal(r.restarts, 0, "the start was not begun again");
 });
+
+// The Python worker's script is loaded twice: by the page (the host), then by the host
+// (the interpreter). The server leaves one of those loads unanswered, as a stalled load.
+for (const [which, stalled, stage] of [
+  ["the Python worker's", 1, "the Python worker's script did not load in 1000 ms: loading it again"],
+  ["the interpreter's", 2, "the interpreter's script did not load in 1000 ms: loading it again"],
+]) {
+  test(`${which} script load stalls: after pythonLoadStallMs it is loaded again and Python starts`, { timeout: 120_000 }, async () => {
+    let loads = 0;
+    const server = await serve(root, { onRequest: (p) => (p.endsWith("/python-worker.js") && ++loads === stalled ? "hold" : undefined) });
+    const stallPage = await ctx.browser.newPage();
+    try {
+      await stallPage.goto(`${server.url}/js-sdk/node/harness.html`);
+      await stallPage.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
+      const r = await stallPage.evaluate(async (text) => {
+        const stages = [];
+        const bad = await window.sdk.RemoteMedia.create({ pythonLoadStallMs: Number.NaN }).catch((e) => `${e.name}: ${e.message}`);
+        const rm = await window.sdk.RemoteMedia.create({ workers: 1, pythonLoadStallMs: 1000, onProgress: (e) => e.component === "python" && stages.push(e.stage) });
+        try {
+          const out = await rm.run(text, ["stalled"]);
+          return { bad, stages, results: out.outputs[0].results, python: rm.capabilities().python };
+        } finally {
+          await rm.terminate();
+        }
+      }, TEXT);
+      assert.equal(r.bad, "RemoteMediaError: options.pythonLoadStallMs must be a number of milliseconds >= 0, got NaN");
+      assert.ok(r.stages.includes(stage), JSON.stringify(r.stages));
+      assert.deepEqual(r.results, { uppercase: "STALLED" });
+      assert.equal(r.python, "ready");
+      assert.equal(loads, 3, "the stalled load, its second try, and the other load");
+    } finally {
+      await stallPage.close();
+      await server.close();
+    }
+  });
+}
 
 test("defaultTimeoutMs: a run that gives no timeout still cannot wait forever", async () => {
   const r = await page.evaluate(

@@ -78,6 +78,13 @@ export interface CreateOptions {
    */
   pythonInterpreters?: number;
   /**
+   * How long the Python worker's script (and each interpreter's) may take to load before
+   * it is loaded once more (ms, default 30000): a browser can stall a load without an
+   * error. The second load is waited for without a bound, so a slow network only costs
+   * this long. Raise it where 30 s is not enough for about 1.2 MB.
+   */
+  pythonLoadStallMs?: number;
+  /**
    * The `timeoutMs` of runs that give none (milliseconds): with it, no run of this
    * instance waits forever (a Python node that never returns, for example). Default:
    * none, as long recordings may take long.
@@ -133,6 +140,14 @@ export type RunProgress = { stage: "python"; python: ProgressEvent } | ({ stage:
 export const DEFAULT_PYTHON_INTERPRETERS = 4;
 export const MAX_PYTHON_INTERPRETERS = 64;
 
+/**
+ * `ms` as a timer delay: timers take at most 2^31 - 1 ms (about 24.8 days) and fire at
+ * once for more (Infinity included), so a longer time limit waits that long instead.
+ */
+export function timerDelay(ms: number): number {
+  return Math.min(Math.max(0, ms), 2 ** 31 - 1);
+}
+
 /** Executor workers when `workers` is not given: one core is left to the page, 4 at most. */
 export function defaultWorkerCount(): number {
   const cores = typeof navigator !== "undefined" ? navigator.hardwareConcurrency || 2 : 2;
@@ -145,13 +160,15 @@ function isMilliseconds(value: unknown): boolean {
 
 /**
  * Throws RemoteMediaError naming the first option of {@link CreateOptions} that cannot
- * be used (`defaultTimeoutMs`, `pythonInterpreters`, the shape of `limits`; the ranges of
+ * be used (`defaultTimeoutMs`, `pythonLoadStallMs`, `pythonInterpreters`, the shape of `limits`; the ranges of
  * `limits` are the runtime's to check).
  */
 export function checkCreateOptions(options: CreateOptions): void {
-  const { defaultTimeoutMs, pythonInterpreters, limits } = options;
-  if (defaultTimeoutMs !== undefined && !isMilliseconds(defaultTimeoutMs)) {
-    throw new RemoteMediaError(`options.defaultTimeoutMs must be a number of milliseconds >= 0, got ${String(defaultTimeoutMs)}`);
+  const { defaultTimeoutMs, pythonInterpreters, pythonLoadStallMs, limits } = options;
+  for (const [name, value] of Object.entries({ defaultTimeoutMs, pythonLoadStallMs })) {
+    if (value !== undefined && !isMilliseconds(value)) {
+      throw new RemoteMediaError(`options.${name} must be a number of milliseconds >= 0, got ${String(value)}`);
+    }
   }
   if (
     pythonInterpreters !== undefined &&

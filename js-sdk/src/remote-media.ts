@@ -28,7 +28,7 @@ import { ManifestCache } from "./manifest/cache.js";
 import type { PreparedManifest } from "./manifest/cache.js";
 import { ModelFiles } from "./manifest/models.js";
 import { bytesOf, isBytes, readPackageBytes } from "./manifest/package.js";
-import { checkCreateOptions, checkRunArguments, defaultWorkerCount } from "./options.js";
+import { checkCreateOptions, checkRunArguments, defaultWorkerCount, timerDelay } from "./options.js";
 import type { CreateOptions, ProgressEvent, RunOptions, RunProgress } from "./options.js";
 import type { Answer } from "./pool/executor-worker.js";
 import type { ExecutorWorker } from "./pool/executor-worker.js";
@@ -313,7 +313,7 @@ export class RemoteMedia {
         signal?.removeEventListener("abort", onAbort);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (waitMs !== undefined) timer = setTimeout(() => stop(new TimeoutError(timeoutMs ?? waitMs)), waitMs);
+      if (waitMs !== undefined) timer = setTimeout(() => stop(new TimeoutError(timeoutMs ?? waitMs)), timerDelay(waitMs));
       request.then(
         (v) => {
           cleanup();

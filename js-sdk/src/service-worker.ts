@@ -5,6 +5,7 @@
 import { BUILD } from "./build-info.js";
 import { ON_DEMAND_ASSETS, assetURLs, resolveBase } from "./assets.js";
 import { RemoteMediaError } from "./errors.js";
+import { timerDelay } from "./options.js";
 
 const PREFIX = "remotemedia-web-";
 // The default script, named through an expression no bundler evaluates: bundlers emit
@@ -115,10 +116,13 @@ export async function registerServiceWorker(options: RegisterOptions = {}): Prom
       if (e.data?.type === "remotemedia-sw" && (e.data.event === "precached" || e.data.event === "build-mismatch")) done();
     };
     // A worker that never answers (a script that is not this SDK's) must not hold the page.
-    const timer = setTimeout(() => {
-      options.onEvent?.({ event: "precache-timeout", cache: "" });
-      done();
-    }, options.precacheTimeoutMs ?? 120_000);
+    const timer = setTimeout(
+      () => {
+        options.onEvent?.({ event: "precache-timeout", cache: "" });
+        done();
+      },
+      timerDelay(options.precacheTimeoutMs ?? 120_000),
+    );
     navigator.serviceWorker.addEventListener("message", onMessage);
     active.postMessage({ type: "remotemedia-sw-runtime", build: BUILD.hash, files: assetURLs(base), onDemand: ON_DEMAND_ASSETS, precache });
   });

@@ -5,15 +5,16 @@
  * when the page is cross-origin isolated, else a restart), and replacing the worker
  * when it dies.
  */
-import { spawnWorker } from "../assets.js";
+import { DEFAULT_LOAD_STALL_MS, startAnnounced } from "../announced-worker.js";
+import type { AnnouncedWorker } from "../announced-worker.js";
 import type { AssetURLs } from "../assets.js";
 import { crossOriginIsolated } from "../environment.js";
 import { AbortError, AssetError, RemoteMediaError, TimeoutError } from "../errors.js";
-import { DEFAULT_PYTHON_INTERPRETERS } from "../options.js";
+import { DEFAULT_PYTHON_INTERPRETERS, timerDelay } from "../options.js";
 import type { CreateOptions, ProgressEvent } from "../options.js";
 import type { ExecutorWorker } from "../pool/executor-worker.js";
 import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERRUPT_SLOTS, RUNNING_SLOT } from "../protocol/python.js";
-import type { PythonEvent, PythonInit, PythonLoaded, PythonStartup, ToPythonControl } from "../protocol/python.js";
+import type { PythonEvent, PythonInit, PythonStartup, ToPythonControl } from "../protocol/python.js";
 import type { Capabilities } from "../types.js";
 
 /** How long interrupted Python code has to stop before its worker is replaced (ms). */
@@ -26,7 +27,7 @@ export type PythonStatus = Pick<
 >;
 
 export class PythonSupervisor {
-  private worker: Worker | null = null;
+  private worker: AnnouncedWorker | null = null;
   private state: PythonStatus["python"];
   private ready: Promise<void> | null = null;
   private restarts = 0;
@@ -101,7 +102,7 @@ export class PythonSupervisor {
             const ms = timeoutMs ?? 0;
             const late = () =>
               reject(new TimeoutError(ms, `the run did not finish within ${ms} ms: Python was still starting (${this.stage})`));
-            timer = setTimeout(late, Math.max(0, deadline - performance.now()));
+            timer = setTimeout(late, timerDelay(deadline - performance.now()));
           }
         }),
       ]);
@@ -125,47 +126,9 @@ export class PythonSupervisor {
     };
     this.state = "starting";
     progress("starting the Python worker", 0);
-    let python: Worker;
-    try {
-      python = spawnWorker(this.assets.pythonWorker, "remotemedia-python");
-    } catch (err) {
-      this.state = "failed";
-      progress(`Python could not start: ${String((err as Error)?.message ?? err)}`, performance.now() - t0);
-      return Promise.reject(err);
-    }
-    this.worker = python;
     const control = new MessageChannel();
-    this.control = control.port1;
     this.interrupts =
       crossOriginIsolated() && typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(INTERRUPT_SLOTS * 4)) : null;
-    this.ready = new Promise<void>((resolve, reject) => {
-      control.port1.onmessage = (event: MessageEvent<PythonEvent>) => {
-        const m = event.data;
-        if (m.type === "progress") progress(m.stage, performance.now() - t0);
-        else if (m.type === "interpreters") this.interpreters = m.count;
-        else if (m.type === "ready") {
-          this.state = "ready";
-          this.startup = m.breakdown;
-          this.interruptReady = m.interrupts;
-          progress("Python ready", performance.now() - t0);
-          resolve();
-        } else if (m.type === "fatal") {
-          // After start-up, a dead Python worker is replaced; before, the start failed.
-          if (this.state === "ready") return this.restart(m.message);
-          this.state = "failed";
-          progress(`Python could not start: ${m.message}`, performance.now() - t0);
-          reject(m.asset ? new AssetError(m.message, m.asset.url, m.asset.status, m.asset.contentType) : new RemoteMediaError(m.message));
-        }
-      };
-      python.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        const message = `the Python worker crashed: ${event.message || "script error"}`;
-        if (this.state === "ready") return this.restart(message);
-        this.state = "failed";
-        progress(`Python could not start: ${message}`, performance.now() - t0);
-        reject(new RemoteMediaError(message));
-      };
-    });
     const init: PythonInit = {
       type: "init",
       control: control.port2,
@@ -175,15 +138,57 @@ export class PythonSupervisor {
       network: this.options.pythonNetwork !== false,
       interrupts: this.interrupts?.buffer as SharedArrayBuffer | undefined,
       maxInterpreters: this.options.pythonInterpreters ?? DEFAULT_PYTHON_INTERPRETERS,
+      loadStallMs: this.options.pythonLoadStallMs ?? DEFAULT_LOAD_STALL_MS,
     };
-    // Sent once the worker listens (PythonLoaded). Executor workers' channels may go out
-    // at once: what is posted on `control` waits in its other end until that arrives.
-    python.onmessage = (event: MessageEvent<PythonLoaded>) => {
-      if (event.data?.type !== "loaded") return;
-      python.onmessage = null;
-      progress("the Python worker is running", performance.now() - t0);
-      python.postMessage(init, [control.port2]);
+    let settle = { resolve: () => {}, reject: (_: Error) => {} };
+    const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    // Before start-up ends a failure fails the start; after, the worker is replaced.
+    const fail = (message: string, err: Error) => {
+      if (this.state === "ready") return this.restart(message);
+      this.state = "failed";
+      progress(`Python could not start: ${message}`, performance.now() - t0);
+      settle.reject(err);
     };
+    const stallMs = init.loadStallMs;
+    try {
+      this.worker = startAnnounced(this.assets.pythonWorker, "remotemedia-python", {
+        stallMs,
+        onStall: () => progress(`the Python worker's script did not load in ${stallMs} ms: loading it again`, performance.now() - t0),
+        // Its one message goes once it listens. Executor workers' channels may go out at
+        // once: what is posted on `control` waits in its other end until that arrives.
+        onLoaded: (worker) => {
+          progress("the Python worker is running", performance.now() - t0);
+          worker.postMessage(init, [control.port2]);
+        },
+        onError: (detail) => {
+          const message = `the Python worker crashed: ${detail}`;
+          fail(message, new RemoteMediaError(message));
+        },
+      });
+    } catch (err) {
+      this.state = "failed";
+      progress(`Python could not start: ${String((err as Error)?.message ?? err)}`, performance.now() - t0);
+      return Promise.reject(err);
+    }
+    this.control = control.port1;
+    control.port1.onmessage = (event: MessageEvent<PythonEvent>) => {
+      const m = event.data;
+      if (m.type === "progress") progress(m.stage, performance.now() - t0);
+      else if (m.type === "interpreters") this.interpreters = m.count;
+      else if (m.type === "ready") {
+        this.state = "ready";
+        this.startup = m.breakdown;
+        this.interruptReady = m.interrupts;
+        progress("Python ready", performance.now() - t0);
+        settle.resolve();
+      } else if (m.type === "fatal") {
+        fail(
+          m.message,
+          m.asset ? new AssetError(m.message, m.asset.url, m.asset.status, m.asset.contentType) : new RemoteMediaError(m.message),
+        );
+      }
+    };
+    this.ready = ready;
     for (const w of this.workers()) this.connect(w);
     return this.ready;
   }
@@ -196,10 +201,9 @@ export class PythonSupervisor {
    */
   restart(reason: string): void {
     if (!this.worker || this.stopped) return;
-    this.worker.onerror = null;
     if (this.control) this.control.onmessage = null;
     this.control?.close();
-    this.worker.terminate();
+    this.worker.stop();
     this.worker = null;
     this.control = null;
     this.interrupts = null;
@@ -268,7 +272,7 @@ export class PythonSupervisor {
   /** Stops the Python worker for good. */
   terminate(): void {
     this.stopped = true;
-    this.worker?.terminate();
+    this.worker?.stop();
     this.control?.close();
   }
 }

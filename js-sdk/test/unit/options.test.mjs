@@ -1,7 +1,7 @@
 // options.ts: wrong options are typed errors naming the option, before anything starts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkCreateOptions, checkRunArguments, MAX_PYTHON_INTERPRETERS } from "../../src/options.ts";
+import { checkCreateOptions, checkRunArguments, MAX_PYTHON_INTERPRETERS, timerDelay } from "../../src/options.ts";
 import { InputError, RemoteMediaError } from "../../src/errors.ts";
 
 const named = (name) => (err) => err instanceof RemoteMediaError && err.message.includes(name);
@@ -10,6 +10,8 @@ test("create options out of range name themselves", () => {
   checkCreateOptions({});
   checkCreateOptions({ defaultTimeoutMs: 0, pythonInterpreters: MAX_PYTHON_INTERPRETERS, limits: { maxFrames: 1024 } });
   for (const value of [-1, Number.NaN, "10"]) assert.throws(() => checkCreateOptions({ defaultTimeoutMs: value }), named("defaultTimeoutMs"));
+  for (const value of [-1, Number.NaN, "10"]) assert.throws(() => checkCreateOptions({ pythonLoadStallMs: value }), named("pythonLoadStallMs"));
+  checkCreateOptions({ pythonLoadStallMs: 0 });
   for (const value of [0, 1.5, MAX_PYTHON_INTERPRETERS + 1, 2 ** 63])
     assert.throws(() => checkCreateOptions({ pythonInterpreters: value }), named("pythonInterpreters"));
   for (const value of [null, 5, { maxFrames: "big" }, { maxFrames: 10n }]) assert.throws(() => checkCreateOptions({ limits: value }), named("limits"));
@@ -22,4 +24,10 @@ test("run arguments of the wrong kind are typed errors", () => {
   assert.throws(() => checkRunArguments([], { signal: {} }), named("signal"));
   assert.throws(() => checkRunArguments([], { timeoutMs: -5 }), named("timeoutMs"));
   checkRunArguments([], { signal: new AbortController().signal, timeoutMs: 0 });
+});
+
+test("time limits longer than a timer can wait wait that long instead of firing at once", () => {
+  assert.equal(timerDelay(1500), 1500);
+  assert.equal(timerDelay(-3), 0);
+  for (const ms of [2 ** 31, 2 ** 63, Number.POSITIVE_INFINITY]) assert.equal(timerDelay(ms), 2 ** 31 - 1);
 });

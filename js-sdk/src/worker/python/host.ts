@@ -28,11 +28,11 @@ import type {
   ToInterpreter,
   ToInterpreterControl,
   PythonInit,
-  PythonLoaded,
   ToPythonControl,
 } from "../../protocol/python.js";
 
-import { spawnWorker } from "../../assets.js";
+import { startAnnounced } from "../../announced-worker.js";
+import type { AnnouncedWorker } from "../../announced-worker.js";
 import { AssetError } from "../../errors.js";
 import { compiledPyodide, sharedSnapshot } from "./shared-files.js";
 import { pyodideFiles } from "./snapshot.js";
@@ -41,7 +41,7 @@ declare const self: DedicatedWorkerGlobalScope;
 
 /** One interpreter worker and the requests it has not answered. */
 interface Interpreter {
-  worker: Worker;
+  worker: AnnouncedWorker;
   control: MessagePort;
   requests: MessagePort;
   /** Its scope; `undefined` until the first request takes it (the one started with the host). */
@@ -86,8 +86,21 @@ const errorAnswer = (message: string) => JSON.stringify({ error: { message, trac
  * are. Later ones report a failure to start to the request that needed them.
  */
 function spawn(first: boolean): Interpreter {
+  const { assets, indexURL, snapshotCache, network, interrupts, loadStallMs } = init!;
+  let crashed: (message: string) => void = () => {};
+  let listening: (worker: Worker) => void = () => {};
+  const loaded = new Promise<Worker>((resolve) => (listening = resolve));
   // This script by its location, not import.meta.url (Parcel rewrites that to a file path).
-  const worker = spawnWorker(self.location.href, "remotemedia-python-interpreter");
+  const worker = startAnnounced(self.location.href, "remotemedia-python-interpreter", {
+    stallMs: loadStallMs,
+    onStall: () =>
+      first && tell({ type: "progress", stage: `the interpreter's script did not load in ${loadStallMs} ms: loading it again` }),
+    onLoaded: (w) => {
+      if (first) tell({ type: "progress", stage: "starting the interpreter" });
+      listening(w);
+    },
+    onError: (message) => crashed(message),
+  });
   const control = new MessageChannel();
   const requests = new MessageChannel();
   const interpreter: Interpreter = {
@@ -130,9 +143,8 @@ function spawn(first: boolean): Interpreter {
       }
       if (m.type === "progress" && first) tell(m);
     };
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      const message = `the Python worker crashed: ${event.message || "script error"}`;
+    crashed = (detail) => {
+      const message = `the Python worker crashed: ${detail}`;
       if (first && !interpreter.started) tell({ type: "fatal", message });
       died(message);
     };
@@ -146,21 +158,12 @@ function spawn(first: boolean): Interpreter {
     const created = event.data?.created;
     answer?.({ response: String(event.data?.response), ...(typeof created === "number" ? { created } : {}) });
   };
-  const { assets, indexURL, snapshotCache, network, interrupts } = init!;
-  // The worker loads its script meanwhile; its one message waits for that (PythonLoaded),
-  // for the compiled module and, after the first interpreter, the snapshot's bytes (a copy each).
-  const loaded = new Promise<void>((resolve) => {
-    worker.onmessage = (event: MessageEvent<PythonLoaded>) => {
-      if (event.data?.type !== "loaded") return;
-      worker.onmessage = null;
-      if (first) tell({ type: "progress", stage: "starting the interpreter" });
-      resolve();
-    };
-  });
+  // The worker loads its script meanwhile; its one message waits for it to listen, for
+  // the compiled module and, after the first interpreter, the snapshot's bytes (a copy each).
   const files = pyodideFiles(assets, indexURL);
   Promise.all([compiledPyodide(files.wasm), first ? undefined : sharedSnapshot(snapshotCache, files.base), loaded]).then(
-    ([pyodide, snapshot]) =>
-      worker.postMessage(
+    ([pyodide, snapshot, listener]) =>
+      listener.postMessage(
         {
           type: "interpreter",
           control: control.port2,
@@ -205,7 +208,7 @@ function startSpare(): void {
 function stop(interpreter: Interpreter): void {
   const at = interpreters.indexOf(interpreter);
   if (at < 0) return; // stopped already
-  interpreter.worker.terminate();
+  interpreter.worker.stop();
   interpreter.control.close();
   interpreter.requests.close();
   interpreters.splice(at, 1);
