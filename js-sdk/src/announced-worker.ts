@@ -2,11 +2,8 @@
  * Starting a worker whose script announces that it listens (`{ type: "loaded" }`, the
  * Python worker's PythonLoaded), with a second try when its load stalls.
  */
-import { spawnWorker } from "./assets.js";
-import { timerDelay } from "./options.js";
-
-/** The default of `CreateOptions.pythonLoadStallMs`. */
-export const DEFAULT_LOAD_STALL_MS = 30_000;
+import { nextAttempt, spawnWorker } from "./assets.js";
+import { timerDelay } from "./timers.js";
 
 /** What {@link startAnnounced} calls back. */
 export interface AnnouncedHandlers {
@@ -33,11 +30,9 @@ export interface AnnouncedWorker {
  * and calls `onLoaded` once it says it listens. A browser can stall a worker's start
  * without an error event (a Firefox 153 reload once never started Python, for 180 s;
  * where it stalled was not found). So a worker that has not said so after `stallMs` is
- * terminated and the script started again under another URL (`attempt=2` in its query,
- * or one more than the URL had), so nothing of the first load is reused, while a service
- * worker, which keys files without their query, still serves it. The second load is
- * waited for without a bound: a slow network is no stall. Only http(s) URLs are tried
- * again.
+ * terminated and the script started again under another URL ({@link nextAttempt}). The
+ * second load is waited for without a bound: a slow network is no stall. Only http(s)
+ * URLs are tried again.
  */
 export function startAnnounced(url: string, name: string, handlers: AnnouncedHandlers): AnnouncedWorker {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -65,10 +60,8 @@ export function startAnnounced(url: string, name: string, handlers: AnnouncedHan
     timer = setTimeout(() => {
       detach(current);
       handlers.onStall();
-      const again = new URL(url);
-      again.searchParams.set("attempt", String((Number(again.searchParams.get("attempt")) || 1) + 1));
       try {
-        current = launch(again.href);
+        current = launch(nextAttempt(url));
       } catch (err) {
         handlers.onError(String((err as Error)?.message ?? err));
       }

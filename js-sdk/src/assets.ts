@@ -9,6 +9,7 @@
  */
 import { BUILD } from "./build-info.js";
 import { AssetError } from "./errors.js";
+import { DEFAULT_LOAD_STALL_MS, timerDelay } from "./timers.js";
 
 /** The runtime's files, by role. The names are the files' names in `dist/`. */
 export const ASSET_FILES = {
@@ -182,16 +183,28 @@ const MAGIC: Record<string, number[]> = {
 /**
  * Fetches a runtime file and checks it is what it should be: HTTP success, and for
  * `kind` "wasm", "zip" or "onnx" the file's magic bytes (dev servers and SPA hosts
- * answer a missing file with their `index.html` and status 200). Rejects with
- * AssetError naming the URL, the status and the content type.
+ * answer a missing file with their `index.html` and status 200). A download that goes
+ * `stallMs` without a byte (default 30 s) is given up and made once more under another
+ * URL (see {@link nextAttempt}). Rejects with AssetError naming the URL, the status and
+ * the content type.
  */
-export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "onnx"): Promise<Uint8Array> {
-  let response: Response;
+export async function fetchAsset(
+  url: string,
+  kind: "wasm" | "zip" | "json" | "onnx",
+  stallMs: number = DEFAULT_LOAD_STALL_MS,
+): Promise<Uint8Array> {
+  let got: { response: Response; body: Uint8Array };
   try {
-    response = await fetch(url);
+    got = await download(url, stallMs).catch((err: unknown) => {
+      // A download can stall inside the browser without an error: once more, under another URL.
+      if (!(err instanceof Stalled) || !/^https?:/.test(url)) throw err;
+      return download(nextAttempt(url), stallMs);
+    });
   } catch (err) {
-    throw new AssetError(`could not fetch ${url}: ${String((err as Error)?.message ?? err)}`, url);
+    const why = err instanceof Stalled ? `no byte arrived for ${stallMs} ms, twice` : String((err as Error)?.message ?? err);
+    throw new AssetError(`could not fetch ${url}: ${why}`, url);
   }
+  const { response, body: bytes } = got;
   const contentType = response.headers.get("content-type") ?? "";
   if (!response.ok) {
     throw new AssetError(
@@ -201,7 +214,6 @@ export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "o
       contentType,
     );
   }
-  const bytes = new Uint8Array(await response.arrayBuffer());
   const magic = MAGIC[kind];
   if (magic && !magic.every((b, i) => bytes[i] === b)) {
     const what = contentType.includes("html") ? "an HTML page" : `${bytes.length} bytes that are not a ${kind} file`;
@@ -225,4 +237,62 @@ export async function fetchAsset(url: string, kind: "wasm" | "zip" | "json" | "o
     );
   }
   return bytes;
+}
+
+/** A download that went its time without a byte. */
+class Stalled extends Error {}
+
+/**
+ * `url` with the next `attempt` number in its query (2 for a URL without one): another
+ * URL for the same file, so nothing of a stalled load is reused, while a service worker
+ * (which keys files without their query) still serves it from its cache.
+ */
+export function nextAttempt(url: string): string {
+  const again = new URL(url);
+  again.searchParams.set("attempt", String((Number(again.searchParams.get("attempt")) || 1) + 1));
+  return again.href;
+}
+
+/**
+ * Fetches `url` and reads its whole body, or rejects with Stalled when the answer or the
+ * next chunk of it takes longer than `stallMs`: a slow download that keeps coming is no stall.
+ */
+async function download(url: string, stallMs: number): Promise<{ response: Response; body: Uint8Array }> {
+  const controller = new AbortController();
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const wait = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      controller.abort();
+    }, timerDelay(stallMs));
+  };
+  try {
+    wait();
+    const response = await fetch(url, { signal: controller.signal });
+    if (!response.body) return { response, body: new Uint8Array(await response.arrayBuffer()) };
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    for (;;) {
+      wait();
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.byteLength;
+    }
+    if (chunks.length === 1) return { response, body: chunks[0] };
+    const body = new Uint8Array(length);
+    let at = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return { response, body };
+  } catch (err) {
+    throw stalled ? new Stalled() : err;
+  } finally {
+    clearTimeout(timer);
+  }
 }

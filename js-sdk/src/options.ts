@@ -78,10 +78,12 @@ export interface CreateOptions {
    */
   pythonInterpreters?: number;
   /**
-   * How long the Python worker's script (and each interpreter's) may take to load before
-   * it is loaded once more (ms, default 30000): a browser can stall a load without an
-   * error. The second load is waited for without a bound, so a slow network only costs
-   * this long. Raise it where 30 s is not enough for about 1.2 MB.
+   * How long the Python worker's script (and each interpreter's) may take to load, and
+   * Python's downloads (Pyodide, its standard library, the remotemedia package) may go
+   * without a byte, before the load is made once more under another URL (ms, default
+   * 30000): a browser can stall a load without an error. A script's second load is
+   * waited for without a bound; a download that stalls twice fails with AssetError.
+   * Raise it where 30 s is not enough to load a 1.2 MB script.
    */
   pythonLoadStallMs?: number;
   /**
@@ -139,14 +141,6 @@ export type RunProgress = { stage: "python"; python: ProgressEvent } | ({ stage:
 /** Python interpreters at once: by default, and at most. */
 export const DEFAULT_PYTHON_INTERPRETERS = 4;
 export const MAX_PYTHON_INTERPRETERS = 64;
-
-/**
- * `ms` as a timer delay: timers take at most 2^31 - 1 ms (about 24.8 days) and fire at
- * once for more (Infinity included), so a longer time limit waits that long instead.
- */
-export function timerDelay(ms: number): number {
-  return Math.min(Math.max(0, ms), 2 ** 31 - 1);
-}
 
 /** Executor workers when `workers` is not given: one core is left to the page, 4 at most. */
 export function defaultWorkerCount(): number {

@@ -5,7 +5,7 @@
 import { BUILD } from "./build-info.js";
 import { ON_DEMAND_ASSETS, assetURLs, resolveBase } from "./assets.js";
 import { RemoteMediaError } from "./errors.js";
-import { timerDelay } from "./options.js";
+import { timerDelay } from "./timers.js";
 
 const PREFIX = "remotemedia-web-";
 // The default script, named through an expression no bundler evaluates: bundlers emit

@@ -28,7 +28,7 @@ export type PythonInit = {
   network: boolean;
   interrupts?: SharedArrayBuffer;
   maxInterpreters: number;
-  /** How long an interpreter's script may take to load before it is loaded once more (ms). */
+  /** How long an interpreter's script load, or a download, may stall before it is made once more (ms). */
   loadStallMs: number;
 };
 
@@ -57,7 +57,7 @@ export type ToPythonControl = { type: "connect"; port: MessagePort; connection: 
  * snapshot the host read once from the Cache API; the other fields are the page's, as
  * in {@link PythonInit}.
  */
-export type ToInterpreter = Omit<PythonInit, "type" | "maxInterpreters" | "loadStallMs"> & {
+export type ToInterpreter = Omit<PythonInit, "type" | "maxInterpreters"> & {
   type: "interpreter";
   pyodide: WebAssembly.Module;
   snapshot?: Uint8Array;

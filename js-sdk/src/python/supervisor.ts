@@ -5,12 +5,13 @@
  * when the page is cross-origin isolated, else a restart), and replacing the worker
  * when it dies.
  */
-import { DEFAULT_LOAD_STALL_MS, startAnnounced } from "../announced-worker.js";
+import { startAnnounced } from "../announced-worker.js";
 import type { AnnouncedWorker } from "../announced-worker.js";
 import type { AssetURLs } from "../assets.js";
 import { crossOriginIsolated } from "../environment.js";
 import { AbortError, AssetError, RemoteMediaError, TimeoutError } from "../errors.js";
-import { DEFAULT_PYTHON_INTERPRETERS, timerDelay } from "../options.js";
+import { DEFAULT_PYTHON_INTERPRETERS } from "../options.js";
+import { DEFAULT_LOAD_STALL_MS, timerDelay } from "../timers.js";
 import type { CreateOptions, ProgressEvent } from "../options.js";
 import type { ExecutorWorker } from "../pool/executor-worker.js";
 import { CANCELLED_FIRST, CANCELLED_NEXT, CANCELLED_RING, INTERRUPT_SLOT, INTERRUPT_SLOTS, RUNNING_SLOT } from "../protocol/python.js";

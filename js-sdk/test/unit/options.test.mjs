@@ -1,7 +1,7 @@
 // options.ts: wrong options are typed errors naming the option, before anything starts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkCreateOptions, checkRunArguments, MAX_PYTHON_INTERPRETERS, timerDelay } from "../../src/options.ts";
+import { checkCreateOptions, checkRunArguments, MAX_PYTHON_INTERPRETERS } from "../../src/options.ts";
 import { InputError, RemoteMediaError } from "../../src/errors.ts";
 
 const named = (name) => (err) => err instanceof RemoteMediaError && err.message.includes(name);
@@ -24,10 +24,4 @@ test("run arguments of the wrong kind are typed errors", () => {
   assert.throws(() => checkRunArguments([], { signal: {} }), named("signal"));
   assert.throws(() => checkRunArguments([], { timeoutMs: -5 }), named("timeoutMs"));
   checkRunArguments([], { signal: new AbortController().signal, timeoutMs: 0 });
-});
-
-test("time limits longer than a timer can wait wait that long instead of firing at once", () => {
-  assert.equal(timerDelay(1500), 1500);
-  assert.equal(timerDelay(-3), 0);
-  for (const ms of [2 ** 31, 2 ** 63, Number.POSITIVE_INFINITY]) assert.equal(timerDelay(ms), 2 ** 31 - 1);
 });

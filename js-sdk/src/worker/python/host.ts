@@ -161,7 +161,7 @@ function spawn(first: boolean): Interpreter {
   // The worker loads its script meanwhile; its one message waits for it to listen, for
   // the compiled module and, after the first interpreter, the snapshot's bytes (a copy each).
   const files = pyodideFiles(assets, indexURL);
-  Promise.all([compiledPyodide(files.wasm), first ? undefined : sharedSnapshot(snapshotCache, files.base), loaded]).then(
+  Promise.all([compiledPyodide(files.wasm, loadStallMs), first ? undefined : sharedSnapshot(snapshotCache, files.base), loaded]).then(
     ([pyodide, snapshot, listener]) =>
       listener.postMessage(
         {
@@ -172,6 +172,7 @@ function spawn(first: boolean): Interpreter {
           snapshotCache,
           network,
           interrupts,
+          loadStallMs,
           pyodide,
           snapshot,
         } satisfies ToInterpreter,

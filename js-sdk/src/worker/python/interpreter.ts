@@ -61,15 +61,15 @@ function progress(stage: string): void {
 }
 
 async function start(message: ToInterpreter): Promise<void> {
-  const { assets, indexURL, snapshotCache, pyodide: compiled, snapshot: given } = message;
+  const { assets, indexURL, snapshotCache, loadStallMs, pyodide: compiled, snapshot: given } = message;
   progress("loading Pyodide");
   const core = pyodideFiles(assets, indexURL);
   const base = core.base;
   // The WebAssembly came compiled from the host (fetched and checked there, once).
   const [stdlib, lock, pythonPackage] = await Promise.all([
-    fetchAsset(core.stdlib, "zip"),
-    core.lock ? fetchAsset(core.lock, "json").then((bytes) => new TextDecoder().decode(bytes)) : SHIPPED_LOCK,
-    fetchAsset(assets.pythonPackage, "zip"),
+    fetchAsset(core.stdlib, "zip", loadStallMs),
+    core.lock ? fetchAsset(core.lock, "json", loadStallMs).then((bytes) => new TextDecoder().decode(bytes)) : SHIPPED_LOCK,
+    fetchAsset(assets.pythonPackage, "zip", loadStallMs),
   ]);
   const tLoad = performance.now();
   const options: LoadOptions = {

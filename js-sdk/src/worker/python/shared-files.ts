@@ -8,16 +8,17 @@ import { AssetError } from "../../errors.js";
 import { snapshotKey } from "./snapshot.js";
 
 /**
- * Pyodide's WebAssembly at `url`, fetched, checked and compiled once in the host and
+ * Pyodide's WebAssembly at `url`, fetched (a download stalled `stallMs` is made once
+ * more: fetchAsset), checked and compiled once in the host and
  * handed to every interpreter (a `WebAssembly.Module` crosses to a nested worker without
  * a copy of its code): each interpreter then compiles nothing. Rejects with AssetError
  * (the file's URL; a fetch, HTTP or magic-bytes failure, or code that does not compile);
  * a failure is retried by the next interpreter that needs it.
  */
 let pyodideModule: Promise<WebAssembly.Module> | null = null;
-export function compiledPyodide(url: string): Promise<WebAssembly.Module> {
+export function compiledPyodide(url: string, stallMs: number): Promise<WebAssembly.Module> {
   if (!pyodideModule) {
-    const compiling = fetchAsset(url, "wasm").then((bytes) =>
+    const compiling = fetchAsset(url, "wasm", stallMs).then((bytes) =>
       WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>).catch((err: unknown) => {
         throw new AssetError(`${url}: the WebAssembly does not compile: ${String((err as Error)?.message ?? err)}`, url);
       }),
