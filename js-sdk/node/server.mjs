@@ -10,8 +10,9 @@ import sirv from "sirv";
  * Serves `root` on 127.0.0.1. Options: `port` (0 = any free port), `isolate` (send
  * COOP/COEP so the page is cross-origin isolated), `onRequest(pathname)` (a hook that
  * sees every request, for tests; returning false drops the connection unanswered, as a
- * failing network would; "hold" leaves the request unanswered, as a stalled load). Resolves with `{ url, close() }`. Never serves a path
- * with a segment starting with "." (`.git`, `..`), raw or percent-encoded; answers 404.
+ * failing network would; "hold" leaves the request unanswered, as a stalled load).
+ * Resolves with `{ url, close() }`. Never serves a path with a segment starting with "."
+ * (`.git`, `..`), raw or percent-encoded; answers 404.
  */
 export function serve(root, { port = 0, isolate = false, onRequest } = {}) {
   const files = sirv(path.resolve(root), {

@@ -154,8 +154,8 @@ function isMilliseconds(value: unknown): boolean {
 
 /**
  * Throws RemoteMediaError naming the first option of {@link CreateOptions} that cannot
- * be used (`defaultTimeoutMs`, `pythonLoadStallMs`, `pythonInterpreters`, the shape of `limits`; the ranges of
- * `limits` are the runtime's to check).
+ * be used (`defaultTimeoutMs`, `pythonLoadStallMs`, `pythonInterpreters`, the shape of
+ * `limits`; the ranges of `limits` are the runtime's to check).
  */
 export function checkCreateOptions(options: CreateOptions): void {
   const { defaultTimeoutMs, pythonInterpreters, pythonLoadStallMs, limits } = options;

@@ -178,12 +178,8 @@ export class RemoteMedia {
 
   /**
    * Parses and validates (once per distinct manifest), fetches the model files it needs
-   * and starts Python if it needs it.
-   */
-  /**
-   * The manifest checked and compiled by the runtime, its model files fetched and Python
-   * started if it needs it. `run` is what a run waits for Python with: its progress
-   * listener, its abort signal and its time left (see PythonSupervisor.startFor).
+   * and starts Python if it needs it. `run` is what a run waits for Python with: its
+   * progress listener, its abort signal and its deadline (see PythonSupervisor.startFor).
    */
   private async prepare(manifest: Manifest, run: Parameters<PythonSupervisor["startFor"]>[0] = {}): Promise<PreparedManifest> {
     if (this.terminated) throw new RemoteMediaError("this RemoteMedia instance was terminated");
