@@ -31,8 +31,8 @@ export interface AnnouncedWorker {
  * without an error event (a Firefox 153 reload once never started Python, for 180 s;
  * where it stalled was not found). So a worker that has not said so after `stallMs` is
  * terminated and the script started again under another URL ({@link nextAttempt}). The
- * second load is waited for without a bound: a slow network is no stall. Only http(s)
- * URLs are tried again.
+ * second load is waited for without a bound: a slow network is no stall. A URL without
+ * another (`blob:`) is not tried again.
  */
 export function startAnnounced(url: string, name: string, handlers: AnnouncedHandlers): AnnouncedWorker {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -56,12 +56,13 @@ export function startAnnounced(url: string, name: string, handlers: AnnouncedHan
     worker.terminate();
   };
   let current = launch(url);
-  if (/^https?:/.test(url)) {
+  const again = nextAttempt(url);
+  if (again) {
     timer = setTimeout(() => {
       detach(current);
       handlers.onStall();
       try {
-        current = launch(nextAttempt(url));
+        current = launch(again);
       } catch (err) {
         handlers.onError(String((err as Error)?.message ?? err));
       }

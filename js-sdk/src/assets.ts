@@ -197,8 +197,9 @@ export async function fetchAsset(
   try {
     got = await download(url, stallMs).catch((err: unknown) => {
       // A download can stall inside the browser without an error: once more, under another URL.
-      if (!(err instanceof Stalled) || !/^https?:/.test(url)) throw err;
-      return download(nextAttempt(url), stallMs);
+      const again = err instanceof Stalled ? nextAttempt(url) : null;
+      if (!again) throw err;
+      return download(again, stallMs);
     });
   } catch (err) {
     const why = err instanceof Stalled ? `no byte arrived for ${stallMs} ms, twice` : String((err as Error)?.message ?? err);
@@ -245,9 +246,11 @@ class Stalled extends Error {}
 /**
  * `url` with the next `attempt` number in its query (2 for a URL without one): another
  * URL for the same file, so nothing of a stalled load is reused, while a service worker
- * (which keys files without their query) still serves it from its cache.
+ * (which keys files without their query) still serves it from its cache. Null for a URL
+ * that is not http(s) (`data:`, `blob:`): it has no other URL, and is not tried again.
  */
-export function nextAttempt(url: string): string {
+export function nextAttempt(url: string): string | null {
+  if (!/^https?:/.test(url)) return null;
   const again = new URL(url);
   again.searchParams.set("attempt", String((Number(again.searchParams.get("attempt")) || 1) + 1));
   return again.href;
